@@ -1,0 +1,3 @@
+//! partnerdeck: a terminal console for WhatsApp Business Platform partner operations.
+
+pub mod graph;
