@@ -1,3 +1,5 @@
 //! partnerdeck: a terminal console for WhatsApp Business Platform partner operations.
 
+pub mod app;
 pub mod graph;
+pub mod ui;

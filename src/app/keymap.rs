@@ -1,0 +1,194 @@
+//! The key map: one table that both the update function and the help screen read, so the
+//! help can never drift from what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What a key asks for, before the model decides whether it makes sense right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    NextPane,
+    PrevPane,
+    Solutions,
+    Wabas,
+    CreditLines,
+    Down,
+    Up,
+    Top,
+    Bottom,
+    PageDown,
+    PageUp,
+    NextLane,
+    PrevLane,
+    Open,
+    Close,
+    Filter,
+    Accept,
+    Reject,
+    Deactivate,
+    Confirm,
+    Refresh,
+    Help,
+    Quit,
+}
+
+impl Command {
+    pub fn help(self) -> &'static str {
+        match self {
+            Command::NextPane => "next pane",
+            Command::PrevPane => "previous pane",
+            Command::Solutions => "Solutions pane",
+            Command::Wabas => "WABAs pane",
+            Command::CreditLines => "Credit lines pane",
+            Command::Down => "move down",
+            Command::Up => "move up",
+            Command::Top => "first row",
+            Command::Bottom => "last row",
+            Command::PageDown => "page down",
+            Command::PageUp => "page up",
+            Command::NextLane => "next lane (pending, active, pending deactivation, other, all)",
+            Command::PrevLane => "previous lane",
+            Command::Open => "detail of the selected row",
+            Command::Close => "close dialog / clear filter / cancel",
+            Command::Filter => "filter the pane (Enter keeps it, Esc clears)",
+            Command::Accept => "accept a pending request or a pending deactivation",
+            Command::Reject => "reject a pending request or a pending deactivation",
+            Command::Deactivate => "request deactivation of an active solution we own",
+            Command::Confirm => "confirm in a confirm dialog",
+            Command::Refresh => "refresh now",
+            Command::Help => "this help",
+            Command::Quit => "quit",
+        }
+    }
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+
+/// Every binding. Several keys may share a command; the help lists them together.
+pub const KEYMAP: &[(KeyCode, KeyModifiers, Command)] = &[
+    (KeyCode::Tab, NONE, Command::NextPane),
+    (KeyCode::BackTab, NONE, Command::PrevPane),
+    (KeyCode::Char('1'), NONE, Command::Solutions),
+    (KeyCode::Char('2'), NONE, Command::Wabas),
+    (KeyCode::Char('3'), NONE, Command::CreditLines),
+    (KeyCode::Char('j'), NONE, Command::Down),
+    (KeyCode::Down, NONE, Command::Down),
+    (KeyCode::Char('k'), NONE, Command::Up),
+    (KeyCode::Up, NONE, Command::Up),
+    (KeyCode::Char('g'), NONE, Command::Top),
+    (KeyCode::Home, NONE, Command::Top),
+    (KeyCode::Char('G'), NONE, Command::Bottom),
+    (KeyCode::End, NONE, Command::Bottom),
+    (KeyCode::PageDown, NONE, Command::PageDown),
+    (KeyCode::PageUp, NONE, Command::PageUp),
+    (KeyCode::Char('l'), NONE, Command::NextLane),
+    (KeyCode::Right, NONE, Command::NextLane),
+    (KeyCode::Char('h'), NONE, Command::PrevLane),
+    (KeyCode::Left, NONE, Command::PrevLane),
+    (KeyCode::Enter, NONE, Command::Open),
+    (KeyCode::Esc, NONE, Command::Close),
+    (KeyCode::Char('n'), NONE, Command::Close),
+    (KeyCode::Char('/'), NONE, Command::Filter),
+    (KeyCode::Char('a'), NONE, Command::Accept),
+    (KeyCode::Char('r'), NONE, Command::Reject),
+    (KeyCode::Char('d'), NONE, Command::Deactivate),
+    (KeyCode::Char('y'), NONE, Command::Confirm),
+    (KeyCode::Char('r'), CTRL, Command::Refresh),
+    (KeyCode::Char('?'), NONE, Command::Help),
+    (KeyCode::Char('q'), NONE, Command::Quit),
+    (KeyCode::Char('c'), CTRL, Command::Quit),
+];
+
+/// The command a key press means, if any. Shift is ignored for characters (it is already
+/// in the character) and for Shift-Tab; key releases and repeats of releases are ignored.
+pub fn command_for(key: &KeyEvent) -> Option<Command> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let mods = match key.code {
+        KeyCode::Char(_) | KeyCode::BackTab => key.modifiers - KeyModifiers::SHIFT,
+        _ => key.modifiers,
+    };
+    KEYMAP
+        .iter()
+        .find(|(code, m, _)| *code == key.code && *m == mods)
+        .map(|(_, _, c)| *c)
+}
+
+/// A key as a person would write it.
+pub fn key_label(code: KeyCode, mods: KeyModifiers) -> String {
+    let base = match code {
+        KeyCode::Tab => "Tab".to_string(),
+        KeyCode::BackTab => "Shift-Tab".to_string(),
+        KeyCode::Down => "↓".to_string(),
+        KeyCode::Up => "↑".to_string(),
+        KeyCode::Left => "←".to_string(),
+        KeyCode::Right => "→".to_string(),
+        KeyCode::Home => "Home".to_string(),
+        KeyCode::End => "End".to_string(),
+        KeyCode::PageDown => "PgDn".to_string(),
+        KeyCode::PageUp => "PgUp".to_string(),
+        KeyCode::Enter => "Enter".to_string(),
+        KeyCode::Esc => "Esc".to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        other => format!("{other:?}"),
+    };
+    if mods.contains(KeyModifiers::CONTROL) {
+        format!("Ctrl-{base}")
+    } else {
+        base
+    }
+}
+
+/// The help screen's lines: each command once, with all its keys, in key-map order.
+pub fn help_lines() -> Vec<(String, &'static str)> {
+    let mut out: Vec<(Command, Vec<String>)> = Vec::new();
+    for (code, mods, cmd) in KEYMAP {
+        let label = key_label(*code, *mods);
+        match out.iter_mut().find(|(c, _)| c == cmd) {
+            Some((_, keys)) => keys.push(label),
+            None => out.push((*cmd, vec![label])),
+        }
+    }
+    out.into_iter()
+        .map(|(cmd, keys)| (keys.join(" "), cmd.help()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn keys_of_design_md_map_to_commands() {
+        assert_eq!(command_for(&key(KeyCode::Char('j'), NONE)), Some(Command::Down));
+        assert_eq!(
+            command_for(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Command::Bottom)
+        );
+        assert_eq!(
+            command_for(&key(KeyCode::BackTab, KeyModifiers::SHIFT)),
+            Some(Command::PrevPane)
+        );
+        assert_eq!(command_for(&key(KeyCode::Char('r'), CTRL)), Some(Command::Refresh));
+        assert_eq!(command_for(&key(KeyCode::Char('r'), NONE)), Some(Command::Reject));
+        assert_eq!(command_for(&key(KeyCode::Char('x'), NONE)), None);
+    }
+
+    #[test]
+    fn help_lists_every_command_once() {
+        let lines = help_lines();
+        let refresh = lines.iter().find(|(_, h)| *h == "refresh now").unwrap();
+        assert_eq!(refresh.0, "Ctrl-r");
+        let down = lines.iter().find(|(_, h)| *h == "move down").unwrap();
+        assert_eq!(down.0, "j ↓");
+        let mut helps: Vec<_> = lines.iter().map(|(_, h)| *h).collect();
+        let n = helps.len();
+        helps.dedup();
+        assert_eq!(helps.len(), n);
+    }
+}

@@ -1,0 +1,13 @@
+//! The console's state machine: a model, the messages that change it, and a pure `update`
+//! that returns effects as data. No IO, no clock, no terminal here: the runtime feeds in
+//! key presses and network results (with their timestamps) and carries out the effects.
+
+pub mod keymap;
+pub mod model;
+pub mod msg;
+pub mod solutions;
+pub mod update;
+
+pub use model::{Model, Overlay, Pane};
+pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg};
+pub use update::update;

@@ -1,0 +1,129 @@
+//! The whole state of the console.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::msg::{ActionOutcome, Failure};
+use crate::app::solutions::SolutionsPane;
+use crate::graph::model::SolutionAction;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    #[default]
+    Solutions,
+    Wabas,
+    CreditLines,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 3] = [Pane::Solutions, Pane::Wabas, Pane::CreditLines];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Solutions => "Solutions",
+            Pane::Wabas => "WABAs",
+            Pane::CreditLines => "Credit lines",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Pane {
+        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+    }
+
+    pub fn prev(self) -> Pane {
+        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+    }
+}
+
+/// A confirm dialog for one action on one solution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub id: String,
+    pub name: String,
+    pub action: SolutionAction,
+    /// The exact call, as shown to the user, e.g. `POST /v25.0/123/accept`.
+    pub call: String,
+    /// Set once `y` was pressed: the call is on its way and cannot be sent again.
+    pub sending: bool,
+}
+
+/// What sits on top of the pane, taking the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    Confirm(Confirm),
+    Outcome(ActionOutcome),
+}
+
+/// Freshness of the data, for the status bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshStatus {
+    pub in_flight: bool,
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last failure, kept until the next success.
+    pub last_error: Option<(DateTime<Utc>, Failure)>,
+}
+
+/// The one mutation that may be in flight at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub id: String,
+    pub name: String,
+    pub action: SolutionAction,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub pane: Pane,
+    pub solutions: SolutionsPane,
+    pub overlay: Option<Overlay>,
+    pub refresh: RefreshStatus,
+    pub in_flight: Option<InFlight>,
+    /// A one-line message for the user, replaced by the next one (e.g. why a key did nothing).
+    pub notice: Option<String>,
+    pub read_only: bool,
+    pub demo: bool,
+    pub our_app_id: String,
+    pub api_version: String,
+    /// Rows the table can show, from the terminal height; used for PgUp/PgDn.
+    pub page_rows: usize,
+    /// Set by a first `q` while a mutation is in flight; a second `q` quits anyway.
+    pub quit_armed: bool,
+    pub quitting: bool,
+}
+
+impl Model {
+    pub fn new(our_app_id: impl Into<String>, api_version: impl Into<String>) -> Model {
+        Model {
+            pane: Pane::default(),
+            solutions: SolutionsPane::default(),
+            overlay: None,
+            refresh: RefreshStatus::default(),
+            in_flight: None,
+            notice: None,
+            read_only: false,
+            demo: false,
+            our_app_id: our_app_id.into(),
+            api_version: api_version.into(),
+            page_rows: 10,
+            quit_armed: false,
+            quitting: false,
+        }
+    }
+
+    /// The exact Graph call an action sends, as the confirm dialog and the audit log show it.
+    pub fn call_text(&self, id: &str, action: SolutionAction) -> String {
+        format!("POST /{}/{}/{}", self.api_version, id, action.edge())
+    }
+
+    /// Whether the data on screen is older than a failure that came after it.
+    pub fn is_stale(&self) -> bool {
+        match (&self.refresh.last_error, self.refresh.last_success) {
+            (Some(_), _) => true,
+            (None, _) => false,
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The Solutions pane's state: the fetched solutions, the lane and filter that choose the
+//! visible rows, the selection, and the details read so far.
+
+use std::collections::HashMap;
+
+use tui_input::Input;
+
+use crate::app::msg::Failure;
+use crate::graph::model::{Role, Solution, SolutionNode, SolutionState};
+
+/// The lanes across the top of the pane. The first three are what people triage; the rest
+/// (draft, rejected, deactivated, unknown) sit behind `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lane {
+    #[default]
+    Pending,
+    Active,
+    PendingDeactivation,
+    Other,
+    All,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 5] = [
+        Lane::Pending,
+        Lane::Active,
+        Lane::PendingDeactivation,
+        Lane::Other,
+        Lane::All,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Lane::Pending => "Pending",
+            Lane::Active => "Active",
+            Lane::PendingDeactivation => "Pending deactivation",
+            Lane::Other => "Other",
+            Lane::All => "All",
+        }
+    }
+
+    pub fn contains(self, state: SolutionState) -> bool {
+        use SolutionState as S;
+        match self {
+            Lane::Pending => state == S::Pending,
+            Lane::Active => state == S::Active,
+            Lane::PendingDeactivation => state == S::PendingDeactivation,
+            Lane::Other => matches!(state, S::Draft | S::Rejected | S::Deactivated | S::Unknown),
+            Lane::All => true,
+        }
+    }
+
+    fn index(self) -> usize {
+        Lane::ALL.iter().position(|l| *l == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Lane {
+        Lane::ALL[(self.index() + 1) % Lane::ALL.len()]
+    }
+
+    pub fn prev(self) -> Lane {
+        Lane::ALL[(self.index() + Lane::ALL.len() - 1) % Lane::ALL.len()]
+    }
+}
+
+/// What we know of one solution's detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Loading,
+    Loaded(SolutionNode),
+    Failed(Failure),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SolutionsPane {
+    /// Every solution from the last good refresh, in Meta's order (our owned ones first).
+    pub items: Vec<Solution>,
+    /// Whether any refresh has succeeded yet.
+    pub loaded: bool,
+    pub lane: Lane,
+    pub filter: Input,
+    pub filter_editing: bool,
+    /// Index into `visible()`.
+    pub selected: usize,
+    /// Whether the detail of the selected row is open.
+    pub detail_open: bool,
+    pub details: HashMap<String, Detail>,
+}
+
+impl SolutionsPane {
+    fn matches_filter(&self, s: &Solution) -> bool {
+        let needle = self.filter.value().trim().to_lowercase();
+        if needle.is_empty() {
+            return true;
+        }
+        let partner_names = self.details.get(s.id()).and_then(|d| match d {
+            Detail::Loaded(node) => Some(node),
+            _ => None,
+        });
+        let mut haystack = format!(
+            "{} {} {} {} {}",
+            s.name(),
+            s.id(),
+            s.state.label(),
+            s.role.label(),
+            s.node.status
+        )
+        .to_lowercase();
+        if let Some(node) = partner_names {
+            for app in node.owner_app.iter().chain(
+                node.partners
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| p.partner_app.as_ref()),
+            ) {
+                haystack.push(' ');
+                haystack.push_str(&app.name.clone().unwrap_or_default().to_lowercase());
+            }
+        }
+        haystack.contains(&needle)
+    }
+
+    /// The rows shown: the current lane, narrowed by the filter. In `Other` and `All` the
+    /// rows are grouped by state; within a state Meta's order is kept.
+    pub fn visible(&self) -> Vec<&Solution> {
+        let mut rows: Vec<&Solution> = self
+            .items
+            .iter()
+            .filter(|s| self.lane.contains(s.state) && self.matches_filter(s))
+            .collect();
+        rows.sort_by_key(|s| s.state);
+        rows
+    }
+
+    pub fn lane_count(&self, lane: Lane) -> usize {
+        self.items.iter().filter(|s| lane.contains(s.state)).count()
+    }
+
+    pub fn selected_solution(&self) -> Option<&Solution> {
+        self.visible().get(self.selected).copied()
+    }
+
+    pub fn selected_id(&self) -> Option<String> {
+        self.selected_solution().map(|s| s.id().to_string())
+    }
+
+    pub fn solution(&self, id: &str) -> Option<&Solution> {
+        self.items.iter().find(|s| s.id() == id)
+    }
+
+    /// Keep the selection inside the visible rows.
+    pub fn clamp_selection(&mut self) {
+        let n = self.visible().len();
+        self.selected = if n == 0 { 0 } else { self.selected.min(n - 1) };
+    }
+
+    /// Select the row with this id if it is visible; otherwise just clamp.
+    pub fn select_id(&mut self, id: Option<&str>) {
+        if let Some(id) = id
+            && let Some(pos) = self.visible().iter().position(|s| s.id() == id)
+        {
+            self.selected = pos;
+            return;
+        }
+        self.clamp_selection();
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let n = self.visible().len();
+        if n == 0 {
+            self.selected = 0;
+            return;
+        }
+        let target = self.selected as isize + delta;
+        self.selected = target.clamp(0, n as isize - 1) as usize;
+    }
+
+    pub fn move_to_end(&mut self) {
+        self.selected = self.visible().len().saturating_sub(1);
+    }
+
+    /// Replace the list after a refresh, keeping the selected solution selected. Details of
+    /// solutions that disappeared are dropped.
+    pub fn set_items(&mut self, items: Vec<Solution>) {
+        let keep = self.selected_id();
+        self.details
+            .retain(|id, _| items.iter().any(|s| s.id() == id));
+        // The list call does not return the detail fields: carry them over.
+        self.items = items
+            .into_iter()
+            .map(|mut s| {
+                if let Some(Detail::Loaded(node)) = self.details.get(s.id()) {
+                    s.node.owner_app = node.owner_app.clone();
+                    s.node.owner_permissions = node.owner_permissions.clone();
+                    s.node.partners = node.partners.clone();
+                }
+                s
+            })
+            .collect();
+        self.loaded = true;
+        self.select_id(keep.as_deref());
+    }
+
+    /// Take in a freshly read node (detail or a post-action re-read): it is newer than the
+    /// list, so the row's state follows it.
+    pub fn apply_node(&mut self, node: SolutionNode) {
+        let keep = self.selected_id();
+        if let Some(item) = self.items.iter_mut().find(|s| s.id() == node.id) {
+            let role = item.role;
+            *item = Solution::new(node.clone(), role);
+        } else {
+            self.items.push(Solution::new(node.clone(), Role::Unknown));
+        }
+        self.details.insert(node.id.clone(), Detail::Loaded(node));
+        self.select_id(keep.as_deref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sol(id: &str, name: &str, status: &str, pending: &str, role: Role) -> Solution {
+        Solution::new(
+            SolutionNode {
+                id: id.into(),
+                name: name.into(),
+                status: status.into(),
+                status_for_pending_request: Some(pending.into()),
+                ..Default::default()
+            },
+            role,
+        )
+    }
+
+    fn pane() -> SolutionsPane {
+        let mut p = SolutionsPane::default();
+        p.set_items(vec![
+            sol("1", "Alpha", "INITIATED", "PENDING_ACTIVATION", Role::Partner),
+            sol("2", "Beta", "ACTIVE", "NONE", Role::Owner),
+            sol("3", "Gamma", "INITIATED", "PENDING_ACTIVATION", Role::Owner),
+            sol("4", "Delta", "DRAFT", "NONE", Role::Owner),
+            sol("5", "Odd", "SUSPENDED", "NONE", Role::Partner),
+        ]);
+        p
+    }
+
+    #[test]
+    fn lanes_count_and_hold_their_states() {
+        let p = pane();
+        assert_eq!(p.lane_count(Lane::Pending), 2);
+        assert_eq!(p.lane_count(Lane::Active), 1);
+        assert_eq!(p.lane_count(Lane::PendingDeactivation), 0);
+        assert_eq!(p.lane_count(Lane::Other), 2, "draft and unknown are behind Other");
+        assert_eq!(p.lane_count(Lane::All), 5);
+    }
+
+    #[test]
+    fn filter_matches_name_and_id_case_insensitively() {
+        let mut p = pane();
+        p.lane = Lane::All;
+        p.filter = Input::new("gAm".into());
+        let v: Vec<_> = p.visible().iter().map(|s| s.id().to_string()).collect();
+        assert_eq!(v, vec!["3"]);
+        p.filter = Input::new("5".into());
+        assert_eq!(p.visible().len(), 1);
+    }
+
+    #[test]
+    fn refresh_keeps_the_selected_solution_selected() {
+        let mut p = pane();
+        p.lane = Lane::Pending;
+        p.selected = 1; // Gamma
+        let mut items = p.items.clone();
+        items.insert(0, sol("9", "New", "INITIATED", "PENDING_ACTIVATION", Role::Partner));
+        p.set_items(items);
+        assert_eq!(p.selected_id().as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn selection_stays_in_range() {
+        let mut p = pane();
+        p.move_by(10);
+        assert_eq!(p.selected, 1);
+        p.move_by(-10);
+        assert_eq!(p.selected, 0);
+        p.lane = Lane::PendingDeactivation;
+        p.clamp_selection();
+        assert!(p.selected_solution().is_none());
+    }
+
+    #[test]
+    fn a_reread_moves_the_row_to_its_new_lane() {
+        let mut p = pane();
+        p.apply_node(SolutionNode {
+            id: "1".into(),
+            name: "Alpha".into(),
+            status: "ACTIVE".into(),
+            status_for_pending_request: Some("NONE".into()),
+            ..Default::default()
+        });
+        assert_eq!(p.solution("1").unwrap().state, SolutionState::Active);
+        assert_eq!(p.solution("1").unwrap().role, Role::Partner);
+        assert_eq!(p.lane_count(Lane::Pending), 1);
+    }
+}

@@ -1,0 +1,142 @@
+//! The confirm dialog (names the solution, its id and the exact call) and the dialog that
+//! reports what came of an action.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::app::model::Confirm;
+use crate::app::msg::{ActionOutcome, ActionResult};
+use crate::app::solutions::Detail;
+use crate::app::update::outcome_summary;
+use crate::app::Model;
+use crate::graph::model::{SolutionAction, SolutionNode};
+use crate::ui::text::inert;
+use crate::ui::{Theme, centered};
+
+fn consequence(action: SolutionAction) -> &'static str {
+    match action {
+        SolutionAction::Accept => {
+            "Accepting cannot be undone: each side gets the permissions above on every customer onboarded through this solution."
+        }
+        SolutionAction::Reject => "The request becomes rejected; the owner sees it as inactive.",
+        SolutionAction::SendDeactivation => {
+            "The partner must accept the deactivation; until then the solution stays usable."
+        }
+        SolutionAction::AcceptDeactivation => {
+            "The solution becomes deactivated and can no longer onboard customers."
+        }
+        SolutionAction::RejectDeactivation => "The solution stays active.",
+    }
+}
+
+fn permissions_line<'a>(node: &SolutionNode, theme: &Theme) -> Vec<Line<'a>> {
+    let join = |p: &[String]| {
+        if p.is_empty() {
+            "none".to_string()
+        } else {
+            p.iter().map(|x| inert(x).into_owned()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let mut out = vec![Line::from(vec![
+        Span::styled("Owner gets:   ", theme.dim),
+        Span::raw(join(node.owner_permissions.as_deref().unwrap_or(&[]))),
+    ])];
+    for p in node.partners.as_deref().unwrap_or(&[]) {
+        out.push(Line::from(vec![
+            Span::styled("Partner gets: ", theme.dim),
+            Span::raw(join(&p.partner_permissions)),
+        ]));
+    }
+    out
+}
+
+pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, theme: &Theme) {
+    let title = format!(" {} solution? ", c.action.verb());
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("'{}'", inert(&c.name)), theme.title),
+            Span::styled(format!("  id {}", inert(&c.id)), theme.dim),
+        ]),
+        Line::from(vec![
+            Span::styled("Sends: ", theme.dim),
+            Span::styled(c.call.clone(), theme.key),
+        ]),
+        Line::default(),
+    ];
+    match model.solutions.details.get(&c.id) {
+        Some(Detail::Loaded(node)) => lines.extend(permissions_line(node, theme)),
+        Some(Detail::Failed(f)) => lines.push(Line::from(Span::styled(
+            format!("Permissions could not be read: {}", f.sentence),
+            theme.warn,
+        ))),
+        _ => lines.push(Line::from(Span::styled("Reading permissions…", theme.dim))),
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(consequence(c.action), theme.warn)));
+    lines.push(Line::default());
+    if c.sending {
+        lines.push(Line::from(Span::styled(
+            "Sending once… then re-reading to verify. (Esc hides this; the result will show.)",
+            theme.attention,
+        )));
+    } else {
+        lines.push(Line::from(vec![
+            Span::styled("y", theme.key),
+            Span::raw(" send   "),
+            Span::styled("n", theme.key),
+            Span::raw(" / "),
+            Span::styled("Esc", theme.key),
+            Span::raw(" cancel"),
+        ]));
+    }
+    let popup = centered(area, 72, 14);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(title, theme.title))),
+        popup,
+    );
+}
+
+pub fn draw_outcome(frame: &mut Frame, area: Rect, o: &ActionOutcome, theme: &Theme) {
+    let (title, style) = match &o.result {
+        ActionResult::Verified { .. } => (" Done ", theme.ok),
+        ActionResult::Failed { .. } => (" Not done ", theme.error),
+        ActionResult::Unexpected { .. } | ActionResult::Unverified { .. } => {
+            (" Check this ", theme.warn)
+        }
+        ActionResult::OutcomeUnknown { .. } => (" Outcome was unknown ", theme.warn),
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(inert(&outcome_summary(o)).into_owned(), style)),
+        Line::default(),
+    ];
+    match &o.audit {
+        Ok(path) => lines.push(Line::from(vec![
+            Span::styled("Audit log: ", theme.dim),
+            Span::raw(inert(path).into_owned()),
+        ])),
+        Err(e) => lines.push(Line::from(Span::styled(
+            format!("The audit log could not be written: {}", inert(e)),
+            theme.error,
+        ))),
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::styled("Enter", theme.key),
+        Span::raw(" / "),
+        Span::styled("Esc", theme.key),
+        Span::raw(" close"),
+    ]));
+    let popup = centered(area, 72, 9);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(title, theme.title))),
+        popup,
+    );
+}

@@ -1,0 +1,96 @@
+//! Drawing only: reads the model, never changes it. One file per pane, plus dialogs, help
+//! and the status bar.
+
+mod credit_lines;
+mod dialog;
+mod help;
+mod solution_detail;
+mod solutions;
+mod status_bar;
+pub mod text;
+pub mod theme;
+mod wabas;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Tabs};
+
+use crate::app::{Model, Overlay, Pane};
+pub use theme::Theme;
+
+/// Draw the whole screen. `now` is passed in so ages are computed here, not stored.
+pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme) {
+    let [tabs, body, notice, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+
+    draw_tabs(frame, tabs, model, theme);
+    match model.pane {
+        Pane::Solutions => solutions::draw(frame, body, model, theme),
+        Pane::Wabas => wabas::draw(frame, body, theme),
+        Pane::CreditLines => credit_lines::draw(frame, body, theme),
+    }
+    if let Some(text) = &model.notice {
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(text::inert(text), theme.attention))),
+            notice,
+        );
+    }
+    status_bar::draw(frame, status, model, now, theme);
+
+    match &model.overlay {
+        Some(Overlay::Help) => help::draw(frame, frame.area(), theme),
+        Some(Overlay::Confirm(c)) => dialog::draw_confirm(frame, frame.area(), model, c, theme),
+        Some(Overlay::Outcome(o)) => dialog::draw_outcome(frame, frame.area(), o, theme),
+        None => {}
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let titles: Vec<Line> = Pane::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Line::from(format!(" {} {} ", i + 1, p.title())))
+        .collect();
+    let tabs = Tabs::new(titles)
+        .select(model.pane.index())
+        .style(theme.dim)
+        .highlight_style(theme.tab_active)
+        .divider("│")
+        .padding("", "");
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(24)]).areas(area);
+    frame.render_widget(tabs, left);
+    let mut badges = vec![];
+    if model.read_only {
+        badges.push(Span::styled(" READ-ONLY ", theme.tab_active));
+        badges.push(Span::raw(" "));
+    }
+    if model.demo {
+        badges.push(Span::styled(" DEMO ", theme.tab_active));
+        badges.push(Span::raw(" "));
+    }
+    badges.push(Span::styled("partnerdeck", theme.title));
+    frame.render_widget(
+        Paragraph::new(Line::from(badges)).right_aligned(),
+        right,
+    );
+}
+
+/// A rectangle of at most `width` x `height`, centred in `area`.
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

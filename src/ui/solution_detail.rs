@@ -1,0 +1,132 @@
+//! The detail of the selected solution: both apps and their permissions side by side (Meta
+//! says to check them before accepting: accepting cannot be undone), and what keys apply.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::app::Model;
+use crate::app::solutions::Detail;
+use crate::graph::model::{AppRef, SolutionAction, SolutionNode};
+use crate::ui::Theme;
+use crate::ui::solutions::state_text;
+use crate::ui::text::inert;
+
+pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let Some(s) = model.solutions.selected_solution() else {
+        return;
+    };
+    let block = Block::bordered().title(Span::styled(
+        format!(" {} ", inert(s.name())),
+        theme.title,
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let [head, sides, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(2),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+
+    let head_line = Line::from(vec![
+        Span::styled("id ", theme.dim),
+        Span::raw(inert(s.id()).into_owned()),
+        Span::styled("  state ", theme.dim),
+        Span::raw(state_text(s)),
+        Span::styled("  status ", theme.dim),
+        Span::raw(format!(
+            "{} / {}",
+            inert(&s.node.status),
+            inert(s.node.status_for_pending_request.as_deref().unwrap_or("-"))
+        )),
+        Span::styled("  we are ", theme.dim),
+        Span::raw(s.role.label()),
+    ]);
+    frame.render_widget(Paragraph::new(head_line), head);
+
+    match model.solutions.details.get(s.id()) {
+        Some(Detail::Loaded(node)) => draw_sides(frame, sides, model, node, theme),
+        Some(Detail::Failed(f)) => frame.render_widget(
+            Paragraph::new(format!("Could not read the detail: {}", f.sentence))
+                .style(theme.error)
+                .wrap(Wrap { trim: true }),
+            sides,
+        ),
+        _ => frame.render_widget(
+            Paragraph::new("Reading owner and partner permissions…").style(theme.dim),
+            sides,
+        ),
+    }
+
+    let mut hint = vec![];
+    for key in ['a', 'r', 'd'] {
+        if let Some(action) = SolutionAction::for_key(key, s.state, s.role) {
+            hint.push(Span::styled(format!("{key} "), theme.key));
+            hint.push(Span::raw(format!("{}  ", action.edge().replace('_', " "))));
+        }
+    }
+    if hint.is_empty() {
+        hint.push(Span::styled("no action applies in this state  ", theme.dim));
+    }
+    hint.push(Span::styled("Esc ", theme.key));
+    hint.push(Span::raw("close"));
+    frame.render_widget(Paragraph::new(Line::from(hint)), keys);
+}
+
+fn app_name(app: Option<&AppRef>) -> String {
+    match app {
+        Some(a) => match &a.name {
+            Some(n) => format!("{} ({})", inert(n), inert(&a.id)),
+            None => inert(&a.id).into_owned(),
+        },
+        None => "unknown app".into(),
+    }
+}
+
+fn draw_sides(frame: &mut Frame, area: Rect, model: &Model, node: &SolutionNode, theme: &Theme) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let us = |id: &str| if id == model.our_app_id { " — us" } else { "" };
+
+    let owner_id = node.owner_app.as_ref().map(|a| a.id.as_str()).unwrap_or("");
+    let mut owner = vec![
+        Line::from(Span::styled(format!("Owner{}", us(owner_id)), theme.header)),
+        Line::from(app_name(node.owner_app.as_ref())),
+    ];
+    owner.extend(permission_lines(node.owner_permissions.as_deref(), theme));
+    frame.render_widget(Paragraph::new(owner).wrap(Wrap { trim: true }), left);
+
+    let mut partner = vec![];
+    let partners = node.partners.as_deref().unwrap_or(&[]);
+    if partners.is_empty() {
+        partner.push(Line::from(Span::styled("Partner", theme.header)));
+        partner.push(Line::from(Span::styled("no partner listed", theme.dim)));
+    }
+    for p in partners {
+        let pid = p.partner_app.as_ref().map(|a| a.id.as_str()).unwrap_or("");
+        partner.push(Line::from(vec![
+            Span::styled(format!("Partner{}", us(pid)), theme.header),
+            Span::styled(
+                format!("  {}", inert(p.status.as_deref().unwrap_or("-"))),
+                theme.dim,
+            ),
+        ]));
+        partner.push(Line::from(app_name(p.partner_app.as_ref())));
+        partner.extend(permission_lines(Some(&p.partner_permissions), theme));
+    }
+    frame.render_widget(Paragraph::new(partner).wrap(Wrap { trim: true }), right);
+}
+
+fn permission_lines<'a>(perms: Option<&[String]>, theme: &Theme) -> Vec<Line<'a>> {
+    match perms {
+        None => vec![Line::from(Span::styled("permissions not returned", theme.dim))],
+        Some([]) => vec![Line::from(Span::styled("no permissions", theme.dim))],
+        Some(list) => list
+            .iter()
+            .map(|p| Line::from(format!("• {}", inert(p))))
+            .collect(),
+    }
+}

@@ -1,0 +1,169 @@
+//! The Solutions pane: lanes with counts, the table, and the detail when open.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use crate::app::Model;
+use crate::app::solutions::{Lane, SolutionsPane};
+use crate::graph::model::{Role, Solution, SolutionState};
+use crate::ui::text::inert;
+use crate::ui::{Theme, solution_detail};
+
+pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let pane = &model.solutions;
+    let [lanes, filter, rest] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(pane.filter_editing || !pane.filter.value().is_empty())),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_lanes(frame, lanes, pane, theme);
+    draw_filter(frame, filter, pane, theme);
+
+    if pane.detail_open {
+        // The table keeps a few rows so the selection stays in view; the detail gets the rest.
+        let table_rows = (rest.height / 3).clamp(4, 10);
+        let [table, detail] =
+            Layout::vertical([Constraint::Length(table_rows), Constraint::Min(6)]).areas(rest);
+        draw_table(frame, table, model, theme);
+        solution_detail::draw(frame, detail, model, theme);
+    } else {
+        draw_table(frame, rest, model, theme);
+    }
+}
+
+fn draw_lanes(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme) {
+    let mut spans = vec![];
+    for (i, lane) in Lane::ALL.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", theme.dim));
+        }
+        let text = format!("{} {}", lane.title(), pane.lane_count(*lane));
+        let style = if *lane == pane.lane {
+            theme.tab_active
+        } else if *lane == Lane::Pending && pane.lane_count(Lane::Pending) > 0 {
+            theme.attention
+        } else {
+            theme.text
+        };
+        spans.push(Span::styled(text, style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_filter(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let label = "Filter: ";
+    let width = area.width.saturating_sub(label.len() as u16 + 1) as usize;
+    let scroll = pane.filter.visual_scroll(width);
+    let value: String = pane.filter.value().chars().skip(scroll).collect();
+    let hint = if pane.filter_editing {
+        "  (Enter keep · Esc clear)"
+    } else {
+        "  (/ edit · Esc clear)"
+    };
+    let line = Line::from(vec![
+        Span::styled(label, theme.key),
+        Span::styled(inert(&value).into_owned(), theme.text),
+        Span::styled(hint, theme.dim),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+    if pane.filter_editing {
+        let x = area.x + label.len() as u16 + (pane.filter.visual_cursor() - scroll) as u16;
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
+}
+
+/// "!" marks rows that wait on us: someone asked us to accept or reject.
+fn waits_on_us(s: &Solution) -> bool {
+    s.role == Role::Partner
+        && matches!(
+            s.state,
+            SolutionState::Pending | SolutionState::PendingDeactivation
+        )
+}
+
+/// The state as shown: known states by name; unknown ones with Meta's raw values.
+pub fn state_text(s: &Solution) -> String {
+    match s.state {
+        SolutionState::Unknown => format!(
+            "? {}/{}",
+            s.node.status,
+            s.node.status_for_pending_request.as_deref().unwrap_or("-")
+        ),
+        st => st.label().replace('_', " "),
+    }
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let pane = &model.solutions;
+    let rows_all = pane.visible();
+    let title = format!(
+        " {} · {} of {} ",
+        pane.lane.title(),
+        rows_all.len(),
+        pane.lane_count(pane.lane)
+    );
+    let block = Block::bordered().title(Span::styled(title, theme.title));
+    let inner_height = area.height.saturating_sub(3) as usize; // borders + header
+    if rows_all.is_empty() {
+        let msg = if !pane.loaded {
+            "Loading solutions…".to_string()
+        } else if !pane.filter.value().is_empty() {
+            format!("No {} solution matches the filter.", pane.lane.title().to_lowercase())
+        } else {
+            format!("No solutions in {}.", pane.lane.title().to_lowercase())
+        };
+        frame.render_widget(Paragraph::new(msg).style(theme.dim).block(block), area);
+        return;
+    }
+    // Build only the rows that fit: the window that keeps the selection in view.
+    let selected = pane.selected.min(rows_all.len() - 1);
+    let offset = (selected + 1).saturating_sub(inner_height.max(1));
+    let rows: Vec<Row> = rows_all
+        .iter()
+        .skip(offset)
+        .take(inner_height.max(1))
+        .map(|s| {
+            let marker = if waits_on_us(s) { "!" } else { " " };
+            let partner = s
+                .counterpart_app(&model.our_app_id)
+                .and_then(|a| a.name.clone().or_else(|| Some(a.id.clone())))
+                .unwrap_or_default();
+            let state_style = match s.state {
+                SolutionState::Pending | SolutionState::PendingDeactivation => theme.attention,
+                SolutionState::Active => theme.ok,
+                SolutionState::Unknown => theme.warn,
+                _ => theme.dim,
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(marker, theme.attention)),
+                Cell::from(inert(s.name()).into_owned()),
+                Cell::from(inert(s.id()).into_owned()),
+                Cell::from(Span::styled(inert(&state_text(s)).into_owned(), state_style)),
+                Cell::from(s.role.label()),
+                Cell::from(inert(&partner).into_owned()),
+            ])
+        })
+        .collect();
+    let header = Row::new(vec!["", "Name", "ID", "State", "Role", "Partner app"]).style(theme.header);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Fill(3),
+        Constraint::Length(16),
+        Constraint::Length(20),
+        Constraint::Length(7),
+        Constraint::Fill(2),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(theme.selected);
+    let mut state = TableState::default().with_selected(Some(selected - offset));
+    frame.render_stateful_widget(table, area, &mut state);
+}
