@@ -165,7 +165,10 @@ mod tests {
 
     #[test]
     fn keys_of_design_md_map_to_commands() {
-        assert_eq!(command_for(&key(KeyCode::Char('j'), NONE)), Some(Command::Down));
+        assert_eq!(
+            command_for(&key(KeyCode::Char('j'), NONE)),
+            Some(Command::Down)
+        );
         assert_eq!(
             command_for(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
             Some(Command::Bottom)
@@ -174,8 +177,14 @@ mod tests {
             command_for(&key(KeyCode::BackTab, KeyModifiers::SHIFT)),
             Some(Command::PrevPane)
         );
-        assert_eq!(command_for(&key(KeyCode::Char('r'), CTRL)), Some(Command::Refresh));
-        assert_eq!(command_for(&key(KeyCode::Char('r'), NONE)), Some(Command::Reject));
+        assert_eq!(
+            command_for(&key(KeyCode::Char('r'), CTRL)),
+            Some(Command::Refresh)
+        );
+        assert_eq!(
+            command_for(&key(KeyCode::Char('r'), NONE)),
+            Some(Command::Reject)
+        );
         assert_eq!(command_for(&key(KeyCode::Char('x'), NONE)), None);
     }
 

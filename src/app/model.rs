@@ -55,7 +55,7 @@ pub struct Confirm {
 pub enum Overlay {
     Help,
     Confirm(Confirm),
-    Outcome(ActionOutcome),
+    Outcome(Box<ActionOutcome>),
 }
 
 /// Freshness of the data, for the status bar.

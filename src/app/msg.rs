@@ -10,7 +10,10 @@ use crate::graph::model::{Solution, SolutionAction, SolutionNode, SolutionState}
 pub enum Msg {
     Key(KeyEvent),
     /// The terminal's size in cells.
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// The background refresh has started a round of calls.
     RefreshStarted,
     /// A refresh of the solutions list finished.
@@ -35,7 +38,9 @@ pub enum Effect {
     /// Refresh everything now (also done on the poll interval).
     Refresh,
     /// Read one solution's detail.
-    FetchDetail { id: String },
+    FetchDetail {
+        id: String,
+    },
     /// Send one mutation, then verify and record it. Emitted once per confirmation.
     Perform {
         id: String,

@@ -236,7 +236,13 @@ mod tests {
     fn pane() -> SolutionsPane {
         let mut p = SolutionsPane::default();
         p.set_items(vec![
-            sol("1", "Alpha", "INITIATED", "PENDING_ACTIVATION", Role::Partner),
+            sol(
+                "1",
+                "Alpha",
+                "INITIATED",
+                "PENDING_ACTIVATION",
+                Role::Partner,
+            ),
             sol("2", "Beta", "ACTIVE", "NONE", Role::Owner),
             sol("3", "Gamma", "INITIATED", "PENDING_ACTIVATION", Role::Owner),
             sol("4", "Delta", "DRAFT", "NONE", Role::Owner),
@@ -251,7 +257,11 @@ mod tests {
         assert_eq!(p.lane_count(Lane::Pending), 2);
         assert_eq!(p.lane_count(Lane::Active), 1);
         assert_eq!(p.lane_count(Lane::PendingDeactivation), 0);
-        assert_eq!(p.lane_count(Lane::Other), 2, "draft and unknown are behind Other");
+        assert_eq!(
+            p.lane_count(Lane::Other),
+            2,
+            "draft and unknown are behind Other"
+        );
         assert_eq!(p.lane_count(Lane::All), 5);
     }
 
@@ -272,7 +282,10 @@ mod tests {
         p.lane = Lane::Pending;
         p.selected = 1; // Gamma
         let mut items = p.items.clone();
-        items.insert(0, sol("9", "New", "INITIATED", "PENDING_ACTIVATION", Role::Partner));
+        items.insert(
+            0,
+            sol("9", "New", "INITIATED", "PENDING_ACTIVATION", Role::Partner),
+        );
         p.set_items(items);
         assert_eq!(p.selected_id().as_deref(), Some("3"));
     }

@@ -40,10 +40,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             match result {
                 Ok(node) => model.solutions.apply_node(node),
                 Err(failure) => {
-                    model
-                        .solutions
-                        .details
-                        .insert(id, Detail::Failed(failure));
+                    model.solutions.details.insert(id, Detail::Failed(failure));
                 }
             }
             vec![]
@@ -264,7 +261,10 @@ fn start_action(model: &mut Model, key: char) -> Vec<Effect> {
 fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effect> {
     match overlay {
         Overlay::Help => {
-            if matches!(cmd, Command::Close | Command::Help | Command::Quit | Command::Open) {
+            if matches!(
+                cmd,
+                Command::Close | Command::Help | Command::Quit | Command::Open
+            ) {
                 model.overlay = None;
             }
             vec![]
@@ -314,11 +314,7 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
 }
 
 fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> {
-    if model
-        .in_flight
-        .as_ref()
-        .is_some_and(|f| f.id == outcome.id)
-    {
+    if model.in_flight.as_ref().is_some_and(|f| f.id == outcome.id) {
         model.in_flight = None;
     }
     match &outcome.result {
@@ -331,7 +327,7 @@ fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> 
         _ => {}
     }
     model.notice = Some(outcome_summary(&outcome));
-    model.overlay = Some(Overlay::Outcome(outcome));
+    model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
     vec![]
 }
 

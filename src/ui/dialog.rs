@@ -6,11 +6,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use crate::app::Model;
 use crate::app::model::Confirm;
 use crate::app::msg::{ActionOutcome, ActionResult};
 use crate::app::solutions::Detail;
 use crate::app::update::outcome_summary;
-use crate::app::Model;
 use crate::graph::model::{SolutionAction, SolutionNode};
 use crate::ui::text::inert;
 use crate::ui::{Theme, centered};
@@ -36,7 +36,10 @@ fn permissions_line<'a>(node: &SolutionNode, theme: &Theme) -> Vec<Line<'a>> {
         if p.is_empty() {
             "none".to_string()
         } else {
-            p.iter().map(|x| inert(x).into_owned()).collect::<Vec<_>>().join(", ")
+            p.iter()
+                .map(|x| inert(x).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let mut out = vec![Line::from(vec![

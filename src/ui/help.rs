@@ -22,9 +22,8 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
     let popup = centered(area, 78, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered().title(Span::styled(" Keys · Esc closes ", theme.title)),
-        ),
+        Paragraph::new(lines)
+            .block(Block::bordered().title(Span::styled(" Keys · Esc closes ", theme.title))),
         popup,
     );
 }

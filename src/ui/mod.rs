@@ -36,11 +36,16 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
         Pane::Wabas => wabas::draw(frame, body, theme),
         Pane::CreditLines => credit_lines::draw(frame, body, theme),
     }
-    if let Some(text) = &model.notice {
-        frame.render_widget(
-            Paragraph::new(Line::from(Span::styled(text::inert(text), theme.attention))),
-            notice,
-        );
+    // The message line: what the last key did, else why the last refresh failed.
+    let message = match (&model.notice, &model.refresh.last_error) {
+        (Some(text), _) => Some(Span::styled(text::inert(text), theme.attention)),
+        (None, Some((_, failure))) => {
+            Some(Span::styled(text::inert(&failure.sentence), theme.error))
+        }
+        (None, None) => None,
+    };
+    if let Some(span) = message {
+        frame.render_widget(Paragraph::new(Line::from(span)), notice);
     }
     status_bar::draw(frame, status, model, now, theme);
 
@@ -77,10 +82,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         badges.push(Span::raw(" "));
     }
     badges.push(Span::styled("partnerdeck", theme.title));
-    frame.render_widget(
-        Paragraph::new(Line::from(badges)).right_aligned(),
-        right,
-    );
+    frame.render_widget(Paragraph::new(Line::from(badges)).right_aligned(), right);
 }
 
 /// A rectangle of at most `width` x `height`, centred in `area`.

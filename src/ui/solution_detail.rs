@@ -10,17 +10,14 @@ use crate::app::Model;
 use crate::app::solutions::Detail;
 use crate::graph::model::{AppRef, SolutionAction, SolutionNode};
 use crate::ui::Theme;
-use crate::ui::solutions::state_text;
 use crate::ui::text::inert;
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let Some(s) = model.solutions.selected_solution() else {
         return;
     };
-    let block = Block::bordered().title(Span::styled(
-        format!(" {} ", inert(s.name())),
-        theme.title,
-    ));
+    let block =
+        Block::bordered().title(Span::styled(format!(" {} ", inert(s.name())), theme.title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -35,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         Span::styled("id ", theme.dim),
         Span::raw(inert(s.id()).into_owned()),
         Span::styled("  state ", theme.dim),
-        Span::raw(state_text(s)),
+        Span::raw(s.state.label().replace('_', " ")),
         Span::styled("  status ", theme.dim),
         Span::raw(format!(
             "{} / {}",
@@ -89,7 +86,13 @@ fn app_name(app: Option<&AppRef>) -> String {
 fn draw_sides(frame: &mut Frame, area: Rect, model: &Model, node: &SolutionNode, theme: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let us = |id: &str| if id == model.our_app_id { " — us" } else { "" };
+    let us = |id: &str| {
+        if id == model.our_app_id {
+            " — us"
+        } else {
+            ""
+        }
+    };
 
     let owner_id = node.owner_app.as_ref().map(|a| a.id.as_str()).unwrap_or("");
     let mut owner = vec![
@@ -122,7 +125,10 @@ fn draw_sides(frame: &mut Frame, area: Rect, model: &Model, node: &SolutionNode,
 
 fn permission_lines<'a>(perms: Option<&[String]>, theme: &Theme) -> Vec<Line<'a>> {
     match perms {
-        None => vec![Line::from(Span::styled("permissions not returned", theme.dim))],
+        None => vec![Line::from(Span::styled(
+            "permissions not returned",
+            theme.dim,
+        ))],
         Some([]) => vec![Line::from(Span::styled("no permissions", theme.dim))],
         Some(list) => list
             .iter()

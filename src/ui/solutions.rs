@@ -15,7 +15,9 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let pane = &model.solutions;
     let [lanes, filter, rest] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(u16::from(pane.filter_editing || !pane.filter.value().is_empty())),
+        Constraint::Length(u16::from(
+            pane.filter_editing || !pane.filter.value().is_empty(),
+        )),
         Constraint::Min(3),
     ])
     .areas(area);
@@ -95,7 +97,8 @@ pub fn state_text(s: &Solution) -> String {
             s.node.status,
             s.node.status_for_pending_request.as_deref().unwrap_or("-")
         ),
-        st => st.label().replace('_', " "),
+        SolutionState::PendingDeactivation => "pending deact.".into(),
+        st => st.label().into(),
     }
 }
 
@@ -114,7 +117,10 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         let msg = if !pane.loaded {
             "Loading solutions…".to_string()
         } else if !pane.filter.value().is_empty() {
-            format!("No {} solution matches the filter.", pane.lane.title().to_lowercase())
+            format!(
+                "No {} solution matches the filter.",
+                pane.lane.title().to_lowercase()
+            )
         } else {
             format!("No solutions in {}.", pane.lane.title().to_lowercase())
         };
@@ -144,18 +150,22 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
                 Cell::from(Span::styled(marker, theme.attention)),
                 Cell::from(inert(s.name()).into_owned()),
                 Cell::from(inert(s.id()).into_owned()),
-                Cell::from(Span::styled(inert(&state_text(s)).into_owned(), state_style)),
+                Cell::from(Span::styled(
+                    inert(&state_text(s)).into_owned(),
+                    state_style,
+                )),
                 Cell::from(s.role.label()),
                 Cell::from(inert(&partner).into_owned()),
             ])
         })
         .collect();
-    let header = Row::new(vec!["", "Name", "ID", "State", "Role", "Partner app"]).style(theme.header);
+    let header =
+        Row::new(vec!["", "Name", "ID", "State", "Role", "Partner app"]).style(theme.header);
     let widths = [
         Constraint::Length(1),
         Constraint::Fill(3),
         Constraint::Length(16),
-        Constraint::Length(20),
+        Constraint::Length(14),
         Constraint::Length(7),
         Constraint::Fill(2),
     ];

@@ -20,7 +20,11 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
     match r.last_success {
         Some(t) => {
             let label = format!("refreshed {} ago", age((now - t).num_seconds()));
-            let style = if r.last_error.is_some() { theme.warn } else { theme.dim };
+            let style = if r.last_error.is_some() {
+                theme.warn
+            } else {
+                theme.dim
+            };
             spans.push(Span::styled(label, style));
         }
         None if !r.in_flight && r.last_error.is_none() => {
@@ -28,13 +32,17 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
         }
         None => {}
     }
-    if let Some((at, failure)) = &r.last_error {
-        let stale = if r.last_success.is_some() { "STALE · " } else { "" };
+    if let Some((at, _)) = &r.last_error {
+        // The reason itself is on the message line above, where it has room.
+        let stale = if r.last_success.is_some() {
+            " · STALE"
+        } else {
+            ""
+        };
         spans.push(Span::styled(
             format!(
-                " {stale}failed {} ago: {}",
-                age((now - *at).num_seconds()),
-                inert(&failure.sentence)
+                "{stale} · last refresh failed {} ago",
+                age((now - *at).num_seconds())
             ),
             theme.error,
         ));
@@ -46,14 +54,12 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
         ));
     }
     let [left, right] =
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(17)]).areas(area);
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(15)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(spans)), left);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("?", theme.key),
-            Span::styled(" help ", theme.dim),
-            Span::styled("Ctrl-r", theme.key),
-            Span::styled(" ", theme.dim),
+            Span::styled(" help  ", theme.dim),
             Span::styled("q", theme.key),
             Span::styled(" quit", theme.dim),
         ]))

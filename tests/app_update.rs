@@ -1,0 +1,329 @@
+//! The state machine as plain functions: key → action → effect, no terminal, no network.
+
+mod common;
+
+use common::*;
+use crossterm::event::KeyCode;
+use partnerdeck::app::model::{Confirm, Overlay, Pane};
+use partnerdeck::app::msg::{ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg};
+use partnerdeck::app::solutions::{Detail, Lane};
+use partnerdeck::graph::model::{SolutionAction, SolutionState};
+
+#[test]
+fn a_on_a_pending_request_opens_a_confirm_naming_it() {
+    let mut m = loaded_model();
+    assert_eq!(m.solutions.lane, Lane::Pending);
+    let effects = feed(&mut m, [key('a')]);
+    match &m.overlay {
+        Some(Overlay::Confirm(Confirm {
+            id,
+            name,
+            action,
+            call,
+            sending,
+        })) => {
+            assert_eq!(id, "7001");
+            assert_eq!(name, "Kōbe Retail Connect");
+            assert_eq!(*action, SolutionAction::Accept);
+            assert_eq!(call, "POST /v25.0/7001/accept");
+            assert!(!sending);
+        }
+        other => panic!("expected a confirm dialog, got {other:?}"),
+    }
+    // Nothing is sent yet: only the detail is read, for the dialog's permissions.
+    assert_eq!(effects, vec![Effect::FetchDetail { id: "7001".into() }]);
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Perform { .. })));
+}
+
+#[test]
+fn y_emits_exactly_one_accept_effect_however_often_it_is_pressed() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('a')]);
+    let effects = feed(&mut m, [key('y'), key('y'), key('y')]);
+    let performs: Vec<_> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Perform { .. }))
+        .collect();
+    assert_eq!(
+        performs,
+        vec![&Effect::Perform {
+            id: "7001".into(),
+            name: "Kōbe Retail Connect".into(),
+            action: SolutionAction::Accept,
+        }]
+    );
+    assert!(m.in_flight.is_some());
+    // Hiding the dialog and asking again while in flight sends nothing either.
+    let effects = feed(&mut m, [code(KeyCode::Esc), key('a')]);
+    assert!(m.notice.as_deref().unwrap().contains("still being sent"));
+    let more = feed(&mut m, [key('y')]);
+    assert!(
+        effects.is_empty() && more.is_empty(),
+        "{effects:?} {more:?}"
+    );
+}
+
+#[test]
+fn n_and_esc_cancel_without_effects() {
+    for cancel in [key('n'), code(KeyCode::Esc)] {
+        let mut m = loaded_model();
+        feed(&mut m, [key('a')]);
+        let effects = feed(&mut m, [cancel, key('y')]);
+        assert!(effects.is_empty());
+        assert!(m.overlay.is_none());
+        assert!(m.in_flight.is_none());
+    }
+}
+
+#[test]
+fn a_on_an_active_solution_does_nothing_but_say_why() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('l')]); // Active lane
+    assert_eq!(m.solutions.lane, Lane::Active);
+    let effects = feed(&mut m, [key('a')]);
+    assert!(m.notice.as_deref().unwrap().contains("is active"));
+    let more = feed(&mut m, [key('y')]);
+    assert!(effects.is_empty() && more.is_empty());
+    assert!(m.overlay.is_none());
+}
+
+#[test]
+fn a_on_a_request_we_sent_does_nothing() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('j'), key('j')]); // 7003: pending, we own it
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7003"));
+    assert!(feed(&mut m, [key('a'), key('r'), key('y')]).is_empty());
+    assert!(m.overlay.is_none());
+}
+
+#[test]
+fn d_only_on_active_solutions_we_own() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('l')]);
+    // 7004 is ours and active.
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7004"));
+    let effects = feed(&mut m, [key('d'), key('y')]);
+    assert!(effects.contains(&Effect::Perform {
+        id: "7004".into(),
+        name: "Meridian Alerts".into(),
+        action: SolutionAction::SendDeactivation,
+    }));
+    // 7005 is active but not ours.
+    let mut m = loaded_model();
+    feed(&mut m, [key('l'), key('j')]);
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7005"));
+    assert!(feed(&mut m, [key('d'), key('y')]).is_empty());
+}
+
+#[test]
+fn a_and_r_on_a_pending_deactivation_sent_to_us() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('l'), key('l')]);
+    assert_eq!(m.solutions.lane, Lane::PendingDeactivation);
+    feed(&mut m, [key('r')]);
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::Confirm(c)) if c.action == SolutionAction::RejectDeactivation
+            && c.call == "POST /v25.0/7006/reject_deactivation_request"
+    ));
+}
+
+#[test]
+fn confirm_without_a_loaded_detail_fetches_it_for_the_dialog() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('j')]); // 7002 has no detail yet
+    let effects = feed(&mut m, [key('a')]);
+    assert_eq!(effects, vec![Effect::FetchDetail { id: "7002".into() }]);
+    assert_eq!(m.solutions.details.get("7002"), Some(&Detail::Loading));
+}
+
+#[test]
+fn read_only_refuses_every_action_key_and_says_why() {
+    let mut m = loaded_model();
+    m.read_only = true;
+    let mut effects = vec![];
+    for lane_moves in 0..5 {
+        let mut msgs = vec![];
+        msgs.extend((0..lane_moves).map(|_| key('l')));
+        let mut mm = m.clone();
+        effects.extend(feed(&mut mm, msgs));
+        effects.extend(feed(
+            &mut mm,
+            [key('a'), key('y'), key('r'), key('y'), key('d'), key('y')],
+        ));
+        assert!(mm.overlay.is_none());
+    }
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Perform { .. })));
+    let mut mm = m.clone();
+    feed(&mut mm, [key('a')]);
+    assert!(mm.notice.unwrap().contains("Read-only"));
+}
+
+#[test]
+fn enter_opens_the_detail_and_follows_the_selection() {
+    let mut m = loaded_model();
+    // Permissions are read fresh on open, even when the list carried some.
+    let effects = feed(&mut m, [code(KeyCode::Enter)]);
+    assert!(m.solutions.detail_open);
+    assert_eq!(effects, vec![Effect::FetchDetail { id: "7001".into() }]);
+    let effects = feed(&mut m, [key('j')]);
+    assert_eq!(effects, vec![Effect::FetchDetail { id: "7002".into() }]);
+    // Moving back and forth does not fetch again while loading.
+    assert!(feed(&mut m, [key('k'), key('j')]).is_empty());
+    feed(&mut m, [code(KeyCode::Esc)]);
+    assert!(!m.solutions.detail_open);
+}
+
+#[test]
+fn filter_narrows_rows_and_esc_clears_it() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('h')]); // All lane
+    assert_eq!(m.solutions.lane, Lane::All);
+    feed(&mut m, [key('/'), key('h'), key('a'), key('r')]);
+    assert!(m.solutions.filter_editing);
+    // While typing, letters are text: 'a' did not open a dialog, 'h' did not switch lane.
+    assert!(m.overlay.is_none());
+    assert_eq!(m.solutions.lane, Lane::All);
+    let ids: Vec<_> = m
+        .solutions
+        .visible()
+        .iter()
+        .map(|s| s.id().to_string())
+        .collect();
+    assert_eq!(ids, vec!["7006"]); // Old Harbour Bots
+    feed(&mut m, [code(KeyCode::Enter)]);
+    assert!(!m.solutions.filter_editing);
+    assert_eq!(m.solutions.filter.value(), "har");
+    feed(&mut m, [code(KeyCode::Esc)]);
+    assert_eq!(m.solutions.filter.value(), "");
+    assert_eq!(m.solutions.visible().len(), 9);
+}
+
+#[test]
+fn unknown_states_are_kept_and_shown_under_other() {
+    let m = loaded_model();
+    let other: Vec<_> = m
+        .solutions
+        .items
+        .iter()
+        .filter(|s| Lane::Other.contains(s.state))
+        .map(|s| s.id().to_string())
+        .collect();
+    assert!(other.contains(&"7009".to_string()));
+    assert_eq!(
+        m.solutions.solution("7009").unwrap().state,
+        SolutionState::Unknown
+    );
+}
+
+#[test]
+fn navigation_stays_in_range() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('G')]);
+    assert_eq!(m.solutions.selected, 2);
+    feed(&mut m, [code(KeyCode::PageDown), key('j')]);
+    assert_eq!(m.solutions.selected, 2);
+    feed(&mut m, [code(KeyCode::PageUp)]);
+    assert_eq!(m.solutions.selected, 0);
+    feed(&mut m, [key('g'), key('k')]);
+    assert_eq!(m.solutions.selected, 0);
+}
+
+#[test]
+fn panes_switch_with_tab_and_numbers() {
+    let mut m = loaded_model();
+    feed(&mut m, [code(KeyCode::Tab)]);
+    assert_eq!(m.pane, Pane::Wabas);
+    feed(&mut m, [code(KeyCode::BackTab), code(KeyCode::BackTab)]);
+    assert_eq!(m.pane, Pane::CreditLines);
+    feed(&mut m, [key('1')]);
+    assert_eq!(m.pane, Pane::Solutions);
+    // Solution keys do nothing on another pane.
+    feed(&mut m, [key('2')]);
+    assert!(feed(&mut m, [key('a'), key('y')]).is_empty());
+}
+
+#[test]
+fn refresh_failure_keeps_the_data_and_records_the_reason() {
+    let mut m = loaded_model();
+    let failure = Failure::new(
+        FailureKind::Transport,
+        "The request timed out after 20 s.",
+        None,
+    );
+    feed(
+        &mut m,
+        [
+            Msg::RefreshStarted,
+            Msg::SolutionsLoaded {
+                at: at(60),
+                result: Err(failure.clone()),
+            },
+        ],
+    );
+    assert_eq!(m.solutions.items.len(), 9);
+    assert_eq!(m.refresh.last_success, Some(at(0)));
+    assert_eq!(m.refresh.last_error, Some((at(60), failure)));
+    assert!(!m.refresh.in_flight);
+    feed(
+        &mut m,
+        [Msg::SolutionsLoaded {
+            at: at(90),
+            result: Ok(solutions()),
+        }],
+    );
+    assert!(m.refresh.last_error.is_none());
+}
+
+#[test]
+fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('a'), key('y')]);
+    let mut reread = node("7001", "Kōbe Retail Connect", "ACTIVE", "NONE");
+    reread.owner_permissions = Some(vec!["MESSAGING".into()]);
+    feed(
+        &mut m,
+        [Msg::ActionFinished(ActionOutcome {
+            id: "7001".into(),
+            name: "Kōbe Retail Connect".into(),
+            action: SolutionAction::Accept,
+            result: ActionResult::Verified { node: reread },
+            audit: Ok("/tmp/audit.jsonl".into()),
+        })],
+    );
+    assert!(m.in_flight.is_none());
+    assert_eq!(
+        m.solutions.solution("7001").unwrap().state,
+        SolutionState::Active
+    );
+    assert!(matches!(&m.overlay, Some(Overlay::Outcome(_))));
+    assert!(
+        m.notice
+            .as_deref()
+            .unwrap()
+            .contains("verified, now active")
+    );
+    feed(&mut m, [code(KeyCode::Enter)]);
+    assert!(m.overlay.is_none());
+}
+
+#[test]
+fn quit_while_an_action_is_in_flight_asks_twice() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('a'), key('y'), code(KeyCode::Esc)]);
+    assert!(feed(&mut m, [key('q')]).is_empty());
+    assert_eq!(feed(&mut m, [key('q')]), vec![Effect::Quit]);
+    let mut m = loaded_model();
+    assert_eq!(feed(&mut m, [key('q')]), vec![Effect::Quit]);
+}
+
+#[test]
+fn ctrl_r_asks_for_a_refresh_and_help_opens() {
+    let mut m = loaded_model();
+    assert_eq!(feed(&mut m, [ctrl('r')]), vec![Effect::Refresh]);
+    feed(&mut m, [key('?')]);
+    assert_eq!(m.overlay, Some(Overlay::Help));
+    // q closes help rather than quitting.
+    assert!(feed(&mut m, [key('q')]).is_empty());
+    assert!(m.overlay.is_none());
+}

@@ -1,0 +1,180 @@
+//! Screens drawn with ratatui's TestBackend and compared as insta snapshots, at the smallest
+//! size people use (80x24) and a larger one.
+
+mod common;
+
+use common::*;
+use crossterm::event::KeyCode;
+use partnerdeck::app::Model;
+use partnerdeck::app::msg::{Failure, FailureKind, Msg};
+use partnerdeck::graph::model::Solution;
+use partnerdeck::ui::{Theme, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn screen(m: &Model, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| draw(f, m, at(42), &Theme::monochrome()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+fn with_details(mut m: Model) -> Model {
+    // The detail of 7001 as the Graph call returns it.
+    let n = solutions().into_iter().next().unwrap().node;
+    feed(
+        &mut m,
+        [Msg::DetailLoaded {
+            id: "7001".into(),
+            result: Ok(n),
+        }],
+    );
+    m
+}
+
+#[test]
+fn solutions_pending_lane_80x24() {
+    insta::assert_snapshot!(screen(&loaded_model(), 80, 24));
+}
+
+#[test]
+fn solutions_all_lane_120x36() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('h')]);
+    insta::assert_snapshot!(screen(&m, 120, 36));
+}
+
+#[test]
+fn detail_shows_both_sides_permissions_80x24() {
+    let mut m = loaded_model();
+    feed(&mut m, [code(KeyCode::Enter)]);
+    let m = with_details(m);
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("MANAGE_TEMPLATES") && s.contains("VIEW_COST"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn detail_120x36() {
+    let mut m = loaded_model();
+    feed(&mut m, [code(KeyCode::Enter)]);
+    insta::assert_snapshot!(screen(&with_details(m), 120, 36));
+}
+
+#[test]
+fn confirm_dialog_names_solution_id_and_call_80x24() {
+    let mut m = with_details(loaded_model());
+    feed(&mut m, [key('a')]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("POST /v25.0/7001/accept"), "{s}");
+    assert!(s.contains("Kōbe Retail Connect"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn confirm_dialog_while_sending_80x24() {
+    let mut m = with_details(loaded_model());
+    feed(&mut m, [key('a'), key('y')]);
+    insta::assert_snapshot!(screen(&m, 80, 24));
+}
+
+#[test]
+fn help_is_generated_from_the_key_map_80x24() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('?')]);
+    let s = screen(&m, 80, 30);
+    assert!(s.contains("Ctrl-r") && s.contains("refresh now"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn stale_data_says_why_in_the_status_bar_80x24() {
+    let mut m = loaded_model();
+    feed(
+        &mut m,
+        [Msg::SolutionsLoaded {
+            at: at(30),
+            result: Err(Failure::new(
+                FailureKind::Throttled,
+                "Meta is throttling this app (code 4): calls resume in about 12 min.",
+                Some(4),
+            )),
+        }],
+    );
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("STALE"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn before_the_first_refresh_80x24() {
+    let mut m = Model::new(OUR_APP, "v25.0");
+    m.demo = true;
+    m.read_only = true;
+    feed(&mut m, [Msg::RefreshStarted]);
+    insta::assert_snapshot!(screen(&m, 80, 24));
+}
+
+#[test]
+fn wabas_pane_placeholder_80x24() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('2')]);
+    insta::assert_snapshot!(screen(&m, 80, 24));
+}
+
+#[test]
+fn hostile_names_are_inert_and_aligned() {
+    let mut m = loaded_model();
+    let mut items = solutions();
+    items[0] = Solution::new(
+        node(
+            "7001",
+            "Evil\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202E}gnp.exe 👩‍💻",
+            "INITIATED",
+            "PENDING_ACTIVATION",
+        ),
+        items[0].role,
+    );
+    feed(
+        &mut m,
+        [Msg::SolutionsLoaded {
+            at: at(1),
+            result: Ok(items),
+        }],
+    );
+    let s = screen(&m, 80, 24);
+    assert!(!s.contains('\u{1b}'), "an escape reached the screen");
+    assert!(!s.contains('\u{202E}'));
+    // The ID column starts at the same place on every row.
+    let cols: Vec<usize> = s
+        .lines()
+        .filter(|l| l.contains("7001") || l.contains("7002"))
+        .map(|l| l.find("700").unwrap())
+        .collect();
+    assert_eq!(cols.len(), 2, "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn tiny_terminal_does_not_panic() {
+    let mut m = loaded_model();
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 8)] {
+        feed(
+            &mut m,
+            [Msg::Resize {
+                width: w,
+                height: h,
+            }],
+        );
+        screen(&m, w, h);
+        feed(&mut m, [code(KeyCode::Enter)]);
+        screen(&m, w, h);
+        feed(&mut m, [key('a')]);
+        screen(&m, w, h);
+        feed(&mut m, [code(KeyCode::Esc), code(KeyCode::Esc)]);
+    }
+}
