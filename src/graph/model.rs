@@ -223,8 +223,12 @@ impl SolutionAction {
         match (key, state, role) {
             ('a', S::Pending, Role::Partner) => Some(SolutionAction::Accept),
             ('r', S::Pending, Role::Partner) => Some(SolutionAction::Reject),
-            ('a', S::PendingDeactivation, Role::Partner) => Some(SolutionAction::AcceptDeactivation),
-            ('r', S::PendingDeactivation, Role::Partner) => Some(SolutionAction::RejectDeactivation),
+            ('a', S::PendingDeactivation, Role::Partner) => {
+                Some(SolutionAction::AcceptDeactivation)
+            }
+            ('r', S::PendingDeactivation, Role::Partner) => {
+                Some(SolutionAction::RejectDeactivation)
+            }
             ('d', S::Active, Role::Owner) => Some(SolutionAction::SendDeactivation),
             _ => None,
         }
@@ -268,7 +272,11 @@ mod tests {
             ("PENDING", None, S::Pending),
             ("ACTIVE", Some("NONE"), S::Active),
             ("ACTIVE", None, S::Active),
-            ("ACTIVE", Some("PENDING_DEACTIVATION"), S::PendingDeactivation),
+            (
+                "ACTIVE",
+                Some("PENDING_DEACTIVATION"),
+                S::PendingDeactivation,
+            ),
             ("PENDING_DEACTIVATION", None, S::PendingDeactivation),
             ("REJECTED", Some("NONE"), S::Rejected),
             ("DEACTIVATED", Some("NONE"), S::Deactivated),
@@ -289,7 +297,10 @@ mod tests {
         assert_eq!(A::for_key('a', S::Pending, Role::Partner), Some(A::Accept));
         assert_eq!(A::for_key('a', S::Pending, Role::Owner), None);
         assert_eq!(A::for_key('a', S::Active, Role::Partner), None);
-        assert_eq!(A::for_key('d', S::Active, Role::Owner), Some(A::SendDeactivation));
+        assert_eq!(
+            A::for_key('d', S::Active, Role::Owner),
+            Some(A::SendDeactivation)
+        );
         assert_eq!(A::for_key('d', S::Active, Role::Partner), None);
         assert_eq!(
             A::for_key('r', S::PendingDeactivation, Role::Partner),
@@ -306,6 +317,9 @@ mod tests {
         .unwrap();
         let partners = node.partners.unwrap();
         assert_eq!(partners[0].partner_permissions, vec!["MESSAGING"]);
-        assert_eq!(partners[0].partner_app.as_ref().unwrap().name.as_deref(), Some("Other"));
+        assert_eq!(
+            partners[0].partner_app.as_ref().unwrap().name.as_deref(),
+            Some("Other")
+        );
     }
 }
