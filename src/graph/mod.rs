@@ -1,4 +1,11 @@
 //! The Graph API: typed models, and (in the client modules) HTTP, auth, errors and paging.
 //! Nothing here knows about the screen.
 
+pub mod client;
+pub mod error;
 pub mod model;
+pub mod paging;
+pub mod solutions;
+
+pub use client::{ClientConfig, GraphClient, MutationResponse, Usage};
+pub use error::{ErrorKind, GraphError};

@@ -1,0 +1,234 @@
+//! The command line (design.md, "Command line"). Every setting is an `Option` so that "not
+//! given" is distinguishable and `config::load` can fill it from the config file or defaults.
+//! There is deliberately no token flag: flags show in `ps`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Terminal console for WhatsApp Business Platform partner operations over Meta's Graph API.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "partnerdeck",
+    version,
+    about,
+    long_about = "Terminal console for WhatsApp Business Platform partner operations over Meta's Graph API.\n\n\
+Without a subcommand, starts the interactive console.\n\n\
+Settings, lowest to highest precedence: built-in defaults < config file (TOML; --config or the \
+default config.toml) < environment PARTNERDECK_* < flags.\n\n\
+The access token is read from PARTNERDECK_TOKEN, or from the file named by token_file in the \
+config file (mode 0600). There is no token flag: flags show in `ps`.",
+    after_help = "Examples:\n  partnerdeck --demo                 console against the built-in simulator\n  partnerdeck --read-only            console that cannot send any change\n  partnerdeck snapshot --json        one refresh, printed as JSON (exit 0 ok, 1 on failure)\n  partnerdeck sim --addr 127.0.0.1:8765"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Settings accepted before or after any subcommand.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Config file (TOML); it must exist. Default: config.toml in the partnerdeck config directory, if present.
+    #[arg(long, global = true, value_name = "PATH", env = "PARTNERDECK_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Console against the built-in Graph API simulator (no credentials, no network).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    /// Graph API base URL [default: https://graph.facebook.com]
+    #[arg(long, global = true, value_name = "URL", env = "PARTNERDECK_GRAPH_URL")]
+    pub graph_url: Option<String>,
+
+    /// Pinned Graph API version, vNN.0 [default: v25.0]
+    #[arg(
+        long,
+        global = true,
+        value_name = "vNN.0",
+        env = "PARTNERDECK_API_VERSION"
+    )]
+    pub api_version: Option<String>,
+
+    /// Our Meta app (solutions are listed on it).
+    #[arg(long, global = true, value_name = "ID", env = "PARTNERDECK_APP_ID")]
+    pub app_id: Option<String>,
+
+    /// Our business portfolio (client WABAs, credit lines).
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "PARTNERDECK_BUSINESS_ID"
+    )]
+    pub business_id: Option<String>,
+
+    /// Optional: only client WABAs shared with this partner too.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "PARTNERDECK_PARTNER_BUSINESS_ID"
+    )]
+    pub partner_business_id: Option<String>,
+
+    /// Optional credit line; otherwise discovered via extendedcredits.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ID",
+        env = "PARTNERDECK_CREDIT_LINE_ID"
+    )]
+    pub credit_line_id: Option<String>,
+
+    /// No mutation can be sent, enforced below the UI (env PARTNERDECK_READ_ONLY=1/true/yes).
+    #[arg(
+        long,
+        global = true,
+        env = "PARTNERDECK_READ_ONLY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL",
+        value_parser = parse_bool,
+    )]
+    pub read_only: Option<bool>,
+
+    /// Background refresh period in seconds [default: 30]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "PARTNERDECK_POLL_INTERVAL"
+    )]
+    pub poll_interval: Option<u64>,
+
+    /// Append-only JSON-lines record of every mutation [default: audit.jsonl in the data directory]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "PARTNERDECK_AUDIT_LOG"
+    )]
+    pub audit_log: Option<PathBuf>,
+
+    /// Where diagnostic logs are written [default: partnerdeck.log in the data directory]
+    #[arg(long, global = true, value_name = "PATH", env = "PARTNERDECK_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the Graph API simulator alone; prints its URL and token.
+    Sim(SimArgs),
+    /// One refresh of everything, printed; exit 0 ok, 1 on failure.
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8765")]
+    pub addr: String,
+
+    /// World file to load instead of the built-in demo world.
+    #[arg(long, value_name = "FILE")]
+    pub world: Option<PathBuf>,
+
+    /// Added latency per request, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// Print the machine form (one JSON object) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parse a yes/no value: 1/true/yes/on or 0/false/no/off, any case.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        other => Err(format!("expected 1/true/yes or 0/false/no, got {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn read_only_flag_forms() {
+        // These tests run with whatever environment the test process has; only check the
+        // flag forms that override the environment.
+        assert_eq!(parse(&["pd", "--read-only"]).global.read_only, Some(true));
+        assert_eq!(
+            parse(&["pd", "--read-only=false"]).global.read_only,
+            Some(false)
+        );
+        assert_eq!(
+            parse(&["pd", "--read-only=yes"]).global.read_only,
+            Some(true)
+        );
+        // A following subcommand is not eaten as the flag's value.
+        let c = parse(&["pd", "--read-only", "snapshot", "--json"]);
+        assert_eq!(c.global.read_only, Some(true));
+        assert!(matches!(
+            c.command,
+            Some(Command::Snapshot(SnapshotArgs { json: true }))
+        ));
+    }
+
+    #[test]
+    fn global_flags_after_subcommand() {
+        let c = parse(&["pd", "snapshot", "--app-id", "42", "--poll-interval", "5"]);
+        assert_eq!(c.global.app_id.as_deref(), Some("42"));
+        assert_eq!(c.global.poll_interval, Some(5));
+    }
+
+    #[test]
+    fn sim_defaults() {
+        let c = parse(&["pd", "sim"]);
+        match c.command {
+            Some(Command::Sim(s)) => {
+                assert_eq!(s.addr, "127.0.0.1:8765");
+                assert_eq!(s.latency_ms, 0);
+                assert!(s.world.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn there_is_no_token_flag() {
+        assert!(Cli::try_parse_from(["pd", "--token", "x"]).is_err());
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("PARTNERDECK_TOKEN"));
+        assert!(!help.contains("--token"));
+    }
+
+    #[test]
+    fn bools() {
+        for t in ["1", "true", "YES", "on"] {
+            assert_eq!(parse_bool(t), Ok(true));
+        }
+        for f in ["0", "false", "No", "off"] {
+            assert_eq!(parse_bool(f), Ok(false));
+        }
+        assert!(parse_bool("maybe").is_err());
+    }
+}

@@ -1,0 +1,840 @@
+//! Layered settings and the access token.
+//!
+//! Precedence, lowest to highest: built-in defaults < TOML config file < environment
+//! `PARTNERDECK_*` < flags. The token comes only from `PARTNERDECK_TOKEN` or from the file
+//! named by `token_file` in the config file (mode 0600 or stricter); never from a flag.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::{GlobalArgs, parse_bool};
+use crate::graph::client::ClientConfig;
+
+/// An access token. It only leaves this type through [`Token::expose`], which is used to
+/// build the `Authorization` header; `Debug` prints `Token(<redacted>)`, and there is no
+/// `Display` or `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(secret: impl Into<String>) -> Token {
+        Token(secret.into())
+    }
+
+    /// The secret itself. Use only to build the Authorization header (or to scrub it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
+pub const DEFAULT_API_VERSION: &str = "v25.0";
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Everything partnerdeck is configured with, after layering.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub graph_url: String,
+    pub api_version: String,
+    pub app_id: Option<String>,
+    pub business_id: Option<String>,
+    pub partner_business_id: Option<String>,
+    pub credit_line_id: Option<String>,
+    pub token: Option<Token>,
+    pub read_only: bool,
+    pub poll_interval: Duration,
+    pub audit_log: PathBuf,
+    pub log_file: PathBuf,
+    /// The config file that was read, or the default location that was looked at (for
+    /// messages telling the user where to put a setting). `None` if there is no config dir.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    /// Built-in defaults only (no file, no environment, no flags).
+    fn default() -> Settings {
+        let dirs = project_dirs();
+        let data = data_dir(dirs.as_ref());
+        Settings {
+            graph_url: DEFAULT_GRAPH_URL.to_string(),
+            api_version: DEFAULT_API_VERSION.to_string(),
+            app_id: None,
+            business_id: None,
+            partner_business_id: None,
+            credit_line_id: None,
+            token: None,
+            read_only: false,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            audit_log: data.join("audit.jsonl"),
+            log_file: data.join("partnerdeck.log"),
+            config_file: default_config_file(dirs.as_ref()),
+        }
+    }
+}
+
+/// What the console needs to talk to Meta, checked by [`Settings::require`].
+#[derive(Debug, Clone)]
+pub struct Ready {
+    pub token: Token,
+    pub app_id: String,
+    pub business_id: Option<String>,
+}
+
+/// A settings problem, displayed as one plain sentence (main prints it and exits 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "The config file {path} does not exist: create it or point --config / PARTNERDECK_CONFIG at an existing file."
+    )]
+    ConfigMissing { path: PathBuf },
+    #[error("Cannot read {path}: {reason}.")]
+    Read { path: PathBuf, reason: String },
+    #[error("The config file {path} is not valid TOML: {reason}.")]
+    Parse { path: PathBuf, reason: String },
+    #[error("Unknown key `{key}` in {path}: the known keys are {known}.")]
+    UnknownKey {
+        path: PathBuf,
+        key: String,
+        known: String,
+    },
+    #[error(
+        "The key `token` is not allowed in {path}: put the token in a file of its own (chmod 600) and name it with token_file, or set PARTNERDECK_TOKEN."
+    )]
+    TokenInConfig { path: PathBuf },
+    #[error("Bad value for `{key}` in {path}: {reason}.")]
+    BadKey {
+        path: PathBuf,
+        key: String,
+        reason: String,
+    },
+    #[error("Bad value for {name}: {reason}.")]
+    BadValue { name: String, reason: String },
+    #[error(
+        "The token file {path} can be read by other users (mode {mode:o}): run `chmod 600 {path}` and try again."
+    )]
+    TokenFileMode { path: PathBuf, mode: u32 },
+    #[error("The token in {origin} is empty.")]
+    TokenEmpty { origin: String },
+    #[error("The token in {origin} contains spaces or control characters.")]
+    TokenMalformed { origin: String },
+    #[error("{what}: set {how}.")]
+    Missing { what: String, how: String },
+}
+
+/// The keys a config file may hold.
+pub const CONFIG_KEYS: &[&str] = &[
+    "graph_url",
+    "api_version",
+    "app_id",
+    "business_id",
+    "partner_business_id",
+    "credit_line_id",
+    "read_only",
+    "poll_interval",
+    "audit_log",
+    "log_file",
+    "token_file",
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    graph_url: Option<String>,
+    api_version: Option<String>,
+    app_id: Option<IdValue>,
+    business_id: Option<IdValue>,
+    partner_business_id: Option<IdValue>,
+    credit_line_id: Option<IdValue>,
+    read_only: Option<bool>,
+    poll_interval: Option<u64>,
+    audit_log: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+}
+
+/// Ids may be written as strings or (carelessly, but commonly) as bare integers.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum IdValue {
+    Str(String),
+    Int(u64),
+}
+
+impl IdValue {
+    fn into_string(self) -> String {
+        match self {
+            IdValue::Str(s) => s,
+            IdValue::Int(i) => i.to_string(),
+        }
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "partnerdeck")
+}
+
+fn data_dir(dirs: Option<&directories::ProjectDirs>) -> PathBuf {
+    dirs.map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".partnerdeck"))
+}
+
+fn default_config_file(dirs: Option<&directories::ProjectDirs>) -> Option<PathBuf> {
+    dirs.map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Load settings from flags (`args`, which clap already merged with the environment), the
+/// environment (`env`, consulted again so tests can fake it, and for the token), the config
+/// file and the built-in defaults.
+pub fn load(
+    args: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let defaults = Settings::default();
+
+    // Which config file, and must it exist?
+    let explicit = args
+        .config
+        .clone()
+        .or_else(|| env("PARTNERDECK_CONFIG").map(PathBuf::from));
+    let (config_file, file) = match explicit {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(ConfigError::ConfigMissing { path });
+            }
+            let f = read_file_settings(&path)?;
+            (Some(path), f)
+        }
+        None => match defaults.config_file.clone() {
+            Some(path) if path.is_file() => {
+                let f = read_file_settings(&path)?;
+                (Some(path), f)
+            }
+            other => (other, FileSettings::default()),
+        },
+    };
+    let file_path = config_file.clone().unwrap_or_default();
+    let base = file_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+
+    let pick = |flag: &Option<String>, var: &str, file: Option<String>| -> Option<String> {
+        flag.clone()
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| env(var))
+            .or(file)
+            .map(|v| v.trim().to_string())
+    };
+
+    let graph_url = pick(&args.graph_url, "PARTNERDECK_GRAPH_URL", file.graph_url)
+        .unwrap_or(defaults.graph_url);
+    let graph_url = validate_graph_url(&graph_url)?;
+    let api_version = pick(
+        &args.api_version,
+        "PARTNERDECK_API_VERSION",
+        file.api_version,
+    )
+    .unwrap_or(defaults.api_version);
+    validate_api_version(&api_version)?;
+
+    let app_id = pick(
+        &args.app_id,
+        "PARTNERDECK_APP_ID",
+        file.app_id.map(IdValue::into_string),
+    );
+    let business_id = pick(
+        &args.business_id,
+        "PARTNERDECK_BUSINESS_ID",
+        file.business_id.map(IdValue::into_string),
+    );
+    let partner_business_id = pick(
+        &args.partner_business_id,
+        "PARTNERDECK_PARTNER_BUSINESS_ID",
+        file.partner_business_id.map(IdValue::into_string),
+    );
+    let credit_line_id = pick(
+        &args.credit_line_id,
+        "PARTNERDECK_CREDIT_LINE_ID",
+        file.credit_line_id.map(IdValue::into_string),
+    );
+
+    let read_only = match args.read_only {
+        Some(b) => b,
+        None => match env("PARTNERDECK_READ_ONLY") {
+            Some(v) => parse_bool(&v).map_err(|reason| ConfigError::BadValue {
+                name: "PARTNERDECK_READ_ONLY".into(),
+                reason,
+            })?,
+            None => file.read_only.unwrap_or(defaults.read_only),
+        },
+    };
+
+    let poll_secs = match args.poll_interval {
+        Some(s) => Some(s),
+        None => match env("PARTNERDECK_POLL_INTERVAL") {
+            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ConfigError::BadValue {
+                name: "PARTNERDECK_POLL_INTERVAL".into(),
+                reason: format!("expected a whole number of seconds, got {:?}", v.trim()),
+            })?),
+            None => file.poll_interval,
+        },
+    };
+    let poll_interval = match poll_secs {
+        Some(0) => {
+            return Err(ConfigError::BadValue {
+                name: "the poll interval".into(),
+                reason: "it must be at least 1 second".into(),
+            });
+        }
+        Some(s) => Duration::from_secs(s),
+        None => defaults.poll_interval,
+    };
+
+    let path_setting = |flag: &Option<PathBuf>, var: &str, file: Option<PathBuf>| {
+        flag.clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| env(var).map(PathBuf::from))
+            .or_else(|| file.map(|p| resolve(&base, &p)))
+    };
+    let audit_log = path_setting(&args.audit_log, "PARTNERDECK_AUDIT_LOG", file.audit_log)
+        .unwrap_or(defaults.audit_log);
+    let log_file = path_setting(&args.log_file, "PARTNERDECK_LOG_FILE", file.log_file)
+        .unwrap_or(defaults.log_file);
+
+    let token = match env("PARTNERDECK_TOKEN") {
+        Some(t) => Some(check_token(&t, "PARTNERDECK_TOKEN")?),
+        None => match file.token_file {
+            Some(p) => Some(read_token_file(&resolve(&base, &p))?),
+            None => None,
+        },
+    };
+
+    Ok(Settings {
+        graph_url,
+        api_version,
+        app_id,
+        business_id,
+        partner_business_id,
+        credit_line_id,
+        token,
+        read_only,
+        poll_interval,
+        audit_log,
+        log_file,
+        config_file,
+    })
+}
+
+impl Settings {
+    /// The config file to name in messages.
+    fn config_label(&self) -> String {
+        match &self.config_file {
+            Some(p) => p.display().to_string(),
+            None => "the config file".to_string(),
+        }
+    }
+
+    /// Check that what the console needs to talk to Meta is there: the token and the app id.
+    /// The error names the missing setting and every way to give it.
+    pub fn require(&self) -> Result<Ready, ConfigError> {
+        let token = self.token.clone().ok_or_else(|| ConfigError::Missing {
+            what: "No access token".into(),
+            how: format!(
+                "PARTNERDECK_TOKEN, or token_file in {} naming a file with mode 0600 (there is no token flag, or try --demo)",
+                self.config_label()
+            ),
+        })?;
+        let app_id = self.app_id.clone().ok_or_else(|| ConfigError::Missing {
+            what: "No app id".into(),
+            how: format!(
+                "--app-id, PARTNERDECK_APP_ID or app_id in {}",
+                self.config_label()
+            ),
+        })?;
+        Ok(Ready {
+            token,
+            app_id,
+            business_id: self.business_id.clone(),
+        })
+    }
+
+    /// Like [`require`](Self::require) for the business id (WABAs, credit lines).
+    pub fn require_business_id(&self) -> Result<String, ConfigError> {
+        self.business_id
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                what: "No business id".into(),
+                how: format!(
+                    "--business-id, PARTNERDECK_BUSINESS_ID or business_id in {}",
+                    self.config_label()
+                ),
+            })
+    }
+
+    /// The client configuration these settings describe, with the default timeouts.
+    pub fn client_config(&self, token: Token) -> ClientConfig {
+        ClientConfig {
+            api_version: self.api_version.clone(),
+            read_only: self.read_only,
+            ..ClientConfig::new(self.graph_url.clone(), token)
+        }
+    }
+}
+
+/// A relative path in the config file is relative to the file's directory; `~/` is home.
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if let Ok(rest) = p.strip_prefix("~")
+        && let Some(home) = directories::BaseDirs::new()
+    {
+        return home.home_dir().join(rest);
+    }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn read_file_settings(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        reason: one_line(e.message()),
+    })?;
+    for key in table.keys() {
+        if key == "token" || key == "access_token" {
+            return Err(ConfigError::TokenInConfig {
+                path: path.to_path_buf(),
+            });
+        }
+        if !CONFIG_KEYS.contains(&key.as_str()) {
+            return Err(ConfigError::UnknownKey {
+                path: path.to_path_buf(),
+                key: key.clone(),
+                known: CONFIG_KEYS.join(", "),
+            });
+        }
+    }
+    // Check types key by key so the message names the key.
+    for (key, value) in &table {
+        let mut one = toml::Table::new();
+        one.insert(key.clone(), value.clone());
+        if let Err(e) = FileSettings::deserialize(one) {
+            return Err(ConfigError::BadKey {
+                path: path.to_path_buf(),
+                key: key.clone(),
+                reason: one_line(e.message()),
+            });
+        }
+    }
+    FileSettings::deserialize(table).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        reason: one_line(e.message()),
+    })
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches('.')
+        .to_string()
+}
+
+fn validate_api_version(v: &str) -> Result<(), ConfigError> {
+    let ok = v
+        .strip_prefix('v')
+        .and_then(|r| r.strip_suffix(".0"))
+        .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::BadValue {
+            name: "the API version".into(),
+            reason: format!("expected the form vNN.0 (e.g. {DEFAULT_API_VERSION}), got {v:?}"),
+        })
+    }
+}
+
+/// An http(s) URL with a host and no query, fragment or credentials. Plain http is allowed
+/// only to a loopback host (the simulator), so the token never travels unencrypted.
+fn validate_graph_url(raw: &str) -> Result<String, ConfigError> {
+    let bad = |reason: String| ConfigError::BadValue {
+        name: "the Graph URL".into(),
+        reason,
+    };
+    let url = url::Url::parse(raw).map_err(|e| bad(format!("{raw:?} is not a URL ({e})")))?;
+    let host = match url.host() {
+        Some(h) => h,
+        None => return Err(bad(format!("{raw:?} has no host"))),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not contain credentials".into()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(format!("{raw:?} must not have a query or fragment")));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match host {
+                url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+                url::Host::Ipv4(a) => a.is_loopback(),
+                url::Host::Ipv6(a) => a.is_loopback(),
+            };
+            if !loopback {
+                return Err(bad(format!(
+                    "{raw:?} uses plain http to a host that is not loopback, so the token would travel unencrypted; use https"
+                )));
+            }
+        }
+        other => {
+            return Err(bad(format!(
+                "the scheme must be http or https, got {other:?}"
+            )));
+        }
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn check_token(raw: &str, source: &str) -> Result<Token, ConfigError> {
+    let t = raw.trim_end_matches(['\n', '\r']).trim();
+    if t.is_empty() {
+        return Err(ConfigError::TokenEmpty {
+            origin: source.to_string(),
+        });
+    }
+    if t.chars().any(|c| c.is_whitespace() || c.is_control()) || !t.is_ascii() {
+        return Err(ConfigError::TokenMalformed {
+            origin: source.to_string(),
+        });
+    }
+    Ok(Token::new(t))
+}
+
+/// Read the token file; it must not be readable or writable by group or others.
+pub fn read_token_file(path: &Path) -> Result<Token, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: format!("{e} (the token_file setting names it)"),
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::TokenFileMode {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    check_token(&text, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    fn fake_env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+        let p = dir.join(name);
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        p
+    }
+
+    fn args_with_config(p: &Path) -> GlobalArgs {
+        GlobalArgs {
+            config: Some(p.to_path_buf()),
+            ..GlobalArgs::default()
+        }
+    }
+
+    #[test]
+    fn token_debug_is_redacted() {
+        let t = Token::new("EAAsecret");
+        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+        assert_eq!(t.expose(), "EAAsecret");
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "", 0o600);
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.graph_url, DEFAULT_GRAPH_URL);
+        assert_eq!(s.api_version, "v25.0");
+        assert_eq!(s.poll_interval, Duration::from_secs(30));
+        assert!(!s.read_only);
+        assert!(s.token.is_none());
+        assert!(s.app_id.is_none());
+        assert!(s.audit_log.ends_with("audit.jsonl"));
+        assert!(s.log_file.ends_with("partnerdeck.log"));
+        assert_eq!(s.config_file.as_deref(), Some(cfg.as_path()));
+    }
+
+    #[test]
+    fn precedence_defaults_file_env_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            r#"
+graph_url = "https://file.example"
+api_version = "v23.0"
+app_id = "file-app"
+business_id = 777
+partner_business_id = "file-partner"
+read_only = true
+poll_interval = 11
+audit_log = "audit/file.jsonl"
+"#,
+            0o644,
+        );
+        let env = fake_env(&[
+            ("PARTNERDECK_API_VERSION", "v24.0"),
+            ("PARTNERDECK_APP_ID", "env-app"),
+            ("PARTNERDECK_READ_ONLY", "no"),
+            ("PARTNERDECK_POLL_INTERVAL", "12"),
+        ]);
+        let mut args = args_with_config(&cfg);
+        args.app_id = Some("flag-app".into());
+        args.poll_interval = Some(13);
+
+        let s = load(&args, &env).unwrap();
+        assert_eq!(s.graph_url, "https://file.example"); // file over default
+        assert_eq!(s.api_version, "v24.0"); // env over file
+        assert_eq!(s.app_id.as_deref(), Some("flag-app")); // flag over env
+        assert_eq!(s.business_id.as_deref(), Some("777")); // integer id tolerated
+        assert_eq!(s.partner_business_id.as_deref(), Some("file-partner"));
+        assert!(s.credit_line_id.is_none());
+        assert!(!s.read_only); // env "no" over file true
+        assert_eq!(s.poll_interval, Duration::from_secs(13));
+        assert_eq!(s.audit_log, dir.path().join("audit/file.jsonl")); // relative to the file
+        assert!(s.log_file.ends_with("partnerdeck.log")); // default
+
+        // Flag read_only over env.
+        args.read_only = Some(true);
+        assert!(load(&args, &env).unwrap().read_only);
+        // Env over file for poll interval when no flag.
+        args.poll_interval = None;
+        assert_eq!(
+            load(&args, &env).unwrap().poll_interval,
+            Duration::from_secs(12)
+        );
+    }
+
+    #[test]
+    fn config_from_env_var_must_exist() {
+        let env = fake_env(&[("PARTNERDECK_CONFIG", "/nonexistent/partnerdeck.toml")]);
+        let e = load(&GlobalArgs::default(), &env).unwrap_err();
+        assert!(matches!(e, ConfigError::ConfigMissing { .. }));
+        assert!(e.to_string().contains("/nonexistent/partnerdeck.toml"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            "app_id = \"1\"\npoll_intervall = 5\n",
+            0o600,
+        );
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("`poll_intervall`"), "{msg}");
+        assert!(msg.contains("c.toml"), "{msg}");
+    }
+
+    #[test]
+    fn token_key_in_config_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "token = \"EAAx\"\n", 0o600);
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::TokenInConfig { .. }));
+        assert!(!e.to_string().contains("EAAx"));
+    }
+
+    #[test]
+    fn bad_types_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "poll_interval = \"soon\"\n", 0o600);
+        let msg = load(&args_with_config(&cfg), &fake_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("`poll_interval`"), "{msg}");
+        let cfg = write(dir.path(), "d.toml", "not toml [", 0o600);
+        let msg = load(&args_with_config(&cfg), &fake_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("not valid TOML"), "{msg}");
+    }
+
+    #[test]
+    fn token_from_env_then_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tok = write(dir.path(), "token", "EAAfromfile\n", 0o600);
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            &format!("token_file = {:?}\n", tok.display().to_string()),
+            0o644,
+        );
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.token.as_ref().unwrap().expose(), "EAAfromfile");
+        let s = load(
+            &args_with_config(&cfg),
+            &fake_env(&[("PARTNERDECK_TOKEN", "EAAfromenv\n")]),
+        )
+        .unwrap();
+        assert_eq!(s.token.unwrap().expose(), "EAAfromenv");
+        // Relative token_file is relative to the config file.
+        let cfg2 = write(dir.path(), "c2.toml", "token_file = \"token\"\n", 0o600);
+        let s = load(&args_with_config(&cfg2), &fake_env(&[])).unwrap();
+        assert_eq!(s.token.unwrap().expose(), "EAAfromfile");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn token_file_permissions_are_enforced() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            let tok = write(dir.path(), "token", "EAAx\n", mode);
+            let cfg = write(dir.path(), "c.toml", "token_file = \"token\"\n", 0o600);
+            let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, ConfigError::TokenFileMode { .. }), "{msg}");
+            assert!(
+                msg.contains(&format!("chmod 600 {}", tok.display())),
+                "{msg}"
+            );
+            assert!(!msg.contains("EAAx"));
+        }
+        write(dir.path(), "token", "EAAx\n", 0o400);
+        let cfg = write(dir.path(), "c.toml", "token_file = \"token\"\n", 0o600);
+        assert!(load(&args_with_config(&cfg), &fake_env(&[])).is_ok());
+    }
+
+    #[test]
+    fn empty_or_missing_token_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "token", "\n", 0o600);
+        let cfg = write(dir.path(), "c.toml", "token_file = \"token\"\n", 0o600);
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::TokenEmpty { .. }), "{e}");
+        let cfg = write(dir.path(), "c.toml", "token_file = \"nope\"\n", 0o600);
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        let e = load(
+            &args_with_config(&cfg),
+            &fake_env(&[("PARTNERDECK_TOKEN", "two words")]),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::TokenMalformed { .. }), "{e}");
+        assert!(!e.to_string().contains("two words"));
+    }
+
+    #[test]
+    fn validation() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "", 0o600);
+        let with = |vars: &[(&str, &str)]| load(&args_with_config(&cfg), &fake_env(vars));
+        assert!(with(&[("PARTNERDECK_API_VERSION", "25.0")]).is_err());
+        assert!(with(&[("PARTNERDECK_API_VERSION", "v25.1")]).is_err());
+        assert!(with(&[("PARTNERDECK_API_VERSION", "v9.0")]).is_ok());
+        assert!(with(&[("PARTNERDECK_GRAPH_URL", "ftp://x")]).is_err());
+        assert!(with(&[("PARTNERDECK_GRAPH_URL", "graph.facebook.com")]).is_err());
+        assert!(with(&[("PARTNERDECK_GRAPH_URL", "http://graph.example.com")]).is_err());
+        assert!(with(&[("PARTNERDECK_GRAPH_URL", "https://u:p@graph.example.com")]).is_err());
+        assert_eq!(
+            with(&[("PARTNERDECK_GRAPH_URL", "http://127.0.0.1:8765/")])
+                .unwrap()
+                .graph_url,
+            "http://127.0.0.1:8765"
+        );
+        assert!(with(&[("PARTNERDECK_GRAPH_URL", "http://localhost:1")]).is_ok());
+        let e = with(&[("PARTNERDECK_POLL_INTERVAL", "0")]).unwrap_err();
+        assert!(e.to_string().contains("at least 1 second"), "{e}");
+        assert!(with(&[("PARTNERDECK_POLL_INTERVAL", "soon")]).is_err());
+        assert!(with(&[("PARTNERDECK_READ_ONLY", "maybe")]).is_err());
+        assert!(with(&[("PARTNERDECK_READ_ONLY", "yes")]).unwrap().read_only);
+        assert!(with(&[("PARTNERDECK_READ_ONLY", "1")]).unwrap().read_only);
+    }
+
+    #[test]
+    fn missing_setting_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "", 0o600);
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        let e = s.require().unwrap_err().to_string();
+        assert!(
+            e.starts_with("No access token: set PARTNERDECK_TOKEN"),
+            "{e}"
+        );
+        assert!(e.contains(&cfg.display().to_string()), "{e}");
+
+        let s = load(
+            &args_with_config(&cfg),
+            &fake_env(&[("PARTNERDECK_TOKEN", "EAAx")]),
+        )
+        .unwrap();
+        let e = s.require().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "No app id: set --app-id, PARTNERDECK_APP_ID or app_id in {}.",
+                cfg.display()
+            )
+        );
+        let e = s.require_business_id().unwrap_err().to_string();
+        assert!(e.starts_with("No business id: set --business-id"), "{e}");
+
+        let s = load(
+            &args_with_config(&cfg),
+            &fake_env(&[("PARTNERDECK_TOKEN", "EAAx"), ("PARTNERDECK_APP_ID", "42")]),
+        )
+        .unwrap();
+        let r = s.require().unwrap();
+        assert_eq!(r.app_id, "42");
+        assert_eq!(r.token.expose(), "EAAx");
+        let cc = s.client_config(r.token);
+        assert_eq!(cc.base_url, DEFAULT_GRAPH_URL);
+        assert!(!format!("{s:?}").contains("EAAx"));
+        assert!(!format!("{cc:?}").contains("EAAx"));
+    }
+}

@@ -1,0 +1,825 @@
+//! The Graph API HTTP client: auth, timeouts, error classification, retries, paging, usage.
+//!
+//! - URL = `{base_url}/{api_version}/{path}`; the token goes only in `Authorization: Bearer`,
+//!   never in a URL, a log line or an error message.
+//! - GETs are retried on transient failures (and throttling with a short wait) with jittered
+//!   exponential backoff; POST/DELETE are never retried, and are refused before anything is
+//!   sent in read-only mode.
+//! - A POST/DELETE whose answer is lost (timeout, reset, unreadable body) fails with
+//!   `ErrorKind::OutcomeUnknown`: the caller must re-read, not re-send.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use super::error::{ErrorKind, GraphError};
+use super::paging::{self, Pager, Step};
+use crate::config::Token;
+
+/// The User-Agent we send.
+pub const USER_AGENT: &str = concat!("partnerdeck/", env!("CARGO_PKG_VERSION"));
+
+/// First retry delay for GETs (doubled-and-a-half each time, plus up to 100% jitter).
+const RETRY_MIN_DELAY: Duration = Duration::from_millis(200);
+const RETRY_MAX_DELAY: Duration = Duration::from_secs(8);
+const RETRY_FACTOR: f32 = 2.5;
+
+/// How to reach Meta.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// e.g. `https://graph.facebook.com` or `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// e.g. `v25.0`.
+    pub api_version: String,
+    pub token: Token,
+    pub read_only: bool,
+    /// Default 5 s.
+    pub connect_timeout: Duration,
+    /// Over the whole request including reading the body. Default 20 s.
+    pub request_timeout: Duration,
+    /// Default 3.
+    pub max_get_retries: usize,
+}
+
+impl ClientConfig {
+    /// A config with the default version (v25.0), timeouts and retries, not read-only.
+    pub fn new(base_url: impl Into<String>, token: Token) -> ClientConfig {
+        ClientConfig {
+            base_url: base_url.into(),
+            api_version: crate::config::DEFAULT_API_VERSION.to_string(),
+            token,
+            read_only: false,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            max_get_retries: 3,
+        }
+    }
+}
+
+/// The answer to a POST or DELETE.
+#[derive(Debug, Clone)]
+pub struct MutationResponse {
+    pub http_status: u16,
+    pub body: Value,
+    pub fbtrace_id: Option<String>,
+}
+
+/// The latest rate-limit usage Meta reported (reference §1.5), for the status bar.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    /// `X-App-Usage` `call_count`, percent of the app's limit.
+    pub app_call_pct: Option<u32>,
+    /// `X-App-Usage` `total_cputime`.
+    pub app_cpu_pct: Option<u32>,
+    /// `X-App-Usage` `total_time`.
+    pub app_time_pct: Option<u32>,
+    /// The highest percentage in `X-Business-Use-Case-Usage`, over all objects and types.
+    pub buc_max_pct: Option<u32>,
+    /// The highest `estimated_time_to_regain_access` (minutes) in `X-Business-Use-Case-Usage`.
+    pub regain_minutes: Option<u32>,
+}
+
+/// A Graph API client. Cheap to clone (an `Arc` inside); `Debug` never shows the token.
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    /// `{base_url}/{api_version}` without a trailing slash.
+    prefix: String,
+    cfg: ClientConfig,
+    auth: HeaderValue,
+    usage: Mutex<Usage>,
+}
+
+impl fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("base_url", &self.inner.cfg.base_url)
+            .field("api_version", &self.inner.cfg.api_version)
+            .field("read_only", &self.inner.cfg.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// A successful exchange.
+struct Answer {
+    status: u16,
+    body: Value,
+    fbtrace: Option<String>,
+}
+
+impl GraphClient {
+    pub fn new(cfg: ClientConfig) -> Result<GraphClient, GraphError> {
+        let base_str = cfg.base_url.trim().trim_end_matches('/').to_string();
+        let base = Url::parse(&base_str)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                GraphError::new(
+                    ErrorKind::InvalidRequest,
+                    format!(
+                        "The Graph URL {:?} is not an http(s) URL",
+                        cfg.base_url.replace(cfg.token.expose(), "<redacted>")
+                    ),
+                )
+            })?;
+        let version = cfg.api_version.trim().trim_matches('/');
+        if version.is_empty() || version.contains(['/', '?', '#']) {
+            return Err(GraphError::new(
+                ErrorKind::InvalidRequest,
+                format!("The API version {version:?} is not of the form vNN.0"),
+            ));
+        }
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", cfg.token.expose())).map_err(|_| {
+                GraphError::new(
+                    ErrorKind::InvalidRequest,
+                    "The access token contains characters that cannot be sent in a header",
+                )
+            })?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let http = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .build()
+            .map_err(|e| {
+                GraphError::new(
+                    ErrorKind::Transport,
+                    format!("Could not set up the HTTP client: {}", root_cause(&e)),
+                )
+            })?;
+        let prefix = format!("{base_str}/{version}");
+        Ok(GraphClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                prefix,
+                cfg,
+                auth,
+                usage: Mutex::new(Usage::default()),
+            }),
+        })
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.inner.cfg.read_only
+    }
+
+    pub fn api_version(&self) -> &str {
+        &self.inner.cfg.api_version
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.inner.cfg.base_url
+    }
+
+    /// The call as shown to a user and written to the audit log, e.g.
+    /// `POST /v25.0/123/accept`. Never contains the token.
+    pub fn describe_call(&self, method: &str, path: &str) -> String {
+        format!(
+            "{method} /{}/{}",
+            self.inner.cfg.api_version.trim_matches('/'),
+            path.trim_start_matches('/')
+        )
+    }
+
+    /// The latest usage Meta reported in `X-App-Usage` / `X-Business-Use-Case-Usage`.
+    pub fn usage(&self) -> Usage {
+        self.inner
+            .usage
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_default()
+    }
+
+    /// GET `{base}/{version}/{path}` with `query`; returns the JSON body (an object or array).
+    /// Transient failures, transport failures and throttling with a short wait are retried
+    /// up to `max_get_retries` times with jittered exponential backoff.
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, GraphError> {
+        let url = self.url_for(path)?;
+        self.get_url(url, query).await
+    }
+
+    /// GET every page of a list (following `paging.next`), de-duplicated by `id`, each item
+    /// deserialized as `T`. A bare object instead of a list is one item.
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, GraphError> {
+        let first = self.get(path, query).await?;
+        let mut pager = Pager::new();
+        let mut step = pager.push(paging::parse_page(first)?)?;
+        loop {
+            match step {
+                Step::Done => break,
+                Step::Stalled => {
+                    tracing::warn!(
+                        path = %redact_path(path),
+                        pages = pager.pages(),
+                        "paging cursor did not advance; stopping with the items read so far"
+                    );
+                    break;
+                }
+                Step::Next(next) => {
+                    let url = paging::check_next_url(&self.inner.base, &next)
+                        .map_err(|e| self.scrub(e))?;
+                    let body = self.get_url(url, &[]).await?;
+                    step = pager.push(paging::parse_page(body)?)?;
+                }
+            }
+        }
+        pager
+            .into_items()
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                serde_json::from_value::<T>(item).map_err(|e| {
+                    self.scrub(GraphError::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "Meta's answer did not have the expected shape: item {} of {}: {e}",
+                            i + 1,
+                            redact_path(path)
+                        ),
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// POST once (never retried). In read-only mode, refused with `ErrorKind::ReadOnly`
+    /// before anything is sent.
+    pub async fn post(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        json_body: Option<Value>,
+    ) -> Result<MutationResponse, GraphError> {
+        self.mutate(Method::Post, path, query, json_body).await
+    }
+
+    /// DELETE once (never retried). In read-only mode, refused with `ErrorKind::ReadOnly`
+    /// before anything is sent.
+    pub async fn delete(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<MutationResponse, GraphError> {
+        self.mutate(Method::Delete, path, query, None).await
+    }
+
+    async fn mutate(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<MutationResponse, GraphError> {
+        if self.read_only() {
+            tracing::info!(method = method.as_str(), path = %redact_path(path), "refused: read-only mode");
+            return Err(GraphError::read_only());
+        }
+        let url = self.url_for(path)?;
+        let a = self.exec(method, url, query, body.as_ref()).await?;
+        Ok(MutationResponse {
+            http_status: a.status,
+            body: a.body,
+            fbtrace_id: a.fbtrace,
+        })
+    }
+
+    async fn get_url(&self, url: Url, query: &[(&str, &str)]) -> Result<Value, GraphError> {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(RETRY_MIN_DELAY)
+            .with_max_delay(RETRY_MAX_DELAY)
+            .with_factor(RETRY_FACTOR)
+            .with_max_times(self.inner.cfg.max_get_retries)
+            .with_jitter();
+        let attempt = || async {
+            let a = self.exec(Method::Get, url.clone(), query, None).await?;
+            match a.body {
+                Value::Object(_) | Value::Array(_) => Ok(a.body),
+                other => Err(self.scrub(
+                    GraphError::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "Meta's answer did not have the expected shape: it is {} instead of an object",
+                            paging::json_type(&other)
+                        ),
+                    )
+                    .with_status(a.status)
+                    .with_fbtrace(a.fbtrace),
+                )),
+            }
+        };
+        attempt
+            .retry(backoff)
+            .when(GraphError::is_retryable)
+            .adjust(
+                |e: &GraphError, d: Option<Duration>| match (e.retry_after, d) {
+                    (Some(wait), Some(d)) => Some(d.max(wait)),
+                    (_, d) => d,
+                },
+            )
+            .notify(|e: &GraphError, d: Duration| {
+                tracing::warn!(
+                    path = %url.path(),
+                    kind = ?e.kind,
+                    code = ?e.code,
+                    http_status = ?e.http_status,
+                    retry_in_ms = d.as_millis() as u64,
+                    "GET failed; retrying"
+                );
+            })
+            .await
+    }
+
+    /// Resolve a relative Graph path against `{base}/{version}`. Refuses anything that is not
+    /// a plain path (query, fragment, `..`, whitespace), so a path can never change the host.
+    fn url_for(&self, path: &str) -> Result<Url, GraphError> {
+        let path = path.trim_start_matches('/');
+        let plain = !path.contains(['?', '#', '\\'])
+            && !path.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !path.split('/').any(|seg| seg == ".." || seg == ".");
+        let bad = || {
+            self.scrub(GraphError::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "Not sent: {:?} is not a plain Graph path",
+                    redact_path(path)
+                ),
+            ))
+        };
+        if !plain {
+            return Err(bad());
+        }
+        let url = Url::parse(&format!("{}/{path}", self.inner.prefix)).map_err(|_| bad())?;
+        if paging::origin_of(&url) != paging::origin_of(&self.inner.base) {
+            return Err(bad());
+        }
+        Ok(url)
+    }
+
+    fn scrub(&self, e: GraphError) -> GraphError {
+        e.scrub(self.inner.cfg.token.expose())
+    }
+
+    /// One HTTP exchange: send, read the whole body within `request_timeout`, record usage,
+    /// turn any failure into a classified, scrubbed `GraphError`.
+    async fn exec(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, GraphError> {
+        let inner = &self.inner;
+        let log_path = url.path().to_string();
+        let mut req = match method {
+            Method::Get => inner.http.get(url),
+            Method::Post => inner.http.post(url),
+            Method::Delete => inner.http.delete(url),
+        }
+        .header(AUTHORIZATION, inner.auth.clone());
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let started = Instant::now();
+        let timeout = inner.cfg.request_timeout;
+        let exchange = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp.bytes().await;
+            Ok::<_, reqwest::Error>((status, headers, bytes))
+        };
+        let mutation = method != Method::Get;
+        let result = tokio::time::timeout(timeout, exchange).await;
+        let ms = started.elapsed().as_millis() as u64;
+
+        let (status, headers, bytes) = match result {
+            Err(_) => {
+                tracing::warn!(method = method.as_str(), path = %log_path, ms, "request timed out");
+                let e = GraphError::new(
+                    ErrorKind::Transport,
+                    format!("The request timed out after {}", fmt_secs(timeout)),
+                );
+                return Err(self.scrub(lost_answer(e, mutation)));
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(method = method.as_str(), path = %log_path, ms, error = %self.scrub_str(&root_cause(&e)), "request failed");
+                return Err(self.scrub(self.transport_error(&e, mutation)));
+            }
+            Ok(Ok(parts)) => parts,
+        };
+        let fbtrace = headers
+            .get("x-fb-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let (app, buc) = (
+            headers.get("x-app-usage").and_then(|v| v.to_str().ok()),
+            headers
+                .get("x-business-use-case-usage")
+                .and_then(|v| v.to_str().ok()),
+        );
+        let (buc_pct, regain) = buc.map(parse_buc_usage).unwrap_or((None, None));
+        self.record_usage(
+            app.and_then(parse_app_usage),
+            buc.map(|_| (buc_pct, regain)),
+        );
+
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(method = method.as_str(), path = %log_path, status, ms, "reading the body failed");
+                let err = self
+                    .transport_error(&e, mutation)
+                    .with_status(status)
+                    .with_fbtrace(fbtrace);
+                return Err(self.scrub(err));
+            }
+        };
+        tracing::debug!(
+            method = method.as_str(),
+            path = %log_path,
+            status,
+            ms,
+            fbtrace_id = fbtrace.as_deref().unwrap_or(""),
+            bytes = bytes.len(),
+            "graph call"
+        );
+
+        // Should Meta (or a proxy) ever echo the token, it goes no further than here.
+        let bytes = scrub_bytes(&bytes, inner.cfg.token.expose().as_bytes());
+        let json: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(_) => {
+                let content_type = headers
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let e =
+                    GraphError::new(ErrorKind::Transport, not_json(status, content_type, &bytes))
+                        .with_status(status)
+                        .with_fbtrace(fbtrace);
+                return Err(self.scrub(lost_answer(e, mutation)));
+            }
+        };
+
+        let throttle_wait = || {
+            regain
+                .filter(|m| *m > 0)
+                .map(|m| Duration::from_secs(u64::from(m) * 60))
+                .or_else(|| {
+                    headers
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                })
+        };
+        let success = (200..300).contains(&status);
+        let err = match GraphError::from_envelope(&json, Some(status), fbtrace.as_deref()) {
+            Some(e) => Some(e),
+            None if !success => Some(GraphError::from_status(status).with_fbtrace(fbtrace.clone())),
+            None => None,
+        };
+        if let Some(mut e) = err {
+            if e.kind == ErrorKind::Throttled {
+                e.retry_after = throttle_wait();
+            }
+            tracing::warn!(
+                method = method.as_str(),
+                path = %log_path,
+                status,
+                code = ?e.code,
+                subcode = ?e.subcode,
+                kind = ?e.kind,
+                fbtrace_id = e.fbtrace_id.as_deref().unwrap_or(""),
+                "graph error"
+            );
+            return Err(self.scrub(e));
+        }
+        if mutation {
+            tracing::info!(method = method.as_str(), path = %log_path, status, ms, fbtrace_id = fbtrace.as_deref().unwrap_or(""), "mutation answered");
+        }
+        Ok(Answer {
+            status,
+            body: json,
+            fbtrace,
+        })
+    }
+
+    fn scrub_str(&self, s: &str) -> String {
+        let t = self.inner.cfg.token.expose();
+        if t.is_empty() {
+            s.to_string()
+        } else {
+            s.replace(t, "<redacted>")
+        }
+    }
+
+    fn record_usage(
+        &self,
+        app: Option<(Option<u32>, Option<u32>, Option<u32>)>,
+        buc: Option<(Option<u32>, Option<u32>)>,
+    ) {
+        if app.is_none() && buc.is_none() {
+            return;
+        }
+        if let Ok(mut u) = self.inner.usage.lock() {
+            if let Some((call, cpu, time)) = app {
+                u.app_call_pct = call;
+                u.app_cpu_pct = cpu;
+                u.app_time_pct = time;
+            }
+            if let Some((pct, regain)) = buc {
+                u.buc_max_pct = pct;
+                u.regain_minutes = regain;
+            }
+        }
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, mutation: bool) -> GraphError {
+        let host = self
+            .inner
+            .base
+            .host_str()
+            .unwrap_or("the Graph API")
+            .to_string();
+        let host = match self.inner.base.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        let cause = root_cause(e);
+        if e.is_connect() {
+            // Nothing reached the server, so even a mutation was not sent.
+            let what = if mutation { " (nothing was sent)" } else { "" };
+            let msg = if e.is_timeout() {
+                format!(
+                    "Could not connect to {host} within {}{what}",
+                    fmt_secs(self.inner.cfg.connect_timeout)
+                )
+            } else {
+                format!("Could not connect to {host}: {cause}{what}")
+            };
+            return GraphError::new(ErrorKind::Transport, msg);
+        }
+        let msg = if e.is_timeout() {
+            format!(
+                "The request timed out after {}",
+                fmt_secs(self.inner.cfg.request_timeout)
+            )
+        } else {
+            format!("The connection to {host} failed: {cause}")
+        };
+        lost_answer(GraphError::new(ErrorKind::Transport, msg), mutation)
+    }
+}
+
+/// For a mutation, a transport failure after the request may have been sent means the
+/// outcome is unknown.
+fn lost_answer(mut e: GraphError, mutation: bool) -> GraphError {
+    if mutation && e.kind == ErrorKind::Transport {
+        e.kind = ErrorKind::OutcomeUnknown;
+        e.message = format!(
+            "{}, so the outcome is unknown: re-read before sending it again",
+            e.message.trim_end_matches('.')
+        );
+    }
+    e
+}
+
+/// Replace every occurrence of `secret` in `body` with `<redacted>`.
+fn scrub_bytes<'a>(body: &'a [u8], secret: &[u8]) -> std::borrow::Cow<'a, [u8]> {
+    if secret.is_empty() || body.len() < secret.len() {
+        return body.into();
+    }
+    let Some(first) = body.windows(secret.len()).position(|w| w == secret) else {
+        return body.into();
+    };
+    let mut out = Vec::with_capacity(body.len());
+    out.extend_from_slice(&body[..first]);
+    let mut rest = &body[first..];
+    while !rest.is_empty() {
+        if rest.starts_with(secret) {
+            out.extend_from_slice(b"<redacted>");
+            rest = &rest[secret.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out.into()
+}
+
+/// Describe a body that is not JSON.
+fn not_json(status: u16, content_type: &str, body: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
+    let head = head.trim_start();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        format!("Meta answered HTTP {status} with an empty body instead of JSON")
+    } else if content_type.contains("html") || head.starts_with('<') {
+        format!(
+            "Meta answered with an HTML page instead of JSON (HTTP {status}): the API or a proxy in between is failing"
+        )
+    } else if head.starts_with('{') || head.starts_with('[') {
+        format!("Meta's answer was cut off or is not valid JSON (HTTP {status})")
+    } else {
+        format!("Meta answered with something other than JSON (HTTP {status})")
+    }
+}
+
+/// The innermost cause of an error, sanitized (hyper/io errors say the useful part there).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    super::error::sanitize(&cur.to_string())
+}
+
+/// `20 s`, `0.3 s`.
+fn fmt_secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// A path for logs: the path itself (ids and edge names), never a query.
+fn redact_path(path: &str) -> String {
+    let p = path.split(['?', '#']).next().unwrap_or_default();
+    super::error::sanitize(p)
+}
+
+fn pct(v: &Value) -> Option<u32> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .filter(|f| f.is_finite() && *f >= 0.0)
+        .map(|f| f.round().min(f64::from(u32::MAX)) as u32)
+}
+
+/// Parse `X-App-Usage`: `{"call_count":N,"total_cputime":N,"total_time":N}` → the three
+/// percentages. `None` if the header is not a JSON object.
+pub fn parse_app_usage(s: &str) -> Option<(Option<u32>, Option<u32>, Option<u32>)> {
+    let v: Value = serde_json::from_str(s).ok()?;
+    let o = v.as_object()?;
+    Some((
+        o.get("call_count").and_then(pct),
+        o.get("total_cputime").and_then(pct),
+        o.get("total_time").and_then(pct),
+    ))
+}
+
+/// Parse `X-Business-Use-Case-Usage`: `{"<id>":[{"type":..,"call_count":N,"total_cputime":N,
+/// "total_time":N,"estimated_time_to_regain_access":MIN}]}` → (highest percentage, highest
+/// regain minutes). A single object instead of an array is tolerated.
+pub fn parse_buc_usage(s: &str) -> (Option<u32>, Option<u32>) {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(s) else {
+        return (None, None);
+    };
+    let mut max_pct: Option<u32> = None;
+    let mut regain: Option<u32> = None;
+    let entries = map.values().flat_map(|v| match v {
+        Value::Array(a) => a.iter().collect::<Vec<_>>(),
+        Value::Object(_) => vec![v],
+        _ => vec![],
+    });
+    for e in entries {
+        for k in ["call_count", "total_cputime", "total_time"] {
+            if let Some(p) = e.get(k).and_then(pct) {
+                max_pct = Some(max_pct.map_or(p, |m| m.max(p)));
+            }
+        }
+        if let Some(m) = e.get("estimated_time_to_regain_access").and_then(pct) {
+            regain = Some(regain.map_or(m, |r| r.max(m)));
+        }
+    }
+    (max_pct, regain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_usage() {
+        assert_eq!(
+            parse_app_usage(r#"{"call_count":28,"total_cputime":4,"total_time":9}"#),
+            Some((Some(28), Some(4), Some(9)))
+        );
+        assert_eq!(
+            parse_app_usage(r#"{"call_count":"7"}"#),
+            Some((Some(7), None, None))
+        );
+        assert_eq!(parse_app_usage("garbage"), None);
+    }
+
+    #[test]
+    fn buc_usage() {
+        let h = r#"{"1":[{"type":"whatsapp_business_management","call_count":12,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":0}],
+                   "2":[{"type":"x","call_count":5,"total_cputime":97,"total_time":4,"estimated_time_to_regain_access":7}]}"#;
+        assert_eq!(parse_buc_usage(h), (Some(97), Some(7)));
+        assert_eq!(
+            parse_buc_usage(r#"{"1":{"call_count":3}}"#),
+            (Some(3), None)
+        );
+        assert_eq!(parse_buc_usage("[]"), (None, None));
+    }
+
+    #[test]
+    fn not_json_descriptions() {
+        assert!(not_json(502, "text/html", b"<html>bad gateway</html>").contains("HTML page"));
+        assert!(not_json(200, "", b"  <!DOCTYPE html>").contains("HTML page"));
+        assert!(not_json(200, "application/json", br#"{"data":[{"id""#).contains("cut off"));
+        assert!(not_json(503, "", b"").contains("empty body"));
+        assert!(not_json(200, "text/plain", b"hello").contains("other than JSON"));
+    }
+
+    #[test]
+    fn scrubs_bytes() {
+        let b = scrub_bytes(b"a SECRET b SECRETSECRET", b"SECRET");
+        assert_eq!(&b[..], b"a <redacted> b <redacted><redacted>");
+        let b = scrub_bytes(b"nothing", b"SECRET");
+        assert_eq!(&b[..], b"nothing");
+    }
+
+    #[test]
+    fn secs() {
+        assert_eq!(fmt_secs(Duration::from_secs(20)), "20 s");
+        assert_eq!(fmt_secs(Duration::from_millis(300)), "0.3 s");
+    }
+
+    #[test]
+    fn urls_and_debug() {
+        let c = GraphClient::new(ClientConfig::new(
+            "http://127.0.0.1:9/",
+            Token::new("EAAsecret"),
+        ))
+        .unwrap();
+        assert_eq!(
+            c.url_for("/123/whatsapp_business_solutions")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/v25.0/123/whatsapp_business_solutions"
+        );
+        for bad in [
+            "1?access_token=x",
+            "../x",
+            "1/../../x",
+            "a b",
+            "1#f",
+            "x\\y",
+        ] {
+            assert_eq!(
+                c.url_for(bad).unwrap_err().kind,
+                ErrorKind::InvalidRequest,
+                "{bad}"
+            );
+        }
+        assert!(!format!("{c:?}").contains("EAAsecret"));
+        assert_eq!(
+            c.describe_call("POST", "123/accept"),
+            "POST /v25.0/123/accept"
+        );
+        assert!(GraphClient::new(ClientConfig::new("not a url", Token::new("x"))).is_err());
+        assert!(GraphClient::new(ClientConfig::new("http://h", Token::new("bad\ntoken"))).is_err());
+    }
+}

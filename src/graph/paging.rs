@@ -1,0 +1,379 @@
+//! Cursor paging (reference §1.6) as plain functions, so the rules are testable without HTTP.
+//!
+//! - A page is `{"data":[...],"paging":{"cursors":{"after":..},"next":..}}`; a bare object where
+//!   a list was expected is one item (§8 row 15); `paging` may be missing or `{"cursors":{}}`.
+//! - The list ends when `paging.next` is absent (the `after` cursor is present on the last
+//!   page too, and a short page does not mean the end).
+//! - `next` is an absolute URL; it is followed only if its origin is the client's base URL,
+//!   so the token is never sent anywhere else.
+//! - Items are de-duplicated by `id` (first wins); a cursor that does not advance stops the
+//!   walk with what was read so far; the number of pages is capped.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use url::Url;
+
+use super::error::{ErrorKind, GraphError};
+
+/// At most this many pages are read for one list.
+pub const MAX_PAGES: usize = 1000;
+
+/// One page of a Graph list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub items: Vec<Value>,
+    /// `paging.next`, if present and non-empty.
+    pub next: Option<String>,
+    /// `paging.cursors.after`, if present.
+    pub after: Option<String>,
+}
+
+/// Split a response body into items and paging. Errors (kind `Transport`) when the body is
+/// neither a list envelope, an array, nor an object.
+pub fn parse_page(body: Value) -> Result<Page, GraphError> {
+    match body {
+        Value::Object(mut map) => {
+            if !map.contains_key("data") {
+                // A bare object where a list was expected: one item, no more pages.
+                // An empty object is an empty list.
+                let items = if map.is_empty() {
+                    vec![]
+                } else {
+                    vec![Value::Object(map)]
+                };
+                return Ok(Page {
+                    items,
+                    ..Page::default()
+                });
+            }
+            let items = match map.remove("data") {
+                Some(Value::Array(a)) => a,
+                Some(Value::Null) => vec![],
+                Some(other) => {
+                    return Err(shape_error(format!(
+                        "its \"data\" is {} instead of a list",
+                        json_type(&other)
+                    )));
+                }
+                None => vec![],
+            };
+            let paging = map.get("paging");
+            let next = paging
+                .and_then(|p| p.get("next"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string);
+            let after = paging
+                .and_then(|p| p.get("cursors"))
+                .and_then(|c| c.get("after"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            Ok(Page { items, next, after })
+        }
+        Value::Array(items) => Ok(Page {
+            items,
+            ..Page::default()
+        }),
+        other => Err(shape_error(format!(
+            "it is {} instead of a list",
+            json_type(&other)
+        ))),
+    }
+}
+
+fn shape_error(what: String) -> GraphError {
+    GraphError::new(
+        ErrorKind::Transport,
+        format!("Meta's answer did not have the expected shape: {what}"),
+    )
+}
+
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `scheme://host:port` of a URL, with the default port made explicit.
+pub fn origin_of(u: &Url) -> (String, String, Option<u16>) {
+    (
+        u.scheme().to_ascii_lowercase(),
+        u.host_str().unwrap_or_default().to_ascii_lowercase(),
+        u.port_or_known_default(),
+    )
+}
+
+/// Parse a `paging.next` URL and check it has the same origin as `base`. Anything else is
+/// refused (kind `Transport`), so the Authorization header never goes to another host.
+pub fn check_next_url(base: &Url, next: &str) -> Result<Url, GraphError> {
+    let url = Url::parse(next).map_err(|_| {
+        GraphError::new(
+            ErrorKind::Transport,
+            "Meta's paging.next is not a valid URL, so the rest of the list was not read",
+        )
+    })?;
+    if origin_of(&url) != origin_of(base) || !url.username().is_empty() || url.password().is_some()
+    {
+        return Err(GraphError::new(
+            ErrorKind::Transport,
+            format!(
+                "Refused to follow paging.next to {}://{} (not the configured Graph URL), so the rest of the list was not read",
+                url.scheme(),
+                url.host_str().unwrap_or("?")
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// What to do after a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Read this URL next.
+    Next(String),
+    /// The list is complete.
+    Done,
+    /// The cursor did not advance: stop with what was read so far.
+    Stalled,
+}
+
+/// Walks a paged list: collects items (de-duplicated by `id`, first wins) and decides whether
+/// and where to continue.
+#[derive(Debug, Default)]
+pub struct Pager {
+    items: Vec<Value>,
+    ids: HashSet<String>,
+    afters: HashSet<String>,
+    nexts: HashSet<String>,
+    pages: usize,
+    max_pages: usize,
+}
+
+impl Pager {
+    pub fn new() -> Pager {
+        Pager::with_max_pages(MAX_PAGES)
+    }
+
+    pub fn with_max_pages(max_pages: usize) -> Pager {
+        Pager {
+            max_pages,
+            ..Pager::default()
+        }
+    }
+
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// Take in one page; say what to do next. Errors when the page cap is reached.
+    pub fn push(&mut self, page: Page) -> Result<Step, GraphError> {
+        self.pages += 1;
+        for item in page.items {
+            match item.get("id").and_then(id_string) {
+                Some(id) => {
+                    if self.ids.insert(id) {
+                        self.items.push(item);
+                    }
+                }
+                None => self.items.push(item),
+            }
+        }
+        let Some(next) = page.next else {
+            return Ok(Step::Done);
+        };
+        let advanced_after = match page.after {
+            Some(a) => self.afters.insert(a),
+            None => true,
+        };
+        if !advanced_after || !self.nexts.insert(next.clone()) {
+            return Ok(Step::Stalled);
+        }
+        if self.pages >= self.max_pages {
+            return Err(GraphError::new(
+                ErrorKind::Transport,
+                format!(
+                    "Stopped reading a list after {} pages: Meta kept sending more",
+                    self.max_pages
+                ),
+            ));
+        }
+        Ok(Step::Next(next))
+    }
+
+    pub fn into_items(self) -> Vec<Value> {
+        self.items
+    }
+}
+
+fn id_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_list_envelope() {
+        let p = parse_page(json!({"data":[{"id":"1"}],"paging":{"cursors":{"before":"b","after":"a"},"next":"https://g/x?after=a"}}))
+            .unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert_eq!(p.after.as_deref(), Some("a"));
+        assert_eq!(p.next.as_deref(), Some("https://g/x?after=a"));
+    }
+
+    #[test]
+    fn tolerates_missing_or_empty_paging_and_bare_objects() {
+        let p = parse_page(json!({"data":[]})).unwrap();
+        assert_eq!(p, Page::default());
+        let p = parse_page(json!({"data":[{"id":"1"}],"paging":{"cursors":{}}})).unwrap();
+        assert_eq!(p.items.len(), 1);
+        assert!(p.next.is_none() && p.after.is_none());
+        let p = parse_page(json!({"id":"9","receiving_business":{"id":"3"}})).unwrap();
+        assert_eq!(
+            p.items,
+            vec![json!({"id":"9","receiving_business":{"id":"3"}})]
+        );
+        assert!(p.next.is_none());
+        assert_eq!(parse_page(json!({})).unwrap().items.len(), 0);
+        assert_eq!(parse_page(json!([{"id":"1"}])).unwrap().items.len(), 1);
+        assert_eq!(parse_page(json!({"data":null})).unwrap().items.len(), 0);
+        let p = parse_page(json!({"data":[],"paging":{"next":""}})).unwrap();
+        assert!(p.next.is_none());
+    }
+
+    #[test]
+    fn refuses_wrong_shapes() {
+        for v in [
+            json!("x"),
+            json!(3),
+            json!(null),
+            json!(true),
+            json!({"data":"x"}),
+        ] {
+            assert_eq!(parse_page(v).unwrap_err().kind, ErrorKind::Transport);
+        }
+    }
+
+    #[test]
+    fn next_url_origin_check() {
+        let base = Url::parse("https://graph.facebook.com").unwrap();
+        assert!(check_next_url(&base, "https://graph.facebook.com/v25.0/1/x?after=a").is_ok());
+        assert!(check_next_url(&base, "https://graph.facebook.com:443/v25.0/1/x").is_ok());
+        assert!(check_next_url(&base, "https://GRAPH.facebook.com/v25.0/1/x").is_ok());
+        for bad in [
+            "https://evil.example/v25.0/1/x",
+            "http://graph.facebook.com/v25.0/1/x",
+            "https://graph.facebook.com:8443/v25.0/1/x",
+            "https://graph.facebook.com.evil.example/x",
+            "https://user@graph.facebook.com/x",
+            "/v25.0/1/x",
+            "not a url",
+        ] {
+            assert!(check_next_url(&base, bad).is_err(), "{bad}");
+        }
+        let local = Url::parse("http://127.0.0.1:8765").unwrap();
+        assert!(check_next_url(&local, "http://127.0.0.1:8765/v25.0/x").is_ok());
+        assert!(check_next_url(&local, "http://127.0.0.1:8766/v25.0/x").is_err());
+        assert!(check_next_url(&local, "http://localhost:8765/v25.0/x").is_err());
+    }
+
+    fn page(ids: &[&str], after: Option<&str>, next: Option<&str>) -> Page {
+        Page {
+            items: ids.iter().map(|i| json!({"id": i})).collect(),
+            after: after.map(str::to_string),
+            next: next.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn walks_dedupes_and_stops() {
+        let mut p = Pager::new();
+        assert_eq!(
+            p.push(page(&["1", "2"], Some("a1"), Some("u1"))).unwrap(),
+            Step::Next("u1".into())
+        );
+        assert_eq!(
+            p.push(page(&["2", "3"], Some("a2"), Some("u2"))).unwrap(),
+            Step::Next("u2".into())
+        );
+        // Last page: `after` present, `next` absent.
+        assert_eq!(p.push(page(&["4"], Some("a3"), None)).unwrap(), Step::Done);
+        let ids: Vec<_> = p
+            .into_items()
+            .into_iter()
+            .map(|v| v["id"].clone())
+            .collect();
+        assert_eq!(ids, vec![json!("1"), json!("2"), json!("3"), json!("4")]);
+    }
+
+    #[test]
+    fn first_duplicate_wins_and_numeric_ids_count() {
+        let mut p = Pager::new();
+        let first = Page {
+            items: vec![
+                json!({"id":"1","v":"first"}),
+                json!({"id":2}),
+                json!({"no_id":true}),
+            ],
+            ..Page::default()
+        };
+        p.push(first).unwrap();
+        let mut p2 = Pager::new();
+        p2.push(Page {
+            items: vec![
+                json!({"id":"1","v":"first"}),
+                json!({"id":"1","v":"second"}),
+                json!({"no_id":true}),
+                json!({"no_id":true}),
+            ],
+            ..Page::default()
+        })
+        .unwrap();
+        let items = p2.into_items();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0]["v"], "first");
+    }
+
+    #[test]
+    fn non_advancing_cursor_stalls() {
+        let mut p = Pager::new();
+        p.push(page(&["1"], Some("a"), Some("u1"))).unwrap();
+        assert_eq!(
+            p.push(page(&["1"], Some("a"), Some("u2"))).unwrap(),
+            Step::Stalled
+        );
+        let mut p = Pager::new();
+        p.push(page(&["1"], None, Some("u1"))).unwrap();
+        assert_eq!(
+            p.push(page(&["2"], None, Some("u1"))).unwrap(),
+            Step::Stalled
+        );
+        assert_eq!(p.into_items().len(), 2);
+    }
+
+    #[test]
+    fn page_cap_is_an_error() {
+        let mut p = Pager::with_max_pages(3);
+        for i in 0..2 {
+            let a = format!("a{i}");
+            let u = format!("u{i}");
+            assert!(matches!(
+                p.push(page(&[], Some(&a), Some(&u))).unwrap(),
+                Step::Next(_)
+            ));
+        }
+        assert!(p.push(page(&[], Some("a9"), Some("u9"))).is_err());
+    }
+}
