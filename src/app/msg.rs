@@ -105,8 +105,12 @@ pub enum ActionResult {
     },
     /// Meta accepted the call; the re-read failed, so the new state is not confirmed.
     Unverified { failure: Failure },
-    /// Meta refused the call, or it could not be sent. The solution is unchanged.
-    Failed { failure: Failure },
+    /// Meta refused the call, or it could not be sent. `node` is the re-read, if any: the
+    /// solution as it really is now (someone else may have acted first).
+    Failed {
+        failure: Failure,
+        node: Option<SolutionNode>,
+    },
     /// The response was lost: the re-read says what actually happened (if it could).
     OutcomeUnknown {
         node: Option<SolutionNode>,

@@ -323,6 +323,9 @@ fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> 
         }
         ActionResult::OutcomeUnknown {
             node: Some(node), ..
+        }
+        | ActionResult::Failed {
+            node: Some(node), ..
         } => model.solutions.apply_node(node.clone()),
         _ => {}
     }
@@ -357,10 +360,10 @@ pub fn outcome_summary(o: &ActionOutcome) -> String {
             o.name,
             failure.sentence
         ),
-        ActionResult::Failed { failure } if failure.kind == FailureKind::ReadOnly => {
+        ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
             format!("Not sent: {}", failure.sentence)
         }
-        ActionResult::Failed { failure } => format!(
+        ActionResult::Failed { failure, .. } => format!(
             "{} '{}' failed: {}",
             o.action.edge(),
             o.name,

@@ -1,0 +1,114 @@
+//! The event loop: terminal, key events, ticks and signals in; effects out as tokio tasks
+//! whose results come back as messages. Drawing happens only when something changed.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::app::{Effect, Model, Msg, update};
+use crate::tasks::{self, Services};
+use crate::ui::{self, Theme};
+
+/// How often the screen is redrawn with nothing happening, so ages in the status bar move.
+const AGE_TICK: Duration = Duration::from_secs(1);
+/// How long quitting waits for a mutation in flight to finish its audit line.
+const QUIT_GRACE: Duration = Duration::from_secs(5);
+
+/// Run the console until the user quits, a signal arrives, or the terminal goes away.
+/// The terminal is restored on every way out, panics included (the hook `ratatui::init`
+/// installs restores it before the panic message is printed).
+pub async fn run_console(services: Services, model: Model) -> Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, services, model).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    services: Services,
+    mut model: Model,
+) -> Result<()> {
+    let theme = Theme::from_env();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    // Capacity 1: Ctrl-r pressed during a refresh queues exactly one more.
+    let (wake_tx, wake_rx) = mpsc::channel::<()>(1);
+    let poller = tokio::spawn(tasks::poll(services.clone(), wake_rx, tx.clone()));
+    let mut actions = tokio::task::JoinSet::new();
+
+    let mut events = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+    let mut tick = tokio::time::interval(AGE_TICK);
+
+    let size = terminal.size()?;
+    update(
+        &mut model,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => Msg::Key(key),
+                Some(Ok(Event::Resize(width, height))) => Msg::Resize { width, height },
+                Some(Ok(_)) => { dirty = true; continue }
+                // The terminal is gone (dropped SSH session, closed pty): stop, don't spin.
+                Some(Err(_)) | None => Msg::Shutdown,
+            },
+            Some(msg) = rx.recv() => msg,
+            Some(done) = actions.join_next(), if !actions.is_empty() => match done {
+                Ok(outcome) => Msg::ActionFinished(outcome),
+                Err(e) => {
+                    tracing::error!("an action task failed: {e}");
+                    continue;
+                }
+            },
+            _ = sigterm.recv() => Msg::Shutdown,
+            _ = sighup.recv() => Msg::Shutdown,
+            _ = sigint.recv() => Msg::Shutdown,
+            _ = tick.tick() => { dirty = true; continue }
+        };
+        dirty = true;
+        let mut quit = false;
+        for effect in update(&mut model, msg) {
+            match effect {
+                Effect::Refresh => {
+                    let _ = wake_tx.try_send(());
+                }
+                Effect::FetchDetail { id } => {
+                    tokio::spawn(tasks::fetch_detail(services.clone(), id, tx.clone()));
+                }
+                Effect::Perform { id, name, action } => {
+                    tracing::info!(solution = %id, action = action.edge(), "sending");
+                    actions.spawn(tasks::perform(services.clone(), id, name, action));
+                }
+                Effect::Quit => quit = true,
+            }
+        }
+        if quit {
+            break;
+        }
+    }
+    poller.abort();
+    // A mutation already sent still gets its audit line: give it a moment to finish.
+    let _ = tokio::time::timeout(QUIT_GRACE, async {
+        while actions.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
