@@ -1,5 +1,9 @@
 //! partnerdeck: a terminal console for WhatsApp Business Platform partner operations.
 
+// `GraphError` carries Meta's whole error (code, subcode, trace id, messages, retry hint) by
+// contract; it is returned once per network call, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod app;
 pub mod audit;
 pub mod cli;
