@@ -11,6 +11,7 @@ pub mod config;
 pub mod graph;
 pub mod logging;
 pub mod runtime;
+pub mod sim;
 pub mod snapshot;
 pub mod tasks;
 pub mod ui;

@@ -1,3 +1,151 @@
-fn main() {
-    println!("partnerdeck: under construction");
+//! partnerdeck: parse the command line, install the error and panic hooks, dispatch.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use partnerdeck::app::Model;
+use partnerdeck::audit::AuditLog;
+use partnerdeck::cli::{Cli, Command, GlobalArgs, SimArgs, SnapshotArgs};
+use partnerdeck::config::{self, Settings, Token};
+use partnerdeck::graph::client::GraphClient;
+use partnerdeck::sim::{self, SimHandle, SimOptions, World};
+use partnerdeck::tasks::Services;
+use partnerdeck::{logging, runtime, snapshot};
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("partnerdeck: {e}");
+    }
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("partnerdeck: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = rt.block_on(async {
+        match run(cli).await {
+            Ok(code) => code,
+            Err(e) => {
+                // Settings problems are one plain sentence, not a report with a backtrace.
+                match e.downcast_ref::<config::ConfigError>() {
+                    Some(c) => eprintln!("partnerdeck: {c}"),
+                    None => eprintln!("partnerdeck: {e:?}"),
+                }
+                ExitCode::from(2)
+            }
+        }
+    });
+    // Don't wait for blocked stdin readers or stalled requests on the way out.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Sim(args)) => run_sim(args).await,
+        Some(Command::Snapshot(args)) => run_snapshot(&cli.global, args).await,
+        None => run_console(&cli.global).await,
+    }
+}
+
+fn load_settings(global: &GlobalArgs) -> Result<Settings> {
+    Ok(config::load(global, &|k| std::env::var(k).ok())?)
+}
+
+/// `--demo`: start the simulator in-process and point the settings at it. Mutations go to a
+/// separate audit file unless one was named, so a demo never mixes with real records.
+async fn start_demo(global: &GlobalArgs, settings: &mut Settings) -> Result<SimHandle> {
+    let handle = sim::start(World::demo(), SimOptions::default())
+        .await
+        .wrap_err("starting the built-in simulator")?;
+    settings.graph_url = handle.base_url();
+    settings.token = Some(Token::new(handle.token()));
+    settings.app_id = Some(handle.app_id());
+    settings.business_id = Some(handle.business_id());
+    if global.audit_log.is_none() {
+        settings.audit_log = settings.audit_log.with_file_name("demo-audit.jsonl");
+    }
+    Ok(handle)
+}
+
+async fn run_sim(args: SimArgs) -> Result<ExitCode> {
+    let world = match &args.world {
+        Some(path) => World::from_file(path)?,
+        None => World::demo(),
+    };
+    let addr: SocketAddr = args
+        .addr
+        .parse()
+        .map_err(|_| eyre!("--addr {} is not HOST:PORT (e.g. 127.0.0.1:8765)", args.addr))?;
+    let opts = SimOptions {
+        addr,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        ..SimOptions::default()
+    };
+    sim::run_standalone(world, opts).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCode> {
+    let mut settings = load_settings(global)?;
+    let _demo = match global.demo {
+        true => Some(start_demo(global, &mut settings).await?),
+        false => None,
+    };
+    let _log = logging::init(&settings.log_file).ok();
+    let ready = settings.require()?;
+    let client = GraphClient::new(settings.client_config(ready.token))?;
+    let snap = snapshot::collect(&client, &ready.app_id).await;
+    if args.json {
+        println!("{}", snap.to_json());
+    } else {
+        print!("{}", snap.to_text());
+    }
+    Ok(if snap.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
+    let mut settings = load_settings(global)?;
+    let _demo = match global.demo {
+        true => Some(start_demo(global, &mut settings).await?),
+        false => None,
+    };
+    let ready = settings.require()?;
+    let _log = logging::init(&settings.log_file)
+        .wrap_err_with(|| format!("opening the log file {}", settings.log_file.display()))?;
+    let audit = AuditLog::open(&settings.audit_log)
+        .wrap_err_with(|| format!("opening the audit log {}", settings.audit_log.display()))?;
+    let client = GraphClient::new(settings.client_config(ready.token))?;
+    tracing::info!(
+        graph_url = %settings.graph_url,
+        api_version = %settings.api_version,
+        read_only = settings.read_only,
+        demo = global.demo,
+        "console starting"
+    );
+    let mut model = Model::new(ready.app_id.clone(), settings.api_version.clone());
+    model.read_only = settings.read_only;
+    model.demo = global.demo;
+    let services = Services {
+        client,
+        app_id: ready.app_id,
+        audit: Arc::new(audit),
+        poll_interval: settings.poll_interval,
+    };
+    runtime::run_console(services, model).await?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,541 @@
+//! The Graph API simulator: a real HTTP server on loopback that imitates the parts of Meta's
+//! Graph API partnerdeck uses, seeded from a world file. It serves `partnerdeck --demo`,
+//! `partnerdeck sim`, and the tests.
+//!
+//! What it does, the way Meta does it (reference `graph-api.md`):
+//! - paths `/{version}/{node}` and `/{version}/{node}/{edge}` (any `vNN.N`, or none);
+//! - auth by `Authorization: Bearer` or an `access_token` query/form parameter;
+//! - field selection with nested braces and `.limit(n)` (§1.8), cursor paging (§1.6);
+//! - Multi-Partner Solutions: list, read, partners edge, and the five actions with the
+//!   state machine of §2.5;
+//! - Meta's error envelope on every refusal, an `x-fb-trace-id` header on every response.
+//!
+//! `GET /__sim/requests` returns the recorded requests as JSON (for debugging).
+//! Nothing is printed per request; requests are traced at `debug` level only.
+//!
+//! # Refusals of solution actions
+//!
+//! | situation | HTTP | code | subcode | type |
+//! |---|---|---|---|---|
+//! | unknown solution id | 404 | 803 | – | GraphMethodException |
+//! | app not in the solution (or a draft it cannot see) | 403 | 200 | 1349174 | OAuthException |
+//! | wrong side (owner accepts/rejects/answers a deactivation; partner sends one) | 403 | 200 | 1349174 | OAuthException |
+//! | wrong state (any action) | 400 | 100 | – | GraphMethodException |
+//!
+//! A refused action leaves the world unchanged.
+//!
+//! # The demo world (`assets/demo-world.json`)
+//!
+//! Our app is "Northwind Messaging" ([`DEMO_APP_ID`], business [`DEMO_BUSINESS_ID`]), token
+//! [`DEMO_TOKEN`]. Thirteen partner apps (Latin, Japanese, Arabic, Cyrillic, Devanagari, Chinese,
+//! Greek names; two longer than 75 characters). 33 solutions: 31 visible to us (16 where we are
+//! the invited partner, 15 we own) in every state, plus one between two other apps and one
+//! draft another app has not sent us yet (both invisible to us). Fixed ids tests may rely on:
+//!
+//! | constant | state | our side |
+//! |---|---|---|
+//! | [`DEMO_PENDING_SOLUTION_ID`] | INITIATED / PENDING_ACTIVATION (we can accept or reject) | partner (owner: Kestrel) |
+//! | [`DEMO_PENDING_OWNED_SOLUTION_ID`] | INITIATED / PENDING_ACTIVATION (waiting on Kestrel) | owner |
+//! | [`DEMO_ACTIVE_OWNED_SOLUTION_ID`] | ACTIVE / NONE (we can send a deactivation request) | owner (partner: Kestrel) |
+//! | [`DEMO_ACTIVE_PARTNER_SOLUTION_ID`] | ACTIVE / NONE | partner (owner: Kestrel) |
+//! | [`DEMO_PENDING_DEACTIVATION_SOLUTION_ID`] | ACTIVE / PENDING_DEACTIVATION, requested by the owner (we can accept or reject) | partner |
+//! | [`DEMO_SENT_DEACTIVATION_SOLUTION_ID`] | ACTIVE / PENDING_DEACTIVATION, requested by us | owner |
+//! | [`DEMO_DRAFT_SOLUTION_ID`] | DRAFT / NONE | owner |
+//! | [`DEMO_REJECTED_SOLUTION_ID`] | REJECTED / NONE | partner |
+//! | [`DEMO_DEACTIVATED_SOLUTION_ID`] | DEACTIVATED / NONE | partner |
+//! | [`DEMO_UNKNOWN_STATUS_SOLUTION_ID`] | `SUSPENDED` / NONE (undocumented status) | partner |
+//! | [`DEMO_UNKNOWN_PENDING_SOLUTION_ID`] | ACTIVE / `PENDING_REACTIVATION` (undocumented) | partner |
+//! | [`DEMO_FOREIGN_SOLUTION_ID`] | ACTIVE, between Kestrel and another app | none (we get 403) |
+//!
+//! [`DEMO_PARTNER_TOKEN`] acts as the Kestrel app ([`DEMO_PARTNER_APP_ID`]), so tests can play
+//! the other side; [`DEMO_VIEWER_TOKEN`] is a second token of our app without the
+//! `FINANCE_EDITOR` role.
+
+mod errors;
+mod fields;
+mod paging;
+mod routes;
+mod world;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use errors::GraphError;
+pub use fields::{FieldError, FieldSel, parse_fields};
+pub use world::{App, Business, Partner, Solution, Token, World};
+
+/// The token the demo world accepts for our app. Not a secret: it only opens the simulator.
+pub const DEMO_TOKEN: &str = "EAAsim-demo-northwind-ZBZCZDZD-not-a-real-token";
+/// A second token of our app, with role `EMPLOYEE` only (no `FINANCE_EDITOR`).
+pub const DEMO_VIEWER_TOKEN: &str = "EAAsim-demo-northwind-viewer-not-a-real-token";
+/// A token of the partner app Kestrel Commerce Cloud, to act as the other side.
+pub const DEMO_PARTNER_TOKEN: &str = "EAAsim-demo-kestrel-ZBZCZDZD-not-a-real-token";
+/// Our app, "Northwind Messaging".
+pub const DEMO_APP_ID: &str = "1287436509812345";
+/// Our business portfolio.
+pub const DEMO_BUSINESS_ID: &str = "3349871265409821";
+/// The partner app Kestrel Commerce Cloud.
+pub const DEMO_PARTNER_APP_ID: &str = "874512093365871";
+
+pub const DEMO_PENDING_SOLUTION_ID: &str = "1970225308678201";
+pub const DEMO_PENDING_OWNED_SOLUTION_ID: &str = "2044318896520107";
+pub const DEMO_ACTIVE_OWNED_SOLUTION_ID: &str = "2133409987611025";
+pub const DEMO_ACTIVE_PARTNER_SOLUTION_ID: &str = "1760226774570348";
+pub const DEMO_PENDING_DEACTIVATION_SOLUTION_ID: &str = "1815530942067113";
+pub const DEMO_SENT_DEACTIVATION_SOLUTION_ID: &str = "2222501078702214";
+pub const DEMO_DRAFT_SOLUTION_ID: &str = "2311592169793407";
+pub const DEMO_REJECTED_SOLUTION_ID: &str = "1688204519733406";
+pub const DEMO_DEACTIVATED_SOLUTION_ID: &str = "1688204519733512";
+pub const DEMO_UNKNOWN_STATUS_SOLUTION_ID: &str = "1902277365140018";
+pub const DEMO_UNKNOWN_PENDING_SOLUTION_ID: &str = "1902277365140124";
+pub const DEMO_FOREIGN_SOLUTION_ID: &str = "2667956524158023";
+
+/// Why the simulator could not load a world or start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot read world file {}: {source}", path.display())]
+    ReadWorld {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("world file {} is not valid JSON for a world: {source}", path.display())]
+    ParseWorld {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("world file {path} is inconsistent: {reason}")]
+    InvalidWorld { path: String, reason: String },
+    #[error(
+        "refusing to listen on {0}: the Graph API simulator only binds a loopback address (127.0.0.1 or ::1)"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("simulator I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How to run the simulator.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// Where to listen; must be loopback. Port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Delay before answering each Graph request (not the `/__sim` endpoints).
+    pub latency: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// One request the simulator received. `query` is the raw query string, with the value of
+/// any `access_token` parameter replaced by `[redacted]`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+}
+
+/// A running simulator. Dropping it stops the server too.
+pub struct SimHandle {
+    shared: Arc<routes::Shared>,
+    addr: SocketAddr,
+    token: String,
+    app_id: String,
+    business_id: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT` (no version, no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The token of our app that the world accepts.
+    pub fn token(&self) -> String {
+        self.token.clone()
+    }
+
+    pub fn app_id(&self) -> String {
+        self.app_id.clone()
+    }
+
+    pub fn business_id(&self) -> String {
+        self.business_id.clone()
+    }
+
+    /// Every Graph request received so far, in order (not the `/__sim` endpoints).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.log().clone()
+    }
+
+    /// `(status, status_for_pending_request)` of a solution in the live state.
+    pub fn solution_status(&self, id: &str) -> Option<(String, String)> {
+        let world = self.shared.world();
+        world
+            .solution(id)
+            .map(|s| (s.status.clone(), s.status_for_pending_request.clone()))
+    }
+
+    /// A copy of the live world.
+    pub fn world(&self) -> World {
+        self.shared.world().clone()
+    }
+
+    /// Stop accepting connections and wait (at most two seconds) for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Start the simulator on the current tokio runtime. Refuses a non-loopback address.
+pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError> {
+    if !opts.addr.ip().is_loopback() {
+        return Err(SimError::NotLoopback(opts.addr));
+    }
+    world.validate().map_err(|reason| SimError::InvalidWorld {
+        path: "<world>".into(),
+        reason,
+    })?;
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .map_err(|source| SimError::Bind {
+            addr: opts.addr,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let token = world.our_token().unwrap_or_default().to_string();
+    let app_id = world.our_app_id().to_string();
+    let business_id = world.our_business_id().to_string();
+    let shared = Arc::new(routes::Shared {
+        world: Mutex::new(world),
+        log: Mutex::new(Vec::new()),
+        latency: opts.latency,
+        addr,
+    });
+    let app = routes::router(shared.clone());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "graph simulator stopped with an error");
+        }
+    });
+    tracing::debug!(%addr, "graph simulator started");
+    Ok(SimHandle {
+        shared,
+        addr,
+        token,
+        app_id,
+        business_id,
+        stop: Some(stop_tx),
+        task: Some(task),
+    })
+}
+
+/// For `partnerdeck sim`: start, print how to connect, serve until Ctrl-C, SIGTERM or SIGHUP.
+pub async fn run_standalone(world: World, opts: SimOptions) -> Result<(), SimError> {
+    let handle = start(world, opts).await?;
+    println!("{}", connect_banner(&handle));
+    wait_for_stop_signal().await?;
+    handle.shutdown().await;
+    println!("Graph API simulator stopped.");
+    Ok(())
+}
+
+fn connect_banner(h: &SimHandle) -> String {
+    let url = h.base_url();
+    format!(
+        "Graph API simulator listening on {url} (use --graph-url {url})\n\
+         \x20 token:       {token}\n\
+         \x20 app id:      {app}\n\
+         \x20 business id: {biz}\n\
+         \n\
+         Paste into another shell to point partnerdeck at it:\n\
+         export PARTNERDECK_GRAPH_URL={url}\n\
+         export PARTNERDECK_TOKEN={token}\n\
+         export PARTNERDECK_APP_ID={app}\n\
+         export PARTNERDECK_BUSINESS_ID={biz}\n\
+         \n\
+         Press Ctrl-C to stop.",
+        token = h.token(),
+        app = h.app_id(),
+        biz = h.business_id(),
+    )
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() -> Result<(), SimError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() -> Result<(), SimError> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn demo_world_parses_and_is_consistent() {
+        let w = World::demo();
+        w.validate().unwrap();
+        assert_eq!(w.our_app_id(), DEMO_APP_ID);
+        assert_eq!(w.our_business_id(), DEMO_BUSINESS_ID);
+        assert_eq!(w.our_token(), Some(DEMO_TOKEN));
+        let tokens: Vec<&str> = w.tokens.iter().map(|t| t.token.as_str()).collect();
+        assert!(tokens.contains(&DEMO_VIEWER_TOKEN));
+        assert!(tokens.contains(&DEMO_PARTNER_TOKEN));
+        assert!(w.app(DEMO_PARTNER_APP_ID).is_some());
+    }
+
+    #[test]
+    fn demo_ids_are_unique() {
+        let w = World::demo();
+        let mut ids = Vec::new();
+        ids.extend(w.apps.iter().map(|a| a.id.clone()));
+        ids.extend(w.businesses.iter().map(|b| b.id.clone()));
+        for s in &w.solutions {
+            ids.push(s.id.clone());
+            ids.extend(s.partners.iter().map(|p| p.id.clone()));
+        }
+        let set: HashSet<&String> = ids.iter().collect();
+        assert_eq!(set.len(), ids.len());
+    }
+
+    #[test]
+    fn demo_constants_point_at_the_documented_states() {
+        use world::Side;
+        let w = World::demo();
+        let check = |id: &str, status: &str, pending: &str, side: Option<Side>| {
+            let s = w.solution(id).unwrap_or_else(|| panic!("{id} missing"));
+            assert_eq!(
+                (s.status.as_str(), s.status_for_pending_request.as_str()),
+                (status, pending),
+                "{id}"
+            );
+            assert_eq!(s.side_of(DEMO_APP_ID), side, "{id}");
+        };
+        let (o, p) = (Some(Side::Owner), Some(Side::Partner));
+        check(DEMO_PENDING_SOLUTION_ID, "INITIATED", "PENDING_ACTIVATION", p);
+        check(DEMO_PENDING_OWNED_SOLUTION_ID, "INITIATED", "PENDING_ACTIVATION", o);
+        check(DEMO_ACTIVE_OWNED_SOLUTION_ID, "ACTIVE", "NONE", o);
+        check(DEMO_ACTIVE_PARTNER_SOLUTION_ID, "ACTIVE", "NONE", p);
+        check(DEMO_PENDING_DEACTIVATION_SOLUTION_ID, "ACTIVE", "PENDING_DEACTIVATION", p);
+        check(DEMO_SENT_DEACTIVATION_SOLUTION_ID, "ACTIVE", "PENDING_DEACTIVATION", o);
+        check(DEMO_DRAFT_SOLUTION_ID, "DRAFT", "NONE", o);
+        check(DEMO_REJECTED_SOLUTION_ID, "REJECTED", "NONE", p);
+        check(DEMO_DEACTIVATED_SOLUTION_ID, "DEACTIVATED", "NONE", p);
+        check(DEMO_UNKNOWN_STATUS_SOLUTION_ID, "SUSPENDED", "NONE", p);
+        check(DEMO_UNKNOWN_PENDING_SOLUTION_ID, "ACTIVE", "PENDING_REACTIVATION", p);
+        check(DEMO_FOREIGN_SOLUTION_ID, "ACTIVE", "NONE", None);
+        // Kestrel is the counterpart where the docs say so.
+        for id in [
+            DEMO_PENDING_SOLUTION_ID,
+            DEMO_ACTIVE_PARTNER_SOLUTION_ID,
+        ] {
+            assert_eq!(w.solution(id).unwrap().owner_app_id, DEMO_PARTNER_APP_ID);
+        }
+        for id in [DEMO_PENDING_OWNED_SOLUTION_ID, DEMO_ACTIVE_OWNED_SOLUTION_ID] {
+            assert_eq!(
+                w.solution(id).unwrap().partners[0].partner_app_id,
+                DEMO_PARTNER_APP_ID
+            );
+        }
+    }
+
+    #[test]
+    fn demo_world_covers_every_state_in_both_roles() {
+        use crate::graph::model::SolutionState as S;
+        use world::Side;
+        let w = World::demo();
+        let mut seen: HashSet<(S, bool)> = HashSet::new();
+        let (mut ours, mut theirs) = (0, 0);
+        for s in &w.solutions {
+            let Some(side) = s.side_of(DEMO_APP_ID) else {
+                continue;
+            };
+            let state = S::derive(&s.status, Some(&s.status_for_pending_request));
+            seen.insert((state, side == Side::Owner));
+            if side == Side::Owner {
+                ours += 1;
+            } else {
+                theirs += 1;
+            }
+        }
+        for state in [S::Pending, S::Active, S::PendingDeactivation, S::Rejected, S::Deactivated, S::Unknown] {
+            assert!(seen.contains(&(state, true)), "owner {state:?}");
+            assert!(seen.contains(&(state, false)), "partner {state:?}");
+        }
+        assert!(seen.contains(&(S::Draft, true)));
+        assert!(ours + theirs > 25, "the full list must need two pages of 25");
+        // Non-Latin and long names are present.
+        assert!(w.apps.iter().any(|a| a.name.chars().count() > 60));
+        for probe in ['さ', 'ب', 'С', 'स', 'Μ'] {
+            assert!(
+                w.apps.iter().any(|a| a.name.contains(probe)),
+                "no app name with {probe}"
+            );
+        }
+    }
+
+    #[test]
+    fn from_file_names_the_file_on_bad_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken-world.json");
+        std::fs::write(&path, "{ \"our_app_id\": ").unwrap();
+        let err = World::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("broken-world.json"), "{err}");
+        let missing = dir.path().join("nope.json");
+        let err = World::from_file(&missing).unwrap_err().to_string();
+        assert!(err.contains("nope.json"), "{err}");
+        let inconsistent = dir.path().join("inconsistent.json");
+        std::fs::write(
+            &inconsistent,
+            r#"{"our_app_id":"1","our_business_id":"2","apps":[{"id":"1","name":"x"}],"tokens":[]}"#,
+        )
+        .unwrap();
+        let err = World::from_file(&inconsistent).unwrap_err().to_string();
+        assert!(err.contains("inconsistent.json") && err.contains("token"), "{err}");
+        let ok = dir.path().join("ok.json");
+        std::fs::write(&ok, serde_json::to_string(&World::demo()).unwrap()).unwrap();
+        assert_eq!(World::from_file(&ok).unwrap(), World::demo());
+    }
+
+    #[test]
+    fn transitions_follow_the_state_machine() {
+        use world::{Action, apply};
+        let mut w = World::demo();
+        let kestrel = DEMO_PARTNER_APP_ID;
+        let status = |w: &World, id: &str| {
+            let s = w.solution(id).unwrap();
+            (
+                s.status.clone(),
+                s.status_for_pending_request.clone(),
+                s.partners[0].status.clone(),
+            )
+        };
+        // Owner cannot accept its own request; the partner can, once.
+        let before = status(&w, DEMO_PENDING_OWNED_SOLUTION_ID);
+        let e = apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, DEMO_APP_ID, Action::Accept).unwrap_err();
+        assert_eq!((e.status, e.code, e.subcode), (403, 200, Some(1349174)));
+        assert_eq!(status(&w, DEMO_PENDING_OWNED_SOLUTION_ID), before);
+        apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, kestrel, Action::Accept).unwrap();
+        assert_eq!(
+            status(&w, DEMO_PENDING_OWNED_SOLUTION_ID),
+            ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into())
+        );
+        let e = apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, kestrel, Action::Reject).unwrap_err();
+        assert_eq!((e.status, e.code), (400, 100));
+        assert!(e.message.contains("already been processed"), "{}", e.message);
+        // Deactivation round trip.
+        let id = DEMO_ACTIVE_OWNED_SOLUTION_ID;
+        let e = apply(&mut w, id, kestrel, Action::SendDeactivation).unwrap_err();
+        assert_eq!(e.code, 200);
+        let e = apply(&mut w, id, kestrel, Action::AcceptDeactivation).unwrap_err();
+        assert_eq!(e.message, "No pending deactivation request found for this solution");
+        apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap();
+        assert_eq!(status(&w, id).1, "PENDING_DEACTIVATION");
+        let e = apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap_err();
+        assert_eq!((e.status, e.code), (400, 100));
+        let e = apply(&mut w, id, DEMO_APP_ID, Action::RejectDeactivation).unwrap_err();
+        assert_eq!(e.code, 200);
+        apply(&mut w, id, kestrel, Action::RejectDeactivation).unwrap();
+        assert_eq!(status(&w, id), ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into()));
+        let e = apply(&mut w, id, kestrel, Action::RejectDeactivation).unwrap_err();
+        assert_eq!(e.message, "Solution must have pending deactivation request to reject");
+        apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap();
+        apply(&mut w, id, kestrel, Action::AcceptDeactivation).unwrap();
+        assert_eq!(
+            status(&w, id),
+            ("DEACTIVATED".into(), "NONE".into(), "DEACTIVATED".into())
+        );
+        // Unknown, foreign, draft-as-partner.
+        let e = apply(&mut w, "404", DEMO_APP_ID, Action::Accept).unwrap_err();
+        assert_eq!((e.status, e.code), (404, 803));
+        let e = apply(&mut w, DEMO_FOREIGN_SOLUTION_ID, DEMO_APP_ID, Action::Accept).unwrap_err();
+        assert_eq!(e.subcode, Some(1349174));
+        // Undocumented states refuse every action with code 100.
+        for a in Action::ALL {
+            for id in [DEMO_UNKNOWN_STATUS_SOLUTION_ID, DEMO_UNKNOWN_PENDING_SOLUTION_ID] {
+                let owner = w.solution(id).unwrap().owner_app_id.clone();
+                let actor = if a == Action::SendDeactivation { owner.as_str() } else { DEMO_APP_ID };
+                let e = apply(&mut w, id, actor, a).unwrap_err();
+                assert_eq!((e.status, e.code), (400, 100), "{a:?} on {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn start_refuses_non_loopback() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let opts = SimOptions {
+            addr: "0.0.0.0:0".parse().unwrap(),
+            ..SimOptions::default()
+        };
+        let err = rt.block_on(start(World::demo(), opts)).err().unwrap();
+        assert!(matches!(err, SimError::NotLoopback(_)));
+        assert!(err.to_string().contains("loopback"));
+    }
+}

@@ -1,0 +1,571 @@
+//! The HTTP side: one fallback handler that parses Graph paths itself
+//! (`/{version}/{node}[/{edge}]`, version optional), authenticates, dispatches to the node's
+//! handler and renders either the JSON result or Meta's error envelope.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::RecordedRequest;
+use super::errors::{self, GraphError};
+use super::fields::{self, FieldSel, Links, Schema};
+use super::paging::{self, PageParams};
+use super::world::{self, Action, Solution, Token, World};
+
+/// The version Meta serves unversioned calls with (reported in `facebook-api-version`).
+const DEFAULT_VERSION: &str = "v25.0";
+const BODY_LIMIT: usize = 1 << 20;
+
+/// Server-side state shared by all requests.
+pub(crate) struct Shared {
+    pub world: Mutex<World>,
+    pub log: Mutex<Vec<RecordedRequest>>,
+    pub latency: Duration,
+    pub addr: SocketAddr,
+}
+
+impl Shared {
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn log(&self) -> MutexGuard<'_, Vec<RecordedRequest>> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(handle).with_state(shared)
+}
+
+/// One parsed Graph call.
+struct Call {
+    method: Method,
+    /// `v23.0`, when the path has one.
+    version: Option<String>,
+    /// Path segments after the version, percent-decoded.
+    segments: Vec<String>,
+    /// Query parameters only (used to build paging links).
+    query: Vec<(String, String)>,
+    /// Query parameters followed by body parameters.
+    params: Vec<(String, String)>,
+    token: Option<String>,
+    /// `http://host:port` as the client addressed us.
+    origin: String,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `http://host:port[/vNN.0]`.
+    fn node_base(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}/{v}", self.origin),
+            None => self.origin.clone(),
+        }
+    }
+
+    fn links(&self) -> Links {
+        Links {
+            node_base: self.node_base(),
+        }
+    }
+
+    /// This call's URL with the same query minus the token and cursors, plus `key=cursor`.
+    fn page_url(&self, key: &str, cursor: &str) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.query {
+            if k != "access_token" && k != "after" && k != "before" {
+                q.append_pair(k, v);
+            }
+        }
+        q.append_pair(key, cursor);
+        format!(
+            "{}/{}?{}",
+            self.node_base(),
+            self.segments.join("/"),
+            q.finish()
+        )
+    }
+
+    fn selection(&self) -> Result<Option<Vec<FieldSel>>, GraphError> {
+        match self.param("fields") {
+            None => Ok(None),
+            Some(raw) => fields::parse_fields(raw)
+                .map(Some)
+                .map_err(|e| GraphError::invalid_param(e.to_string())),
+        }
+    }
+
+    fn project(&self, value: &Value, schema: &'static Schema) -> Result<Value, GraphError> {
+        let sel = self.selection()?;
+        fields::project(value, schema, sel.as_deref(), &self.links())
+            .map_err(|e| GraphError::invalid_param(e.to_string()))
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let raw_query = req.uri().query().unwrap_or("").to_string();
+    if path == "/__sim" || path.starts_with("/__sim/") {
+        return control(&shared, &method, &path);
+    }
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    let headers = req.headers().clone();
+    let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let call = parse_call(method, &path, &raw_query, &headers, &body, shared.addr);
+    let version = call
+        .version
+        .clone()
+        .unwrap_or_else(|| DEFAULT_VERSION.into());
+    let result = {
+        let mut world = shared.world();
+        dispatch(&mut world, &call)
+    };
+    let trace = errors::new_trace_id();
+    let (status, body) = match result {
+        Ok(v) => (200, v),
+        Err(e) => (e.status, e.envelope(&trace)),
+    };
+    tracing::debug!(
+        method = %call.method,
+        path = %path,
+        status,
+        fbtrace_id = %trace,
+        "graph simulator request"
+    );
+    shared.log().push(RecordedRequest {
+        method: call.method.to_string(),
+        path,
+        query: redact_query(&raw_query),
+        status,
+    });
+    json_response(status, &body, &trace, Some(&version))
+}
+
+fn json_response(status: u16, body: &Value, trace: &str, version: Option<&str>) -> Response {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(trace) {
+        h.insert("x-fb-trace-id", v);
+    }
+    if let Some(Ok(v)) = version.map(HeaderValue::from_str) {
+        h.insert("facebook-api-version", v);
+    }
+    resp
+}
+
+/// `/__sim/...` introspection endpoints (loopback only, like the whole server; no token,
+/// no latency, not recorded).
+fn control(shared: &Shared, method: &Method, path: &str) -> Response {
+    let trace = errors::new_trace_id();
+    match (method, path) {
+        (&Method::GET, "/__sim/requests") => {
+            let log = shared.log().clone();
+            json_response(200, &json!(log), &trace, None)
+        }
+        _ => {
+            let e = GraphError::new(
+                404,
+                errors::METHOD,
+                100,
+                format!("Unknown simulator control endpoint {method} {path}"),
+            );
+            json_response(404, &e.envelope(&trace), &trace, None)
+        }
+    }
+}
+
+/// Replace the value of any `access_token` query parameter so recordings never hold it.
+fn redact_query(raw: &str) -> String {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    if !pairs.iter().any(|(k, _)| k == "access_token") {
+        return raw.to_string();
+    }
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        q.append_pair(k, if k == "access_token" { "[redacted]" } else { v });
+    }
+    q.finish()
+}
+
+fn is_version(seg: &str) -> bool {
+    let Some(rest) = seg.strip_prefix('v') else {
+        return false;
+    };
+    let mut parts = rest.split('.');
+    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn parse_call(
+    method: Method,
+    path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    addr: SocketAddr,
+) -> Call {
+    let mut segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let version = match segments.first() {
+        Some(first) if is_version(first) => Some(segments.remove(0)),
+        _ => None,
+    };
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut params = query.clone();
+    params.extend(body_params(headers, body));
+
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth"))
+                .then(|| rest.trim().to_string())
+        })
+        .filter(|t| !t.is_empty());
+    let token = header_token.or_else(|| {
+        params
+            .iter()
+            .find(|(k, v)| k == "access_token" && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    });
+    let origin = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        Some(host) if !host.is_empty() => format!("http://{host}"),
+        _ => format!("http://{addr}"),
+    };
+    Call {
+        method,
+        version,
+        segments,
+        query,
+        params,
+        token,
+        origin,
+    }
+}
+
+/// Parameters from a form or JSON body. Anything else (or a malformed body) is ignored.
+fn body_params(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
+    if body.is_empty() {
+        return Vec::new();
+    }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let looks_json = ctype.contains("json") || body.first() == Some(&b'{');
+    if looks_json {
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
+            return map
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, v)
+                })
+                .collect();
+        }
+        return Vec::new();
+    }
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A node the path named.
+enum Node {
+    Solution(String),
+    Partner { solution: String, partner: String },
+    App(String),
+    Business(String),
+    User(Value),
+}
+
+fn resolve(world: &World, id: &str, actor: &Token) -> Option<Node> {
+    if id == "me" {
+        return Some(Node::User(user_json(actor)));
+    }
+    if world.solution(id).is_some() {
+        return Some(Node::Solution(id.into()));
+    }
+    for s in &world.solutions {
+        if s.partners.iter().any(|p| p.id == id) {
+            return Some(Node::Partner {
+                solution: s.id.clone(),
+                partner: id.into(),
+            });
+        }
+    }
+    if world.app(id).is_some() {
+        return Some(Node::App(id.into()));
+    }
+    if world.businesses.iter().any(|b| b.id == id) {
+        return Some(Node::Business(id.into()));
+    }
+    world
+        .tokens
+        .iter()
+        .find(|t| !t.user_id.is_empty() && t.user_id == id)
+        .map(|t| Node::User(user_json(t)))
+}
+
+fn user_json(t: &Token) -> Value {
+    json!({ "id": t.user_id, "name": t.user_name })
+}
+
+fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
+    let token = call.token.as_deref().ok_or_else(GraphError::missing_token)?;
+    let actor = world
+        .tokens
+        .iter()
+        .find(|t| t.token == token)
+        .cloned()
+        .ok_or_else(GraphError::invalid_token)?;
+    let method = call.method.as_str();
+    let (id, edge) = match call.segments.as_slice() {
+        [] => return Err(GraphError::unsupported_method_on_edge(method)),
+        [id] => (id.as_str(), None),
+        [id, edge] => (id.as_str(), Some(edge.as_str())),
+        [id, rest @ ..] => {
+            return Err(match resolve(world, id, &actor) {
+                Some(_) => GraphError::unknown_path(&rest.join("/")),
+                None => GraphError::unsupported_request(method, id),
+            });
+        }
+    };
+    let action = edge.and_then(Action::from_edge);
+    let Some(node) = resolve(world, id, &actor) else {
+        if call.method == Method::POST && action.is_some() {
+            return Err(GraphError::solution_not_found());
+        }
+        return Err(GraphError::unsupported_request(method, id));
+    };
+    let is_get = call.method == Method::GET;
+    match node {
+        Node::Solution(sid) => match (edge, action) {
+            (None, _) if is_get => {
+                let s = member_solution(world, &sid, &actor)?;
+                call.project(&world.solution_json(s), &fields::SOLUTION)
+            }
+            (Some(_), Some(action)) if call.method == Method::POST => {
+                world::apply(world, &sid, &actor.app_id, action)?;
+                Ok(json!({ "success": true }))
+            }
+            (Some(_), Some(_)) => Err(GraphError::unsupported_method_on_edge(method)),
+            (Some("partners"), _) if is_get => {
+                let s = member_solution(world, &sid, &actor)?;
+                let items: Vec<Value> = s.partners.iter().map(|p| world.partner_json(p)).collect();
+                list(call, &items, &fields::SOLUTION_PARTNER)
+            }
+            (Some("partners"), _) => Err(GraphError::unsupported_method_on_edge(method)),
+            (Some(other), _) => Err(GraphError::unknown_path(other)),
+            (None, _) => Err(GraphError::unsupported_request(method, id)),
+        },
+        Node::Partner { solution, partner } => match edge {
+            None if is_get => {
+                let s = member_solution(world, &solution, &actor)?;
+                let p = s
+                    .partners
+                    .iter()
+                    .find(|p| p.id == partner)
+                    .expect("resolved partner exists");
+                call.project(&world.partner_json(p), &fields::SOLUTION_PARTNER)
+            }
+            None => Err(GraphError::unsupported_request(method, id)),
+            Some(other) => Err(GraphError::unknown_path(other)),
+        },
+        Node::App(app_id) => match edge {
+            None if is_get => call.project(&world.app_json(&app_id), &fields::APPLICATION),
+            Some("whatsapp_business_solutions") if is_get => {
+                list_solutions(world, call, &actor, &app_id)
+            }
+            Some("whatsapp_business_solutions") => {
+                Err(GraphError::unsupported_method_on_edge(method))
+            }
+            None => Err(GraphError::unsupported_request(method, id)),
+            Some(other) => Err(GraphError::unknown_path(other)),
+        },
+        Node::Business(bid) => match edge {
+            None if is_get => {
+                let b = world.businesses.iter().find(|b| b.id == bid);
+                let v = b.map_or(json!({ "id": bid }), |b| json!({"id": b.id, "name": b.name}));
+                call.project(&v, &fields::BUSINESS)
+            }
+            None => Err(GraphError::unsupported_request(method, id)),
+            Some(other) => Err(GraphError::unknown_path(other)),
+        },
+        Node::User(v) => match edge {
+            None if is_get => call.project(&v, &fields::USER),
+            None => Err(GraphError::unsupported_request(method, id)),
+            Some(other) => Err(GraphError::unknown_path(other)),
+        },
+    }
+}
+
+/// The solution, if the actor's app may read it (else 403 / 200 / 1349174).
+fn member_solution<'w>(
+    world: &'w World,
+    id: &str,
+    actor: &Token,
+) -> Result<&'w Solution, GraphError> {
+    let s = world
+        .solution(id)
+        .ok_or_else(|| GraphError::unsupported_request("get", id))?;
+    s.side_of(&actor.app_id)
+        .map(|_| s)
+        .ok_or_else(|| GraphError::not_authorized_solution(""))
+}
+
+/// `GET /{app-id}/whatsapp_business_solutions?role=OWNER|PARTNER`.
+fn list_solutions(
+    world: &World,
+    call: &Call,
+    actor: &Token,
+    app_id: &str,
+) -> Result<Value, GraphError> {
+    if app_id != actor.app_id {
+        return Err(GraphError::permission(format!(
+            "(#200) The access token does not have permission to list the Multi-Partner Solutions of application {app_id}"
+        )));
+    }
+    let role = match call.param("role").filter(|r| !r.is_empty()) {
+        None => None,
+        Some("OWNER") => Some(world::Side::Owner),
+        Some("PARTNER") => Some(world::Side::Partner),
+        Some(other) => {
+            return Err(GraphError::invalid_param(format!(
+                "(#100) Param role must be one of {{OWNER, PARTNER}} - got \"{other}\""
+            )));
+        }
+    };
+    let items: Vec<Value> = world
+        .solutions
+        .iter()
+        .filter(|s| match (s.side_of(app_id), role) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(side), Some(want)) => side == want,
+        })
+        .map(|s| world.solution_json(s))
+        .collect();
+    list(call, &items, &fields::SOLUTION)
+}
+
+/// A paged edge over full node values: validate fields and paging, project the page.
+fn list(call: &Call, items: &[Value], schema: &'static Schema) -> Result<Value, GraphError> {
+    let sel = call.selection()?;
+    let links = call.links();
+    // Validate the selection even when the page is empty.
+    if items.is_empty() {
+        fields::project(&json!({}), schema, sel.as_deref(), &links)
+            .map_err(|e| GraphError::invalid_param(e.to_string()))?;
+    }
+    let pp = PageParams::from_params(&call.params)?;
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|v| v.get("id").and_then(Value::as_str).unwrap_or(""))
+        .collect();
+    let page = paging::select(&ids, &pp)?;
+    let data = items[page.start..page.end]
+        .iter()
+        .map(|v| fields::project(v, schema, sel.as_deref(), &links))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| GraphError::invalid_param(e.to_string()))?;
+    let first = ids[page.start..page.end].first().copied();
+    let last = ids[page.start..page.end].last().copied();
+    Ok(paging::envelope(data, first, last, page, |k, c| {
+        call.page_url(k, c)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        for ok in ["v23.0", "v1.0", "v25.10"] {
+            assert!(is_version(ok), "{ok}");
+        }
+        for bad in ["v23", "23.0", "v23.", "v.0", "vx.0", "v23.0.1", "me"] {
+            assert!(!is_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redacts_token_in_query() {
+        assert_eq!(redact_query("fields=id"), "fields=id");
+        let r = redact_query("access_token=EAAsecret&limit=2");
+        assert!(!r.contains("EAAsecret"));
+        assert!(r.contains("access_token=%5Bredacted%5D"));
+        assert!(r.contains("limit=2"));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b"), "a b");
+        assert_eq!(percent_decode("%E3%81%95"), "さ");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
