@@ -2,6 +2,7 @@
 //! keys in, the screen (parsed by a terminal emulator) out.
 
 use std::io::{Read, Write};
+use std::num::NonZeroU16;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,7 +45,7 @@ impl Console {
         let child = pty.slave.spawn_command(cmd).expect("spawn partnerdeck");
         let mut reader = pty.master.try_clone_reader().unwrap();
         let writer = pty.master.take_writer().unwrap();
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(30, 100, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(NonZeroU16::new(30).unwrap(), NonZeroU16::new(100).unwrap(), 0)));
         let sink = screen.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
@@ -187,7 +188,11 @@ fn read_only_console_sends_no_mutation() {
         }
         console.keys("l");
     }
-    console.wait_for("Read-only");
+    // The first pending request waits on us: accept is refused, and says why.
+    console.keys("1");
+    console.keys("g");
+    console.keys("a");
+    console.wait_for("Read-only mode: accept is not sent");
     console.keys("q");
     assert!(console.wait_exit().success());
     let mutations: Vec<_> = sim
@@ -218,18 +223,41 @@ fn sigterm_and_a_closed_terminal_end_the_process() {
     // The terminal was restored: the alternate screen was left.
     assert!(!console.screen.lock().unwrap().screen().alternate_screen());
 
-    // Closing the terminal (the SSH session drops) ends it too, without spinning.
-    let console = Console::start(&sim, dir.path(), &[]);
-    console.wait_for("refreshed");
-    let Console {
-        mut child,
-        writer,
-        _master,
-        ..
-    } = console;
-    drop(writer);
-    drop(_master);
-    let deadline = Instant::now() + Duration::from_secs(5);
+}
+
+#[test]
+fn a_closed_terminal_ends_the_process() {
+    let rt = rt();
+    let sim = rt
+        .block_on(sim::start(World::demo(), SimOptions::default()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // No reader thread here: it would hold a copy of the terminal open.
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_partnerdeck"));
+    cmd.args(["--graph-url", &sim.base_url(), "--app-id", &sim.app_id()]);
+    cmd.arg("--audit-log");
+    cmd.arg(dir.path().join("audit.jsonl"));
+    cmd.arg("--log-file");
+    cmd.arg(dir.path().join("partnerdeck.log"));
+    cmd.env_clear();
+    cmd.env("PARTNERDECK_TOKEN", sim.token());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "it should be running");
+    // The SSH session drops: the terminal's master side goes away.
+    drop(pty.master);
+    let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         if child.try_wait().unwrap().is_some() {
             break;

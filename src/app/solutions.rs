@@ -120,15 +120,15 @@ impl SolutionsPane {
         haystack.contains(&needle)
     }
 
-    /// The rows shown: the current lane, narrowed by the filter. In `Other` and `All` the
-    /// rows are grouped by state; within a state Meta's order is kept.
+    /// The rows shown: the current lane, narrowed by the filter. Rows are grouped by state;
+    /// within a state, requests that wait on us come first, then Meta's order.
     pub fn visible(&self) -> Vec<&Solution> {
         let mut rows: Vec<&Solution> = self
             .items
             .iter()
             .filter(|s| self.lane.contains(s.state) && self.matches_filter(s))
             .collect();
-        rows.sort_by_key(|s| s.state);
+        rows.sort_by_key(|s| (s.state, !s.waits_on_us()));
         rows
     }
 

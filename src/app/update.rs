@@ -269,11 +269,9 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
             }
             vec![]
         }
+        // Not `y`: a second `y` pressed while sending must not close the result unseen.
         Overlay::Outcome(_) => {
-            if matches!(
-                cmd,
-                Command::Close | Command::Open | Command::Confirm | Command::Quit
-            ) {
+            if matches!(cmd, Command::Close | Command::Open | Command::Quit) {
                 model.overlay = None;
             }
             vec![]

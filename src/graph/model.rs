@@ -156,6 +156,15 @@ impl Solution {
         &self.node.name
     }
 
+    /// Someone asked us to accept or reject: a request or a deactivation sent to our app.
+    pub fn waits_on_us(&self) -> bool {
+        self.role == Role::Partner
+            && matches!(
+                self.state,
+                SolutionState::Pending | SolutionState::PendingDeactivation
+            )
+    }
+
     /// The app on the other side of the solution from ours, if the detail says.
     pub fn counterpart_app(&self, our_app_id: &str) -> Option<&AppRef> {
         match self.role {

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::Model;
 use crate::app::solutions::{Lane, SolutionsPane};
-use crate::graph::model::{Role, Solution, SolutionState};
+use crate::graph::model::{Solution, SolutionState};
 use crate::ui::text::inert;
 use crate::ui::{Theme, solution_detail};
 
@@ -80,15 +80,6 @@ fn draw_filter(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Them
     }
 }
 
-/// "!" marks rows that wait on us: someone asked us to accept or reject.
-fn waits_on_us(s: &Solution) -> bool {
-    s.role == Role::Partner
-        && matches!(
-            s.state,
-            SolutionState::Pending | SolutionState::PendingDeactivation
-        )
-}
-
 /// The state as shown: known states by name; unknown ones with Meta's raw values.
 pub fn state_text(s: &Solution) -> String {
     match s.state {
@@ -135,7 +126,8 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         .skip(offset)
         .take(inner_height.max(1))
         .map(|s| {
-            let marker = if waits_on_us(s) { "!" } else { " " };
+            // "!" marks rows that wait on us, in words as well as colour.
+            let marker = if s.waits_on_us() { "!" } else { " " };
             let partner = s
                 .counterpart_app(&model.our_app_id)
                 .and_then(|a| a.name.clone().or_else(|| Some(a.id.clone())))
