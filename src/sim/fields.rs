@@ -258,6 +258,13 @@ pub static APPLICATION: Schema = Schema {
         ("name", Kind::Scalar),
         ("link", Kind::Scalar),
     ],
+    default_fields: &["name", "link"],
+};
+
+/// `owner_app`: the same Application type, shown as `{id, name}` unless asked for more (S5).
+pub static OWNER_APP: Schema = Schema {
+    type_name: "Application",
+    fields: APPLICATION.fields,
     default_fields: &["name"],
 };
 
@@ -291,7 +298,7 @@ pub static SOLUTION: Schema = Schema {
         ("name", Kind::Scalar),
         ("status", Kind::Scalar),
         ("status_for_pending_request", Kind::Scalar),
-        ("owner_app", Kind::Object(&APPLICATION)),
+        ("owner_app", Kind::Object(&OWNER_APP)),
         ("owner_permissions", Kind::Scalar),
         ("partners", Kind::Edge(&SOLUTION_PARTNER)),
     ],
