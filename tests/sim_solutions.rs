@@ -104,14 +104,27 @@ async fn walk(h: &SimHandle, first: Resp) -> (Vec<String>, usize) {
         let ids = ids_of(&page.body);
         assert!(!ids.is_empty(), "no empty pages while next is present");
         let cursors = &page.body["paging"]["cursors"];
-        assert!(cursors["before"].is_string() && cursors["after"].is_string(), "cursors on every page");
-        assert_eq!(page.body["paging"].get("previous").is_some(), pages > 1, "previous only after the first page");
+        assert!(
+            cursors["before"].is_string() && cursors["after"].is_string(),
+            "cursors on every page"
+        );
+        assert_eq!(
+            page.body["paging"].get("previous").is_some(),
+            pages > 1,
+            "previous only after the first page"
+        );
         seen.extend(ids);
         let Some(next) = page.body["paging"]["next"].as_str() else {
             break;
         };
-        assert!(next.starts_with(&format!("{}/{V}/", h.base_url())), "{next}");
-        assert!(!next.contains(&h.token()), "the token never goes into a next link");
+        assert!(
+            next.starts_with(&format!("{}/{V}/", h.base_url())),
+            "{next}"
+        );
+        assert!(
+            !next.contains(&h.token()),
+            "the token never goes into a next link"
+        );
         assert!(!next.contains("access_token"));
         page = send(client().get(next).bearer_auth(h.token())).await;
         assert!(pages < 50, "paging does not end");
@@ -172,15 +185,38 @@ async fn default_page_is_25_with_default_fields() {
     assert_eq!(r.status, 200);
     let data = r.body["data"].as_array().unwrap();
     assert_eq!(data.len(), 25);
-    assert!(r.body["paging"]["next"].is_string(), "more than 25 solutions in the demo");
+    assert!(
+        r.body["paging"]["next"].is_string(),
+        "more than 25 solutions in the demo"
+    );
     for item in data {
         let keys: Vec<&String> = item.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["name", "status", "status_for_pending_request", "id"]);
     }
     // Unknown raw values are served verbatim.
-    let (seen, _) = walk(&h, get(&h, &path, &[("limit", "100"), ("fields", "status,status_for_pending_request")]).await).await;
+    let (seen, _) = walk(
+        &h,
+        get(
+            &h,
+            &path,
+            &[
+                ("limit", "100"),
+                ("fields", "status,status_for_pending_request"),
+            ],
+        )
+        .await,
+    )
+    .await;
     assert_eq!(seen.len(), visible_solutions(None).len());
-    let all = get(&h, &path, &[("limit", "100"), ("fields", "status,status_for_pending_request")]).await;
+    let all = get(
+        &h,
+        &path,
+        &[
+            ("limit", "100"),
+            ("fields", "status,status_for_pending_request"),
+        ],
+    )
+    .await;
     let statuses: HashSet<&str> = all.body["data"]
         .as_array()
         .unwrap()
@@ -199,27 +235,56 @@ async fn default_page_is_25_with_default_fields() {
 async fn paging_back_and_forth_keeps_params_and_refuses_bad_input() {
     let h = start().await;
     let path = format!("{}/whatsapp_business_solutions", h.app_id());
-    let q = [("role", "PARTNER"), ("limit", "5"), ("fields", "name,status")];
+    let q = [
+        ("role", "PARTNER"),
+        ("limit", "5"),
+        ("fields", "name,status"),
+    ];
     let first = get(&h, &path, &q).await;
     let next = first.body["paging"]["next"].as_str().unwrap().to_string();
     let url = url::Url::parse(&next).unwrap();
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    for (k, v) in [("role", "PARTNER"), ("limit", "5"), ("fields", "name,status")] {
-        assert!(pairs.contains(&(k.to_string(), v.to_string())), "{k} kept in {next}");
+    for (k, v) in [
+        ("role", "PARTNER"),
+        ("limit", "5"),
+        ("fields", "name,status"),
+    ] {
+        assert!(
+            pairs.contains(&(k.to_string(), v.to_string())),
+            "{k} kept in {next}"
+        );
     }
     assert!(pairs.iter().any(|(k, _)| k == "after"));
     let second = send(client().get(&next).bearer_auth(h.token())).await;
-    assert_eq!(second.body["data"][0].as_object().unwrap().keys().collect::<Vec<_>>(), ["name", "status", "id"]);
+    assert_eq!(
+        second.body["data"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["name", "status", "id"]
+    );
     let previous = second.body["paging"]["previous"].as_str().unwrap();
     let back = send(client().get(previous).bearer_auth(h.token())).await;
     assert_eq!(ids_of(&back.body), ids_of(&first.body));
 
     // A cursor can also be passed by hand.
     let after = first.body["paging"]["cursors"]["after"].as_str().unwrap();
-    let manual = get(&h, &path, &[("role", "PARTNER"), ("limit", "5"), ("after", after)]).await;
+    let manual = get(
+        &h,
+        &path,
+        &[("role", "PARTNER"), ("limit", "5"), ("after", after)],
+    )
+    .await;
     assert_eq!(ids_of(&manual.body), ids_of(&second.body));
 
-    for (k, v) in [("limit", "0"), ("limit", "ten"), ("after", "garbage!"), ("before", "QVFIUzzz"), ("role", "OBSERVER")] {
+    for (k, v) in [
+        ("limit", "0"),
+        ("limit", "ten"),
+        ("after", "garbage!"),
+        ("before", "QVFIUzzz"),
+        ("role", "OBSERVER"),
+    ] {
         let r = get(&h, &path, &[(k, v)]).await;
         assert_error(&r, 400, 100, None);
     }
@@ -245,11 +310,19 @@ async fn solution_detail_with_expanded_partners() {
     assert!(partners["paging"]["cursors"]["before"].is_string());
     assert!(partners["paging"]["cursors"]["after"].is_string());
     let p = &partners["data"][0];
-    assert_ne!(p["id"], b["id"], "partner record id differs from the solution id");
+    assert_ne!(
+        p["id"], b["id"],
+        "partner record id differs from the solution id"
+    );
     assert_eq!(p["partner_app"]["id"], h.app_id());
     assert_eq!(p["partner_app"]["name"], "Northwind Messaging");
     assert!(p["partner_app"]["link"].is_string());
-    assert!(p["partner_permissions"].as_array().unwrap().contains(&json!("MESSAGING")));
+    assert!(
+        p["partner_permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("MESSAGING"))
+    );
     assert_eq!(p["status"], "INITIATED");
     // The client-side model reads this payload.
     let node: partnerdeck::graph::model::SolutionNode = serde_json::from_value(b.clone()).unwrap();
@@ -261,19 +334,42 @@ async fn solution_detail_with_expanded_partners() {
     assert_eq!(keys, ["name", "status", "status_for_pending_request", "id"]);
 
     // The partners edge.
-    let r = get(&h, &format!("{}/partners", sim::DEMO_PENDING_SOLUTION_ID), &[]).await;
+    let r = get(
+        &h,
+        &format!("{}/partners", sim::DEMO_PENDING_SOLUTION_ID),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["data"][0]["partner_app"]["id"], h.app_id());
     assert!(r.body["paging"].get("next").is_none());
 
     // Unknown fields, at the top and nested.
-    let r = get(&h, sim::DEMO_PENDING_SOLUTION_ID, &[("fields", "name,colour")]).await;
+    let r = get(
+        &h,
+        sim::DEMO_PENDING_SOLUTION_ID,
+        &[("fields", "name,colour")],
+    )
+    .await;
     let msg = assert_error(&r, 400, 100, None);
     assert!(msg.contains("nonexisting field (colour)"), "{msg}");
-    let r = get(&h, sim::DEMO_PENDING_SOLUTION_ID, &[("fields", "partners{partner_app{owner}}")]).await;
+    let r = get(
+        &h,
+        sim::DEMO_PENDING_SOLUTION_ID,
+        &[("fields", "partners{partner_app{owner}}")],
+    )
+    .await;
     let msg = assert_error(&r, 400, 100, None);
-    assert!(msg.contains("(owner)") && msg.contains("Application"), "{msg}");
-    let r = get(&h, sim::DEMO_PENDING_SOLUTION_ID, &[("fields", "partners{status")]).await;
+    assert!(
+        msg.contains("(owner)") && msg.contains("Application"),
+        "{msg}"
+    );
+    let r = get(
+        &h,
+        sim::DEMO_PENDING_SOLUTION_ID,
+        &[("fields", "partners{status")],
+    )
+    .await;
     assert_error(&r, 400, 100, None);
     h.shutdown().await;
 }
@@ -281,11 +377,18 @@ async fn solution_detail_with_expanded_partners() {
 #[tokio::test]
 async fn auth_errors_use_metas_envelope() {
     let h = start().await;
-    let url = format!("{}/{V}/{}/whatsapp_business_solutions", h.base_url(), h.app_id());
+    let url = format!(
+        "{}/{V}/{}/whatsapp_business_solutions",
+        h.base_url(),
+        h.app_id()
+    );
 
     let r = send(client().get(&url).bearer_auth("EAAnot-a-token")).await;
     let msg = assert_error(&r, 401, 190, None);
-    assert_eq!(msg, "Invalid OAuth access token - Cannot parse access token");
+    assert_eq!(
+        msg,
+        "Invalid OAuth access token - Cannot parse access token"
+    );
     assert_eq!(r.body["error"]["type"], "OAuthException");
     assert_eq!(
         r.headers["content-type"].to_str().unwrap(),
@@ -299,10 +402,17 @@ async fn auth_errors_use_metas_envelope() {
     // The token may also come as a query or form parameter.
     let r = send(client().get(&url).query(&[("access_token", h.token())])).await;
     assert_eq!(r.status, 200);
-    assert!(r.headers.contains_key("x-fb-trace-id"), "trace id on success too");
+    assert!(
+        r.headers.contains_key("x-fb-trace-id"),
+        "trace id on success too"
+    );
     let r = send(
         client()
-            .post(format!("{}/{V}/{}/accept", h.base_url(), sim::DEMO_PENDING_SOLUTION_ID))
+            .post(format!(
+                "{}/{V}/{}/accept",
+                h.base_url(),
+                sim::DEMO_PENDING_SOLUTION_ID
+            ))
             .form(&[("access_token", h.token())]),
     )
     .await;
@@ -328,12 +438,25 @@ async fn unknown_nodes_edges_and_methods() {
     let msg = assert_error(&r, 400, 100, None);
     assert_eq!(msg, "Unknown path components: /bogus");
 
-    let r = get(&h, &format!("{}/accept", sim::DEMO_PENDING_SOLUTION_ID), &[]).await;
+    let r = get(
+        &h,
+        &format!("{}/accept", sim::DEMO_PENDING_SOLUTION_ID),
+        &[],
+    )
+    .await;
     assert_error(&r, 400, 100, None);
-    assert_eq!(h.solution_status(sim::DEMO_PENDING_SOLUTION_ID).unwrap().0, "INITIATED");
+    assert_eq!(
+        h.solution_status(sim::DEMO_PENDING_SOLUTION_ID).unwrap().0,
+        "INITIATED"
+    );
 
     // Listing another app's solutions, or an app that does not exist.
-    let r = get(&h, &format!("{}/whatsapp_business_solutions", sim::DEMO_PARTNER_APP_ID), &[]).await;
+    let r = get(
+        &h,
+        &format!("{}/whatsapp_business_solutions", sim::DEMO_PARTNER_APP_ID),
+        &[],
+    )
+    .await;
     assert_error(&r, 403, 200, None);
     let r = get(&h, "123/whatsapp_business_solutions", &[]).await;
     assert_error(&r, 400, 100, Some(33));
@@ -344,13 +467,22 @@ async fn unknown_nodes_edges_and_methods() {
     assert!(msg.contains("not authorized to manage this Multi-Partner Solution"));
     let r = get(&h, "2757047615249134", &[]).await;
     assert_error(&r, 403, 200, Some(1349174));
-    let r = get(&h, &format!("{}/partners", sim::DEMO_FOREIGN_SOLUTION_ID), &[]).await;
+    let r = get(
+        &h,
+        &format!("{}/partners", sim::DEMO_FOREIGN_SOLUTION_ID),
+        &[],
+    )
+    .await;
     assert_error(&r, 403, 200, Some(1349174));
 
     // Unversioned paths, /me, apps.
     let r = send(
         client()
-            .get(format!("{}/{}", h.base_url(), sim::DEMO_PENDING_SOLUTION_ID))
+            .get(format!(
+                "{}/{}",
+                h.base_url(),
+                sim::DEMO_PENDING_SOLUTION_ID
+            ))
             .bearer_auth(h.token()),
     )
     .await;
@@ -359,7 +491,10 @@ async fn unknown_nodes_edges_and_methods() {
     let r = get(&h, "me", &[]).await;
     assert_eq!(r.body["name"], "Northwind Partner Ops (system user)");
     let r = get(&h, &h.app_id(), &[("fields", "id,name")]).await;
-    assert_eq!(r.body, json!({"id": h.app_id(), "name": "Northwind Messaging"}));
+    assert_eq!(
+        r.body,
+        json!({"id": h.app_id(), "name": "Northwind Messaging"})
+    );
     let r = get(&h, &h.business_id(), &[]).await;
     assert_eq!(r.body["id"], h.business_id());
     h.shutdown().await;
@@ -367,7 +502,15 @@ async fn unknown_nodes_edges_and_methods() {
 
 /// Re-read a solution over HTTP: (status, pending, partner status).
 async fn reread(h: &SimHandle, id: &str) -> (String, String, String) {
-    let r = get(&h, id, &[("fields", "status,status_for_pending_request,partners{status}")]).await;
+    let r = get(
+        h,
+        id,
+        &[(
+            "fields",
+            "status,status_for_pending_request,partners{status}",
+        )],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let got = (
@@ -394,9 +537,17 @@ async fn every_transition_from_the_right_side_and_state() {
     let kestrel = sim::DEMO_PARTNER_TOKEN;
 
     // accept: we are the invited partner of a pending request.
-    let r = post_as(&h, &us, &format!("{}/accept", sim::DEMO_PENDING_SOLUTION_ID)).await;
+    let r = post_as(
+        &h,
+        &us,
+        &format!("{}/accept", sim::DEMO_PENDING_SOLUTION_ID),
+    )
+    .await;
     assert_eq!((r.status, &r.body), (200, &json!({"success": true})));
-    assert_eq!(reread(&h, sim::DEMO_PENDING_SOLUTION_ID).await, st("ACTIVE", "NONE", "ACCEPTED"));
+    assert_eq!(
+        reread(&h, sim::DEMO_PENDING_SOLUTION_ID).await,
+        st("ACTIVE", "NONE", "ACCEPTED")
+    );
 
     // reject: another pending request for us (the Japanese one), with a JSON body tolerated.
     let sakura = "1970225308678317";
@@ -411,15 +562,26 @@ async fn every_transition_from_the_right_side_and_state() {
     assert_eq!(reread(&h, sakura).await, st("REJECTED", "NONE", "REJECTED"));
 
     // The other side accepts our pending request.
-    let r = post_as(&h, kestrel, &format!("{}/accept", sim::DEMO_PENDING_OWNED_SOLUTION_ID)).await;
+    let r = post_as(
+        &h,
+        kestrel,
+        &format!("{}/accept", sim::DEMO_PENDING_OWNED_SOLUTION_ID),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(reread(&h, sim::DEMO_PENDING_OWNED_SOLUTION_ID).await, st("ACTIVE", "NONE", "ACCEPTED"));
+    assert_eq!(
+        reread(&h, sim::DEMO_PENDING_OWNED_SOLUTION_ID).await,
+        st("ACTIVE", "NONE", "ACCEPTED")
+    );
 
     // send_deactivation_request: we own an active solution.
     let owned = sim::DEMO_ACTIVE_OWNED_SOLUTION_ID;
     let r = post_as(&h, &us, &format!("{owned}/send_deactivation_request")).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(reread(&h, owned).await, st("ACTIVE", "PENDING_DEACTIVATION", "ACCEPTED"));
+    assert_eq!(
+        reread(&h, owned).await,
+        st("ACTIVE", "PENDING_DEACTIVATION", "ACCEPTED")
+    );
     // ...the partner rejects it, we send again, the partner accepts it.
     let r = post_as(&h, kestrel, &format!("{owned}/reject_deactivation_request")).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -427,13 +589,19 @@ async fn every_transition_from_the_right_side_and_state() {
     post_as(&h, &us, &format!("{owned}/send_deactivation_request")).await;
     let r = post_as(&h, kestrel, &format!("{owned}/accept_deactivation_request")).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(reread(&h, owned).await, st("DEACTIVATED", "NONE", "DEACTIVATED"));
+    assert_eq!(
+        reread(&h, owned).await,
+        st("DEACTIVATED", "NONE", "DEACTIVATED")
+    );
 
     // accept_deactivation_request: an owner asked us to deactivate.
     let asked = sim::DEMO_PENDING_DEACTIVATION_SOLUTION_ID;
     let r = post_as(&h, &us, &format!("{asked}/accept_deactivation_request")).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(reread(&h, asked).await, st("DEACTIVATED", "NONE", "DEACTIVATED"));
+    assert_eq!(
+        reread(&h, asked).await,
+        st("DEACTIVATED", "NONE", "DEACTIVATED")
+    );
 
     // reject_deactivation_request: another owner asked us (Bluefin).
     let bluefin = "1815530942067229";
@@ -442,11 +610,21 @@ async fn every_transition_from_the_right_side_and_state() {
     assert_eq!(reread(&h, bluefin).await, st("ACTIVE", "NONE", "ACCEPTED"));
 
     // Every POST was recorded, in order, with its status.
-    let posts: Vec<_> = h.requests().into_iter().filter(|r| r.method == "POST").collect();
+    let posts: Vec<_> = h
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
     assert_eq!(posts.len(), 9);
     assert!(posts.iter().all(|r| r.status == 200));
-    assert_eq!(posts[0].path, format!("/{V}/{}/accept", sim::DEMO_PENDING_SOLUTION_ID));
-    assert_eq!(posts[8].path, format!("/{V}/{bluefin}/reject_deactivation_request"));
+    assert_eq!(
+        posts[0].path,
+        format!("/{V}/{}/accept", sim::DEMO_PENDING_SOLUTION_ID)
+    );
+    assert_eq!(
+        posts[8].path,
+        format!("/{V}/{bluefin}/reject_deactivation_request")
+    );
     h.shutdown().await;
 }
 
@@ -457,26 +635,152 @@ async fn refused_transitions_leave_the_world_unchanged() {
     let before = h.world();
     let cases: Vec<(&str, String, u16, i64, Option<i64>)> = vec![
         // wrong state → 400 / 100
-        (us.as_str(), format!("{}/accept", sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/reject", sim::DEMO_REJECTED_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/send_deactivation_request", sim::DEMO_DRAFT_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/send_deactivation_request", sim::DEMO_SENT_DEACTIVATION_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/accept_deactivation_request", sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/reject_deactivation_request", sim::DEMO_DEACTIVATED_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/accept", sim::DEMO_UNKNOWN_STATUS_SOLUTION_ID), 400, 100, None),
-        (us.as_str(), format!("{}/accept_deactivation_request", sim::DEMO_UNKNOWN_PENDING_SOLUTION_ID), 400, 100, None),
+        (
+            us.as_str(),
+            format!("{}/accept", sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!("{}/reject", sim::DEMO_REJECTED_SOLUTION_ID),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!("{}/send_deactivation_request", sim::DEMO_DRAFT_SOLUTION_ID),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/send_deactivation_request",
+                sim::DEMO_SENT_DEACTIVATION_SOLUTION_ID
+            ),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/accept_deactivation_request",
+                sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID
+            ),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/reject_deactivation_request",
+                sim::DEMO_DEACTIVATED_SOLUTION_ID
+            ),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!("{}/accept", sim::DEMO_UNKNOWN_STATUS_SOLUTION_ID),
+            400,
+            100,
+            None,
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/accept_deactivation_request",
+                sim::DEMO_UNKNOWN_PENDING_SOLUTION_ID
+            ),
+            400,
+            100,
+            None,
+        ),
         // wrong side → 403 / 200 / 1349174
-        (us.as_str(), format!("{}/accept", sim::DEMO_PENDING_OWNED_SOLUTION_ID), 403, 200, Some(1349174)),
-        (us.as_str(), format!("{}/reject", sim::DEMO_PENDING_OWNED_SOLUTION_ID), 403, 200, Some(1349174)),
-        (us.as_str(), format!("{}/send_deactivation_request", sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID), 403, 200, Some(1349174)),
-        (us.as_str(), format!("{}/accept_deactivation_request", sim::DEMO_SENT_DEACTIVATION_SOLUTION_ID), 403, 200, Some(1349174)),
-        (us.as_str(), format!("{}/reject_deactivation_request", sim::DEMO_SENT_DEACTIVATION_SOLUTION_ID), 403, 200, Some(1349174)),
-        (sim::DEMO_PARTNER_TOKEN, format!("{}/send_deactivation_request", sim::DEMO_ACTIVE_OWNED_SOLUTION_ID), 403, 200, Some(1349174)),
+        (
+            us.as_str(),
+            format!("{}/accept", sim::DEMO_PENDING_OWNED_SOLUTION_ID),
+            403,
+            200,
+            Some(1349174),
+        ),
+        (
+            us.as_str(),
+            format!("{}/reject", sim::DEMO_PENDING_OWNED_SOLUTION_ID),
+            403,
+            200,
+            Some(1349174),
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/send_deactivation_request",
+                sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID
+            ),
+            403,
+            200,
+            Some(1349174),
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/accept_deactivation_request",
+                sim::DEMO_SENT_DEACTIVATION_SOLUTION_ID
+            ),
+            403,
+            200,
+            Some(1349174),
+        ),
+        (
+            us.as_str(),
+            format!(
+                "{}/reject_deactivation_request",
+                sim::DEMO_SENT_DEACTIVATION_SOLUTION_ID
+            ),
+            403,
+            200,
+            Some(1349174),
+        ),
+        (
+            sim::DEMO_PARTNER_TOKEN,
+            format!(
+                "{}/send_deactivation_request",
+                sim::DEMO_ACTIVE_OWNED_SOLUTION_ID
+            ),
+            403,
+            200,
+            Some(1349174),
+        ),
         // not in the solution → 403 / 200 / 1349174
-        (us.as_str(), format!("{}/accept", sim::DEMO_FOREIGN_SOLUTION_ID), 403, 200, Some(1349174)),
+        (
+            us.as_str(),
+            format!("{}/accept", sim::DEMO_FOREIGN_SOLUTION_ID),
+            403,
+            200,
+            Some(1349174),
+        ),
         // unknown solution → 404 / 803
-        (us.as_str(), "1111111111111111/accept".to_string(), 404, 803, None),
-        (us.as_str(), "1111111111111111/send_deactivation_request".to_string(), 404, 803, None),
+        (
+            us.as_str(),
+            "1111111111111111/accept".to_string(),
+            404,
+            803,
+            None,
+        ),
+        (
+            us.as_str(),
+            "1111111111111111/send_deactivation_request".to_string(),
+            404,
+            803,
+            None,
+        ),
     ];
     for (token, path, status, code, sub) in &cases {
         let r = post_as(&h, token, path).await;
@@ -487,12 +791,28 @@ async fn refused_transitions_leave_the_world_unchanged() {
         }
     }
     assert_eq!(h.world(), before, "no refused action changed anything");
-    let r = post_as(&h, &us, &format!("{}/reject_deactivation_request", sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID)).await;
+    let r = post_as(
+        &h,
+        &us,
+        &format!(
+            "{}/reject_deactivation_request",
+            sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID
+        ),
+    )
+    .await;
     assert_eq!(
         assert_error(&r, 400, 100, None),
         "Solution must have pending deactivation request to reject"
     );
-    let r = post_as(&h, &us, &format!("{}/accept_deactivation_request", sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID)).await;
+    let r = post_as(
+        &h,
+        &us,
+        &format!(
+            "{}/accept_deactivation_request",
+            sim::DEMO_ACTIVE_PARTNER_SOLUTION_ID
+        ),
+    )
+    .await;
     assert_eq!(
         assert_error(&r, 400, 100, None),
         "No pending deactivation request found for this solution"
@@ -529,7 +849,10 @@ async fn latency_delays_graph_answers() {
         .json()
         .await
         .unwrap();
-    assert_eq!(log[0]["path"], format!("/{V}/{}", sim::DEMO_PENDING_SOLUTION_ID));
+    assert_eq!(
+        log[0]["path"],
+        format!("/{V}/{}", sim::DEMO_PENDING_SOLUTION_ID)
+    );
     assert_eq!(log[0]["status"], 200);
     h.shutdown().await;
 }
@@ -541,7 +864,10 @@ async fn loopback_only_and_shutdown_stops_serving() {
             addr: addr.parse().unwrap(),
             ..SimOptions::default()
         };
-        let err = sim::start(World::demo(), opts).await.err().expect("refused");
+        let err = sim::start(World::demo(), opts)
+            .await
+            .err()
+            .expect("refused");
         assert!(err.to_string().contains("loopback"), "{err}");
     }
     let h = start().await;
@@ -564,10 +890,21 @@ async fn loopback_only_and_shutdown_stops_serving() {
 async fn two_simulators_do_not_share_state() {
     let a = start().await;
     let b = start().await;
-    let r = post_as(&a, &a.token(), &format!("{}/accept", sim::DEMO_PENDING_SOLUTION_ID)).await;
+    let r = post_as(
+        &a,
+        &a.token(),
+        &format!("{}/accept", sim::DEMO_PENDING_SOLUTION_ID),
+    )
+    .await;
     assert_eq!(r.status, 200);
-    assert_eq!(a.solution_status(sim::DEMO_PENDING_SOLUTION_ID).unwrap().0, "ACTIVE");
-    assert_eq!(b.solution_status(sim::DEMO_PENDING_SOLUTION_ID).unwrap().0, "INITIATED");
+    assert_eq!(
+        a.solution_status(sim::DEMO_PENDING_SOLUTION_ID).unwrap().0,
+        "ACTIVE"
+    );
+    assert_eq!(
+        b.solution_status(sim::DEMO_PENDING_SOLUTION_ID).unwrap().0,
+        "INITIATED"
+    );
     assert!(b.requests().is_empty());
     assert_eq!(a.solution_status("nope"), None);
 }

@@ -375,26 +375,51 @@ mod tests {
             assert_eq!(s.side_of(DEMO_APP_ID), side, "{id}");
         };
         let (o, p) = (Some(Side::Owner), Some(Side::Partner));
-        check(DEMO_PENDING_SOLUTION_ID, "INITIATED", "PENDING_ACTIVATION", p);
-        check(DEMO_PENDING_OWNED_SOLUTION_ID, "INITIATED", "PENDING_ACTIVATION", o);
+        check(
+            DEMO_PENDING_SOLUTION_ID,
+            "INITIATED",
+            "PENDING_ACTIVATION",
+            p,
+        );
+        check(
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            "INITIATED",
+            "PENDING_ACTIVATION",
+            o,
+        );
         check(DEMO_ACTIVE_OWNED_SOLUTION_ID, "ACTIVE", "NONE", o);
         check(DEMO_ACTIVE_PARTNER_SOLUTION_ID, "ACTIVE", "NONE", p);
-        check(DEMO_PENDING_DEACTIVATION_SOLUTION_ID, "ACTIVE", "PENDING_DEACTIVATION", p);
-        check(DEMO_SENT_DEACTIVATION_SOLUTION_ID, "ACTIVE", "PENDING_DEACTIVATION", o);
+        check(
+            DEMO_PENDING_DEACTIVATION_SOLUTION_ID,
+            "ACTIVE",
+            "PENDING_DEACTIVATION",
+            p,
+        );
+        check(
+            DEMO_SENT_DEACTIVATION_SOLUTION_ID,
+            "ACTIVE",
+            "PENDING_DEACTIVATION",
+            o,
+        );
         check(DEMO_DRAFT_SOLUTION_ID, "DRAFT", "NONE", o);
         check(DEMO_REJECTED_SOLUTION_ID, "REJECTED", "NONE", p);
         check(DEMO_DEACTIVATED_SOLUTION_ID, "DEACTIVATED", "NONE", p);
         check(DEMO_UNKNOWN_STATUS_SOLUTION_ID, "SUSPENDED", "NONE", p);
-        check(DEMO_UNKNOWN_PENDING_SOLUTION_ID, "ACTIVE", "PENDING_REACTIVATION", p);
+        check(
+            DEMO_UNKNOWN_PENDING_SOLUTION_ID,
+            "ACTIVE",
+            "PENDING_REACTIVATION",
+            p,
+        );
         check(DEMO_FOREIGN_SOLUTION_ID, "ACTIVE", "NONE", None);
         // Kestrel is the counterpart where the docs say so.
-        for id in [
-            DEMO_PENDING_SOLUTION_ID,
-            DEMO_ACTIVE_PARTNER_SOLUTION_ID,
-        ] {
+        for id in [DEMO_PENDING_SOLUTION_ID, DEMO_ACTIVE_PARTNER_SOLUTION_ID] {
             assert_eq!(w.solution(id).unwrap().owner_app_id, DEMO_PARTNER_APP_ID);
         }
-        for id in [DEMO_PENDING_OWNED_SOLUTION_ID, DEMO_ACTIVE_OWNED_SOLUTION_ID] {
+        for id in [
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            DEMO_ACTIVE_OWNED_SOLUTION_ID,
+        ] {
             assert_eq!(
                 w.solution(id).unwrap().partners[0].partner_app_id,
                 DEMO_PARTNER_APP_ID
@@ -421,12 +446,22 @@ mod tests {
                 theirs += 1;
             }
         }
-        for state in [S::Pending, S::Active, S::PendingDeactivation, S::Rejected, S::Deactivated, S::Unknown] {
+        for state in [
+            S::Pending,
+            S::Active,
+            S::PendingDeactivation,
+            S::Rejected,
+            S::Deactivated,
+            S::Unknown,
+        ] {
             assert!(seen.contains(&(state, true)), "owner {state:?}");
             assert!(seen.contains(&(state, false)), "partner {state:?}");
         }
         assert!(seen.contains(&(S::Draft, true)));
-        assert!(ours + theirs > 25, "the full list must need two pages of 25");
+        assert!(
+            ours + theirs > 25,
+            "the full list must need two pages of 25"
+        );
         // Non-Latin and long names are present.
         assert!(w.apps.iter().any(|a| a.name.chars().count() > 60));
         for probe in ['さ', 'ب', 'С', 'स', 'Μ'] {
@@ -454,7 +489,10 @@ mod tests {
         )
         .unwrap();
         let err = World::from_file(&inconsistent).unwrap_err().to_string();
-        assert!(err.contains("inconsistent.json") && err.contains("token"), "{err}");
+        assert!(
+            err.contains("inconsistent.json") && err.contains("token"),
+            "{err}"
+        );
         let ok = dir.path().join("ok.json");
         std::fs::write(&ok, serde_json::to_string(&World::demo()).unwrap()).unwrap();
         assert_eq!(World::from_file(&ok).unwrap(), World::demo());
@@ -475,23 +513,48 @@ mod tests {
         };
         // Owner cannot accept its own request; the partner can, once.
         let before = status(&w, DEMO_PENDING_OWNED_SOLUTION_ID);
-        let e = apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, DEMO_APP_ID, Action::Accept).unwrap_err();
+        let e = apply(
+            &mut w,
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            DEMO_APP_ID,
+            Action::Accept,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.code, e.subcode), (403, 200, Some(1349174)));
         assert_eq!(status(&w, DEMO_PENDING_OWNED_SOLUTION_ID), before);
-        apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, kestrel, Action::Accept).unwrap();
+        apply(
+            &mut w,
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            kestrel,
+            Action::Accept,
+        )
+        .unwrap();
         assert_eq!(
             status(&w, DEMO_PENDING_OWNED_SOLUTION_ID),
             ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into())
         );
-        let e = apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, kestrel, Action::Reject).unwrap_err();
+        let e = apply(
+            &mut w,
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            kestrel,
+            Action::Reject,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.code), (400, 100));
-        assert!(e.message.contains("already been processed"), "{}", e.message);
+        assert!(
+            e.message.contains("already been processed"),
+            "{}",
+            e.message
+        );
         // Deactivation round trip.
         let id = DEMO_ACTIVE_OWNED_SOLUTION_ID;
         let e = apply(&mut w, id, kestrel, Action::SendDeactivation).unwrap_err();
         assert_eq!(e.code, 200);
         let e = apply(&mut w, id, kestrel, Action::AcceptDeactivation).unwrap_err();
-        assert_eq!(e.message, "No pending deactivation request found for this solution");
+        assert_eq!(
+            e.message,
+            "No pending deactivation request found for this solution"
+        );
         apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap();
         assert_eq!(status(&w, id).1, "PENDING_DEACTIVATION");
         let e = apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap_err();
@@ -499,9 +562,15 @@ mod tests {
         let e = apply(&mut w, id, DEMO_APP_ID, Action::RejectDeactivation).unwrap_err();
         assert_eq!(e.code, 200);
         apply(&mut w, id, kestrel, Action::RejectDeactivation).unwrap();
-        assert_eq!(status(&w, id), ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into()));
+        assert_eq!(
+            status(&w, id),
+            ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into())
+        );
         let e = apply(&mut w, id, kestrel, Action::RejectDeactivation).unwrap_err();
-        assert_eq!(e.message, "Solution must have pending deactivation request to reject");
+        assert_eq!(
+            e.message,
+            "Solution must have pending deactivation request to reject"
+        );
         apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap();
         apply(&mut w, id, kestrel, Action::AcceptDeactivation).unwrap();
         assert_eq!(
@@ -511,13 +580,26 @@ mod tests {
         // Unknown, foreign, draft-as-partner.
         let e = apply(&mut w, "404", DEMO_APP_ID, Action::Accept).unwrap_err();
         assert_eq!((e.status, e.code), (404, 803));
-        let e = apply(&mut w, DEMO_FOREIGN_SOLUTION_ID, DEMO_APP_ID, Action::Accept).unwrap_err();
+        let e = apply(
+            &mut w,
+            DEMO_FOREIGN_SOLUTION_ID,
+            DEMO_APP_ID,
+            Action::Accept,
+        )
+        .unwrap_err();
         assert_eq!(e.subcode, Some(1349174));
         // Undocumented states refuse every action with code 100.
         for a in Action::ALL {
-            for id in [DEMO_UNKNOWN_STATUS_SOLUTION_ID, DEMO_UNKNOWN_PENDING_SOLUTION_ID] {
+            for id in [
+                DEMO_UNKNOWN_STATUS_SOLUTION_ID,
+                DEMO_UNKNOWN_PENDING_SOLUTION_ID,
+            ] {
                 let owner = w.solution(id).unwrap().owner_app_id.clone();
-                let actor = if a == Action::SendDeactivation { owner.as_str() } else { DEMO_APP_ID };
+                let actor = if a == Action::SendDeactivation {
+                    owner.as_str()
+                } else {
+                    DEMO_APP_ID
+                };
                 let e = apply(&mut w, id, actor, a).unwrap_err();
                 assert_eq!((e.status, e.code), (400, 100), "{a:?} on {id}");
             }

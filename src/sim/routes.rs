@@ -218,7 +218,8 @@ fn is_version(seg: &str) -> bool {
         return false;
     };
     let mut parts = rest.split('.');
-    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let ok =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
@@ -374,7 +375,10 @@ fn user_json(t: &Token) -> Value {
 }
 
 fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
-    let token = call.token.as_deref().ok_or_else(GraphError::missing_token)?;
+    let token = call
+        .token
+        .as_deref()
+        .ok_or_else(GraphError::missing_token)?;
     let actor = world
         .tokens
         .iter()
@@ -448,7 +452,10 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
         Node::Business(bid) => match edge {
             None if is_get => {
                 let b = world.businesses.iter().find(|b| b.id == bid);
-                let v = b.map_or(json!({ "id": bid }), |b| json!({"id": b.id, "name": b.name}));
+                let v = b.map_or(
+                    json!({ "id": bid }),
+                    |b| json!({"id": b.id, "name": b.name}),
+                );
                 call.project(&v, &fields::BUSINESS)
             }
             None => Err(GraphError::unsupported_request(method, id)),
