@@ -389,6 +389,8 @@ async fn auth_errors_use_metas_envelope() {
         msg,
         "Invalid OAuth access token - Cannot parse access token"
     );
+    let www = r.headers["www-authenticate"].to_str().unwrap();
+    assert!(www.contains("invalid_token"), "{www}");
     assert_eq!(r.body["error"]["type"], "OAuthException");
     assert_eq!(
         r.headers["content-type"].to_str().unwrap(),

@@ -186,7 +186,8 @@ impl SimHandle {
         self.business_id.clone()
     }
 
-    /// Every Graph request received so far, in order (not the `/__sim` endpoints).
+    /// Every Graph request received so far, in order (not the `/__sim` endpoints). Only the
+    /// most recent 100 000 are kept.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log().clone()
     }
@@ -604,6 +605,28 @@ mod tests {
                 assert_eq!((e.status, e.code), (400, 100), "{a:?} on {id}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn banner_says_how_to_connect() {
+        let h = start(World::demo(), SimOptions::default()).await.unwrap();
+        let banner = connect_banner(&h);
+        let url = h.base_url();
+        assert!(banner.starts_with(&format!(
+            "Graph API simulator listening on {url} (use --graph-url {url})"
+        )));
+        for line in [
+            format!("export PARTNERDECK_GRAPH_URL={url}"),
+            format!("export PARTNERDECK_TOKEN={DEMO_TOKEN}"),
+            format!("export PARTNERDECK_APP_ID={DEMO_APP_ID}"),
+            format!("export PARTNERDECK_BUSINESS_ID={DEMO_BUSINESS_ID}"),
+        ] {
+            assert!(
+                banner.lines().any(|l| l == line),
+                "missing {line:?} in\n{banner}"
+            );
+        }
+        h.shutdown().await;
     }
 
     #[test]

@@ -22,6 +22,9 @@ use super::world::{self, Action, Solution, Token, World};
 /// The version Meta serves unversioned calls with (reported in `facebook-api-version`).
 const DEFAULT_VERSION: &str = "v25.0";
 const BODY_LIMIT: usize = 1 << 20;
+/// The request log keeps at most this many entries (the oldest tenth is dropped when full),
+/// so a long `--demo` session cannot grow it without bound.
+pub(crate) const MAX_RECORDED: usize = 100_000;
 
 /// Server-side state shared by all requests.
 pub(crate) struct Shared {
@@ -151,13 +154,28 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         fbtrace_id = %trace,
         "graph simulator request"
     );
-    shared.log().push(RecordedRequest {
+    let mut log = shared.log();
+    if log.len() >= MAX_RECORDED {
+        log.drain(..MAX_RECORDED / 10);
+    }
+    log.push(RecordedRequest {
         method: call.method.to_string(),
         path,
         query: redact_query(&raw_query),
         status,
     });
-    json_response(status, &body, &trace, Some(&version))
+    drop(log);
+    let mut resp = json_response(status, &body, &trace, Some(&version));
+    if status == 401 {
+        // Meta names the OAuth failure in this header too.
+        let msg = body["error"]["message"].as_str().unwrap_or("invalid_token");
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "OAuth \"Facebook Platform\" \"invalid_token\" \"{msg}\""
+        )) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
 }
 
 fn json_response(status: u16, body: &Value, trace: &str, version: Option<&str>) -> Response {
