@@ -28,7 +28,7 @@
 //!
 //! Our app is "Northwind Messaging" ([`DEMO_APP_ID`], business [`DEMO_BUSINESS_ID`]), token
 //! [`DEMO_TOKEN`]. Thirteen partner apps (Latin, Japanese, Arabic, Cyrillic, Devanagari, Chinese,
-//! Greek names; two longer than 75 characters). 33 solutions: 31 visible to us (16 where we are
+//! Greek names; two of 75 and 80 characters). 33 solutions: 31 visible to us (16 where we are
 //! the invited partner, 15 we own) in every state, plus one between two other apps and one
 //! draft another app has not sent us yet (both invisible to us). Fixed ids tests may rely on:
 //!
