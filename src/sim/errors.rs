@@ -102,12 +102,7 @@ impl GraphError {
 
     /// An edge the node does not have: 400 / 100.
     pub fn unknown_path(rest: &str) -> Self {
-        GraphError::new(
-            400,
-            OAUTH,
-            100,
-            format!("Unknown path components: /{rest}"),
-        )
+        GraphError::new(400, OAUTH, 100, format!("Unknown path components: /{rest}"))
     }
 
     /// A bad parameter value: 400 / 100.

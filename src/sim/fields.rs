@@ -68,7 +68,9 @@ pub enum FieldError {
     },
     #[error("(#100) Tried accessing nonexisting field ({field}) on node type ({node_type})")]
     Nonexisting { field: String, node_type: String },
-    #[error("(#100) Field {field} on node type ({node_type}) is not an object and cannot be expanded")]
+    #[error(
+        "(#100) Field {field} on node type ({node_type}) is not an object and cannot be expanded"
+    )]
     NotExpandable { field: String, node_type: String },
 }
 
@@ -258,6 +260,13 @@ pub static APPLICATION: Schema = Schema {
         ("name", Kind::Scalar),
         ("link", Kind::Scalar),
     ],
+    default_fields: &["name", "link"],
+};
+
+/// `owner_app`: the same Application type, shown as `{id, name}` unless asked for more (S5).
+pub static OWNER_APP: Schema = Schema {
+    type_name: "Application",
+    fields: APPLICATION.fields,
     default_fields: &["name"],
 };
 
@@ -291,7 +300,7 @@ pub static SOLUTION: Schema = Schema {
         ("name", Kind::Scalar),
         ("status", Kind::Scalar),
         ("status_for_pending_request", Kind::Scalar),
-        ("owner_app", Kind::Object(&APPLICATION)),
+        ("owner_app", Kind::Object(&OWNER_APP)),
         ("owner_permissions", Kind::Scalar),
         ("partners", Kind::Edge(&SOLUTION_PARTNER)),
     ],
@@ -482,7 +491,8 @@ mod tests {
 
     #[test]
     fn parses_modifiers_whitespace_and_duplicates() {
-        let sel = parse_fields(" name , partners.limit(5){partner_app{name}}.as(p), name,").unwrap();
+        let sel =
+            parse_fields(" name , partners.limit(5){partner_app{name}}.as(p), name,").unwrap();
         assert_eq!(names(&sel), ["name", "partners"]);
         assert_eq!(sel[1].limit, Some(5));
         assert_eq!(
@@ -496,7 +506,17 @@ mod tests {
 
     #[test]
     fn syntax_errors() {
-        for bad in ["a{b", "a}", "a{b}}", "a b", "a.limit(x)", "a.limit(0)", "{a}", "a{,b", "a.limit(2"] {
+        for bad in [
+            "a{b",
+            "a}",
+            "a{b}}",
+            "a b",
+            "a.limit(x)",
+            "a.limit(0)",
+            "{a}",
+            "a{,b",
+            "a.limit(2",
+        ] {
             let err = parse_fields(bad).unwrap_err();
             assert!(matches!(err, FieldError::Syntax { .. }), "{bad}: {err:?}");
         }

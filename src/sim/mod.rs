@@ -28,7 +28,7 @@
 //!
 //! Our app is "Northwind Messaging" ([`DEMO_APP_ID`], business [`DEMO_BUSINESS_ID`]), token
 //! [`DEMO_TOKEN`]. Thirteen partner apps (Latin, Japanese, Arabic, Cyrillic, Devanagari, Chinese,
-//! Greek names; two longer than 75 characters). 33 solutions: 31 visible to us (16 where we are
+//! Greek names; two of 75 and 80 characters). 33 solutions: 31 visible to us (16 where we are
 //! the invited partner, 15 we own) in every state, plus one between two other apps and one
 //! draft another app has not sent us yet (both invisible to us). Fixed ids tests may rely on:
 //!
@@ -186,7 +186,8 @@ impl SimHandle {
         self.business_id.clone()
     }
 
-    /// Every Graph request received so far, in order (not the `/__sim` endpoints).
+    /// Every Graph request received so far, in order (not the `/__sim` endpoints). Only the
+    /// most recent 100 000 are kept.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.log().clone()
     }
@@ -375,26 +376,51 @@ mod tests {
             assert_eq!(s.side_of(DEMO_APP_ID), side, "{id}");
         };
         let (o, p) = (Some(Side::Owner), Some(Side::Partner));
-        check(DEMO_PENDING_SOLUTION_ID, "INITIATED", "PENDING_ACTIVATION", p);
-        check(DEMO_PENDING_OWNED_SOLUTION_ID, "INITIATED", "PENDING_ACTIVATION", o);
+        check(
+            DEMO_PENDING_SOLUTION_ID,
+            "INITIATED",
+            "PENDING_ACTIVATION",
+            p,
+        );
+        check(
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            "INITIATED",
+            "PENDING_ACTIVATION",
+            o,
+        );
         check(DEMO_ACTIVE_OWNED_SOLUTION_ID, "ACTIVE", "NONE", o);
         check(DEMO_ACTIVE_PARTNER_SOLUTION_ID, "ACTIVE", "NONE", p);
-        check(DEMO_PENDING_DEACTIVATION_SOLUTION_ID, "ACTIVE", "PENDING_DEACTIVATION", p);
-        check(DEMO_SENT_DEACTIVATION_SOLUTION_ID, "ACTIVE", "PENDING_DEACTIVATION", o);
+        check(
+            DEMO_PENDING_DEACTIVATION_SOLUTION_ID,
+            "ACTIVE",
+            "PENDING_DEACTIVATION",
+            p,
+        );
+        check(
+            DEMO_SENT_DEACTIVATION_SOLUTION_ID,
+            "ACTIVE",
+            "PENDING_DEACTIVATION",
+            o,
+        );
         check(DEMO_DRAFT_SOLUTION_ID, "DRAFT", "NONE", o);
         check(DEMO_REJECTED_SOLUTION_ID, "REJECTED", "NONE", p);
         check(DEMO_DEACTIVATED_SOLUTION_ID, "DEACTIVATED", "NONE", p);
         check(DEMO_UNKNOWN_STATUS_SOLUTION_ID, "SUSPENDED", "NONE", p);
-        check(DEMO_UNKNOWN_PENDING_SOLUTION_ID, "ACTIVE", "PENDING_REACTIVATION", p);
+        check(
+            DEMO_UNKNOWN_PENDING_SOLUTION_ID,
+            "ACTIVE",
+            "PENDING_REACTIVATION",
+            p,
+        );
         check(DEMO_FOREIGN_SOLUTION_ID, "ACTIVE", "NONE", None);
         // Kestrel is the counterpart where the docs say so.
-        for id in [
-            DEMO_PENDING_SOLUTION_ID,
-            DEMO_ACTIVE_PARTNER_SOLUTION_ID,
-        ] {
+        for id in [DEMO_PENDING_SOLUTION_ID, DEMO_ACTIVE_PARTNER_SOLUTION_ID] {
             assert_eq!(w.solution(id).unwrap().owner_app_id, DEMO_PARTNER_APP_ID);
         }
-        for id in [DEMO_PENDING_OWNED_SOLUTION_ID, DEMO_ACTIVE_OWNED_SOLUTION_ID] {
+        for id in [
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            DEMO_ACTIVE_OWNED_SOLUTION_ID,
+        ] {
             assert_eq!(
                 w.solution(id).unwrap().partners[0].partner_app_id,
                 DEMO_PARTNER_APP_ID
@@ -421,12 +447,22 @@ mod tests {
                 theirs += 1;
             }
         }
-        for state in [S::Pending, S::Active, S::PendingDeactivation, S::Rejected, S::Deactivated, S::Unknown] {
+        for state in [
+            S::Pending,
+            S::Active,
+            S::PendingDeactivation,
+            S::Rejected,
+            S::Deactivated,
+            S::Unknown,
+        ] {
             assert!(seen.contains(&(state, true)), "owner {state:?}");
             assert!(seen.contains(&(state, false)), "partner {state:?}");
         }
         assert!(seen.contains(&(S::Draft, true)));
-        assert!(ours + theirs > 25, "the full list must need two pages of 25");
+        assert!(
+            ours + theirs > 25,
+            "the full list must need two pages of 25"
+        );
         // Non-Latin and long names are present.
         assert!(w.apps.iter().any(|a| a.name.chars().count() > 60));
         for probe in ['さ', 'ب', 'С', 'स', 'Μ'] {
@@ -454,7 +490,10 @@ mod tests {
         )
         .unwrap();
         let err = World::from_file(&inconsistent).unwrap_err().to_string();
-        assert!(err.contains("inconsistent.json") && err.contains("token"), "{err}");
+        assert!(
+            err.contains("inconsistent.json") && err.contains("token"),
+            "{err}"
+        );
         let ok = dir.path().join("ok.json");
         std::fs::write(&ok, serde_json::to_string(&World::demo()).unwrap()).unwrap();
         assert_eq!(World::from_file(&ok).unwrap(), World::demo());
@@ -475,23 +514,48 @@ mod tests {
         };
         // Owner cannot accept its own request; the partner can, once.
         let before = status(&w, DEMO_PENDING_OWNED_SOLUTION_ID);
-        let e = apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, DEMO_APP_ID, Action::Accept).unwrap_err();
+        let e = apply(
+            &mut w,
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            DEMO_APP_ID,
+            Action::Accept,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.code, e.subcode), (403, 200, Some(1349174)));
         assert_eq!(status(&w, DEMO_PENDING_OWNED_SOLUTION_ID), before);
-        apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, kestrel, Action::Accept).unwrap();
+        apply(
+            &mut w,
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            kestrel,
+            Action::Accept,
+        )
+        .unwrap();
         assert_eq!(
             status(&w, DEMO_PENDING_OWNED_SOLUTION_ID),
             ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into())
         );
-        let e = apply(&mut w, DEMO_PENDING_OWNED_SOLUTION_ID, kestrel, Action::Reject).unwrap_err();
+        let e = apply(
+            &mut w,
+            DEMO_PENDING_OWNED_SOLUTION_ID,
+            kestrel,
+            Action::Reject,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.code), (400, 100));
-        assert!(e.message.contains("already been processed"), "{}", e.message);
+        assert!(
+            e.message.contains("already been processed"),
+            "{}",
+            e.message
+        );
         // Deactivation round trip.
         let id = DEMO_ACTIVE_OWNED_SOLUTION_ID;
         let e = apply(&mut w, id, kestrel, Action::SendDeactivation).unwrap_err();
         assert_eq!(e.code, 200);
         let e = apply(&mut w, id, kestrel, Action::AcceptDeactivation).unwrap_err();
-        assert_eq!(e.message, "No pending deactivation request found for this solution");
+        assert_eq!(
+            e.message,
+            "No pending deactivation request found for this solution"
+        );
         apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap();
         assert_eq!(status(&w, id).1, "PENDING_DEACTIVATION");
         let e = apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap_err();
@@ -499,9 +563,15 @@ mod tests {
         let e = apply(&mut w, id, DEMO_APP_ID, Action::RejectDeactivation).unwrap_err();
         assert_eq!(e.code, 200);
         apply(&mut w, id, kestrel, Action::RejectDeactivation).unwrap();
-        assert_eq!(status(&w, id), ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into()));
+        assert_eq!(
+            status(&w, id),
+            ("ACTIVE".into(), "NONE".into(), "ACCEPTED".into())
+        );
         let e = apply(&mut w, id, kestrel, Action::RejectDeactivation).unwrap_err();
-        assert_eq!(e.message, "Solution must have pending deactivation request to reject");
+        assert_eq!(
+            e.message,
+            "Solution must have pending deactivation request to reject"
+        );
         apply(&mut w, id, DEMO_APP_ID, Action::SendDeactivation).unwrap();
         apply(&mut w, id, kestrel, Action::AcceptDeactivation).unwrap();
         assert_eq!(
@@ -511,17 +581,52 @@ mod tests {
         // Unknown, foreign, draft-as-partner.
         let e = apply(&mut w, "404", DEMO_APP_ID, Action::Accept).unwrap_err();
         assert_eq!((e.status, e.code), (404, 803));
-        let e = apply(&mut w, DEMO_FOREIGN_SOLUTION_ID, DEMO_APP_ID, Action::Accept).unwrap_err();
+        let e = apply(
+            &mut w,
+            DEMO_FOREIGN_SOLUTION_ID,
+            DEMO_APP_ID,
+            Action::Accept,
+        )
+        .unwrap_err();
         assert_eq!(e.subcode, Some(1349174));
         // Undocumented states refuse every action with code 100.
         for a in Action::ALL {
-            for id in [DEMO_UNKNOWN_STATUS_SOLUTION_ID, DEMO_UNKNOWN_PENDING_SOLUTION_ID] {
+            for id in [
+                DEMO_UNKNOWN_STATUS_SOLUTION_ID,
+                DEMO_UNKNOWN_PENDING_SOLUTION_ID,
+            ] {
                 let owner = w.solution(id).unwrap().owner_app_id.clone();
-                let actor = if a == Action::SendDeactivation { owner.as_str() } else { DEMO_APP_ID };
+                let actor = if a == Action::SendDeactivation {
+                    owner.as_str()
+                } else {
+                    DEMO_APP_ID
+                };
                 let e = apply(&mut w, id, actor, a).unwrap_err();
                 assert_eq!((e.status, e.code), (400, 100), "{a:?} on {id}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn banner_says_how_to_connect() {
+        let h = start(World::demo(), SimOptions::default()).await.unwrap();
+        let banner = connect_banner(&h);
+        let url = h.base_url();
+        assert!(banner.starts_with(&format!(
+            "Graph API simulator listening on {url} (use --graph-url {url})"
+        )));
+        for line in [
+            format!("export PARTNERDECK_GRAPH_URL={url}"),
+            format!("export PARTNERDECK_TOKEN={DEMO_TOKEN}"),
+            format!("export PARTNERDECK_APP_ID={DEMO_APP_ID}"),
+            format!("export PARTNERDECK_BUSINESS_ID={DEMO_BUSINESS_ID}"),
+        ] {
+            assert!(
+                banner.lines().any(|l| l == line),
+                "missing {line:?} in\n{banner}"
+            );
+        }
+        h.shutdown().await;
     }
 
     #[test]

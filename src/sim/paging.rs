@@ -180,12 +180,18 @@ mod tests {
 
     #[test]
     fn cursor_looks_like_metas() {
-        assert_eq!(encode_cursor("10151194520072941"), "MTAxNTExOTQ1MjAwNzI5NDE");
+        assert_eq!(
+            encode_cursor("10151194520072941"),
+            "MTAxNTExOTQ1MjAwNzI5NDE"
+        );
         assert_eq!(
             decode_cursor("MTAxNTExOTQ1MjAwNzI5NDE").as_deref(),
             Some("10151194520072941")
         );
-        assert_eq!(decode_cursor("MTAxNTExOTQ1MjAwNzI5NDE=").as_deref(), Some("10151194520072941"));
+        assert_eq!(
+            decode_cursor("MTAxNTExOTQ1MjAwNzI5NDE=").as_deref(),
+            Some("10151194520072941")
+        );
         assert_eq!(decode_cursor("not a cursor!"), None);
         assert_eq!(decode_cursor(""), None);
         assert_eq!(decode_cursor("A"), None);
@@ -201,8 +207,18 @@ mod tests {
     #[test]
     fn limit_rules() {
         assert_eq!(PageParams::from_params(&[]).unwrap().limit, 25);
-        assert_eq!(PageParams::from_params(&params(&[("limit", "500")])).unwrap().limit, 100);
-        assert_eq!(PageParams::from_params(&params(&[("limit", "7")])).unwrap().limit, 7);
+        assert_eq!(
+            PageParams::from_params(&params(&[("limit", "500")]))
+                .unwrap()
+                .limit,
+            100
+        );
+        assert_eq!(
+            PageParams::from_params(&params(&[("limit", "7")]))
+                .unwrap()
+                .limit,
+            7
+        );
         for bad in ["0", "-1", "ten", ""] {
             let err = PageParams::from_params(&params(&[("limit", bad)])).unwrap_err();
             assert_eq!((err.status, err.code), (400, 100), "{bad}");
@@ -214,13 +230,27 @@ mod tests {
         let ids = ["a", "b", "c", "d", "e"];
         let p = |pairs: &[(&str, &str)]| PageParams::from_params(&params(pairs)).unwrap();
         let first = select(&ids, &p(&[("limit", "2")])).unwrap();
-        assert_eq!((first.start, first.end, first.has_previous, first.has_next), (0, 2, false, true));
+        assert_eq!(
+            (first.start, first.end, first.has_previous, first.has_next),
+            (0, 2, false, true)
+        );
         let c = encode_cursor("b");
         let second = select(&ids, &p(&[("limit", "2"), ("after", &c)])).unwrap();
-        assert_eq!((second.start, second.end, second.has_previous, second.has_next), (2, 4, true, true));
+        assert_eq!(
+            (
+                second.start,
+                second.end,
+                second.has_previous,
+                second.has_next
+            ),
+            (2, 4, true, true)
+        );
         let c = encode_cursor("d");
         let last = select(&ids, &p(&[("limit", "2"), ("after", &c)])).unwrap();
-        assert_eq!((last.start, last.end, last.has_previous, last.has_next), (4, 5, true, false));
+        assert_eq!(
+            (last.start, last.end, last.has_previous, last.has_next),
+            (4, 5, true, false)
+        );
         let c = encode_cursor("e");
         let back = select(&ids, &p(&[("limit", "2"), ("before", &c)])).unwrap();
         assert_eq!((back.start, back.end), (2, 4));
@@ -241,9 +271,14 @@ mod tests {
             has_previous: true,
             has_next: false,
         };
-        let v = envelope(vec![json!(1)], Some("c"), Some("d"), page, |k, c| format!("u?{k}={c}"));
+        let v = envelope(vec![json!(1)], Some("c"), Some("d"), page, |k, c| {
+            format!("u?{k}={c}")
+        });
         assert_eq!(v["paging"]["cursors"]["before"], encode_cursor("c"));
-        assert_eq!(v["paging"]["previous"], format!("u?before={}", encode_cursor("c")));
+        assert_eq!(
+            v["paging"]["previous"],
+            format!("u?before={}", encode_cursor("c"))
+        );
         assert!(v["paging"].get("next").is_none());
         let empty = envelope(vec![], None, None, page, |_, _| String::new());
         assert_eq!(empty, json!({"data": []}));

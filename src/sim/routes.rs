@@ -22,6 +22,9 @@ use super::world::{self, Action, Solution, Token, World};
 /// The version Meta serves unversioned calls with (reported in `facebook-api-version`).
 const DEFAULT_VERSION: &str = "v25.0";
 const BODY_LIMIT: usize = 1 << 20;
+/// The request log keeps at most this many entries (the oldest tenth is dropped when full),
+/// so a long `--demo` session cannot grow it without bound.
+pub(crate) const MAX_RECORDED: usize = 100_000;
 
 /// Server-side state shared by all requests.
 pub(crate) struct Shared {
@@ -151,13 +154,28 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         fbtrace_id = %trace,
         "graph simulator request"
     );
-    shared.log().push(RecordedRequest {
+    let mut log = shared.log();
+    if log.len() >= MAX_RECORDED {
+        log.drain(..MAX_RECORDED / 10);
+    }
+    log.push(RecordedRequest {
         method: call.method.to_string(),
         path,
         query: redact_query(&raw_query),
         status,
     });
-    json_response(status, &body, &trace, Some(&version))
+    drop(log);
+    let mut resp = json_response(status, &body, &trace, Some(&version));
+    if status == 401 {
+        // Meta names the OAuth failure in this header too.
+        let msg = body["error"]["message"].as_str().unwrap_or("invalid_token");
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "OAuth \"Facebook Platform\" \"invalid_token\" \"{msg}\""
+        )) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
 }
 
 fn json_response(status: u16, body: &Value, trace: &str, version: Option<&str>) -> Response {
@@ -218,7 +236,8 @@ fn is_version(seg: &str) -> bool {
         return false;
     };
     let mut parts = rest.split('.');
-    let ok = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let ok =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
@@ -374,7 +393,10 @@ fn user_json(t: &Token) -> Value {
 }
 
 fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
-    let token = call.token.as_deref().ok_or_else(GraphError::missing_token)?;
+    let token = call
+        .token
+        .as_deref()
+        .ok_or_else(GraphError::missing_token)?;
     let actor = world
         .tokens
         .iter()
@@ -448,7 +470,10 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
         Node::Business(bid) => match edge {
             None if is_get => {
                 let b = world.businesses.iter().find(|b| b.id == bid);
-                let v = b.map_or(json!({ "id": bid }), |b| json!({"id": b.id, "name": b.name}));
+                let v = b.map_or(
+                    json!({ "id": bid }),
+                    |b| json!({"id": b.id, "name": b.name}),
+                );
                 call.project(&v, &fields::BUSINESS)
             }
             None => Err(GraphError::unsupported_request(method, id)),

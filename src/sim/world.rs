@@ -389,7 +389,11 @@ pub fn apply(
             };
             s.status = new_status.into();
             s.status_for_pending_request = "NONE".into();
-            for p in s.partners.iter_mut().filter(|p| p.partner_app_id == actor_app) {
+            for p in s
+                .partners
+                .iter_mut()
+                .filter(|p| p.partner_app_id == actor_app)
+            {
                 p.status = partner_status.into();
             }
         }
