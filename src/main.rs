@@ -83,10 +83,12 @@ async fn run_sim(args: SimArgs) -> Result<ExitCode> {
         Some(path) => World::from_file(path)?,
         None => World::demo(),
     };
-    let addr: SocketAddr = args
-        .addr
-        .parse()
-        .map_err(|_| eyre!("--addr {} is not HOST:PORT (e.g. 127.0.0.1:8765)", args.addr))?;
+    let addr: SocketAddr = args.addr.parse().map_err(|_| {
+        eyre!(
+            "--addr {} is not HOST:PORT (e.g. 127.0.0.1:8765)",
+            args.addr
+        )
+    })?;
     let opts = SimOptions {
         addr,
         latency: std::time::Duration::from_millis(args.latency_ms),

@@ -47,7 +47,11 @@ pub struct Services {
 
 /// The background refresh: every `poll_interval`, and at once when woken (Ctrl-r).
 /// After an expired token it waits for a wake instead of the timer: retrying cannot help.
-pub async fn poll(services: Services, mut wake: mpsc::Receiver<()>, tx: mpsc::UnboundedSender<Msg>) {
+pub async fn poll(
+    services: Services,
+    mut wake: mpsc::Receiver<()>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     // Details already read, keyed by id, with the status they were read at: a detail is read
     // again only when the solution's status changes, so a steady book costs two calls a round.
     let mut read_at: HashMap<String, (String, Option<String>)> = HashMap::new();
@@ -62,7 +66,10 @@ pub async fn poll(services: Services, mut wake: mpsc::Receiver<()>, tx: mpsc::Un
                 .iter()
                 .filter(|s| {
                     read_at.get(s.id())
-                        != Some(&(s.node.status.clone(), s.node.status_for_pending_request.clone()))
+                        != Some(&(
+                            s.node.status.clone(),
+                            s.node.status_for_pending_request.clone(),
+                        ))
                 })
                 .cloned()
                 .collect(),
@@ -88,7 +95,10 @@ pub async fn poll(services: Services, mut wake: mpsc::Receiver<()>, tx: mpsc::Un
             if r.is_ok() {
                 read_at.insert(
                     s.id().to_string(),
-                    (s.node.status.clone(), s.node.status_for_pending_request.clone()),
+                    (
+                        s.node.status.clone(),
+                        s.node.status_for_pending_request.clone(),
+                    ),
                 );
             }
             let msg = Msg::DetailLoaded {
@@ -173,7 +183,11 @@ pub async fn perform(
             failure: Failure::from(&e),
         },
         (Ok(_), None) => ActionResult::Unverified {
-            failure: Failure::new(FailureKind::Transport, "The solution was not re-read.", None),
+            failure: Failure::new(
+                FailureKind::Transport,
+                "The solution was not re-read.",
+                None,
+            ),
         },
         (Err(e), reread) if e.kind == ErrorKind::OutcomeUnknown => ActionResult::OutcomeUnknown {
             node: reread.and_then(Result::ok),

@@ -45,7 +45,11 @@ impl Console {
         let child = pty.slave.spawn_command(cmd).expect("spawn partnerdeck");
         let mut reader = pty.master.try_clone_reader().unwrap();
         let writer = pty.master.take_writer().unwrap();
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(NonZeroU16::new(30).unwrap(), NonZeroU16::new(100).unwrap(), 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            NonZeroU16::new(30).unwrap(),
+            NonZeroU16::new(100).unwrap(),
+            0,
+        )));
         let sink = screen.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
@@ -162,7 +166,10 @@ fn accept_a_pending_request_with_keys_then_check_simulator_and_audit() {
     assert_eq!(line["http_status"], 200);
     assert_eq!(line["verified_state"], "active");
     assert!(line["fbtrace_id"].is_string());
-    assert!(!audit.contains(&sim.token()), "the token leaked into the audit log");
+    assert!(
+        !audit.contains(&sim.token()),
+        "the token leaked into the audit log"
+    );
 
     console.keys("\r");
     console.keys("q");
@@ -222,7 +229,6 @@ fn sigterm_and_a_closed_terminal_end_the_process() {
     console.wait_exit();
     // The terminal was restored: the alternate screen was left.
     assert!(!console.screen.lock().unwrap().screen().alternate_screen());
-
 }
 
 #[test]
@@ -262,7 +268,10 @@ fn a_closed_terminal_ends_the_process() {
         if child.try_wait().unwrap().is_some() {
             break;
         }
-        assert!(Instant::now() < deadline, "still running after its terminal closed");
+        assert!(
+            Instant::now() < deadline,
+            "still running after its terminal closed"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
