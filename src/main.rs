@@ -92,7 +92,6 @@ async fn run_sim(args: SimArgs) -> Result<ExitCode> {
     let opts = SimOptions {
         addr,
         latency: std::time::Duration::from_millis(args.latency_ms),
-        ..SimOptions::default()
     };
     sim::run_standalone(world, opts).await?;
     Ok(ExitCode::SUCCESS)
