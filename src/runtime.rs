@@ -37,9 +37,13 @@ async fn event_loop(
 ) -> Result<()> {
     let theme = Theme::from_env();
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    // Capacity 1: Ctrl-r pressed during a refresh queues exactly one more.
-    let (wake_tx, wake_rx) = mpsc::channel::<()>(1);
-    let poller = tokio::spawn(tasks::poll(services.clone(), wake_rx, tx.clone()));
+    // Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.
+    let (wake_tx, wake_rx) = tokio::sync::watch::channel(0u64);
+    let pollers = [tokio::spawn(tasks::poll_solutions(
+        services.clone(),
+        wake_rx.clone(),
+        tx.clone(),
+    ))];
     let mut actions = tokio::task::JoinSet::new();
 
     let mut events = EventStream::new();
@@ -87,9 +91,7 @@ async fn event_loop(
         let mut quit = false;
         for effect in update(&mut model, msg) {
             match effect {
-                Effect::Refresh => {
-                    let _ = wake_tx.try_send(());
-                }
+                Effect::Refresh => wake_tx.send_modify(|n| *n += 1),
                 Effect::FetchDetail { id } => {
                     tokio::spawn(tasks::fetch_detail(services.clone(), id, tx.clone()));
                 }
@@ -104,7 +106,9 @@ async fn event_loop(
             break;
         }
     }
-    poller.abort();
+    for poller in &pollers {
+        poller.abort();
+    }
     // A mutation already sent still gets its audit line: give it a moment to finish.
     let _ = tokio::time::timeout(QUIT_GRACE, async {
         while actions.join_next().await.is_some() {}

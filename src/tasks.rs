@@ -9,7 +9,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::app::msg::{ActionOutcome, ActionResult, Failure, FailureKind, Msg};
+use crate::app::msg::{ActionOutcome, ActionResult, Failure, FailureKind, Msg, Scope};
 use crate::audit::{AuditLog, AuditRecord};
 use crate::graph::client::GraphClient;
 use crate::graph::error::{ErrorKind, GraphError};
@@ -45,18 +45,35 @@ pub struct Services {
     pub poll_interval: Duration,
 }
 
-/// The background refresh: every `poll_interval`, and at once when woken (Ctrl-r).
-/// After an expired token it waits for a wake instead of the timer: retrying cannot help.
-pub async fn poll(
-    services: Services,
-    mut wake: mpsc::Receiver<()>,
-    tx: mpsc::UnboundedSender<Msg>,
-) {
+/// Ctrl-r: every poller watches this counter and refreshes when it moves.
+pub type Wake = tokio::sync::watch::Receiver<u64>;
+
+/// Wait for the next round: the poll interval, or a wake. After an expired token only a wake
+/// will do: retrying on a timer cannot help. `false` when the console is gone.
+async fn next_round(wake: &mut Wake, every: Duration, timer: bool) -> bool {
+    if timer {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => true,
+            changed = wake.changed() => changed.is_ok(),
+        }
+    } else {
+        wake.changed().await.is_ok()
+    }
+}
+
+/// The background refresh of the solutions: every `poll_interval`, and at once when woken.
+pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::UnboundedSender<Msg>) {
     // Details already read, keyed by id, with the status they were read at: a detail is read
     // again only when the solution's status changes, so a steady book costs two calls a round.
     let mut read_at: HashMap<String, (String, Option<String>)> = HashMap::new();
     loop {
-        if tx.send(Msg::RefreshStarted).is_err() {
+        wake.borrow_and_update();
+        if tx
+            .send(Msg::RefreshStarted {
+                scope: Scope::Solutions,
+            })
+            .is_err()
+        {
             return;
         }
         let result = solutions::list_solutions(&services.client, &services.app_id).await;
@@ -109,15 +126,7 @@ pub async fn poll(
                 return;
             }
         }
-        let woken = if auth_expired {
-            wake.recv().await
-        } else {
-            tokio::select! {
-                _ = tokio::time::sleep(services.poll_interval) => Some(()),
-                w = wake.recv() => w,
-            }
-        };
-        if woken.is_none() {
+        if !next_round(&mut wake, services.poll_interval, !auth_expired).await {
             return;
         }
     }

@@ -5,7 +5,9 @@ mod common;
 use common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::model::{Confirm, Overlay, Pane};
-use partnerdeck::app::msg::{ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg};
+use partnerdeck::app::msg::{
+    ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Scope,
+};
 use partnerdeck::app::solutions::{Detail, Lane};
 use partnerdeck::graph::model::{SolutionAction, SolutionState};
 
@@ -254,7 +256,9 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
     feed(
         &mut m,
         [
-            Msg::RefreshStarted,
+            Msg::RefreshStarted {
+                scope: Scope::Solutions,
+            },
             Msg::SolutionsLoaded {
                 at: at(60),
                 result: Err(failure.clone()),
@@ -262,9 +266,9 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
         ],
     );
     assert_eq!(m.solutions.items.len(), 9);
-    assert_eq!(m.refresh.last_success, Some(at(0)));
-    assert_eq!(m.refresh.last_error, Some((at(60), failure)));
-    assert!(!m.refresh.in_flight);
+    assert_eq!(m.refresh.solutions.last_success, Some(at(0)));
+    assert_eq!(m.refresh.solutions.last_error, Some((at(60), failure)));
+    assert!(!m.refresh.solutions.in_flight);
     feed(
         &mut m,
         [Msg::SolutionsLoaded {
@@ -272,7 +276,7 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
             result: Ok(solutions()),
         }],
     );
-    assert!(m.refresh.last_error.is_none());
+    assert!(m.refresh.solutions.last_error.is_none());
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::Model;
-use partnerdeck::app::msg::{Failure, FailureKind, Msg};
+use partnerdeck::app::msg::{Failure, FailureKind, Msg, Scope};
 use partnerdeck::graph::model::Solution;
 use partnerdeck::ui::{Theme, draw};
 use ratatui::Terminal;
@@ -115,7 +115,12 @@ fn before_the_first_refresh_80x24() {
     let mut m = Model::new(OUR_APP, "v25.0");
     m.demo = true;
     m.read_only = true;
-    feed(&mut m, [Msg::RefreshStarted]);
+    feed(
+        &mut m,
+        [Msg::RefreshStarted {
+            scope: Scope::Solutions,
+        }],
+    );
     insta::assert_snapshot!(screen(&m, 80, 24));
 }
 

@@ -9,5 +9,5 @@ pub mod solutions;
 pub mod update;
 
 pub use model::{Model, Overlay, Pane};
-pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg};
+pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg, Scope};
 pub use update::update;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::msg::{ActionOutcome, Failure};
+use crate::app::msg::{ActionOutcome, Failure, Scope};
 use crate::app::solutions::SolutionsPane;
 use crate::graph::model::SolutionAction;
 
@@ -36,6 +36,15 @@ impl Pane {
     pub fn prev(self) -> Pane {
         Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
     }
+
+    /// The data this pane shows.
+    pub fn scope(self) -> Scope {
+        match self {
+            Pane::Solutions => Scope::Solutions,
+            Pane::Wabas => Scope::Wabas,
+            Pane::CreditLines => Scope::CreditLines,
+        }
+    }
 }
 
 /// A confirm dialog for one action on one solution.
@@ -67,6 +76,32 @@ pub struct RefreshStatus {
     pub last_error: Option<(DateTime<Utc>, Failure)>,
 }
 
+/// Freshness of every scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Freshness {
+    pub solutions: RefreshStatus,
+    pub wabas: RefreshStatus,
+    pub credit_lines: RefreshStatus,
+}
+
+impl Freshness {
+    pub fn of(&self, scope: Scope) -> &RefreshStatus {
+        match scope {
+            Scope::Solutions => &self.solutions,
+            Scope::Wabas => &self.wabas,
+            Scope::CreditLines => &self.credit_lines,
+        }
+    }
+
+    pub fn of_mut(&mut self, scope: Scope) -> &mut RefreshStatus {
+        match scope {
+            Scope::Solutions => &mut self.solutions,
+            Scope::Wabas => &mut self.wabas,
+            Scope::CreditLines => &mut self.credit_lines,
+        }
+    }
+}
+
 /// The one mutation that may be in flight at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InFlight {
@@ -80,7 +115,7 @@ pub struct Model {
     pub pane: Pane,
     pub solutions: SolutionsPane,
     pub overlay: Option<Overlay>,
-    pub refresh: RefreshStatus,
+    pub refresh: Freshness,
     pub in_flight: Option<InFlight>,
     /// A one-line message for the user, replaced by the next one (e.g. why a key did nothing).
     pub notice: Option<String>,
@@ -101,7 +136,7 @@ impl Model {
             pane: Pane::default(),
             solutions: SolutionsPane::default(),
             overlay: None,
-            refresh: RefreshStatus::default(),
+            refresh: Freshness::default(),
             in_flight: None,
             notice: None,
             read_only: false,
@@ -119,11 +154,8 @@ impl Model {
         format!("POST /{}/{}/{}", self.api_version, id, action.edge())
     }
 
-    /// Whether the data on screen is older than a failure that came after it.
-    pub fn is_stale(&self) -> bool {
-        match (&self.refresh.last_error, self.refresh.last_success) {
-            (Some(_), _) => true,
-            (None, _) => false,
-        }
+    /// The freshness of what the current pane shows.
+    pub fn pane_refresh(&self) -> &RefreshStatus {
+        self.refresh.of(self.pane.scope())
     }
 }

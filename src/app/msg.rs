@@ -14,8 +14,10 @@ pub enum Msg {
         width: u16,
         height: u16,
     },
-    /// The background refresh has started a round of calls.
-    RefreshStarted,
+    /// A background refresh of one scope has started a round of calls.
+    RefreshStarted {
+        scope: Scope,
+    },
     /// A refresh of the solutions list finished.
     SolutionsLoaded {
         at: DateTime<Utc>,
@@ -30,6 +32,25 @@ pub enum Msg {
     ActionFinished(ActionOutcome),
     /// The terminal went away, or a signal asked us to stop.
     Shutdown,
+}
+
+/// What a refresh is about. Each scope is polled by its own task and fails on its own: a
+/// throttled WABAs call leaves the Solutions pane fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Solutions,
+    Wabas,
+    CreditLines,
+}
+
+impl Scope {
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Solutions => "solutions",
+            Scope::Wabas => "wabas",
+            Scope::CreditLines => "credit_lines",
+        }
+    }
 }
 
 /// Work the runtime does on the model's behalf.

@@ -19,20 +19,21 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.page_rows = height.saturating_sub(CHROME_ROWS).max(1) as usize;
             vec![]
         }
-        Msg::RefreshStarted => {
-            model.refresh.in_flight = true;
+        Msg::RefreshStarted { scope } => {
+            model.refresh.of_mut(scope).in_flight = true;
             vec![]
         }
         Msg::SolutionsLoaded { at, result } => {
-            model.refresh.in_flight = false;
+            let refresh = &mut model.refresh.solutions;
+            refresh.in_flight = false;
             match result {
                 Ok(items) => {
+                    refresh.last_success = Some(at);
+                    refresh.last_error = None;
                     model.solutions.set_items(items);
-                    model.refresh.last_success = Some(at);
-                    model.refresh.last_error = None;
                 }
                 // Keep the last good data; the status bar marks it stale with the reason.
-                Err(failure) => model.refresh.last_error = Some((at, failure)),
+                Err(failure) => refresh.last_error = Some((at, failure)),
             }
             vec![]
         }

@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
         Pane::CreditLines => credit_lines::draw(frame, body, theme),
     }
     // The message line: what the last key did, else why the last refresh failed.
-    let message = match (&model.notice, &model.refresh.last_error) {
+    let message = match (&model.notice, &model.pane_refresh().last_error) {
         (Some(text), _) => Some(Span::styled(text::inert(text), theme.attention)),
         (None, Some((_, failure))) => {
             Some(Span::styled(text::inert(&failure.sentence), theme.error))

@@ -13,7 +13,7 @@ use crate::ui::text::{age, inert};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     let mut spans = vec![];
-    let r = &model.refresh;
+    let r = model.pane_refresh();
     if r.in_flight {
         spans.push(Span::styled("⟳ refreshing ", theme.attention));
     }
