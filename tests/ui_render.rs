@@ -183,3 +183,14 @@ fn tiny_terminal_does_not_panic() {
         feed(&mut m, [code(KeyCode::Esc), code(KeyCode::Esc)]);
     }
 }
+
+#[test]
+fn help_fits_an_80x24_screen_in_two_columns() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('?')]);
+    let s = screen(&m, 80, 24);
+    for (keys, what) in partnerdeck::app::keymap::help_lines() {
+        assert!(s.contains(what), "'{keys}: {what}' is missing:\n{s}");
+    }
+    insta::assert_snapshot!(s);
+}

@@ -1,7 +1,8 @@
-//! The help screen, generated from the key map.
+//! The help screen, generated from the key map. Two columns when the terminal is too short
+//! for one, so every key fits on an 80x24 screen.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
@@ -13,17 +14,32 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
         .into_iter()
         .map(|(keys, what)| {
             Line::from(vec![
-                Span::styled(format!("{keys:>14}  "), theme.key),
+                Span::styled(format!("{keys:>10}  "), theme.key),
                 Span::raw(what),
             ])
         })
         .collect();
-    let height = lines.len() as u16 + 2;
-    let popup = centered(area, 78, height);
+    let one_column = lines.len() as u16 + 2 <= area.height;
+    let rows = if one_column {
+        lines.len()
+    } else {
+        lines.len().div_ceil(2)
+    };
+    let width = if one_column { 44 } else { 80 };
+    let popup = centered(area, width, rows as u16 + 2);
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(Block::bordered().title(Span::styled(" Keys · Esc closes ", theme.title))),
-        popup,
-    );
+    let block = Block::bordered().title(Span::styled(" Keys · Esc closes ", theme.title));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    if one_column {
+        frame.render_widget(Paragraph::new(lines), inner);
+    } else {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(inner);
+        let mut lines = lines;
+        let second = lines.split_off(rows);
+        frame.render_widget(Paragraph::new(lines), left);
+        frame.render_widget(Paragraph::new(second), right);
+    }
 }

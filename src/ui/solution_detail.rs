@@ -21,8 +21,9 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
+    // Two lines for the head: it wraps on an 80-column screen.
     let [head, sides, keys] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Min(2),
         Constraint::Length(1),
     ])
@@ -42,7 +43,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         Span::styled("  we are ", theme.dim),
         Span::raw(s.role.label()),
     ]);
-    frame.render_widget(Paragraph::new(head_line), head);
+    frame.render_widget(Paragraph::new(head_line).wrap(Wrap { trim: true }), head);
 
     match model.solutions.details.get(s.id()) {
         Some(Detail::Loaded(node)) => draw_sides(frame, sides, model, node, theme),
