@@ -21,18 +21,7 @@ const DETAIL_CONCURRENCY: usize = 4;
 
 impl From<&GraphError> for Failure {
     fn from(e: &GraphError) -> Failure {
-        let kind = match e.kind {
-            ErrorKind::Throttled => FailureKind::Throttled,
-            ErrorKind::AuthExpired => FailureKind::AuthExpired,
-            ErrorKind::Permission => FailureKind::Permission,
-            ErrorKind::Transient => FailureKind::Transient,
-            ErrorKind::InvalidRequest => FailureKind::InvalidRequest,
-            ErrorKind::NotFound => FailureKind::NotFound,
-            ErrorKind::Transport => FailureKind::Transport,
-            ErrorKind::ReadOnly => FailureKind::ReadOnly,
-            ErrorKind::OutcomeUnknown => FailureKind::OutcomeUnknown,
-        };
-        Failure::new(kind, e.sentence(), e.code)
+        Failure::new(e.kind, e.sentence(), e.code)
     }
 }
 

@@ -112,7 +112,7 @@ async fn graph_errors_become_typed_errors_with_metas_code() {
     let e = solutions::solution_detail(&c, sim::DEMO_FOREIGN_SOLUTION_ID, Role::Unknown)
         .await
         .unwrap_err();
-    assert_eq!((e.kind.clone(), e.code), (ErrorKind::Permission, Some(200)));
+    assert_eq!((e.kind, e.code), (ErrorKind::Permission, Some(200)));
     assert!(e.fbtrace_id.is_some());
     assert!(e.sentence().contains("code 200"), "{}", e.sentence());
     // A node that does not exist.
@@ -126,7 +126,7 @@ async fn graph_errors_become_typed_errors_with_metas_code() {
         .await
         .unwrap_err();
     assert_eq!(
-        (e.kind.clone(), e.code),
+        (e.kind, e.code),
         (ErrorKind::InvalidRequest, Some(100))
     );
     assert_eq!(h.solution_status(id).unwrap().0, "ACTIVE");
@@ -144,7 +144,7 @@ async fn a_bad_token_is_code_190_and_never_shown() {
         .await
         .unwrap_err();
     assert_eq!(
-        (e.kind.clone(), e.code),
+        (e.kind, e.code),
         (ErrorKind::AuthExpired, Some(190))
     );
     assert!(!e.sentence().contains(secret));

@@ -81,18 +81,8 @@ pub struct Failure {
     pub code: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    Throttled,
-    AuthExpired,
-    Permission,
-    Transient,
-    InvalidRequest,
-    NotFound,
-    Transport,
-    ReadOnly,
-    OutcomeUnknown,
-}
+/// The client's classification of errors is plain data, so the state machine uses it as is.
+pub type FailureKind = crate::graph::error::ErrorKind;
 
 impl Failure {
     pub fn new(kind: FailureKind, sentence: impl Into<String>, code: Option<i64>) -> Failure {

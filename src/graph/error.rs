@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// What kind of failure this is, which decides what the caller should do next.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// Meta is rate limiting us (codes 4, 17, 32, 341, 613, 80000–80014, 130429, 131056, 133016).
     Throttled,
