@@ -100,7 +100,10 @@ impl Snapshot {
             "{:<22} {:<8} {:<18} {}\n",
             "STATE", "ROLE", "ID", "NAME"
         ));
-        for s in &self.solutions {
+        // People read it by lane, requests waiting on us first; the JSON keeps Meta's order.
+        let mut rows: Vec<&Solution> = self.solutions.iter().collect();
+        rows.sort_by_key(|s| (s.state, !s.waits_on_us()));
+        for s in rows {
             let state = match s.state {
                 crate::graph::model::SolutionState::Unknown => format!(
                     "unknown:{}/{}",
