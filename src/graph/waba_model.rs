@@ -385,12 +385,21 @@ pub struct Onboarding {
 }
 
 /// What the checklist compares a WABA against.
-#[derive(Debug, Clone, Copy)]
-pub struct OnboardingRules<'a> {
-    pub our_app_id: &'a str,
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OnboardingRules {
+    pub our_app_id: String,
     /// The `receiving_credential` ids of our credit-line allocations, once they are known
     /// (credit-lines work). Until then any funding source counts as shared.
-    pub our_credentials: Option<&'a HashSet<String>>,
+    pub our_credentials: Option<HashSet<String>>,
+}
+
+impl OnboardingRules {
+    pub fn new(our_app_id: impl Into<String>) -> OnboardingRules {
+        OnboardingRules {
+            our_app_id: our_app_id.into(),
+            our_credentials: None,
+        }
+    }
 }
 
 impl Onboarding {
@@ -398,11 +407,11 @@ impl Onboarding {
         Onboarding {
             webhooks_subscribed: webhooks_subscribed(
                 w.subscribed_apps.as_deref(),
-                rules.our_app_id,
+                &rules.our_app_id,
             ),
             credit_shared: credit_shared(
                 w.node.primary_funding_id.as_deref(),
-                rules.our_credentials,
+                rules.our_credentials.as_ref(),
             ),
             phones_registered: phones_registered(&w.node.phone_numbers),
         }
@@ -633,10 +642,7 @@ mod tests {
 
     #[test]
     fn checklist_combinations() {
-        let rules = OnboardingRules {
-            our_app_id: "42",
-            our_credentials: None,
-        };
+        let rules = OnboardingRules::new("42");
         for subscribed in [None, Some(false), Some(true)] {
             for funded in [false, true] {
                 for phones in [vec![], vec![phone("PENDING")], vec![phone("CONNECTED")]] {
