@@ -68,8 +68,15 @@ async fn event_loop(
         },
     );
     let mut dirty = true;
+    let mut drawn_pane = model.pane;
     loop {
         if dirty {
+            // A new pane repaints every cell: terminals disagree with us on the width of some
+            // combining marks (Devanagari vowel signs), and a diff can leave them behind.
+            if model.pane != drawn_pane {
+                terminal.clear()?;
+                drawn_pane = model.pane;
+            }
             terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
             dirty = false;
         }

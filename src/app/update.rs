@@ -208,11 +208,11 @@ fn on_solutions_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
 fn on_wabas_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
     let page = model.page_rows as isize;
     let pane = &mut model.wabas;
-    let detail = pane.detail_open;
+    let detail = pane.open.is_some();
     match cmd {
         Command::Close => {
             if detail {
-                pane.detail_open = false;
+                pane.close_detail();
             } else if !pane.filter.value().is_empty() {
                 let keep = pane.selected_id();
                 pane.filter.reset();
@@ -243,17 +243,10 @@ fn on_wabas_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
             pane.move_to(0);
         }
         Command::Filter => {
-            pane.detail_open = false;
+            pane.close_detail();
             pane.filter_editing = true;
         }
-        Command::Open => {
-            if pane.selected_row().is_some() {
-                pane.detail_open = true;
-                pane.phone_selected = 0;
-                pane.detail_scroll = 0;
-                pane.mark_seen();
-            }
-        }
+        Command::Open if !detail => pane.open_selected(),
         Command::Sort => {
             pane.cycle_sort();
             model.notice = Some(format!("WABAs sorted by {}.", pane.sort.label()));
@@ -294,7 +287,7 @@ fn confirm(model: &mut Model, target: Target, pin: Option<PinField>) {
 
 /// `s`: subscribe our app to the selected WABA's webhooks, after a confirm.
 fn start_subscribe(model: &mut Model) -> Vec<Effect> {
-    let Some(row) = model.wabas.selected_row() else {
+    let Some(row) = model.wabas.current_row() else {
         return vec![];
     };
     let target = Target::SubscribeApp {
@@ -317,16 +310,13 @@ fn start_subscribe(model: &mut Model) -> Vec<Effect> {
 /// `R` in the WABA detail: register the selected phone number, with a PIN typed in the dialog.
 fn start_register(model: &mut Model) -> Vec<Effect> {
     let pane = &model.wabas;
-    let Some(row) = pane.selected_row() else {
-        return vec![];
-    };
-    if !pane.detail_open {
+    let Some(row) = pane.open_row() else {
         model.notice = Some(
             "Open the WABA with Enter and pick its number with j/k, then press R to register it."
                 .into(),
         );
         return vec![];
-    }
+    };
     let Some(phone) = pane.selected_phone() else {
         model.notice = Some(format!(
             "'{}' has no phone number to register yet.",

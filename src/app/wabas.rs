@@ -215,7 +215,9 @@ pub struct WabasPane {
     pub filter_editing: bool,
     /// Index into `visible()`.
     pub selected: usize,
-    pub detail_open: bool,
+    /// The WABA whose detail is open, by id: it stays open when an action moves the WABA out
+    /// of the lane (e.g. its checklist turned complete).
+    pub open: Option<String>,
     /// Index into the open WABA's phone numbers (the one `R` registers).
     pub phone_selected: usize,
     /// Lines the lower part of the open detail is scrolled by.
@@ -283,9 +285,34 @@ impl WabasPane {
         self.rows.iter().find(|r| r.id() == id)
     }
 
+    /// The WABA whose detail is open.
+    pub fn open_row(&self) -> Option<&WabaRow> {
+        self.row(self.open.as_deref()?)
+    }
+
+    /// What `s` acts on: the open WABA, else the selected row.
+    pub fn current_row(&self) -> Option<&WabaRow> {
+        self.open_row().or_else(|| self.selected_row())
+    }
+
+    /// Open the selected row's detail (the user is looking at it).
+    pub fn open_selected(&mut self) {
+        self.open = self.selected_id();
+        self.phone_selected = 0;
+        self.detail_scroll = 0;
+        self.mark_seen();
+    }
+
+    /// Close the detail; the selection goes back to the WABA if it is still in the lane.
+    pub fn close_detail(&mut self) {
+        if let Some(id) = self.open.take() {
+            self.select_id(Some(&id));
+        }
+    }
+
     /// The phone number selected in the open detail.
     pub fn selected_phone(&self) -> Option<&PhoneNumber> {
-        self.selected_row()?.phones().get(self.phone_selected)
+        self.open_row()?.phones().get(self.phone_selected)
     }
 
     /// Select the row with this id if it is visible; otherwise keep the index in range.
@@ -337,7 +364,7 @@ impl WabasPane {
     }
 
     pub fn move_phone(&mut self, delta: isize) {
-        let n = self.selected_row().map_or(0, |r| r.phones().len());
+        let n = self.open_row().map_or(0, |r| r.phones().len());
         self.phone_selected = if n == 0 {
             0
         } else {
@@ -347,7 +374,7 @@ impl WabasPane {
 
     /// Scroll the lower part of the detail, within what it can hold.
     pub fn scroll_detail(&mut self, delta: isize) {
-        let max = self.selected_row().map_or(0, detail_lines_estimate);
+        let max = self.open_row().map_or(0, detail_lines_estimate);
         self.detail_scroll = (self.detail_scroll as isize + delta).clamp(0, max as isize) as u16;
     }
 
@@ -404,7 +431,11 @@ impl WabasPane {
     }
 
     fn clamp_phone(&mut self) {
-        let n = self.selected_row().map_or(0, |r| r.phones().len());
+        if self.open.is_some() && self.open_row().is_none() {
+            // The open WABA is no longer listed (unshared): nothing to show.
+            self.open = None;
+        }
+        let n = self.open_row().map_or(0, |r| r.phones().len());
         self.phone_selected = self.phone_selected.min(n.saturating_sub(1));
     }
 }
@@ -579,20 +610,27 @@ mod tests {
     }
 
     #[test]
-    fn apply_waba_updates_the_row_and_its_checklist() {
+    fn apply_waba_updates_the_row_and_the_open_detail_stays() {
         let mut p = pane();
-        let mut w = waba("3", "charlie", "AVAILABLE", 200, true);
-        w.node.name = "charlie".into();
-        p.apply_waba(w);
+        let pos = p.visible().iter().position(|r| r.id() == "3").unwrap();
+        p.move_to(pos);
+        p.open_selected();
+        p.apply_waba(waba("3", "charlie", "AVAILABLE", 200, true));
         let r = p.row("3").unwrap();
         assert!(r.onboarding.complete());
         assert_eq!(p.lane_count(WabaLane::Attention), 2);
+        // Complete now, so out of the attention lane; its detail is still what is open.
+        assert!(p.visible().iter().all(|r| r.id() != "3"));
+        assert_eq!(p.open_row().map(WabaRow::id), Some("3"));
+        p.close_detail();
+        assert!(p.open_row().is_none());
+        assert!(p.selected_row().is_some());
     }
 
     #[test]
     fn phone_and_scroll_stay_in_range() {
         let mut p = pane();
-        p.detail_open = true;
+        p.open_selected();
         p.move_phone(5);
         assert_eq!(p.phone_selected, 0);
         p.scroll_detail(-3);

@@ -43,8 +43,9 @@ pub fn draw(
         // Header + rows, leaving the lower part some room on small screens.
         (phones.len() as u16 + 1).min((inner.height / 3).max(3))
     };
+    let summary_text = summary_lines(row, now, inner.width, theme);
     let [summary, phone_area, selected_line, lower, keys] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(summary_text.len() as u16),
         Constraint::Length(phone_rows),
         Constraint::Length(u16::from(!phones.is_empty())),
         Constraint::Min(1),
@@ -52,7 +53,7 @@ pub fn draw(
     ])
     .areas(inner);
 
-    frame.render_widget(Paragraph::new(summary_lines(row, now, theme)), summary);
+    frame.render_widget(Paragraph::new(summary_text), summary);
     if phones.is_empty() {
         frame.render_widget(
             Paragraph::new("No phone number yet: the customer has not added one.")
@@ -92,27 +93,42 @@ fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
 }
 
-fn summary_lines<'a>(row: &WabaRow, now: DateTime<Utc>, theme: &Theme) -> Vec<Line<'a>> {
+/// Health, review, owner, money, age; the checklist; why it needs attention (wrapped).
+fn summary_lines<'a>(
+    row: &WabaRow,
+    now: DateTime<Utc>,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
     let n = &row.waba.node;
     let o = &row.onboarding;
-    let mut first = vec![
+    let sep = || Span::styled(" · ", theme.dim);
+    let mut health = vec![
         Span::styled("Health ", theme.dim),
         health_span(&row.health, theme),
     ];
-    first.push(Span::styled(" · ", theme.dim));
-    first.extend(field(
+    health.push(sep());
+    health.extend(field(
         "review",
         text(&n.account_review_status),
         theme,
         theme.text,
     ));
-    first.push(Span::styled(" · ", theme.dim));
-    first.extend(field(
+    health.push(sep());
+    health.extend(field(
         "verification",
         text(&n.business_verification_status),
         theme,
         theme.text,
     ));
+
+    let owner = match &n.owner_business_info {
+        Some(b) => match &b.name {
+            Some(name) => format!("{name} ({})", b.id),
+            None => b.id.clone(),
+        },
+        None => "-".into(),
+    };
 
     let created = match n.creation_time.and_then(|t| DateTime::from_timestamp(t, 0)) {
         Some(t) => format!(
@@ -122,37 +138,36 @@ fn summary_lines<'a>(row: &WabaRow, now: DateTime<Utc>, theme: &Theme) -> Vec<Li
         ),
         None => "-".into(),
     };
-    let owner = match &n.owner_business_info {
-        Some(b) => match &b.name {
-            Some(name) => format!("{name} ({})", b.id),
-            None => b.id.clone(),
-        },
-        None => "-".into(),
-    };
-    let mut second = field("Owner", &owner, theme, theme.text);
-    second.push(Span::styled(" · ", theme.dim));
-    second.extend(field("currency", text(&n.currency), theme, theme.text));
-    second.push(Span::styled(" · ", theme.dim));
-    second.extend(field("created", &created, theme, theme.text));
-
-    let phones = row.phones();
-    let registered = phones.iter().filter(|p| p.is_connected()).count();
     let funding = n
         .primary_funding_id
         .as_deref()
         .filter(|f| !f.trim().is_empty());
-    let third = vec![
+    let mut money = field("Currency", text(&n.currency), theme, theme.text);
+    money.push(sep());
+    money.extend(field(
+        "funding",
+        funding.unwrap_or("none"),
+        theme,
+        theme.text,
+    ));
+    money.push(sep());
+    money.extend(field("created", &created, theme, theme.text));
+
+    let phones = row.phones();
+    let registered = phones.iter().filter(|p| p.is_connected()).count();
+    let checklist = vec![
         Span::styled("Onboarding ", theme.dim),
         mark(o.webhooks_subscribed, theme),
         Span::raw(match o.webhooks_subscribed {
-            Some(true) => " webhooks subscribed  ",
+            Some(true) => " webhooks  ",
             Some(false) => " webhooks not subscribed  ",
             None => " webhooks unknown  ",
         }),
         mark(o.credit_shared, theme),
-        Span::raw(match funding {
-            Some(f) => format!(" credit line {}  ", inert(f)),
-            None => " no credit line  ".into(),
+        Span::raw(if funding.is_some() {
+            " credit line  "
+        } else {
+            " no credit line  "
         }),
         mark(o.phones_registered, theme),
         Span::raw(format!(
@@ -161,21 +176,28 @@ fn summary_lines<'a>(row: &WabaRow, now: DateTime<Utc>, theme: &Theme) -> Vec<Li
         )),
     ];
 
+    let mut lines = vec![
+        Line::from(health),
+        Line::from(field("Owner", &owner, theme, theme.text)),
+        Line::from(money),
+        Line::from(checklist),
+    ];
     let reasons = row.attention_reasons();
-    let fourth = if reasons.is_empty() {
-        Line::from(Span::styled("Nothing needs attention.", theme.ok))
+    if reasons.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Nothing needs attention.",
+            theme.ok,
+        )));
     } else {
-        Line::from(vec![
-            Span::styled("! Needs attention: ", theme.attention),
-            Span::styled(inert(&reasons.join("; ")).into_owned(), theme.attention),
-        ])
-    };
-    vec![
-        Line::from(first),
-        Line::from(second),
-        Line::from(third),
-        fourth,
-    ]
+        lines.extend(wrapped(
+            "! Needs attention: ",
+            &reasons.join("; "),
+            width,
+            theme.attention,
+            theme.attention,
+        ));
+    }
+    lines
 }
 
 fn draw_phones(
@@ -249,11 +271,13 @@ fn phone_health(p: &PhoneNumber) -> Health {
 
 /// The selected number's remaining fields, on one line under the table.
 fn selected_phone_line<'a>(p: &PhoneNumber, theme: &Theme) -> Line<'a> {
-    let mut spans = vec![Span::styled("▶ ", theme.key)];
-    spans.extend(field("id", &p.id, theme, theme.text));
+    let mut spans = vec![
+        Span::styled("▶ ", theme.key),
+        Span::raw(inert(&p.id).into_owned()),
+    ];
     spans.push(Span::styled(" · ", theme.dim));
     spans.extend(field(
-        "code verification",
+        "code",
         text(&p.code_verification_status),
         theme,
         theme.text,

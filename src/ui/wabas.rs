@@ -42,9 +42,9 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
     .areas(area);
     draw_lanes(frame, lanes, pane, theme);
     draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
-    match pane.selected_row() {
-        Some(row) if pane.detail_open => waba_detail::draw(frame, rest, model, row, now, theme),
-        _ => draw_table(frame, rest, pane, now, theme),
+    match pane.open_row() {
+        Some(row) => waba_detail::draw(frame, rest, model, row, now, theme),
+        None => draw_table(frame, rest, pane, now, theme),
     }
 }
 
