@@ -3,6 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::app::model::Pane;
+
 /// What a key asks for, before the model decides whether it makes sense right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -35,6 +37,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// The pane a command belongs to; `None` for commands of every pane.
+    pub fn pane(self) -> Option<Pane> {
+        match self {
+            Command::Accept | Command::Reject | Command::Deactivate => Some(Pane::Solutions),
+            Command::Subscribe | Command::Register | Command::Sort => Some(Pane::Wabas),
+            _ => None,
+        }
+    }
+
     pub fn help(self) -> &'static str {
         match self {
             Command::NextPane => "next pane",
@@ -57,7 +68,7 @@ impl Command {
             Command::Reject => "reject a pending request or a pending deactivation",
             Command::Deactivate => "request deactivation of an active solution we own",
             Command::Subscribe => "subscribe our app to the selected WABA's webhooks",
-            Command::Register => "register the selected phone number (WABA detail), with its PIN",
+            Command::Register => "register the chosen number (WABA detail; asks its PIN)",
             Command::Sort => "sort the WABAs by health, onboarding age or name",
             Command::Confirm => "confirm in a confirm dialog",
             Command::Refresh => "refresh now",
@@ -149,10 +160,14 @@ pub fn key_label(code: KeyCode, mods: KeyModifiers) -> String {
     }
 }
 
-/// The help screen's lines: each command once, with all its keys, in key-map order.
-pub fn help_lines() -> Vec<(String, &'static str)> {
+/// The help screen's lines on `pane`: each command of that pane or of every pane once, with
+/// all its keys, in key-map order.
+pub fn help_lines(pane: Pane) -> Vec<(String, &'static str)> {
     let mut out: Vec<(Command, Vec<String>)> = Vec::new();
     for (code, mods, cmd) in KEYMAP {
+        if cmd.pane().is_some_and(|p| p != pane) {
+            continue;
+        }
         let label = key_label(*code, *mods);
         match out.iter_mut().find(|(c, _)| c == cmd) {
             Some((_, keys)) => keys.push(label),
@@ -199,7 +214,13 @@ mod tests {
 
     #[test]
     fn help_lists_every_command_once() {
-        let lines = help_lines();
+        let lines = help_lines(Pane::Solutions);
+        assert!(lines.iter().any(|(k, _)| k == "a"));
+        assert!(!lines.iter().any(|(k, _)| k == "o"));
+        let wabas = help_lines(Pane::Wabas);
+        assert!(wabas.iter().any(|(k, h)| k == "o" && h.contains("sort")));
+        assert!(wabas.iter().any(|(k, _)| k == "s") && wabas.iter().any(|(k, _)| k == "R"));
+        assert!(!wabas.iter().any(|(k, _)| k == "a"));
         let refresh = lines.iter().find(|(_, h)| *h == "refresh now").unwrap();
         assert_eq!(refresh.0, "Ctrl-r");
         let down = lines.iter().find(|(_, h)| *h == "move down").unwrap();

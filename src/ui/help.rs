@@ -1,15 +1,16 @@
-//! The help screen, generated from the key map.
+//! The help screen, generated from the key map: the keys of every pane and of this one.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::app::Pane;
 use crate::app::keymap::help_lines;
 use crate::ui::{Theme, centered};
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let lines: Vec<Line> = help_lines()
+pub fn draw(frame: &mut Frame, area: Rect, pane: Pane, theme: &Theme) {
+    let lines: Vec<Line> = help_lines(pane)
         .into_iter()
         .map(|(keys, what)| {
             Line::from(vec![

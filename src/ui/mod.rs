@@ -62,7 +62,7 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
     status_bar::draw(frame, status, model, now, theme);
 
     match &model.overlay {
-        Some(Overlay::Help) => help::draw(frame, frame.area(), theme),
+        Some(Overlay::Help) => help::draw(frame, frame.area(), model.pane, theme),
         Some(Overlay::Confirm(c)) => dialog::draw_confirm(frame, frame.area(), model, c, theme),
         Some(Overlay::Outcome(o)) => dialog::draw_outcome(frame, frame.area(), model, o, theme),
         None => {}

@@ -197,7 +197,7 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
             vec![
                 "",
                 "Name",
-                "Owner business",
+                "Owner",
                 "ID",
                 "Health",
                 "Phones",
@@ -213,14 +213,14 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
                 Constraint::Fill(3),
                 Constraint::Fill(2),
                 Constraint::Length(16),
-                Constraint::Length(9),
+                Constraint::Length(11),
                 Constraint::Length(10),
                 Constraint::Length(4),
                 Constraint::Length(4),
                 Constraint::Length(3),
                 Constraint::Length(9),
                 Constraint::Length(12),
-                Constraint::Length(7),
+                Constraint::Length(5),
             ],
         )
     } else {
