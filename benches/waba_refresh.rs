@@ -34,10 +34,9 @@ fn setup() -> Setup {
 }
 
 fn refresh(s: &Setup) -> usize {
-    let book = s
-        .rt
-        .block_on(wabas::refresh(&s.client, &s.sim.business_id(), None))
-        .expect("refresh");
+    let book =
+        s.rt.block_on(wabas::refresh(&s.client, &s.sim.business_id(), None))
+            .expect("refresh");
     assert!(book.extras_failed.is_empty());
     book.wabas.len()
 }

@@ -218,7 +218,7 @@ async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphEr
     match target {
         Target::Solution { id, .. } => solutions::solution_detail(client, id, Role::Unknown)
             .await
-            .map(|s| Reread::Solution(s.node)),
+            .map(|s| Reread::Solution(Box::new(s.node))),
         Target::SubscribeApp { waba_id, .. } | Target::RegisterPhone { waba_id, .. } => {
             wabas::read_waba(client, waba_id)
                 .await

@@ -299,7 +299,7 @@ fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
                 action: SolutionAction::Accept,
             },
             result: ActionResult::Verified {
-                reread: Reread::Solution(reread),
+                reread: Reread::Solution(Box::new(reread)),
             },
             audit: Ok("/tmp/audit.jsonl".into()),
         })],

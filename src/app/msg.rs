@@ -159,7 +159,7 @@ impl Target {
 /// The object as re-read after an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reread {
-    Solution(SolutionNode),
+    Solution(Box<SolutionNode>),
     Waba(Box<Waba>),
 }
 

@@ -360,10 +360,8 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Backspace => {
             field.input.handle(InputRequest::DeletePrevChar);
         }
-        KeyCode::Char(d) if d.is_ascii_digit() && !ctrl => {
-            if field.input.value().len() < Pin::LEN {
-                field.input.handle(InputRequest::InsertChar(d));
-            }
+        KeyCode::Char(d) if d.is_ascii_digit() && !ctrl && field.input.value().len() < Pin::LEN => {
+            field.input.handle(InputRequest::InsertChar(d));
         }
         KeyCode::Enter | KeyCode::Char('y') => match Pin::parse(field.input.value()) {
             Some(pin) => {
@@ -517,7 +515,7 @@ fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> 
         model.in_flight = None;
     }
     match outcome.result.reread() {
-        Some(Reread::Solution(node)) => model.solutions.apply_node(node.clone()),
+        Some(Reread::Solution(node)) => model.solutions.apply_node((**node).clone()),
         Some(Reread::Waba(waba)) => model.wabas.apply_waba((**waba).clone()),
         None => {}
     }
