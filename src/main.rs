@@ -106,7 +106,13 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
     let _log = logging::init(&settings.log_file).ok();
     let ready = settings.require()?;
     let client = GraphClient::new(settings.client_config(ready.token))?;
-    let snap = snapshot::collect(&client, &ready.app_id).await;
+    let snap = snapshot::collect(
+        &client,
+        &ready.app_id,
+        settings.business_id.as_deref(),
+        settings.partner_business_id.as_deref(),
+    )
+    .await;
     if args.json {
         println!("{}", snap.to_json());
     } else {
@@ -141,9 +147,12 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
     let mut model = Model::new(ready.app_id.clone(), settings.api_version.clone());
     model.read_only = settings.read_only;
     model.demo = global.demo;
+    model.wabas.not_configured = settings.business_id.is_none();
     let services = Services {
         client,
         app_id: ready.app_id,
+        business_id: settings.business_id.clone(),
+        partner_business_id: settings.partner_business_id.clone(),
         audit: Arc::new(audit),
         poll_interval: settings.poll_interval,
     };

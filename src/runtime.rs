@@ -39,11 +39,18 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     // Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.
     let (wake_tx, wake_rx) = tokio::sync::watch::channel(0u64);
-    let pollers = [tokio::spawn(tasks::poll_solutions(
-        services.clone(),
-        wake_rx.clone(),
-        tx.clone(),
-    ))];
+    let pollers = [
+        tokio::spawn(tasks::poll_solutions(
+            services.clone(),
+            wake_rx.clone(),
+            tx.clone(),
+        )),
+        tokio::spawn(tasks::poll_wabas(
+            services.clone(),
+            wake_rx.clone(),
+            tx.clone(),
+        )),
+    ];
     let mut actions = tokio::task::JoinSet::new();
 
     let mut events = EventStream::new();
@@ -61,8 +68,15 @@ async fn event_loop(
         },
     );
     let mut dirty = true;
+    let mut drawn_pane = model.pane;
     loop {
         if dirty {
+            // A new pane repaints every cell: terminals disagree with us on the width of some
+            // combining marks (Devanagari vowel signs), and a diff can leave them behind.
+            if model.pane != drawn_pane {
+                terminal.clear()?;
+                drawn_pane = model.pane;
+            }
             terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
             dirty = false;
         }
@@ -95,9 +109,10 @@ async fn event_loop(
                 Effect::FetchDetail { id } => {
                     tokio::spawn(tasks::fetch_detail(services.clone(), id, tx.clone()));
                 }
-                Effect::Perform { id, name, action } => {
-                    tracing::info!(solution = %id, action = action.edge(), "sending");
-                    actions.spawn(tasks::perform(services.clone(), id, name, action));
+                Effect::Perform { target, pin } => {
+                    // Never the PIN: only what is done to which object.
+                    tracing::info!(object = %target.object_id(), action = target.action_label(), "sending");
+                    actions.spawn(tasks::perform(services.clone(), target, pin));
                 }
                 Effect::Quit => quit = true,
             }

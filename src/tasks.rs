@@ -9,12 +9,16 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::app::msg::{ActionOutcome, ActionResult, Failure, FailureKind, Msg, Scope};
+use crate::app::msg::{
+    ActionOutcome, ActionResult, Failure, FailureKind, Msg, Reread, Scope, Target, WabaList,
+};
 use crate::audit::{AuditLog, AuditRecord};
 use crate::graph::client::GraphClient;
 use crate::graph::error::{ErrorKind, GraphError};
-use crate::graph::model::{Role, Solution, SolutionAction, SolutionNode, SolutionState};
+use crate::graph::model::{Role, Solution};
 use crate::graph::solutions;
+use crate::graph::waba_model::Pin;
+use crate::graph::wabas::{self, WabaBook};
 
 /// How many detail reads run at once after a refresh.
 const DETAIL_CONCURRENCY: usize = 4;
@@ -30,6 +34,10 @@ impl From<&GraphError> for Failure {
 pub struct Services {
     pub client: GraphClient,
     pub app_id: String,
+    /// Our business portfolio, whose client WABAs are listed; `None` = the WABAs pane is off.
+    pub business_id: Option<String>,
+    /// Only client WABAs also shared with this partner business, when set.
+    pub partner_business_id: Option<String>,
     pub audit: Arc<AuditLog>,
     pub poll_interval: Duration,
 }
@@ -130,70 +138,150 @@ pub async fn fetch_detail(services: Services, id: String, tx: mpsc::UnboundedSen
     let _ = tx.send(Msg::DetailLoaded { id, result });
 }
 
-/// Send one action exactly once, re-read the solution to see what happened, append the
-/// audit line (flushed to disk) and only then report the outcome.
-pub async fn perform(
-    services: Services,
-    id: String,
-    name: String,
-    action: SolutionAction,
-) -> ActionOutcome {
+/// The background refresh of the client WABAs: every `poll_interval`, and at once when woken.
+/// Does nothing without a business id (the pane says which setting to give).
+pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedSender<Msg>) {
+    let Some(business_id) = services.business_id.clone() else {
+        return;
+    };
+    loop {
+        wake.borrow_and_update();
+        if tx
+            .send(Msg::RefreshStarted {
+                scope: Scope::Wabas,
+            })
+            .is_err()
+        {
+            return;
+        }
+        let result = wabas::refresh(
+            &services.client,
+            &business_id,
+            services.partner_business_id.as_deref(),
+        )
+        .await;
+        let auth_expired = matches!(&result, Err(e) if e.kind == ErrorKind::AuthExpired);
+        let msg = Msg::WabasLoaded {
+            at: Utc::now(),
+            result: result.map(waba_list).map_err(|e| Failure::from(&e)),
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+        if !next_round(&mut wake, services.poll_interval, !auth_expired).await {
+            return;
+        }
+    }
+}
+
+/// A refresh's book as the state machine takes it.
+pub fn waba_list(book: WabaBook) -> WabaList {
+    let failed_wabas: std::collections::HashSet<&str> = book
+        .extras_failed
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let extras_failed = book
+        .extras_failed
+        .first()
+        .map(|(_, e)| (failed_wabas.len(), Failure::from(e)));
+    WabaList {
+        wabas: book.wabas,
+        extras_failed,
+    }
+}
+
+/// How a failed call reads to the user: a register refusal in WhatsApp's own terms.
+fn failure_of(target: &Target, e: &GraphError) -> Failure {
+    let mut f = Failure::from(e);
+    if let Target::RegisterPhone { .. } = target
+        && let Some(sentence) = wabas::register_sentence(e)
+    {
+        f.sentence = sentence;
+    }
+    f
+}
+
+/// Read the target's object again, to see what the action did.
+async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphError> {
+    match target {
+        Target::Solution { id, .. } => solutions::solution_detail(client, id, Role::Unknown)
+            .await
+            .map(|s| Reread::Solution(Box::new(s.node))),
+        Target::SubscribeApp { waba_id, .. } | Target::RegisterPhone { waba_id, .. } => {
+            wabas::read_waba(client, waba_id)
+                .await
+                .map(|w| Reread::Waba(Box::new(w)))
+        }
+    }
+}
+
+/// Send one action exactly once, re-read its object to see what happened, append the audit
+/// line (flushed to disk) and only then report the outcome. A register's PIN is used for the
+/// request body and dropped right after; it is in no log and no audit line.
+pub async fn perform(services: Services, target: Target, pin: Option<Pin>) -> ActionOutcome {
     let client = &services.client;
-    let call = client.describe_call("POST", &format!("{id}/{}", action.edge()));
-    let mut record = AuditRecord::new(action.edge(), &id, Some(&name), &call);
-    let sent = solutions::perform(client, &id, action).await;
+    let call = client.describe_call("POST", &format!("{}/{}", target.object_id(), target.edge()));
+    let name = target.name();
+    let mut record = AuditRecord::new(
+        target.action_label(),
+        target.object_id(),
+        Some(&name),
+        &call,
+    );
+    let sent = match &target {
+        Target::Solution { id, action, .. } => solutions::perform(client, id, *action).await,
+        Target::SubscribeApp { waba_id, .. } => wabas::subscribe_app(client, waba_id).await,
+        Target::RegisterPhone { phone_id, .. } => match &pin {
+            Some(pin) => wabas::register_phone(client, phone_id, pin).await,
+            None => Err(GraphError::new(
+                ErrorKind::InvalidRequest,
+                "Not sent: no PIN was given.",
+            )),
+        },
+    };
+    drop(pin);
     record.set_result(sent.as_ref());
+    if let Err(e) = &sent {
+        record.message = Some(failure_of(&target, e).sentence);
+    }
 
     // A refusal before sending (read-only) changed nothing; anything else is re-read, even a
-    // failure, so the screen shows the solution as it really is now.
+    // failure, so the screen shows the object as it really is now.
     let refused_locally = matches!(&sent, Err(e) if e.kind == ErrorKind::ReadOnly);
-    let reread: Option<Result<SolutionNode, GraphError>> = if refused_locally {
+    let reread: Option<Result<Reread, GraphError>> = if refused_locally {
         None
     } else {
-        Some(
-            solutions::solution_detail(client, &id, Role::Unknown)
-                .await
-                .map(|s| s.node),
-        )
+        Some(reread(client, &target).await)
     };
-    let reread_state = |n: &SolutionNode| {
-        SolutionState::derive(&n.status, n.status_for_pending_request.as_deref())
-    };
-    if let Some(Ok(node)) = &reread {
-        record.verified_state = Some(reread_state(node).label().to_string());
+    if let Some(Ok(r)) = &reread {
+        record.verified_state = Some(r.state(&target, &services.app_id));
     }
 
     let result = match (sent, reread) {
-        (Ok(_), Some(Ok(node))) => {
-            let state = reread_state(&node);
-            if state == action.expected_state() {
-                ActionResult::Verified { node }
+        (Ok(_), Some(Ok(r))) => {
+            let state = r.state(&target, &services.app_id);
+            let expected = target.expected_state();
+            if state == expected {
+                ActionResult::Verified { reread: r }
             } else {
-                record.message = Some(format!(
-                    "re-read shows {} instead of {}",
-                    state.label(),
-                    action.expected_state().label()
-                ));
-                ActionResult::Unexpected { node, state }
+                record.message = Some(format!("re-read shows {state} instead of {expected}"));
+                ActionResult::Unexpected { reread: r, state }
             }
         }
         (Ok(_), Some(Err(e))) => ActionResult::Unverified {
             failure: Failure::from(&e),
         },
         (Ok(_), None) => ActionResult::Unverified {
-            failure: Failure::new(
-                FailureKind::Transport,
-                "The solution was not re-read.",
-                None,
-            ),
+            failure: Failure::new(FailureKind::Transport, "It was not re-read.", None),
         },
         (Err(e), reread) if e.kind == ErrorKind::OutcomeUnknown => ActionResult::OutcomeUnknown {
-            node: reread.and_then(Result::ok),
-            failure: Failure::from(&e),
+            reread: reread.and_then(Result::ok),
+            failure: failure_of(&target, &e),
         },
         (Err(e), reread) => ActionResult::Failed {
-            failure: Failure::from(&e),
-            node: reread.and_then(Result::ok),
+            failure: failure_of(&target, &e),
+            reread: reread.and_then(Result::ok),
         },
     };
 
@@ -203,9 +291,7 @@ pub async fn perform(
         .map(|()| services.audit.path().display().to_string())
         .map_err(|e| e.to_string());
     ActionOutcome {
-        id,
-        name,
-        action,
+        target,
         result,
         audit,
     }

@@ -6,7 +6,7 @@ use common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::model::{Confirm, Overlay, Pane};
 use partnerdeck::app::msg::{
-    ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Scope,
+    ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Reread, Scope, Target,
 };
 use partnerdeck::app::solutions::{Detail, Lane};
 use partnerdeck::graph::model::{SolutionAction, SolutionState};
@@ -18,11 +18,10 @@ fn a_on_a_pending_request_opens_a_confirm_naming_it() {
     let effects = feed(&mut m, [key('a')]);
     match &m.overlay {
         Some(Overlay::Confirm(Confirm {
-            id,
-            name,
-            action,
+            target: Target::Solution { id, name, action },
             call,
             sending,
+            pin: None,
         })) => {
             assert_eq!(id, "7001");
             assert_eq!(name, "Kōbe Retail Connect");
@@ -49,9 +48,12 @@ fn y_emits_exactly_one_accept_effect_however_often_it_is_pressed() {
     assert_eq!(
         performs,
         vec![&Effect::Perform {
-            id: "7001".into(),
-            name: "Kōbe Retail Connect".into(),
-            action: SolutionAction::Accept,
+            target: Target::Solution {
+                id: "7001".into(),
+                name: "Kōbe Retail Connect".into(),
+                action: SolutionAction::Accept,
+            },
+            pin: None,
         }]
     );
     assert!(m.in_flight.is_some());
@@ -106,9 +108,12 @@ fn d_only_on_active_solutions_we_own() {
     assert_eq!(m.solutions.selected_id().as_deref(), Some("7004"));
     let effects = feed(&mut m, [key('d'), key('y')]);
     assert!(effects.contains(&Effect::Perform {
-        id: "7004".into(),
-        name: "Meridian Alerts".into(),
-        action: SolutionAction::SendDeactivation,
+        target: Target::Solution {
+            id: "7004".into(),
+            name: "Meridian Alerts".into(),
+            action: SolutionAction::SendDeactivation,
+        },
+        pin: None,
     }));
     // 7005 is active but not ours.
     let mut m = loaded_model();
@@ -125,7 +130,7 @@ fn a_and_r_on_a_pending_deactivation_sent_to_us() {
     feed(&mut m, [key('r')]);
     assert!(matches!(
         &m.overlay,
-        Some(Overlay::Confirm(c)) if c.action == SolutionAction::RejectDeactivation
+        Some(Overlay::Confirm(c)) if matches!(c.target, Target::Solution { action: SolutionAction::RejectDeactivation, .. })
             && c.call == "POST /v25.0/7006/reject_deactivation_request"
     ));
 }
@@ -288,10 +293,14 @@ fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
     feed(
         &mut m,
         [Msg::ActionFinished(ActionOutcome {
-            id: "7001".into(),
-            name: "Kōbe Retail Connect".into(),
-            action: SolutionAction::Accept,
-            result: ActionResult::Verified { node: reread },
+            target: Target::Solution {
+                id: "7001".into(),
+                name: "Kōbe Retail Connect".into(),
+                action: SolutionAction::Accept,
+            },
+            result: ActionResult::Verified {
+                reread: Reread::Solution(Box::new(reread)),
+            },
             audit: Ok("/tmp/audit.jsonl".into()),
         })],
     );

@@ -125,10 +125,7 @@ async fn graph_errors_become_typed_errors_with_metas_code() {
     let e = solutions::perform(&c, id, SolutionAction::Accept)
         .await
         .unwrap_err();
-    assert_eq!(
-        (e.kind, e.code),
-        (ErrorKind::InvalidRequest, Some(100))
-    );
+    assert_eq!((e.kind, e.code), (ErrorKind::InvalidRequest, Some(100)));
     assert_eq!(h.solution_status(id).unwrap().0, "ACTIVE");
     // Exactly one POST: refused mutations are not retried.
     let posts = h.requests().iter().filter(|r| r.method == "POST").count();
@@ -143,10 +140,7 @@ async fn a_bad_token_is_code_190_and_never_shown() {
     let e = solutions::list_solutions(&c, &h.app_id())
         .await
         .unwrap_err();
-    assert_eq!(
-        (e.kind, e.code),
-        (ErrorKind::AuthExpired, Some(190))
-    );
+    assert_eq!((e.kind, e.code), (ErrorKind::AuthExpired, Some(190)));
     assert!(!e.sentence().contains(secret));
     assert!(!format!("{e:?}").contains(secret));
     // Auth errors are not retried: one request per role list.

@@ -11,6 +11,22 @@ fn snapshot(
     token: &str,
     home: &std::path::Path,
 ) -> (i32, Value, String) {
+    snapshot_with(
+        base_url,
+        app_id,
+        token,
+        home,
+        &["--business-id", sim::DEMO_BUSINESS_ID],
+    )
+}
+
+fn snapshot_with(
+    base_url: &str,
+    app_id: &str,
+    token: &str,
+    home: &std::path::Path,
+    extra: &[&str],
+) -> (i32, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
         .args([
             "snapshot",
@@ -20,6 +36,7 @@ fn snapshot(
             "--app-id",
             app_id,
         ])
+        .args(extra)
         .env_clear()
         .env("PARTNERDECK_TOKEN", token)
         .env("HOME", home)
@@ -40,7 +57,10 @@ async fn snapshot_json_lists_every_solution_with_state_and_role() {
     assert_eq!(code, 0, "{raw}");
     assert!(json["fetched_at"].as_str().unwrap().contains('T'));
     assert_eq!(json["errors"], Value::Array(vec![]));
-    assert_eq!(json["wabas"], Value::Array(vec![]));
+    assert_eq!(
+        json["wabas"].as_array().unwrap().len(),
+        sim::DEMO_WABA_COUNT
+    );
     let sols = json["solutions"].as_array().unwrap();
     assert_eq!(sols.len(), 31);
     let find = |id: &str| sols.iter().find(|s| s["id"] == id).unwrap().clone();
@@ -93,6 +113,75 @@ async fn snapshot_exits_1_and_lists_the_error_when_a_call_fails() {
     assert_eq!(errors[0]["scope"], "solutions");
     assert_eq!(errors[0]["code"], 190);
     assert!(!raw.contains(bad));
+    // The WABAs fail on their own, with their own scope.
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["scope"] == "wabas" && e["code"] == 190)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_json_lists_wabas_with_numbers_and_the_onboarding_checklist() {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, json, raw) = snapshot(&h.base_url(), &h.app_id(), &h.token(), home.path());
+    assert_eq!(code, 0, "{raw}");
+    let wabas = json["wabas"].as_array().unwrap();
+    let find = |id: &str| wabas.iter().find(|w| w["id"] == id).unwrap().clone();
+
+    let done = find(sim::DEMO_WABA_COMPLETE_ID);
+    assert_eq!(done["name"], "Lumen Bakery");
+    assert_eq!(done["currency"], "EUR", "Graph field names verbatim");
+    assert_eq!(done["owner_business_info"]["name"], "Lumen Bakery Ltd.");
+    assert_eq!(done["health_status"]["can_send_message"], "AVAILABLE");
+    assert_eq!(done["phone_numbers"][0]["status"], "CONNECTED");
+    assert_eq!(done["phone_numbers"][0]["quality_rating"], "GREEN");
+    assert_eq!(done["country"], "NL", "fields we do not model are kept");
+    assert_eq!(
+        done["onboarding"],
+        serde_json::json!({"webhooks_subscribed": true, "credit_shared": true, "phones_registered": true})
+    );
+
+    let todo = find(sim::DEMO_WABA_TO_ONBOARD_ID);
+    assert_eq!(
+        todo["onboarding"],
+        serde_json::json!({"webhooks_subscribed": false, "credit_shared": true, "phones_registered": false})
+    );
+    let none = find(sim::DEMO_WABA_NO_PHONE_ID);
+    assert_eq!(none["phone_numbers"], Value::Array(vec![]));
+    assert_eq!(none["onboarding"]["phones_registered"], false);
+    assert_eq!(none["onboarding"]["credit_shared"], false);
+    let odd = find(sim::DEMO_WABA_UNKNOWN_ENUMS_ID);
+    assert_eq!(odd["health_status"]["can_send_message"], "DEGRADED_SERVICE");
+    assert_eq!(odd["account_review_status"], "IN_APPEAL");
+    let big = find(sim::DEMO_WABA_MANY_PHONES_ID);
+    assert!(big["phone_numbers"].as_array().unwrap().len() > 25);
+    assert!(!raw.contains(&h.token()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_without_a_business_id_reports_wabas_and_still_lists_solutions() {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, json, raw) = snapshot_with(&h.base_url(), &h.app_id(), &h.token(), home.path(), &[]);
+    assert_eq!(code, 1, "{raw}");
+    assert_eq!(json["solutions"].as_array().unwrap().len(), 31);
+    assert_eq!(json["wabas"], Value::Array(vec![]));
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{raw}");
+    assert_eq!(errors[0]["scope"], "wabas");
+    assert_eq!(errors[0]["code"], Value::Null);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--business-id")
+    );
 }
 
 #[test]

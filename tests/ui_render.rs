@@ -125,13 +125,6 @@ fn before_the_first_refresh_80x24() {
 }
 
 #[test]
-fn wabas_pane_placeholder_80x24() {
-    let mut m = loaded_model();
-    feed(&mut m, [key('2')]);
-    insta::assert_snapshot!(screen(&m, 80, 24));
-}
-
-#[test]
 fn hostile_names_are_inert_and_aligned() {
     let mut m = loaded_model();
     let mut items = solutions();
@@ -189,8 +182,99 @@ fn help_fits_an_80x24_screen_in_two_columns() {
     let mut m = loaded_model();
     feed(&mut m, [key('?')]);
     let s = screen(&m, 80, 24);
-    for (keys, what) in partnerdeck::app::keymap::help_lines() {
+    for (keys, what) in partnerdeck::app::keymap::help_lines(partnerdeck::app::Pane::Solutions) {
         assert!(s.contains(what), "'{keys}: {what}' is missing:\n{s}");
     }
     insta::assert_snapshot!(s);
+}
+
+#[test]
+fn wabas_pane_before_the_first_refresh_80x24() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('2')]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("Loading client WABAs"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn wabas_pane_without_a_business_id_names_the_setting_80x24() {
+    let mut m = loaded_model();
+    m.wabas.not_configured = true;
+    feed(&mut m, [key('2')]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("--business-id"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn wabas_attention_lane_80x24() {
+    let s = screen(&wabas_model(), 80, 24);
+    // Attention is a marker and words, not colour alone; unknown steps are "?".
+    assert!(
+        s.contains("│! ") && s.contains("BLOCKED") && s.contains('?'),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn wabas_all_lane_wide_120x36() {
+    let mut m = wabas_model();
+    feed(&mut m, [key('h'), key('o')]);
+    let s = screen(&m, 120, 36);
+    assert!(
+        s.contains("Owner") && s.contains("IN_APPEAL") && s.contains("Verification"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn waba_detail_80x24() {
+    let mut m = wabas_model();
+    // Cobalt Motors (blocked) is first in the attention lane.
+    feed(&mut m, [code(KeyCode::Enter)]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("error 141010") && s.contains("fix:"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn waba_detail_wide_120x36() {
+    let mut m = wabas_model();
+    feed(&mut m, [code(KeyCode::Enter), key('j')]);
+    let s = screen(&m, 120, 36);
+    assert!(
+        s.contains("Meridian Alerts") && s.contains("Kestrel Commerce Cloud"),
+        "{s}"
+    );
+    assert!(s.contains("timezone_id: 71"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn register_dialog_shows_only_bullets_80x24() {
+    let mut m = wabas_model();
+    feed(&mut m, [key('l'), key('l'), key('o'), key('o')]); // All, by name
+    feed(&mut m, [key('j'), code(KeyCode::Enter), key('R')]); // Harborview Dental
+    feed(&mut m, [key('9'), key('7'), key('5')]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("•••___"), "{s}");
+    assert!(!s.contains("975"), "the PIN reached the screen:\n{s}");
+    assert!(s.contains("POST /v25.0/2021/register"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn wabas_tiny_terminal_does_not_panic() {
+    let mut m = wabas_model();
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 8)] {
+        screen(&m, w, h);
+        feed(&mut m, [code(KeyCode::Enter)]);
+        screen(&m, w, h);
+        feed(&mut m, [key('R'), key('1')]);
+        screen(&m, w, h);
+        feed(&mut m, [code(KeyCode::Esc), code(KeyCode::Esc)]);
+    }
 }

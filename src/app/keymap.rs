@@ -3,6 +3,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use crate::app::model::Pane;
+
 /// What a key asks for, before the model decides whether it makes sense right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -25,6 +27,9 @@ pub enum Command {
     Accept,
     Reject,
     Deactivate,
+    Subscribe,
+    Register,
+    Sort,
     Confirm,
     Refresh,
     Help,
@@ -32,6 +37,15 @@ pub enum Command {
 }
 
 impl Command {
+    /// The pane a command belongs to; `None` for commands of every pane.
+    pub fn pane(self) -> Option<Pane> {
+        match self {
+            Command::Accept | Command::Reject | Command::Deactivate => Some(Pane::Solutions),
+            Command::Subscribe | Command::Register | Command::Sort => Some(Pane::Wabas),
+            _ => None,
+        }
+    }
+
     pub fn help(self) -> &'static str {
         match self {
             Command::NextPane => "next pane",
@@ -53,6 +67,9 @@ impl Command {
             Command::Accept => "accept request/deactivation",
             Command::Reject => "reject request/deactivation",
             Command::Deactivate => "ask to deactivate (ours)",
+            Command::Subscribe => "subscribe our app (webhooks)",
+            Command::Register => "register number (in detail)",
+            Command::Sort => "sort: health, age, name",
             Command::Confirm => "yes, in a confirm dialog",
             Command::Refresh => "refresh now",
             Command::Help => "this help",
@@ -92,6 +109,9 @@ pub const KEYMAP: &[(KeyCode, KeyModifiers, Command)] = &[
     (KeyCode::Char('a'), NONE, Command::Accept),
     (KeyCode::Char('r'), NONE, Command::Reject),
     (KeyCode::Char('d'), NONE, Command::Deactivate),
+    (KeyCode::Char('s'), NONE, Command::Subscribe),
+    (KeyCode::Char('R'), NONE, Command::Register),
+    (KeyCode::Char('o'), NONE, Command::Sort),
     (KeyCode::Char('y'), NONE, Command::Confirm),
     (KeyCode::Char('r'), CTRL, Command::Refresh),
     (KeyCode::Char('?'), NONE, Command::Help),
@@ -140,10 +160,14 @@ pub fn key_label(code: KeyCode, mods: KeyModifiers) -> String {
     }
 }
 
-/// The help screen's lines: each command once, with all its keys, in key-map order.
-pub fn help_lines() -> Vec<(String, &'static str)> {
+/// The help screen's lines on `pane`: each command of that pane or of every pane once, with
+/// all its keys, in key-map order.
+pub fn help_lines(pane: Pane) -> Vec<(String, &'static str)> {
     let mut out: Vec<(Command, Vec<String>)> = Vec::new();
     for (code, mods, cmd) in KEYMAP {
+        if cmd.pane().is_some_and(|p| p != pane) {
+            continue;
+        }
         let label = key_label(*code, *mods);
         match out.iter_mut().find(|(c, _)| c == cmd) {
             Some((_, keys)) => keys.push(label),
@@ -190,7 +214,13 @@ mod tests {
 
     #[test]
     fn help_lists_every_command_once() {
-        let lines = help_lines();
+        let lines = help_lines(Pane::Solutions);
+        assert!(lines.iter().any(|(k, _)| k == "a"));
+        assert!(!lines.iter().any(|(k, _)| k == "o"));
+        let wabas = help_lines(Pane::Wabas);
+        assert!(wabas.iter().any(|(k, h)| k == "o" && h.contains("sort")));
+        assert!(wabas.iter().any(|(k, _)| k == "s") && wabas.iter().any(|(k, _)| k == "R"));
+        assert!(!wabas.iter().any(|(k, _)| k == "a"));
         let refresh = lines.iter().find(|(_, h)| *h == "refresh now").unwrap();
         assert_eq!(refresh.0, "Ctrl-r");
         let down = lines.iter().find(|(_, h)| *h == "move down").unwrap();

@@ -7,7 +7,8 @@ pub mod model;
 pub mod msg;
 pub mod solutions;
 pub mod update;
+pub mod wabas;
 
 pub use model::{Model, Overlay, Pane};
-pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg, Scope};
+pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg, Scope, Target};
 pub use update::update;

@@ -2,9 +2,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::msg::{ActionOutcome, Failure, Scope};
+use std::fmt;
+
+use tui_input::Input;
+
+use crate::app::msg::{ActionOutcome, Failure, Scope, Target};
 use crate::app::solutions::SolutionsPane;
-use crate::graph::model::SolutionAction;
+use crate::app::wabas::WabasPane;
+use crate::graph::waba_model::OnboardingRules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pane {
@@ -47,16 +52,36 @@ impl Pane {
     }
 }
 
-/// A confirm dialog for one action on one solution.
+/// A confirm dialog for one action on one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
-    pub id: String,
-    pub name: String,
-    pub action: SolutionAction,
+    pub target: Target,
     /// The exact call, as shown to the user, e.g. `POST /v25.0/123/accept`.
     pub call: String,
     /// Set once `y` was pressed: the call is on its way and cannot be sent again.
     pub sending: bool,
+    /// A register's PIN, while it is typed; emptied when it is sent or the dialog closes.
+    pub pin: Option<PinField>,
+}
+
+/// The masked PIN field of the register dialog. Its `Debug` never shows the digits.
+#[derive(Clone, Default)]
+pub struct PinField {
+    pub input: Input,
+}
+
+impl PartialEq for PinField {
+    fn eq(&self, other: &Self) -> bool {
+        self.input.value() == other.input.value()
+    }
+}
+
+impl Eq for PinField {}
+
+impl fmt::Debug for PinField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PinField({} digits)", self.input.value().chars().count())
+    }
 }
 
 /// What sits on top of the pane, taking the keys.
@@ -102,21 +127,15 @@ impl Freshness {
     }
 }
 
-/// The one mutation that may be in flight at a time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InFlight {
-    pub id: String,
-    pub name: String,
-    pub action: SolutionAction,
-}
-
 #[derive(Debug, Clone)]
 pub struct Model {
     pub pane: Pane,
     pub solutions: SolutionsPane,
+    pub wabas: WabasPane,
     pub overlay: Option<Overlay>,
     pub refresh: Freshness,
-    pub in_flight: Option<InFlight>,
+    /// The one mutation that may be in flight at a time.
+    pub in_flight: Option<Target>,
     /// A one-line message for the user, replaced by the next one (e.g. why a key did nothing).
     pub notice: Option<String>,
     pub read_only: bool,
@@ -132,16 +151,18 @@ pub struct Model {
 
 impl Model {
     pub fn new(our_app_id: impl Into<String>, api_version: impl Into<String>) -> Model {
+        let our_app_id = our_app_id.into();
         Model {
             pane: Pane::default(),
             solutions: SolutionsPane::default(),
+            wabas: WabasPane::new(OnboardingRules::new(our_app_id.clone())),
             overlay: None,
             refresh: Freshness::default(),
             in_flight: None,
             notice: None,
             read_only: false,
             demo: false,
-            our_app_id: our_app_id.into(),
+            our_app_id,
             api_version: api_version.into(),
             page_rows: 10,
             quit_armed: false,
@@ -150,8 +171,13 @@ impl Model {
     }
 
     /// The exact Graph call an action sends, as the confirm dialog and the audit log show it.
-    pub fn call_text(&self, id: &str, action: SolutionAction) -> String {
-        format!("POST /{}/{}/{}", self.api_version, id, action.edge())
+    pub fn call_text(&self, target: &Target) -> String {
+        format!(
+            "POST /{}/{}/{}",
+            self.api_version,
+            target.object_id(),
+            target.edge()
+        )
     }
 
     /// The freshness of what the current pane shows.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
 use crate::graph::model::{Solution, SolutionAction, SolutionNode, SolutionState};
+use crate::graph::waba_model::{Pin, Waba};
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -22,6 +23,11 @@ pub enum Msg {
     SolutionsLoaded {
         at: DateTime<Utc>,
         result: Result<Vec<Solution>, Failure>,
+    },
+    /// A refresh of the client WABAs finished.
+    WabasLoaded {
+        at: DateTime<Utc>,
+        result: Result<WabaList, Failure>,
     },
     /// The detail of one solution (permissions, apps) arrived.
     DetailLoaded {
@@ -62,13 +68,127 @@ pub enum Effect {
     FetchDetail {
         id: String,
     },
-    /// Send one mutation, then verify and record it. Emitted once per confirmation.
+    /// Send one mutation, then verify and record it. Emitted once per confirmation. `pin` is
+    /// the typed PIN of a register, moved here from the dialog and dropped after sending.
     Perform {
+        target: Target,
+        pin: Option<Pin>,
+    },
+    Quit,
+}
+
+/// The client WABAs one refresh read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WabaList {
+    pub wabas: Vec<Waba>,
+    /// How many WABAs' subscribed apps or solutions could not be read, and the first reason:
+    /// their checklist shows "unknown" for what depends on it.
+    pub extras_failed: Option<(usize, Failure)>,
+}
+
+/// What a confirmed action changes: one Graph call on one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `POST /{solution-id}/{action}`.
+    Solution {
         id: String,
         name: String,
         action: SolutionAction,
     },
-    Quit,
+    /// `POST /{waba-id}/subscribed_apps`: our app gets the WABA's webhooks.
+    SubscribeApp { waba_id: String, waba_name: String },
+    /// `POST /{phone-number-id}/register` with a PIN.
+    RegisterPhone {
+        waba_id: String,
+        waba_name: String,
+        phone_id: String,
+        /// The number as people read it.
+        phone: String,
+    },
+}
+
+impl Target {
+    /// The node the call is made on.
+    pub fn object_id(&self) -> &str {
+        match self {
+            Target::Solution { id, .. } => id,
+            Target::SubscribeApp { waba_id, .. } => waba_id,
+            Target::RegisterPhone { phone_id, .. } => phone_id,
+        }
+    }
+
+    /// The edge of `POST /{object-id}/{edge}`.
+    pub fn edge(&self) -> &'static str {
+        match self {
+            Target::Solution { action, .. } => action.edge(),
+            Target::SubscribeApp { .. } => "subscribed_apps",
+            Target::RegisterPhone { .. } => "register",
+        }
+    }
+
+    /// The action in a word or two, for notices and the audit log.
+    pub fn action_label(&self) -> &'static str {
+        match self {
+            Target::Solution { action, .. } => action.edge(),
+            Target::SubscribeApp { .. } => "subscribe_app",
+            Target::RegisterPhone { .. } => "register",
+        }
+    }
+
+    /// What it is done to, as people name it.
+    pub fn name(&self) -> String {
+        match self {
+            Target::Solution { name, .. } => name.clone(),
+            Target::SubscribeApp { waba_name, .. } => waba_name.clone(),
+            Target::RegisterPhone {
+                phone, waba_name, ..
+            } => format!("{phone} of {waba_name}"),
+        }
+    }
+
+    /// The state a successful call leaves the object in, as [`Reread::state`] words it.
+    pub fn expected_state(&self) -> String {
+        match self {
+            Target::Solution { action, .. } => action.expected_state().label().to_string(),
+            Target::SubscribeApp { .. } => "subscribed".into(),
+            Target::RegisterPhone { .. } => "CONNECTED".into(),
+        }
+    }
+}
+
+/// The object as re-read after an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reread {
+    Solution(Box<SolutionNode>),
+    Waba(Box<Waba>),
+}
+
+impl Reread {
+    /// What the re-read says about the target: a solution's state, whether our app is
+    /// subscribed, a number's status.
+    pub fn state(&self, target: &Target, our_app_id: &str) -> String {
+        match (self, target) {
+            (Reread::Solution(n), _) => {
+                SolutionState::derive(&n.status, n.status_for_pending_request.as_deref())
+                    .label()
+                    .to_string()
+            }
+            (Reread::Waba(w), Target::RegisterPhone { phone_id, .. }) => w
+                .phone(phone_id)
+                .map(|p| p.status.clone().unwrap_or_else(|| "no status".into()))
+                .unwrap_or_else(|| "no longer listed".into()),
+            (Reread::Waba(w), _) => {
+                match crate::graph::waba_model::webhooks_subscribed(
+                    w.subscribed_apps.as_deref(),
+                    our_app_id,
+                ) {
+                    Some(true) => "subscribed".into(),
+                    Some(false) => "not subscribed".into(),
+                    None => "unknown (subscribed apps not read)".into(),
+                }
+            }
+        }
+    }
 }
 
 /// Why a call failed, in the words the screen needs. Built from the Graph client's error
@@ -94,12 +214,10 @@ impl Failure {
     }
 }
 
-/// The result of a confirmed action, after re-reading the solution.
+/// The result of a confirmed action, after re-reading its object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionOutcome {
-    pub id: String,
-    pub name: String,
-    pub action: SolutionAction,
+    pub target: Target,
     pub result: ActionResult,
     /// Where the attempt was recorded, or why it could not be.
     pub audit: Result<String, String>,
@@ -108,23 +226,36 @@ pub struct ActionOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionResult {
     /// Meta accepted the call and a re-read shows the expected state.
-    Verified { node: SolutionNode },
-    /// Meta accepted the call but the re-read shows another state.
-    Unexpected {
-        node: SolutionNode,
-        state: SolutionState,
-    },
+    Verified { reread: Reread },
+    /// Meta accepted the call but the re-read shows another state (worded by
+    /// [`Reread::state`]).
+    Unexpected { reread: Reread, state: String },
     /// Meta accepted the call; the re-read failed, so the new state is not confirmed.
     Unverified { failure: Failure },
-    /// Meta refused the call, or it could not be sent. `node` is the re-read, if any: the
-    /// solution as it really is now (someone else may have acted first).
+    /// Meta refused the call, or it could not be sent. `reread` is the object as it really is
+    /// now, if it could be read (someone else may have acted first).
     Failed {
         failure: Failure,
-        node: Option<SolutionNode>,
+        reread: Option<Reread>,
     },
     /// The response was lost: the re-read says what actually happened (if it could).
     OutcomeUnknown {
-        node: Option<SolutionNode>,
+        reread: Option<Reread>,
         failure: Failure,
     },
+}
+
+impl ActionResult {
+    /// The re-read, whatever came of the call.
+    pub fn reread(&self) -> Option<&Reread> {
+        match self {
+            ActionResult::Verified { reread } | ActionResult::Unexpected { reread, .. } => {
+                Some(reread)
+            }
+            ActionResult::Failed { reread, .. } | ActionResult::OutcomeUnknown { reread, .. } => {
+                reread.as_ref()
+            }
+            ActionResult::Unverified { .. } => None,
+        }
+    }
 }

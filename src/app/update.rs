@@ -1,13 +1,15 @@
 //! `update(model, msg) -> effects`: the console's behaviour, as a plain function.
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
+use tui_input::{Input, InputRequest};
 
 use crate::app::keymap::{Command, command_for};
-use crate::app::model::{Confirm, InFlight, Model, Overlay, Pane};
-use crate::app::msg::{ActionOutcome, ActionResult, Effect, FailureKind, Msg};
+use crate::app::model::{Confirm, Model, Overlay, Pane, PinField};
+use crate::app::msg::{ActionOutcome, ActionResult, Effect, FailureKind, Msg, Reread, Target};
 use crate::app::solutions::Detail;
-use crate::graph::model::{Role, Solution, SolutionAction, SolutionState};
+use crate::graph::model::{Role, Solution, SolutionAction};
+use crate::graph::waba_model::Pin;
 
 /// Rows taken by everything but the table body (tabs, lanes, header, borders, status bar).
 const CHROME_ROWS: u16 = 8;
@@ -37,6 +39,19 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::WabasLoaded { at, result } => {
+            let refresh = &mut model.refresh.wabas;
+            refresh.in_flight = false;
+            match result {
+                Ok(list) => {
+                    refresh.last_success = Some(at);
+                    refresh.last_error = None;
+                    model.wabas.set_items(list);
+                }
+                Err(failure) => refresh.last_error = Some((at, failure)),
+            }
+            vec![]
+        }
         Msg::DetailLoaded { id, result } => {
             match result {
                 Ok(node) => model.solutions.apply_node(node),
@@ -60,8 +75,23 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return vec![];
     }
+    // The PIN field takes every key while it is open: digits would otherwise switch panes.
+    if matches!(&model.overlay, Some(Overlay::Confirm(c)) if c.pin.is_some() && !c.sending) {
+        return on_pin_key(model, key);
+    }
     if model.solutions.filter_editing {
-        return on_filter_key(model, key);
+        let pane = &mut model.solutions;
+        let keep = pane.selected_id();
+        edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
+        pane.select_id(keep.as_deref());
+        return vec![];
+    }
+    if model.wabas.filter_editing {
+        let pane = &mut model.wabas;
+        let keep = pane.selected_id();
+        edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
+        pane.select_id(keep.as_deref());
+        return vec![];
     }
     let Some(cmd) = command_for(&key) else {
         return vec![];
@@ -98,7 +128,30 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Command::Solutions => switch_pane(model, Pane::Solutions),
         Command::Wabas => switch_pane(model, Pane::Wabas),
         Command::CreditLines => switch_pane(model, Pane::CreditLines),
-        _ if model.pane != Pane::Solutions => vec![],
+        _ => match model.pane {
+            Pane::Solutions => on_solutions_key(model, cmd),
+            Pane::Wabas => on_wabas_key(model, cmd),
+            Pane::CreditLines => vec![],
+        },
+    }
+}
+
+/// A key while a filter is being typed: Enter keeps it, Esc clears it, the rest edits it.
+fn edit_filter(input: &mut Input, editing: &mut bool, key: KeyEvent) {
+    match key.code {
+        KeyCode::Enter => *editing = false,
+        KeyCode::Esc => {
+            *editing = false;
+            input.reset();
+        }
+        _ => {
+            input.handle_event(&Event::Key(key));
+        }
+    }
+}
+
+fn on_solutions_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
+    match cmd {
         Command::Close => {
             let pane = &mut model.solutions;
             if pane.detail_open {
@@ -146,8 +199,187 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Command::Accept => start_action(model, 'a'),
         Command::Reject => start_action(model, 'r'),
         Command::Deactivate => start_action(model, 'd'),
-        Command::Confirm => vec![],
+        _ => vec![],
     }
+}
+
+/// Keys on the WABAs pane. With the detail open, `j`/`k` pick a phone number (for `R`) and
+/// `PgUp`/`PgDn` scroll the detail; otherwise they move through the table.
+fn on_wabas_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
+    let page = model.page_rows as isize;
+    let pane = &mut model.wabas;
+    let detail = pane.open.is_some();
+    match cmd {
+        Command::Close => {
+            if detail {
+                pane.close_detail();
+            } else if !pane.filter.value().is_empty() {
+                let keep = pane.selected_id();
+                pane.filter.reset();
+                pane.select_id(keep.as_deref());
+            }
+        }
+        Command::Down if detail => pane.move_phone(1),
+        Command::Up if detail => pane.move_phone(-1),
+        Command::PageDown if detail => pane.scroll_detail(page),
+        Command::PageUp if detail => pane.scroll_detail(-page),
+        Command::Top if detail => {
+            pane.phone_selected = 0;
+            pane.detail_scroll = 0;
+        }
+        Command::Bottom if detail => pane.move_phone(isize::MAX / 2),
+        Command::Down => pane.move_by(1),
+        Command::Up => pane.move_by(-1),
+        Command::PageDown => pane.move_by(page),
+        Command::PageUp => pane.move_by(-page),
+        Command::Top => pane.move_to(0),
+        Command::Bottom => pane.move_to(usize::MAX),
+        Command::NextLane | Command::PrevLane if !detail => {
+            pane.lane = if cmd == Command::NextLane {
+                pane.lane.next()
+            } else {
+                pane.lane.prev()
+            };
+            pane.move_to(0);
+        }
+        Command::Filter => {
+            pane.close_detail();
+            pane.filter_editing = true;
+        }
+        Command::Open if !detail => pane.open_selected(),
+        Command::Sort => {
+            pane.cycle_sort();
+            model.notice = Some(format!("WABAs sorted by {}.", pane.sort.label()));
+        }
+        Command::Subscribe => return start_subscribe(model),
+        Command::Register => return start_register(model),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Whether a mutation may be started now; if not, the notice says why.
+fn may_send(model: &mut Model, what: &str) -> bool {
+    if model.read_only {
+        model.notice = Some(format!(
+            "Read-only mode: {what} is not sent (started with --read-only or PARTNERDECK_READ_ONLY)."
+        ));
+        return false;
+    }
+    if let Some(f) = &model.in_flight {
+        model.notice = Some(format!(
+            "Wait: '{}' is still being sent and verified.",
+            f.name()
+        ));
+        return false;
+    }
+    true
+}
+
+fn confirm(model: &mut Model, target: Target, pin: Option<PinField>) {
+    model.overlay = Some(Overlay::Confirm(Confirm {
+        call: model.call_text(&target),
+        target,
+        sending: false,
+        pin,
+    }));
+}
+
+/// `s`: subscribe our app to the selected WABA's webhooks, after a confirm.
+fn start_subscribe(model: &mut Model) -> Vec<Effect> {
+    let Some(row) = model.wabas.current_row() else {
+        return vec![];
+    };
+    let target = Target::SubscribeApp {
+        waba_id: row.id().to_string(),
+        waba_name: row.waba.name().to_string(),
+    };
+    if row.onboarding.webhooks_subscribed == Some(true) {
+        model.notice = Some(format!(
+            "'{}' already sends its webhooks to our app: nothing to subscribe.",
+            row.waba.name()
+        ));
+        return vec![];
+    }
+    if may_send(model, "subscribed_apps") {
+        confirm(model, target, None);
+    }
+    vec![]
+}
+
+/// `R` in the WABA detail: register the selected phone number, with a PIN typed in the dialog.
+fn start_register(model: &mut Model) -> Vec<Effect> {
+    let pane = &model.wabas;
+    let Some(row) = pane.open_row() else {
+        model.notice = Some(
+            "Open the WABA with Enter and pick its number with j/k, then press R to register it."
+                .into(),
+        );
+        return vec![];
+    };
+    let Some(phone) = pane.selected_phone() else {
+        model.notice = Some(format!(
+            "'{}' has no phone number to register yet.",
+            row.waba.name()
+        ));
+        return vec![];
+    };
+    if phone.is_connected() {
+        model.notice = Some(format!(
+            "{} is already registered (CONNECTED): nothing to do.",
+            phone.label()
+        ));
+        return vec![];
+    }
+    let target = Target::RegisterPhone {
+        waba_id: row.id().to_string(),
+        waba_name: row.waba.name().to_string(),
+        phone_id: phone.id.clone(),
+        phone: phone.label().to_string(),
+    };
+    if may_send(model, "register") {
+        confirm(model, target, Some(PinField::default()));
+    }
+    vec![]
+}
+
+/// A key in the register dialog: digits (at most six) and Backspace edit the PIN; Enter or
+/// `y` sends it once it has six digits; Esc, `n` or Ctrl-c cancel. The PIN moves into the
+/// effect and leaves the model.
+fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    let Some(Overlay::Confirm(c)) = &mut model.overlay else {
+        return vec![];
+    };
+    let Some(field) = &mut c.pin else {
+        return vec![];
+    };
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('n') => model.overlay = None,
+        KeyCode::Char('c') if ctrl => model.overlay = None,
+        KeyCode::Backspace => {
+            field.input.handle(InputRequest::DeletePrevChar);
+        }
+        KeyCode::Char(d) if d.is_ascii_digit() && !ctrl && field.input.value().len() < Pin::LEN => {
+            field.input.handle(InputRequest::InsertChar(d));
+        }
+        KeyCode::Enter | KeyCode::Char('y') => match Pin::parse(field.input.value()) {
+            Some(pin) => {
+                c.pin = None;
+                c.sending = true;
+                model.in_flight = Some(c.target.clone());
+                return vec![Effect::Perform {
+                    target: c.target.clone(),
+                    pin: Some(pin),
+                }];
+            }
+            None => {
+                model.notice = Some("Type the number's 6-digit PIN, then Enter.".into());
+            }
+        },
+        _ => {}
+    }
+    vec![]
 }
 
 fn switch_pane(model: &mut Model, pane: Pane) -> Vec<Effect> {
@@ -186,23 +418,6 @@ fn fetch_detail(model: &mut Model, id: &str) -> Vec<Effect> {
     }
 }
 
-fn on_filter_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
-    let pane = &mut model.solutions;
-    let keep = pane.selected_id();
-    match key.code {
-        KeyCode::Enter => pane.filter_editing = false,
-        KeyCode::Esc => {
-            pane.filter_editing = false;
-            pane.filter.reset();
-        }
-        _ => {
-            pane.filter.handle_event(&Event::Key(key));
-        }
-    }
-    pane.select_id(keep.as_deref());
-    vec![]
-}
-
 /// Why a key does nothing on this solution, in words.
 fn why_not(key: char, s: &Solution) -> String {
     let what = match key {
@@ -234,27 +449,15 @@ fn start_action(model: &mut Model, key: char) -> Vec<Effect> {
         model.notice = Some(why_not(key, &s));
         return vec![];
     };
-    if model.read_only {
-        model.notice = Some(format!(
-            "Read-only mode: {} is not sent (started with --read-only or PARTNERDECK_READ_ONLY).",
-            action.edge()
-        ));
+    if !may_send(model, action.edge()) {
         return vec![];
     }
-    if let Some(f) = &model.in_flight {
-        model.notice = Some(format!(
-            "Wait: '{}' is still being sent and verified.",
-            f.name
-        ));
-        return vec![];
-    }
-    model.overlay = Some(Overlay::Confirm(Confirm {
+    let target = Target::Solution {
         id: s.id().to_string(),
         name: s.name().to_string(),
         action,
-        call: model.call_text(s.id(), action),
-        sending: false,
-    }));
+    };
+    confirm(model, target, None);
     // The dialog shows both sides' permissions: read them if we have not.
     fetch_detail(model, s.id())
 }
@@ -282,15 +485,10 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
             Command::Confirm if confirm.sending => vec![],
             Command::Confirm => {
                 confirm.sending = true;
-                model.in_flight = Some(InFlight {
-                    id: confirm.id.clone(),
-                    name: confirm.name.clone(),
-                    action: confirm.action,
-                });
+                model.in_flight = Some(confirm.target.clone());
                 let effect = Effect::Perform {
-                    id: confirm.id.clone(),
-                    name: confirm.name.clone(),
-                    action: confirm.action,
+                    target: confirm.target.clone(),
+                    pin: None,
                 };
                 model.overlay = Some(Overlay::Confirm(confirm));
                 vec![effect]
@@ -302,7 +500,7 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
                 if confirm.sending {
                     model.notice = Some(format!(
                         "'{}' is still being sent; the result will show when it is verified.",
-                        confirm.name
+                        confirm.target.name()
                     ));
                 }
                 vec![]
@@ -313,72 +511,49 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
 }
 
 fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> {
-    if model.in_flight.as_ref().is_some_and(|f| f.id == outcome.id) {
+    if model.in_flight.as_ref() == Some(&outcome.target) {
         model.in_flight = None;
     }
-    match &outcome.result {
-        ActionResult::Verified { node } | ActionResult::Unexpected { node, .. } => {
-            model.solutions.apply_node(node.clone())
-        }
-        ActionResult::OutcomeUnknown {
-            node: Some(node), ..
-        }
-        | ActionResult::Failed {
-            node: Some(node), ..
-        } => model.solutions.apply_node(node.clone()),
-        _ => {}
+    match outcome.result.reread() {
+        Some(Reread::Solution(node)) => model.solutions.apply_node((**node).clone()),
+        Some(Reread::Waba(waba)) => model.wabas.apply_waba((**waba).clone()),
+        None => {}
     }
-    model.notice = Some(outcome_summary(&outcome));
+    model.notice = Some(outcome_summary(&outcome, &model.our_app_id));
     model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
     vec![]
 }
 
 /// One line saying what came of an action, for the notice line.
-pub fn outcome_summary(o: &ActionOutcome) -> String {
-    let state = |n: &crate::graph::model::SolutionNode| {
-        SolutionState::derive(&n.status, n.status_for_pending_request.as_deref())
-            .label()
-            .replace('_', " ")
-    };
+pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
+    let what = o.target.action_label();
+    let name = o.target.name();
+    let state = |r: &Reread| r.state(&o.target, our_app_id).replace('_', " ");
     match &o.result {
-        ActionResult::Verified { node } => format!(
-            "Done: {} '{}' — verified, now {}.",
-            o.action.edge(),
-            o.name,
-            state(node)
-        ),
-        ActionResult::Unexpected { node, .. } => format!(
-            "Meta accepted {} for '{}' but it now reads as {}.",
-            o.action.edge(),
-            o.name,
-            state(node)
+        ActionResult::Verified { reread } => {
+            format!("Done: {what} '{name}' — verified, now {}.", state(reread))
+        }
+        ActionResult::Unexpected { reread, .. } => format!(
+            "Meta accepted {what} for '{name}' but it now reads as {}.",
+            state(reread)
         ),
         ActionResult::Unverified { failure } => format!(
-            "Meta accepted {} for '{}'; the re-read failed: {}",
-            o.action.edge(),
-            o.name,
+            "Meta accepted {what} for '{name}'; the re-read failed: {}",
             failure.sentence
         ),
         ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
             format!("Not sent: {}", failure.sentence)
         }
-        ActionResult::Failed { failure, .. } => format!(
-            "{} '{}' failed: {}",
-            o.action.edge(),
-            o.name,
-            failure.sentence
-        ),
-        ActionResult::OutcomeUnknown { node, .. } => match node {
-            Some(n) => format!(
-                "The answer to {} for '{}' was lost; re-read shows it {}.",
-                o.action.edge(),
-                o.name,
-                state(n)
+        ActionResult::Failed { failure, .. } => {
+            format!("{what} '{name}' failed: {}", failure.sentence)
+        }
+        ActionResult::OutcomeUnknown { reread, .. } => match reread {
+            Some(r) => format!(
+                "The answer to {what} for '{name}' was lost; re-read shows it {}.",
+                state(r)
             ),
             None => format!(
-                "Outcome unknown for {} on '{}': the answer was lost and the re-read failed. Press Ctrl-r later.",
-                o.action.edge(),
-                o.name
+                "Outcome unknown for {what} on '{name}': the answer was lost and the re-read failed. Press Ctrl-r later."
             ),
         },
     }

@@ -62,6 +62,41 @@ impl ClientConfig {
     }
 }
 
+/// Most operations Meta takes in one batch request (reference §1.7).
+pub const MAX_BATCH: usize = 50;
+
+/// One GET inside a batch request: a Graph path (`{id}` or `{id}/{edge}`) and its query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchGet {
+    pub path: String,
+    pub query: Vec<(String, String)>,
+}
+
+impl BatchGet {
+    pub fn new(path: impl Into<String>, query: &[(&str, &str)]) -> BatchGet {
+        BatchGet {
+            path: path.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// `{path}?{query}`, relative to the version the batch is sent to.
+    fn relative_url(&self) -> String {
+        let path = self.path.trim_start_matches('/');
+        if self.query.is_empty() {
+            return path.to_string();
+        }
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.query {
+            q.append_pair(k, v);
+        }
+        format!("{path}?{}", q.finish())
+    }
+}
+
 /// The answer to a POST or DELETE.
 #[derive(Debug, Clone)]
 pub struct MutationResponse {
@@ -239,6 +274,33 @@ impl GraphClient {
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, GraphError> {
         let first = self.get(path, query).await?;
+        let items = self.rest_of_list(first, path).await?;
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                serde_json::from_value::<T>(item).map_err(|e| {
+                    self.scrub(GraphError::new(
+                        ErrorKind::Transport,
+                        format!(
+                            "Meta's answer did not have the expected shape: item {} of {}: {e}",
+                            i + 1,
+                            redact_path(path)
+                        ),
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// The items of a list whose first page is already in hand (e.g. an edge expanded inside
+    /// another call, `phone_numbers{...}`), reading the further pages its `paging.next` names
+    /// with the same rules as [`get_all`](Self::get_all). `what` names the list in logs.
+    pub async fn follow_pages(&self, first: Value, what: &str) -> Result<Vec<Value>, GraphError> {
+        self.rest_of_list(first, what).await
+    }
+
+    async fn rest_of_list(&self, first: Value, path: &str) -> Result<Vec<Value>, GraphError> {
         let mut pager = Pager::new();
         let mut step = pager.push(paging::parse_page(first)?)?;
         loop {
@@ -260,23 +322,95 @@ impl GraphClient {
                 }
             }
         }
-        pager
-            .into_items()
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| {
-                serde_json::from_value::<T>(item).map_err(|e| {
-                    self.scrub(GraphError::new(
-                        ErrorKind::Transport,
-                        format!(
-                            "Meta's answer did not have the expected shape: item {} of {}: {e}",
-                            i + 1,
-                            redact_path(path)
-                        ),
-                    ))
+        Ok(pager.into_items())
+    }
+
+    /// Several GETs in Graph batch requests (reference §1.7): `POST /` with at most
+    /// [`MAX_BATCH`] operations each, the chunks one after another. Only reads can be put in,
+    /// so a batch is not a mutation: it is sent in read-only mode too, and retried like a GET.
+    /// The outer error is the batch's own failure; each inner result is one operation's answer,
+    /// in request order.
+    pub async fn batch_get(
+        &self,
+        requests: &[BatchGet],
+    ) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(MAX_BATCH) {
+            let mut ops = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                // Checked like any path, so an operation cannot leave the Graph API either.
+                self.url_for(&r.path)?;
+                ops.push(serde_json::json!({ "method": "GET", "relative_url": r.relative_url() }));
+            }
+            let body = serde_json::json!({
+                "batch": Value::Array(ops).to_string(),
+                "include_headers": false,
+            });
+            let url = self.url_for("")?;
+            let answer = self
+                .retrying(&url, || async {
+                    let a = self
+                        .exec(Method::Post, url.clone(), &[], Some(&body), false)
+                        .await?;
+                    match a.body {
+                        Value::Array(items) if items.len() == chunk.len() => Ok(items),
+                        other => Err(self.scrub(
+                            GraphError::new(
+                                ErrorKind::Transport,
+                                format!(
+                                    "Meta's answer to a batch request did not have the expected shape: {} instead of a list of {} answers",
+                                    paging::json_type(&other),
+                                    chunk.len()
+                                ),
+                            )
+                            .with_status(a.status)
+                            .with_fbtrace(a.fbtrace),
+                        )),
+                    }
                 })
-            })
-            .collect()
+                .await?;
+            out.extend(answer.into_iter().map(|item| self.batch_item(item)));
+        }
+        Ok(out)
+    }
+
+    /// One operation's answer inside a batch: `{code, headers?, body: "<json>"}`, or `null`
+    /// when Meta did not get to it.
+    fn batch_item(&self, item: Value) -> Result<Value, GraphError> {
+        let shape = |what: &str| {
+            GraphError::new(
+                ErrorKind::Transport,
+                format!("Meta's answer to one request of a batch {what}"),
+            )
+        };
+        if item.is_null() {
+            return Err(shape("is missing: it was not completed in time"));
+        }
+        let status = item
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .ok_or_else(|| shape("has no status code"))?;
+        let body: Value = match item.get("body") {
+            Some(Value::String(s)) => {
+                serde_json::from_str(s).map_err(|_| shape("is not valid JSON"))?
+            }
+            Some(v @ (Value::Object(_) | Value::Array(_))) => v.clone(),
+            _ => return Err(shape("has no body").with_status(status)),
+        };
+        if let Some(e) = GraphError::from_envelope(&body, Some(status), None) {
+            return Err(self.scrub(e));
+        }
+        if !(200..300).contains(&status) {
+            return Err(GraphError::from_status(status));
+        }
+        match body {
+            Value::Object(_) | Value::Array(_) => Ok(body),
+            other => Err(shape(&format!(
+                "is {} instead of an object",
+                paging::json_type(&other)
+            ))),
+        }
     }
 
     /// POST once (never retried). In read-only mode, refused with `ErrorKind::ReadOnly`
@@ -312,7 +446,7 @@ impl GraphClient {
             return Err(GraphError::read_only());
         }
         let url = self.url_for(path)?;
-        let a = self.exec(method, url, query, body.as_ref()).await?;
+        let a = self.exec(method, url, query, body.as_ref(), true).await?;
         Ok(MutationResponse {
             http_status: a.status,
             body: a.body,
@@ -321,14 +455,10 @@ impl GraphClient {
     }
 
     async fn get_url(&self, url: Url, query: &[(&str, &str)]) -> Result<Value, GraphError> {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(RETRY_MIN_DELAY)
-            .with_max_delay(RETRY_MAX_DELAY)
-            .with_factor(RETRY_FACTOR)
-            .with_max_times(self.inner.cfg.max_get_retries)
-            .with_jitter();
         let attempt = || async {
-            let a = self.exec(Method::Get, url.clone(), query, None).await?;
+            let a = self
+                .exec(Method::Get, url.clone(), query, None, false)
+                .await?;
             match a.body {
                 Value::Object(_) | Value::Array(_) => Ok(a.body),
                 other => Err(self.scrub(
@@ -344,6 +474,22 @@ impl GraphClient {
                 )),
             }
         };
+        self.retrying(&url, attempt).await
+    }
+
+    /// Run a read, retrying transient failures (and short throttles) with jittered
+    /// exponential backoff, at most `max_get_retries` times.
+    async fn retrying<T, F, Fut>(&self, url: &Url, attempt: F) -> Result<T, GraphError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, GraphError>>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(RETRY_MIN_DELAY)
+            .with_max_delay(RETRY_MAX_DELAY)
+            .with_factor(RETRY_FACTOR)
+            .with_max_times(self.inner.cfg.max_get_retries)
+            .with_jitter();
         attempt
             .retry(backoff)
             .when(GraphError::is_retryable)
@@ -360,7 +506,7 @@ impl GraphClient {
                     code = ?e.code,
                     http_status = ?e.http_status,
                     retry_in_ms = d.as_millis() as u64,
-                    "GET failed; retrying"
+                    "read failed; retrying"
                 );
             })
             .await
@@ -397,13 +543,16 @@ impl GraphClient {
     }
 
     /// One HTTP exchange: send, read the whole body within `request_timeout`, record usage,
-    /// turn any failure into a classified, scrubbed `GraphError`.
+    /// turn any failure into a classified, scrubbed `GraphError`. `mutation`: whether the call
+    /// changes something, so a lost answer leaves the outcome unknown (a batch of reads is a
+    /// POST that does not).
     async fn exec(
         &self,
         method: Method,
         url: Url,
         query: &[(&str, &str)],
         body: Option<&Value>,
+        mutation: bool,
     ) -> Result<Answer, GraphError> {
         let inner = &self.inner;
         let log_path = url.path().to_string();
@@ -428,7 +577,6 @@ impl GraphClient {
             let bytes = resp.bytes().await;
             Ok::<_, reqwest::Error>((status, headers, bytes))
         };
-        let mutation = method != Method::Get;
         let result = tokio::time::timeout(timeout, exchange).await;
         let ms = started.elapsed().as_millis() as u64;
 

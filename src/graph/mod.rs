@@ -6,6 +6,8 @@ pub mod error;
 pub mod model;
 pub mod paging;
 pub mod solutions;
+pub mod waba_model;
+pub mod wabas;
 
-pub use client::{ClientConfig, GraphClient, MutationResponse, Usage};
+pub use client::{BatchGet, ClientConfig, GraphClient, MutationResponse, Usage};
 pub use error::{ErrorKind, GraphError};

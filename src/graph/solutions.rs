@@ -14,7 +14,7 @@ pub const DETAIL_FIELDS: &str = "name,status,status_for_pending_request,owner_ap
 pub const LIST_LIMIT: &str = "100";
 
 /// Refuse an id that is not a plain Graph id segment before anything is sent.
-fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id

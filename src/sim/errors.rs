@@ -29,6 +29,8 @@ pub struct GraphError {
     pub message: String,
     /// `error.is_transient`, when Meta sends it.
     pub is_transient: Option<bool>,
+    /// `error.error_data.details`, which WhatsApp endpoints add.
+    pub details: Option<String>,
 }
 
 impl GraphError {
@@ -40,7 +42,22 @@ impl GraphError {
             subcode: None,
             message: message.into(),
             is_transient: None,
+            details: None,
         }
+    }
+
+    /// A WhatsApp endpoint's refusal: Meta's code with `error_data.details`.
+    pub fn whatsapp(status: u16, code: i64, message: &str, details: &str) -> Self {
+        let mut e = GraphError::new(status, OAUTH, code, message);
+        e.details = Some(details.to_string());
+        e
+    }
+
+    /// A batch with more operations than Meta allows: 400 / 100.
+    pub fn batch_too_large(max: usize) -> Self {
+        GraphError::invalid_param(format!(
+            "(#100) Too many requests in batch message. Maximum batch size is {max}"
+        ))
     }
 
     pub fn with_subcode(mut self, subcode: i64) -> Self {
@@ -147,6 +164,12 @@ impl GraphError {
         }
         if let Some(t) = self.is_transient {
             e.insert("is_transient".into(), json!(t));
+        }
+        if let Some(d) = &self.details {
+            e.insert(
+                "error_data".into(),
+                json!({ "messaging_product": "whatsapp", "details": d }),
+            );
         }
         e.insert("fbtrace_id".into(), json!(fbtrace_id));
         json!({ "error": Value::Object(e) })

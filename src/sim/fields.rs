@@ -225,6 +225,8 @@ pub enum Kind {
     Object(&'static Schema),
     /// An edge: a list of nodes of the given type, rendered with `data` + `paging`.
     Edge(&'static Schema),
+    /// A plain list of objects of the given type (no paging), e.g. `health_status.entities`.
+    ObjectList(&'static Schema),
 }
 
 /// The fields a node type has.
@@ -307,6 +309,116 @@ pub static SOLUTION: Schema = Schema {
     default_fields: &["name", "status", "status_for_pending_request"],
 };
 
+/// `health_status.entities[]` (WhatsAppBusinessHealthStatus, reference §3.3).
+pub static HEALTH_ENTITY: Schema = Schema {
+    type_name: "WhatsAppBusinessHealthStatus",
+    fields: &[
+        ("id", Kind::Scalar),
+        ("entity_type", Kind::Scalar),
+        ("can_send_message", Kind::Scalar),
+        ("can_receive_call_sip", Kind::Scalar),
+        ("additional_info", Kind::Scalar),
+        ("errors", Kind::Scalar),
+    ],
+    default_fields: &[
+        "entity_type",
+        "can_send_message",
+        "can_receive_call_sip",
+        "additional_info",
+        "errors",
+    ],
+};
+
+/// `health_status` (WhatsAppBusinessHealthStatusForMessageSend): the whole object by default.
+pub static HEALTH_STATUS: Schema = Schema {
+    type_name: "WhatsAppBusinessHealthStatusForMessageSend",
+    fields: &[
+        ("can_send_message", Kind::Scalar),
+        ("entities", Kind::ObjectList(&HEALTH_ENTITY)),
+    ],
+    default_fields: &["can_send_message", "entities"],
+};
+
+/// A phone number (reference §3.4).
+pub static PHONE_NUMBER: Schema = Schema {
+    type_name: "WhatsAppBusinessAccountToNumberCurrentStatus",
+    fields: &[
+        ("id", Kind::Scalar),
+        ("display_phone_number", Kind::Scalar),
+        ("verified_name", Kind::Scalar),
+        ("quality_rating", Kind::Scalar),
+        ("status", Kind::Scalar),
+        ("code_verification_status", Kind::Scalar),
+        ("name_status", Kind::Scalar),
+        ("new_name_status", Kind::Scalar),
+        ("platform_type", Kind::Scalar),
+        ("throughput", Kind::Scalar),
+        ("health_status", Kind::Object(&HEALTH_STATUS)),
+        ("account_mode", Kind::Scalar),
+        ("messaging_limit_tier", Kind::Scalar),
+        ("is_official_business_account", Kind::Scalar),
+        ("is_pin_enabled", Kind::Scalar),
+        ("last_onboarded_time", Kind::Scalar),
+        ("search_visibility", Kind::Scalar),
+    ],
+    default_fields: &[
+        "verified_name",
+        "code_verification_status",
+        "display_phone_number",
+        "quality_rating",
+        "platform_type",
+        "throughput",
+    ],
+};
+
+/// A WhatsApp Business Account (reference §3.2; field list of Meta's SDK codegen spec).
+/// `subscribed_apps` and `solutions` are edges that cannot be expanded here.
+pub static WABA: Schema = Schema {
+    type_name: "WhatsAppBusinessAccount",
+    fields: &[
+        ("id", Kind::Scalar),
+        ("name", Kind::Scalar),
+        ("account_review_status", Kind::Scalar),
+        ("analytics", Kind::Scalar),
+        ("auth_international_rate_eligibility", Kind::Scalar),
+        ("business_verification_status", Kind::Scalar),
+        ("country", Kind::Scalar),
+        ("creation_time", Kind::Scalar),
+        ("currency", Kind::Scalar),
+        ("disable_marketing_messages_on_cloud_api", Kind::Scalar),
+        ("health_status", Kind::Object(&HEALTH_STATUS)),
+        ("is_enabled_for_insights", Kind::Scalar),
+        ("is_shared_with_partners", Kind::Scalar),
+        ("linked_commerce_account", Kind::Scalar),
+        ("marketing_messages_lite_api_status", Kind::Scalar),
+        ("marketing_messages_onboarding_status", Kind::Scalar),
+        ("message_template_namespace", Kind::Scalar),
+        ("on_behalf_of_business_info", Kind::Object(&BUSINESS)),
+        ("owner_business", Kind::Object(&BUSINESS)),
+        ("owner_business_info", Kind::Object(&BUSINESS)),
+        ("ownership_type", Kind::Scalar),
+        ("primary_business_location", Kind::Scalar),
+        ("primary_funding_id", Kind::Scalar),
+        ("purchase_order_number", Kind::Scalar),
+        ("status", Kind::Scalar),
+        ("template_auto_archival_enabled", Kind::Scalar),
+        ("timezone_id", Kind::Scalar),
+        ("whatsapp_business_manager_messaging_limit", Kind::Scalar),
+        ("phone_numbers", Kind::Edge(&PHONE_NUMBER)),
+    ],
+    default_fields: &["name", "timezone_id", "message_template_namespace"],
+};
+
+/// One entry of `GET /{waba-id}/subscribed_apps`.
+pub static SUBSCRIBED_APP: Schema = Schema {
+    type_name: "WhatsAppApplication",
+    fields: &[
+        ("whatsapp_business_api_data", Kind::Object(&APPLICATION)),
+        ("override_callback_uri", Kind::Scalar),
+    ],
+    default_fields: &["whatsapp_business_api_data", "override_callback_uri"],
+};
+
 /// Where nested edges' `paging.next` links point: `{node_base}/{parent-id}/{edge}?...`.
 #[derive(Debug, Clone)]
 pub struct Links {
@@ -344,7 +456,7 @@ pub fn project(
         let Some(v) = obj.get(&f.name).filter(|v| !v.is_null()) else {
             // Known but absent: Meta omits it. Still validate a sub-selection.
             match kind {
-                Kind::Object(s) | Kind::Edge(s) => validate(s, child_sel)?,
+                Kind::Object(s) | Kind::Edge(s) | Kind::ObjectList(s) => validate(s, child_sel)?,
                 Kind::Scalar if child_sel.is_some() => return Err(not_expandable(f, schema)),
                 Kind::Scalar => {}
             }
@@ -354,6 +466,15 @@ pub fn project(
             Kind::Scalar if child_sel.is_some() => return Err(not_expandable(f, schema)),
             Kind::Scalar => v.clone(),
             Kind::Object(s) => project(v, s, child_sel, links)?,
+            Kind::ObjectList(s) => match v.as_array() {
+                Some(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|item| project(item, s, child_sel, links))
+                        .collect::<Result<_, _>>()?,
+                ),
+                None => v.clone(),
+            },
             Kind::Edge(s) => {
                 let parent_id = obj.get("id").and_then(Value::as_str).unwrap_or("");
                 project_edge(v, s, f, parent_id, links)?
@@ -387,7 +508,9 @@ fn validate(schema: &'static Schema, sel: Option<&[FieldSel]>) -> Result<(), Fie
                     node_type: schema.type_name.to_string(),
                 });
             }
-            Some(Kind::Object(s) | Kind::Edge(s)) => validate(s, f.children.as_deref())?,
+            Some(Kind::Object(s) | Kind::Edge(s) | Kind::ObjectList(s)) => {
+                validate(s, f.children.as_deref())?
+            }
             Some(Kind::Scalar) if f.children.is_some() => return Err(not_expandable(f, schema)),
             Some(Kind::Scalar) => {}
         }

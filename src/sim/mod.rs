@@ -8,6 +8,13 @@
 //! - field selection with nested braces and `.limit(n)` (§1.8), cursor paging (§1.6);
 //! - Multi-Partner Solutions: list, read, partners edge, and the five actions with the
 //!   state machine of §2.5;
+//! - client WABAs (§3): `GET /{business-id}/client_whatsapp_business_accounts` with the
+//!   `partners` filter and `phone_numbers{...}` expansion (nested paging with `next` past the
+//!   nested limit), `GET /{waba-id}`, its `phone_numbers`, `subscribed_apps` (GET, POST) and
+//!   `solutions` edges, `GET /{phone-number-id}` and `POST /{phone-number-id}/register` with the
+//!   refusals of §3.6 (see [`wabas::register`]);
+//! - Graph batch requests (§1.7): `POST /` with `batch=[...]`, at most [`MAX_BATCH`]
+//!   operations, answered as `[{code, headers, body: "<json>"}]`;
 //! - Meta's error envelope on every refusal, an `x-fb-trace-id` header on every response.
 //!
 //! `GET /__sim/requests` returns the recorded requests as JSON (for debugging).
@@ -47,6 +54,24 @@
 //! | [`DEMO_UNKNOWN_PENDING_SOLUTION_ID`] | ACTIVE / `PENDING_REACTIVATION` (undocumented) | partner |
 //! | [`DEMO_FOREIGN_SOLUTION_ID`] | ACTIVE, between Kestrel and another app | none (we get 403) |
 //!
+//! ## WABAs
+//!
+//! Seven hand-written client WABAs with fixed ids, then 300 generated from a seed
+//! (`waba_generator`: ids `31…`, numbers `32…`, owner businesses `33…`): about one in ten
+//! without a phone number, some blocked or limited, some not subscribed to our app, some without
+//! a funding source, a third also shared with Kestrel's business; every hundredth (the first
+//! included, [`DEMO_WABA_MANY_PHONES_ID`]) has more than 25 numbers.
+//!
+//! | constant | what it is |
+//! |---|---|
+//! | [`DEMO_WABA_COMPLETE_ID`] | healthy, subscribed, funded, its one number CONNECTED: onboarding complete |
+//! | [`DEMO_WABA_TO_ONBOARD_ID`] | funded but not subscribed; its number [`DEMO_PENDING_PHONE_ID`] is PENDING (verified, no PIN set: any 6-digit PIN registers it); shared with Kestrel too |
+//! | [`DEMO_WABA_BLOCKED_ID`] | BLOCKED (WABA error 141010 with a possible solution); a RED number and a DISCONNECTED one; register answers 131031 |
+//! | [`DEMO_WABA_LIMITED_ID`] | LIMITED with `additional_info`, review PENDING, no funding source |
+//! | [`DEMO_WABA_NO_PHONE_ID`] | no phone number yet, no funding source |
+//! | [`DEMO_WABA_PIN_ID`] | its number [`DEMO_PIN_PHONE_ID`] has two-step PIN [`DEMO_PHONE_PIN`]: another PIN answers 133005, the fourth failure 133016 |
+//! | [`DEMO_WABA_UNKNOWN_ENUMS_ID`] | undocumented values: health `DEGRADED_SERVICE`, review `IN_APPEAL`, quality `AMBER`, status `PENDING_DELETION`, ... |
+//!
 //! [`DEMO_PARTNER_TOKEN`] acts as the Kestrel app ([`DEMO_PARTNER_APP_ID`]), so tests can play
 //! the other side; [`DEMO_VIEWER_TOKEN`] is a second token of our app without the
 //! `FINANCE_EDITOR` role.
@@ -55,6 +80,7 @@ mod errors;
 mod fields;
 mod paging;
 mod routes;
+pub mod wabas;
 mod world;
 
 use std::net::SocketAddr;
@@ -68,6 +94,8 @@ use tokio::task::JoinHandle;
 
 pub use errors::GraphError;
 pub use fields::{FieldError, FieldSel, parse_fields};
+pub use routes::MAX_BATCH;
+pub use wabas::{EntityHealth, HealthErrorItem, Phone, Waba, WabaGenerator};
 pub use world::{App, Business, Partner, Solution, Token, World};
 
 /// The token the demo world accepts for our app. Not a secret: it only opens the simulator.
@@ -95,6 +123,24 @@ pub const DEMO_DEACTIVATED_SOLUTION_ID: &str = "1688204519733512";
 pub const DEMO_UNKNOWN_STATUS_SOLUTION_ID: &str = "1902277365140018";
 pub const DEMO_UNKNOWN_PENDING_SOLUTION_ID: &str = "1902277365140124";
 pub const DEMO_FOREIGN_SOLUTION_ID: &str = "2667956524158023";
+
+/// Kestrel's business portfolio: a partner some client WABAs are also shared with.
+pub const DEMO_PARTNER_BUSINESS_ID: &str = "1102938475610293";
+/// Every client WABA of our business in the demo world (7 hand-written + 300 generated).
+pub const DEMO_WABA_COUNT: usize = 307;
+pub const DEMO_WABA_COMPLETE_ID: &str = "1045000000000101";
+pub const DEMO_WABA_TO_ONBOARD_ID: &str = "1045000000000202";
+pub const DEMO_PENDING_PHONE_ID: &str = "1046000000000201";
+pub const DEMO_WABA_BLOCKED_ID: &str = "1045000000000303";
+pub const DEMO_WABA_LIMITED_ID: &str = "1045000000000404";
+pub const DEMO_WABA_NO_PHONE_ID: &str = "1045000000000505";
+pub const DEMO_WABA_PIN_ID: &str = "1045000000000606";
+pub const DEMO_PIN_PHONE_ID: &str = "1046000000000601";
+/// The two-step verification PIN of [`DEMO_PIN_PHONE_ID`]. Not a secret: simulator data.
+pub const DEMO_PHONE_PIN: &str = "246810";
+pub const DEMO_WABA_UNKNOWN_ENUMS_ID: &str = "1045000000000707";
+/// The first generated WABA: more phone numbers than one nested page holds.
+pub const DEMO_WABA_MANY_PHONES_ID: &str = "3100000000000000";
 
 /// Why the simulator could not load a world or start.
 #[derive(Debug, thiserror::Error)]
@@ -346,6 +392,35 @@ mod tests {
         assert!(tokens.contains(&DEMO_VIEWER_TOKEN));
         assert!(tokens.contains(&DEMO_PARTNER_TOKEN));
         assert!(w.app(DEMO_PARTNER_APP_ID).is_some());
+    }
+
+    #[test]
+    fn demo_wabas_are_where_the_docs_say() {
+        let w = World::demo();
+        assert_eq!(w.wabas.len(), DEMO_WABA_COUNT);
+        assert!(w.waba_generator.is_none(), "generated once, on load");
+        let waba = |id: &str| w.waba(id).unwrap_or_else(|| panic!("{id} missing"));
+        assert!(waba(DEMO_WABA_MANY_PHONES_ID).phone_numbers.len() > 25);
+        assert!(waba(DEMO_WABA_NO_PHONE_ID).phone_numbers.is_empty());
+        assert_eq!(
+            waba(DEMO_WABA_BLOCKED_ID).health.can_send_message,
+            "BLOCKED"
+        );
+        assert!(waba(DEMO_WABA_TO_ONBOARD_ID).subscribed_app_ids.is_empty());
+        assert_eq!(
+            waba(DEMO_WABA_PIN_ID).phone_numbers[0].pin.as_deref(),
+            Some(DEMO_PHONE_PIN)
+        );
+        assert_eq!(
+            waba(DEMO_WABA_TO_ONBOARD_ID).phone_numbers[0].id,
+            DEMO_PENDING_PHONE_ID
+        );
+        assert!(
+            waba(DEMO_WABA_TO_ONBOARD_ID)
+                .shared_with
+                .iter()
+                .any(|b| b == DEMO_PARTNER_BUSINESS_ID)
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ use super::RecordedRequest;
 use super::errors::{self, GraphError};
 use super::fields::{self, FieldSel, Links, Schema};
 use super::paging::{self, PageParams};
+use super::wabas::{self, Waba};
 use super::world::{self, Action, Solution, Token, World};
+
+/// Most operations Meta takes in one batch request (reference §1.7).
+pub const MAX_BATCH: usize = 50;
 
 /// The version Meta serves unversioned calls with (reported in `facebook-api-version`).
 const DEFAULT_VERSION: &str = "v25.0";
@@ -357,6 +361,8 @@ enum Node {
     Partner { solution: String, partner: String },
     App(String),
     Business(String),
+    Waba(String),
+    Phone(String),
     User(Value),
 }
 
@@ -380,6 +386,12 @@ fn resolve(world: &World, id: &str, actor: &Token) -> Option<Node> {
     }
     if world.businesses.iter().any(|b| b.id == id) {
         return Some(Node::Business(id.into()));
+    }
+    if world.waba(id).is_some() {
+        return Some(Node::Waba(id.into()));
+    }
+    if wabas::find_phone(world, id).is_some() {
+        return Some(Node::Phone(id.into()));
     }
     world
         .tokens
@@ -405,6 +417,9 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
         .ok_or_else(GraphError::invalid_token)?;
     let method = call.method.as_str();
     let (id, edge) = match call.segments.as_slice() {
+        [] if call.method == Method::POST && call.param("batch").is_some() => {
+            return batch(world, call);
+        }
         [] => return Err(GraphError::unsupported_method_on_edge(method)),
         [id] => (id.as_str(), None),
         [id, edge] => (id.as_str(), Some(edge.as_str())),
@@ -468,17 +483,18 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
             Some(other) => Err(GraphError::unknown_path(other)),
         },
         Node::Business(bid) => match edge {
-            None if is_get => {
-                let b = world.businesses.iter().find(|b| b.id == bid);
-                let v = b.map_or(
-                    json!({ "id": bid }),
-                    |b| json!({"id": b.id, "name": b.name}),
-                );
-                call.project(&v, &fields::BUSINESS)
+            None if is_get => call.project(&world.business_json(&bid), &fields::BUSINESS),
+            Some("client_whatsapp_business_accounts") if is_get => {
+                list_client_wabas(world, call, &actor, &bid)
+            }
+            Some("client_whatsapp_business_accounts") => {
+                Err(GraphError::unsupported_method_on_edge(method))
             }
             None => Err(GraphError::unsupported_request(method, id)),
             Some(other) => Err(GraphError::unknown_path(other)),
         },
+        Node::Waba(wid) => waba_call(world, call, &actor, &wid, edge),
+        Node::Phone(pid) => phone_call(world, call, &actor, &pid, edge),
         Node::User(v) => match edge {
             None if is_get => call.project(&v, &fields::USER),
             None => Err(GraphError::unsupported_request(method, id)),
@@ -534,6 +550,270 @@ fn list_solutions(
         .map(|s| world.solution_json(s))
         .collect();
     list(call, &items, &fields::SOLUTION)
+}
+
+/// The WABA, if the actor's business may see it (else 400 / 100 / 33, as for a missing node).
+fn visible_waba<'w>(
+    world: &'w World,
+    id: &str,
+    actor: &Token,
+    method: &str,
+) -> Result<&'w Waba, GraphError> {
+    world
+        .waba(id)
+        .filter(|w| w.is_visible_to(world.business_of_app(&actor.app_id)))
+        .ok_or_else(|| GraphError::unsupported_request(method, id))
+}
+
+/// `/{waba-id}` and its edges: the node, `phone_numbers`, `subscribed_apps` (GET, POST) and
+/// `solutions`.
+fn waba_call(
+    world: &mut World,
+    call: &Call,
+    actor: &Token,
+    wid: &str,
+    edge: Option<&str>,
+) -> Result<Value, GraphError> {
+    let method = call.method.as_str();
+    let is_get = call.method == Method::GET;
+    let w = visible_waba(world, wid, actor, method)?;
+    match edge {
+        None if is_get => call.project(&w.to_json(world, &actor.app_id), &fields::WABA),
+        Some("phone_numbers") if is_get => {
+            let items: Vec<Value> = w.phone_numbers.iter().map(wabas::Phone::to_json).collect();
+            list(call, &items, &fields::PHONE_NUMBER)
+        }
+        Some("subscribed_apps") if is_get => {
+            // Meta answers this edge in one piece, without paging.
+            let sel = call.selection()?;
+            let data = w
+                .subscribed_app_ids
+                .iter()
+                .map(|app| {
+                    let v = json!({ "whatsapp_business_api_data": world.app_json(app) });
+                    fields::project(&v, &fields::SUBSCRIBED_APP, sel.as_deref(), &call.links())
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| GraphError::invalid_param(e.to_string()))?;
+            Ok(json!({ "data": data }))
+        }
+        Some("subscribed_apps") if call.method == Method::POST => {
+            let app = actor.app_id.clone();
+            if let Some(w) = world.waba_mut(wid) {
+                wabas::subscribe_app(w, &app);
+            }
+            Ok(json!({ "success": true }))
+        }
+        Some("solutions") if is_get => {
+            let items: Vec<Value> = w
+                .solution_ids
+                .iter()
+                .filter_map(|s| world.solution(s))
+                .map(|s| world.solution_json(s))
+                .collect();
+            list(call, &items, &fields::SOLUTION)
+        }
+        Some("phone_numbers" | "subscribed_apps" | "solutions") => {
+            Err(GraphError::unsupported_method_on_edge(method))
+        }
+        None => Err(GraphError::unsupported_request(method, wid)),
+        Some(other) => Err(GraphError::unknown_path(other)),
+    }
+}
+
+/// `/{phone-number-id}` and `POST /{phone-number-id}/register`.
+fn phone_call(
+    world: &mut World,
+    call: &Call,
+    actor: &Token,
+    pid: &str,
+    edge: Option<&str>,
+) -> Result<Value, GraphError> {
+    let method = call.method.as_str();
+    let (wi, pi) = wabas::find_phone(world, pid)
+        .ok_or_else(|| GraphError::unsupported_request(method, pid))?;
+    let wid = world.wabas[wi].id.clone();
+    visible_waba(world, &wid, actor, method)
+        .map_err(|_| GraphError::unsupported_request(method, pid))?;
+    match edge {
+        None if call.method == Method::GET => call.project(
+            &world.wabas[wi].phone_numbers[pi].to_json(),
+            &fields::PHONE_NUMBER,
+        ),
+        Some("register") if call.method == Method::POST => {
+            wabas::register(
+                world,
+                pid,
+                call.param("messaging_product"),
+                call.param("pin"),
+            )?;
+            Ok(json!({ "success": true }))
+        }
+        Some("register") => Err(GraphError::unsupported_method_on_edge(method)),
+        None => Err(GraphError::unsupported_request(method, pid)),
+        Some(other) => Err(GraphError::unknown_path(other)),
+    }
+}
+
+/// `GET /{business-id}/client_whatsapp_business_accounts`: the WABAs shared with the business,
+/// optionally narrowed by `filtering=[{"field":"partners","operator":"ALL"|"ANY","value":[ids]}]`.
+fn list_client_wabas(
+    world: &World,
+    call: &Call,
+    actor: &Token,
+    business_id: &str,
+) -> Result<Value, GraphError> {
+    if world.business_of_app(&actor.app_id) != Some(business_id) {
+        return Err(GraphError::permission(format!(
+            "(#200) The access token does not have permission to list the client WhatsApp Business Accounts of business {business_id}"
+        )));
+    }
+    let partners = match call.param("filtering") {
+        None => None,
+        Some(raw) => Some(parse_partner_filter(raw)?),
+    };
+    let items: Vec<Value> = world
+        .wabas
+        .iter()
+        .filter(|w| w.shared_with.iter().any(|b| b == business_id))
+        .filter(|w| match &partners {
+            None => true,
+            Some((all, ids)) => {
+                let has = |id: &String| w.shared_with.contains(id);
+                if *all {
+                    ids.iter().all(has)
+                } else {
+                    ids.iter().any(has)
+                }
+            }
+        })
+        .map(|w| w.to_json(world, &actor.app_id))
+        .collect();
+    list(call, &items, &fields::WABA)
+}
+
+/// Parse the `filtering` parameter: `(operator is ALL, partner ids)`. Only the `partners`
+/// field is supported, with `ALL` or `ANY`.
+fn parse_partner_filter(raw: &str) -> Result<(bool, Vec<String>), GraphError> {
+    let bad = |why: &str| GraphError::invalid_param(format!("(#100) param filtering {why}"));
+    let Ok(Value::Array(rules)) = serde_json::from_str::<Value>(raw) else {
+        return Err(bad(
+            "must be a JSON array of {field, operator, value} objects",
+        ));
+    };
+    let mut all = true;
+    let mut ids = vec![];
+    for rule in &rules {
+        if rule.get("field").and_then(Value::as_str) != Some("partners") {
+            return Err(bad("[field] must be one of {partners}"));
+        }
+        all = match rule.get("operator").and_then(Value::as_str) {
+            Some("ALL") => true,
+            Some("ANY") => false,
+            _ => return Err(bad("[operator] must be one of {ALL, ANY}")),
+        };
+        let Some(values) = rule.get("value").and_then(Value::as_array) else {
+            return Err(bad("[value] must be an array of business ids"));
+        };
+        for v in values {
+            match v {
+                Value::String(s) => ids.push(s.clone()),
+                Value::Number(n) => ids.push(n.to_string()),
+                _ => return Err(bad("[value] must be an array of business ids")),
+            }
+        }
+    }
+    Ok((all, ids))
+}
+
+/// `POST /` with `batch=[{method, relative_url, body?, name?}, ...]` (reference §1.7): each
+/// operation is dispatched as its own call with the batch's token; the answer is an array of
+/// `{code, headers, body}` in request order, `body` being the JSON answer as a string.
+fn batch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
+    let raw = call.param("batch").unwrap_or_default();
+    let Ok(Value::Array(ops)) = serde_json::from_str::<Value>(raw) else {
+        return Err(GraphError::invalid_param(
+            "(#100) The parameter batch must be a JSON array of operations",
+        ));
+    };
+    if ops.is_empty() {
+        return Err(GraphError::invalid_param(
+            "(#100) The parameter batch must not be empty",
+        ));
+    }
+    if ops.len() > MAX_BATCH {
+        return Err(GraphError::batch_too_large(MAX_BATCH));
+    }
+    let headers = call.param("include_headers") != Some("false");
+    let trace = errors::new_trace_id();
+    let mut out = Vec::with_capacity(ops.len());
+    for op in &ops {
+        let result = batch_op(op, call).and_then(|sub| {
+            if sub.param("batch").is_some() {
+                return Err(GraphError::invalid_param(
+                    "(#100) A batch operation cannot itself be a batch",
+                ));
+            }
+            dispatch(world, &sub)
+        });
+        let (code, body) = match result {
+            Ok(v) => (200, v),
+            Err(e) => (e.status, e.envelope(&trace)),
+        };
+        let mut item = json!({ "code": code, "body": body.to_string() });
+        if headers {
+            item["headers"] = json!([
+                {"name": "Content-Type", "value": "application/json; charset=UTF-8"},
+                {"name": "x-fb-trace-id", "value": trace},
+            ]);
+        }
+        out.push(item);
+    }
+    Ok(Value::Array(out))
+}
+
+/// One batch operation as a call of its own.
+fn batch_op(op: &Value, outer: &Call) -> Result<Call, GraphError> {
+    let bad = |why: &str| GraphError::invalid_param(format!("(#100) batch operation {why}"));
+    let method = match op
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase)
+    {
+        Some(m) if m == "GET" => Method::GET,
+        Some(m) if m == "POST" => Method::POST,
+        Some(m) if m == "DELETE" => Method::DELETE,
+        _ => return Err(bad("method must be GET, POST or DELETE")),
+    };
+    let Some(relative) = op.get("relative_url").and_then(Value::as_str) else {
+        return Err(bad("needs a relative_url"));
+    };
+    let (path, query) = relative.split_once('?').unwrap_or((relative, ""));
+    let mut segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let version = match segments.first() {
+        Some(first) if is_version(first) => Some(segments.remove(0)),
+        _ => outer.version.clone(),
+    };
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut params = query.clone();
+    if let Some(body) = op.get("body").and_then(Value::as_str) {
+        params.extend(url::form_urlencoded::parse(body.as_bytes()).into_owned());
+    }
+    Ok(Call {
+        method,
+        version,
+        segments,
+        query,
+        params,
+        token: outer.token.clone(),
+        origin: outer.origin.clone(),
+    })
 }
 
 /// A paged edge over full node values: validate fields and paging, project the page.

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::SimError;
 use super::errors::GraphError;
+use super::wabas::{Waba, WabaGenerator};
 
 /// The seeded state of the simulated Graph API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,13 @@ pub struct World {
     /// Multi-Partner Solutions, in the order the list edge returns them.
     #[serde(default)]
     pub solutions: Vec<Solution>,
+    /// Client WABAs, in the order `client_whatsapp_business_accounts` returns them.
+    #[serde(default)]
+    pub wabas: Vec<Waba>,
+    /// More WABAs, generated from a seed when the world is loaded (then this is emptied, so a
+    /// saved world lists them and does not generate them twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waba_generator: Option<WabaGenerator>,
 }
 
 /// A business portfolio.
@@ -113,16 +121,37 @@ impl World {
             .unwrap_or_else(|e| panic!("bundled assets/demo-world.json is invalid: {e}"))
     }
 
+    /// The demo world with `count` generated WABAs instead of the usual number (the
+    /// hand-written ones stay), e.g. for measuring a refresh of a large book.
+    pub fn demo_with_generated_wabas(count: usize) -> World {
+        let mut world: World = serde_json::from_str(include_str!("../../assets/demo-world.json"))
+            .unwrap_or_else(|e| panic!("bundled assets/demo-world.json is invalid: {e}"));
+        if let Some(generator) = &mut world.waba_generator {
+            generator.count = count;
+        }
+        world.generate();
+        world
+    }
+
+    /// Run the WABA generator, if the world file asks for one.
+    fn generate(&mut self) {
+        if let Some(generator) = self.waba_generator.take() {
+            generator.generate(self);
+        }
+    }
+
     /// Load and check a world file.
     pub fn from_file(path: &Path) -> Result<World, SimError> {
         let text = std::fs::read_to_string(path).map_err(|source| SimError::ReadWorld {
             path: path.to_path_buf(),
             source,
         })?;
-        let world: World = serde_json::from_str(&text).map_err(|source| SimError::ParseWorld {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let mut world: World =
+            serde_json::from_str(&text).map_err(|source| SimError::ParseWorld {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        world.generate();
         world.validate().map_err(|reason| SimError::InvalidWorld {
             path: path.display().to_string(),
             reason,
@@ -132,10 +161,12 @@ impl World {
 
     /// Parse and check a world from JSON text.
     pub fn from_json(text: &str) -> Result<World, SimError> {
-        let world: World = serde_json::from_str(text).map_err(|source| SimError::ParseWorld {
-            path: "<inline world>".into(),
-            source,
-        })?;
+        let mut world: World =
+            serde_json::from_str(text).map_err(|source| SimError::ParseWorld {
+                path: "<inline world>".into(),
+                source,
+            })?;
+        world.generate();
         world.validate().map_err(|reason| SimError::InvalidWorld {
             path: "<inline world>".into(),
             reason,
@@ -170,6 +201,14 @@ impl World {
         for s in &self.solutions {
             all.push(("solution", s.id.as_str()));
             all.extend(s.partners.iter().map(|p| ("partner record", p.id.as_str())));
+        }
+        for w in &self.wabas {
+            all.push(("WABA", w.id.as_str()));
+            all.extend(
+                w.phone_numbers
+                    .iter()
+                    .map(|p| ("phone number", p.id.as_str())),
+            );
         }
         for (what, id) in &all {
             if id.is_empty() {
@@ -229,7 +268,61 @@ impl World {
                 }
             }
         }
+        self.validate_wabas(&app_ids)
+    }
+
+    fn validate_wabas(&self, app_ids: &HashSet<&str>) -> Result<(), String> {
+        let businesses: HashSet<&str> = self.businesses.iter().map(|b| b.id.as_str()).collect();
+        for w in &self.wabas {
+            if !businesses.contains(w.owner_business_id.as_str()) {
+                return Err(format!(
+                    "WABA {} names unknown owner business {:?}",
+                    w.id, w.owner_business_id
+                ));
+            }
+            if let Some(b) = w
+                .shared_with
+                .iter()
+                .find(|b| !businesses.contains(b.as_str()))
+            {
+                return Err(format!(
+                    "WABA {} is shared with unknown business {b:?}",
+                    w.id
+                ));
+            }
+            if let Some(a) = w
+                .subscribed_app_ids
+                .iter()
+                .find(|a| !app_ids.contains(a.as_str()))
+            {
+                return Err(format!("WABA {} names unknown subscribed app {a:?}", w.id));
+            }
+            if let Some(s) = w.solution_ids.iter().find(|s| self.solution(s).is_none()) {
+                return Err(format!("WABA {} names unknown solution {s:?}", w.id));
+            }
+        }
         Ok(())
+    }
+
+    /// The business portfolio an app belongs to.
+    pub fn business_of_app(&self, app_id: &str) -> Option<&str> {
+        self.app(app_id).and_then(|a| a.business_id.as_deref())
+    }
+
+    pub fn waba(&self, id: &str) -> Option<&Waba> {
+        self.wabas.iter().find(|w| w.id == id)
+    }
+
+    pub(crate) fn waba_mut(&mut self, id: &str) -> Option<&mut Waba> {
+        self.wabas.iter_mut().find(|w| w.id == id)
+    }
+
+    /// `{id, name}` of a business portfolio, as Meta embeds it.
+    pub(crate) fn business_json(&self, id: &str) -> Value {
+        match self.businesses.iter().find(|b| b.id == id) {
+            Some(b) => json!({ "id": b.id, "name": b.name }),
+            None => json!({ "id": id }),
+        }
     }
 
     pub fn app(&self, id: &str) -> Option<&App> {

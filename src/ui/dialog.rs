@@ -1,5 +1,5 @@
-//! The confirm dialog (names the solution, its id and the exact call) and the dialog that
-//! reports what came of an action.
+//! The confirm dialogs (each names the object, its id and the exact call; the register one
+//! takes the PIN in a masked field) and the dialog that reports what came of an action.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,10 +8,11 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::Model;
 use crate::app::model::Confirm;
-use crate::app::msg::{ActionOutcome, ActionResult};
+use crate::app::msg::{ActionOutcome, ActionResult, Target};
 use crate::app::solutions::Detail;
 use crate::app::update::outcome_summary;
 use crate::graph::model::{SolutionAction, SolutionNode};
+use crate::graph::waba_model::Pin;
 use crate::ui::text::inert;
 use crate::ui::{Theme, centered};
 
@@ -56,34 +57,51 @@ fn permissions_line<'a>(node: &SolutionNode, theme: &Theme) -> Vec<Line<'a>> {
 }
 
 pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, theme: &Theme) {
-    let title = format!(" {} solution? ", c.action.verb());
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(format!("'{}'", inert(&c.name)), theme.title),
-            Span::styled(format!("  id {}", inert(&c.id)), theme.dim),
-        ]),
-        Line::from(vec![
-            Span::styled("Sends: ", theme.dim),
-            Span::styled(c.call.clone(), theme.key),
-        ]),
-        Line::default(),
-    ];
-    match model.solutions.details.get(&c.id) {
-        Some(Detail::Loaded(node)) => lines.extend(permissions_line(node, theme)),
-        Some(Detail::Failed(f)) => lines.push(Line::from(Span::styled(
-            format!("Permissions could not be read: {}", f.sentence),
-            theme.warn,
-        ))),
-        _ => lines.push(Line::from(Span::styled("Reading permissions…", theme.dim))),
-    }
-    lines.push(Line::default());
-    lines.push(Line::from(Span::styled(consequence(c.action), theme.warn)));
+    let (title, mut lines) = match &c.target {
+        Target::Solution { id, name, action } => (
+            format!(" {} solution? ", action.verb()),
+            solution_lines(model, c, id, name, *action, theme),
+        ),
+        Target::SubscribeApp { waba_id, waba_name } => (
+            " Subscribe our app to this WABA? ".to_string(),
+            vec![
+                Line::from(vec![
+                    Span::styled(format!("'{}'", inert(waba_name)), theme.title),
+                    Span::styled(format!("  WABA {}", inert(waba_id)), theme.dim),
+                ]),
+                sends(c, theme),
+                Line::default(),
+                Line::from(Span::styled(
+                    "Our app starts receiving this WABA's webhooks (messages, statuses, account updates). It can be undone with DELETE on the same edge.",
+                    theme.warn,
+                )),
+            ],
+        ),
+        Target::RegisterPhone {
+            waba_name,
+            phone_id,
+            phone,
+            ..
+        } => (
+            " Register this number for Cloud API? ".to_string(),
+            register_lines(c, waba_name, phone_id, phone, theme),
+        ),
+    };
     lines.push(Line::default());
     if c.sending {
         lines.push(Line::from(Span::styled(
             "Sending once… then re-reading to verify. (Esc hides this; the result will show.)",
             theme.attention,
         )));
+    } else if c.pin.is_some() {
+        lines.push(Line::from(vec![
+            Span::styled("Enter", theme.key),
+            Span::raw(" send   "),
+            Span::styled("Backspace", theme.key),
+            Span::raw(" erase   "),
+            Span::styled("Esc", theme.key),
+            Span::raw(" cancel"),
+        ]));
     } else {
         lines.push(Line::from(vec![
             Span::styled("y", theme.key),
@@ -104,7 +122,88 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, t
     );
 }
 
-pub fn draw_outcome(frame: &mut Frame, area: Rect, o: &ActionOutcome, theme: &Theme) {
+fn sends<'a>(c: &Confirm, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled("Sends: ", theme.dim),
+        Span::styled(c.call.clone(), theme.key),
+    ])
+}
+
+fn solution_lines<'a>(
+    model: &Model,
+    c: &Confirm,
+    id: &str,
+    name: &str,
+    action: SolutionAction,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("'{}'", inert(name)), theme.title),
+            Span::styled(format!("  id {}", inert(id)), theme.dim),
+        ]),
+        sends(c, theme),
+        Line::default(),
+    ];
+    match model.solutions.details.get(id) {
+        Some(Detail::Loaded(node)) => lines.extend(permissions_line(node, theme)),
+        Some(Detail::Failed(f)) => lines.push(Line::from(Span::styled(
+            format!("Permissions could not be read: {}", f.sentence),
+            theme.warn,
+        ))),
+        _ => lines.push(Line::from(Span::styled("Reading permissions…", theme.dim))),
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(consequence(action), theme.warn)));
+    lines
+}
+
+/// The PIN is shown as bullets only, with a place for each digit still to type.
+fn register_lines<'a>(
+    c: &Confirm,
+    waba_name: &str,
+    phone_id: &str,
+    phone: &str,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(inert(phone).into_owned(), theme.title),
+            Span::styled(
+                format!("  id {}  of '{}'", inert(phone_id), inert(waba_name)),
+                theme.dim,
+            ),
+        ]),
+        sends(c, theme),
+        Line::from(Span::styled(
+            "with messaging_product whatsapp and the PIN in the body",
+            theme.dim,
+        )),
+        Line::default(),
+    ];
+    if let Some(field) = &c.pin {
+        let typed = field.input.value().chars().count().min(Pin::LEN);
+        let mask: String = "•".repeat(typed) + &"_".repeat(Pin::LEN - typed);
+        lines.push(Line::from(vec![
+            Span::styled("PIN: ", theme.key),
+            Span::styled(mask, theme.title),
+            Span::styled("  (6 digits)", theme.dim),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        "The number's two-step verification PIN: sent once, never shown, logged or kept.",
+        theme.warn,
+    )));
+    lines
+}
+
+pub fn draw_outcome(
+    frame: &mut Frame,
+    area: Rect,
+    model: &Model,
+    o: &ActionOutcome,
+    theme: &Theme,
+) {
     let (title, style) = match &o.result {
         ActionResult::Verified { .. } => (" Done ", theme.ok),
         ActionResult::Failed { .. } => (" Not done ", theme.error),
@@ -114,7 +213,10 @@ pub fn draw_outcome(frame: &mut Frame, area: Rect, o: &ActionOutcome, theme: &Th
         ActionResult::OutcomeUnknown { .. } => (" Outcome was unknown ", theme.warn),
     };
     let mut lines = vec![
-        Line::from(Span::styled(inert(&outcome_summary(o)).into_owned(), style)),
+        Line::from(Span::styled(
+            inert(&outcome_summary(o, &model.our_app_id)).into_owned(),
+            style,
+        )),
         Line::default(),
     ];
     match &o.audit {

@@ -1,16 +1,17 @@
-//! The help screen, generated from the key map. Two columns when the terminal is too short
-//! for one, so every key fits on an 80x24 screen.
+//! The help screen, generated from the key map: the keys of every pane and of this one.
+//! Two columns when the terminal is too short for one, so every key fits on 80x24.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::app::Pane;
 use crate::app::keymap::help_lines;
 use crate::ui::{Theme, centered};
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let lines: Vec<Line> = help_lines()
+pub fn draw(frame: &mut Frame, area: Rect, pane: Pane, theme: &Theme) {
+    let lines: Vec<Line> = help_lines(pane)
         .into_iter()
         .map(|(keys, what)| {
             Line::from(vec![

@@ -9,6 +9,7 @@ mod solutions;
 mod status_bar;
 pub mod text;
 pub mod theme;
+mod waba_detail;
 mod wabas;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs};
+use tui_input::Input;
 
 use crate::app::{Model, Overlay, Pane};
 pub use theme::Theme;
@@ -33,16 +35,26 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
     draw_tabs(frame, tabs, model, theme);
     match model.pane {
         Pane::Solutions => solutions::draw(frame, body, model, theme),
-        Pane::Wabas => wabas::draw(frame, body, theme),
+        Pane::Wabas => wabas::draw(frame, body, model, now, theme),
         Pane::CreditLines => credit_lines::draw(frame, body, theme),
     }
-    // The message line: what the last key did, else why the last refresh failed.
+    // The message line: what the last key did, else why the last refresh failed, else what
+    // part of it could not be read.
     let message = match (&model.notice, &model.pane_refresh().last_error) {
         (Some(text), _) => Some(Span::styled(text::inert(text), theme.attention)),
         (None, Some((_, failure))) => {
             Some(Span::styled(text::inert(&failure.sentence), theme.error))
         }
-        (None, None) => None,
+        (None, None) => match (&model.pane, &model.wabas.extras_failed) {
+            (Pane::Wabas, Some((n, failure))) => Some(Span::styled(
+                format!(
+                    "Subscribed apps or solutions of {n} WABA(s) could not be read (shown as ?): {}",
+                    text::inert(&failure.sentence)
+                ),
+                theme.warn,
+            )),
+            _ => None,
+        },
     };
     if let Some(span) = message {
         frame.render_widget(Paragraph::new(Line::from(span)), notice);
@@ -50,9 +62,9 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
     status_bar::draw(frame, status, model, now, theme);
 
     match &model.overlay {
-        Some(Overlay::Help) => help::draw(frame, frame.area(), theme),
+        Some(Overlay::Help) => help::draw(frame, frame.area(), model.pane, theme),
         Some(Overlay::Confirm(c)) => dialog::draw_confirm(frame, frame.area(), model, c, theme),
-        Some(Overlay::Outcome(o)) => dialog::draw_outcome(frame, frame.area(), o, theme),
+        Some(Overlay::Outcome(o)) => dialog::draw_outcome(frame, frame.area(), model, o, theme),
         None => {}
     }
 }
@@ -83,6 +95,38 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     badges.push(Span::styled("partnerdeck", theme.title));
     frame.render_widget(Paragraph::new(Line::from(badges)).right_aligned(), right);
+}
+
+/// The filter line of a pane: the text typed so far, with the cursor while it is edited.
+pub(crate) fn draw_filter(
+    frame: &mut Frame,
+    area: Rect,
+    filter: &Input,
+    editing: bool,
+    theme: &Theme,
+) {
+    if area.height == 0 {
+        return;
+    }
+    let label = "Filter: ";
+    let width = area.width.saturating_sub(label.len() as u16 + 1) as usize;
+    let scroll = filter.visual_scroll(width);
+    let value: String = filter.value().chars().skip(scroll).collect();
+    let hint = if editing {
+        "  (Enter keep · Esc clear)"
+    } else {
+        "  (/ edit · Esc clear)"
+    };
+    let line = Line::from(vec![
+        Span::styled(label, theme.key),
+        Span::styled(text::inert(&value).into_owned(), theme.text),
+        Span::styled(hint, theme.dim),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+    if editing {
+        let x = area.x + label.len() as u16 + (filter.visual_cursor() - scroll) as u16;
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
 }
 
 /// A rectangle of at most `width` x `height`, centred in `area`.

@@ -9,7 +9,7 @@ use crate::app::Model;
 use crate::app::solutions::{Lane, SolutionsPane};
 use crate::graph::model::{Solution, SolutionState};
 use crate::ui::text::inert;
-use crate::ui::{Theme, solution_detail};
+use crate::ui::{Theme, draw_filter, solution_detail};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let pane = &model.solutions;
@@ -22,7 +22,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     ])
     .areas(area);
     draw_lanes(frame, lanes, pane, theme);
-    draw_filter(frame, filter, pane, theme);
+    draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
 
     if pane.detail_open {
         // The table keeps a few rows so the selection stays in view; the detail gets the rest.
@@ -53,31 +53,6 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme
         spans.push(Span::styled(text, style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn draw_filter(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme) {
-    if area.height == 0 {
-        return;
-    }
-    let label = "Filter: ";
-    let width = area.width.saturating_sub(label.len() as u16 + 1) as usize;
-    let scroll = pane.filter.visual_scroll(width);
-    let value: String = pane.filter.value().chars().skip(scroll).collect();
-    let hint = if pane.filter_editing {
-        "  (Enter keep · Esc clear)"
-    } else {
-        "  (/ edit · Esc clear)"
-    };
-    let line = Line::from(vec![
-        Span::styled(label, theme.key),
-        Span::styled(inert(&value).into_owned(), theme.text),
-        Span::styled(hint, theme.dim),
-    ]);
-    frame.render_widget(Paragraph::new(line), area);
-    if pane.filter_editing {
-        let x = area.x + label.len() as u16 + (pane.filter.visual_cursor() - scroll) as u16;
-        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
-    }
 }
 
 /// The state as shown: known states by name; unknown ones with Meta's raw values.

@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
     }
     if let Some(f) = &model.in_flight {
         spans.push(Span::styled(
-            format!(" · sending {} '{}'", f.action.edge(), inert(&f.name)),
+            format!(" · sending {} '{}'", f.action_label(), inert(&f.name())),
             theme.attention,
         ));
     }

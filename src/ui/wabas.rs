@@ -1,19 +1,256 @@
-//! The WABAs pane. Its data arrives with the WABAs issue; until then it says so.
+//! The WABAs pane: lanes with counts, the sort and change marks, the table, or the detail of
+//! the selected WABA when it is open.
 
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::ui::Theme;
+use crate::app::Model;
+use crate::app::wabas::{Change, WabaLane, WabaRow, WabasPane};
+use crate::graph::waba_model::Health;
+use crate::ui::text::{age, inert};
+use crate::ui::{Theme, draw_filter, waba_detail};
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let text = "Not yet: onboarded WhatsApp Business Accounts, their phone numbers, health and \
-                onboarding checklist will be listed here.";
-    frame.render_widget(
-        Paragraph::new(text)
-            .style(theme.dim)
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" WABAs ")),
-        area,
+/// From this width on, the table also shows owner, review, verification and age.
+const WIDE: u16 = 110;
+
+pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
+    let pane = &model.wabas;
+    if pane.not_configured {
+        let text = "No business id is set, so no client WABAs are listed. Give our business \
+                    portfolio's id with --business-id ID, PARTNERDECK_BUSINESS_ID, or business_id \
+                    in the config file (optionally --partner-business-id to list only the WABAs \
+                    shared with that partner too).";
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.warn)
+                .wrap(Wrap { trim: true })
+                .block(Block::bordered().title(" WABAs ")),
+            area,
+        );
+        return;
+    }
+    let show_filter = pane.filter_editing || !pane.filter.value().is_empty();
+    let [lanes, filter, rest] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(show_filter)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_lanes(frame, lanes, pane, theme);
+    draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
+    match pane.open_row() {
+        Some(row) => waba_detail::draw(frame, rest, model, row, now, theme),
+        None => draw_table(frame, rest, pane, now, theme),
+    }
+}
+
+fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, theme: &Theme) {
+    let mut spans = vec![];
+    for (i, lane) in WabaLane::ALL.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", theme.dim));
+        }
+        let count = pane.lane_count(*lane);
+        let style = if *lane == pane.lane {
+            theme.tab_active
+        } else if *lane != WabaLane::All && count > 0 {
+            theme.attention
+        } else {
+            theme.text
+        };
+        spans.push(Span::styled(format!("{} {count}", lane.title()), style));
+    }
+    spans.push(Span::styled("  · ", theme.dim));
+    spans.push(Span::styled("o", theme.key));
+    spans.push(Span::styled(
+        format!(" sort: {}", pane.sort.short_label()),
+        theme.dim,
+    ));
+    if !pane.changes.is_empty() {
+        spans.push(Span::styled(
+            format!("  · {} changed (+ new, ↓ worse)", pane.changes.len()),
+            theme.attention,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// How a health value looks: its name, styled by how bad it is.
+pub(crate) fn health_span<'a>(h: &Health, theme: &Theme) -> Span<'a> {
+    let style = match h {
+        Health::Available => theme.ok,
+        Health::Blocked => theme.error,
+        Health::Limited | Health::Other(_) | Health::Missing => theme.warn,
+    };
+    Span::styled(inert(h.label()).into_owned(), style)
+}
+
+/// A checklist step: done, not done, or unknown (never colour alone).
+pub(crate) fn mark(step: Option<bool>, theme: &Theme) -> Span<'static> {
+    match step {
+        Some(true) => Span::styled("✓", theme.ok),
+        Some(false) => Span::styled("✗", theme.error),
+        None => Span::styled("?", theme.warn),
+    }
+}
+
+/// `!` needs attention, then `+` new since start or `↓` health got worse.
+fn markers(row: &WabaRow, pane: &WabasPane) -> String {
+    let attention = if row.needs_attention() { '!' } else { ' ' };
+    let change = match pane.changes.get(row.id()) {
+        Some(Change::New) => '+',
+        Some(Change::HealthWorse { .. }) => '↓',
+        None => ' ',
+    };
+    format!("{attention}{change}")
+}
+
+fn phones_text(row: &WabaRow) -> String {
+    match (row.phones().len(), row.worst_quality()) {
+        (0, _) => "none".into(),
+        (n, Some(q)) => format!("{n} {}", inert(q)),
+        (n, None) => n.to_string(),
+    }
+}
+
+/// `12d` since the WABA was created, or `-`.
+pub(crate) fn age_text(created: Option<i64>, now: DateTime<Utc>) -> String {
+    match created {
+        Some(t) => age(now.timestamp() - t),
+        None => "-".into(),
+    }
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc>, theme: &Theme) {
+    let rows_all = pane.visible();
+    let title = format!(
+        " {} · {} of {} ",
+        pane.lane.title(),
+        rows_all.len(),
+        pane.lane_count(pane.lane)
     );
+    let legend = " Hook=webhooks Cred=credit line Reg=numbers registered · ✓ ✗ ?=unknown ";
+    let block = Block::bordered()
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Span::styled(legend, theme.dim));
+    if rows_all.is_empty() {
+        let msg = if !pane.loaded {
+            "Loading client WABAs…".to_string()
+        } else if !pane.filter.value().is_empty() {
+            "No WABA in this lane matches the filter.".to_string()
+        } else {
+            match pane.lane {
+                WabaLane::Attention => "No WABA needs attention.".to_string(),
+                WabaLane::Blocked => "No WABA is blocked.".to_string(),
+                WabaLane::All => "No client WABAs are shared with our business.".to_string(),
+            }
+        };
+        frame.render_widget(Paragraph::new(msg).style(theme.dim).block(block), area);
+        return;
+    }
+    let wide = area.width >= WIDE;
+    let inner_height = area.height.saturating_sub(3).max(1) as usize; // borders + header
+    // Build only the rows that fit: the window that keeps the selection in view.
+    let selected = pane.selected.min(rows_all.len() - 1);
+    let offset = (selected + 1).saturating_sub(inner_height);
+    let rows: Vec<Row> = rows_all
+        .iter()
+        .skip(offset)
+        .take(inner_height)
+        .map(|r| {
+            let n = &r.waba.node;
+            let o = &r.onboarding;
+            let mut cells = vec![
+                Cell::from(Span::styled(markers(r, pane), theme.attention)),
+                Cell::from(inert(&n.name).into_owned()),
+            ];
+            if wide {
+                cells.push(Cell::from(
+                    inert(r.waba.owner_name().unwrap_or("-")).into_owned(),
+                ));
+            }
+            cells.extend([
+                Cell::from(inert(&n.id).into_owned()),
+                Cell::from(health_span(&r.health, theme)),
+                Cell::from(phones_text(r)),
+                Cell::from(mark(o.webhooks_subscribed, theme)),
+                Cell::from(mark(o.credit_shared, theme)),
+                Cell::from(mark(o.phones_registered, theme)),
+            ]);
+            if wide {
+                let text = |v: &Option<String>| inert(v.as_deref().unwrap_or("-")).into_owned();
+                cells.extend([
+                    Cell::from(text(&n.account_review_status)),
+                    Cell::from(text(&n.business_verification_status)),
+                    Cell::from(age_text(n.creation_time, now)),
+                ]);
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
+        (
+            vec![
+                "",
+                "Name",
+                "Owner",
+                "ID",
+                "Health",
+                "Phones",
+                "Hook",
+                "Cred",
+                "Reg",
+                "Review",
+                "Verification",
+                "Age",
+            ],
+            vec![
+                Constraint::Length(2),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+                Constraint::Length(16),
+                Constraint::Length(11),
+                Constraint::Length(10),
+                Constraint::Length(4),
+                Constraint::Length(4),
+                Constraint::Length(3),
+                Constraint::Length(9),
+                Constraint::Length(12),
+                Constraint::Length(5),
+            ],
+        )
+    } else {
+        (
+            vec!["", "Name", "ID", "Health", "Phones", "Hook", "Cred", "Reg"],
+            vec![
+                Constraint::Length(2),
+                Constraint::Fill(1),
+                Constraint::Length(16),
+                Constraint::Length(9),
+                Constraint::Length(10),
+                Constraint::Length(4),
+                Constraint::Length(4),
+                Constraint::Length(3),
+            ],
+        )
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.header))
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(theme.selected);
+    let mut state = TableState::default().with_selected(Some(selected - offset));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// A label and a value, for the detail's summary lines.
+pub(crate) fn field<'a>(label: &str, value: &str, theme: &Theme, style: Style) -> Vec<Span<'a>> {
+    vec![
+        Span::styled(format!("{label} "), theme.dim),
+        Span::styled(inert(value).into_owned(), style),
+    ]
 }

@@ -136,3 +136,258 @@ pub fn ctrl(c: char) -> Msg {
 pub fn feed(m: &mut Model, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
     msgs.into_iter().flat_map(|msg| update(m, msg)).collect()
 }
+
+// ---- WABAs ----
+
+use partnerdeck::app::msg::WabaList;
+use partnerdeck::graph::waba_model::{
+    BusinessRef, HealthEntity, HealthIssue, HealthStatus, PhoneNumber, SubscribedApp, Waba,
+    WabaNode,
+};
+
+pub const KESTREL_APP: &str = "874512093365871";
+
+pub fn phone(id: &str, number: &str, name: &str, quality: &str, status: &str) -> PhoneNumber {
+    PhoneNumber {
+        id: id.into(),
+        display_phone_number: Some(number.into()),
+        verified_name: Some(name.into()),
+        quality_rating: Some(quality.into()),
+        status: Some(status.into()),
+        code_verification_status: Some("VERIFIED".into()),
+        name_status: Some("APPROVED".into()),
+        platform_type: Some(
+            if status == "CONNECTED" {
+                "CLOUD_API"
+            } else {
+                "NOT_APPLICABLE"
+            }
+            .into(),
+        ),
+        throughput: Some(serde_json::json!({"level": "STANDARD"})),
+        ..Default::default()
+    }
+}
+
+fn health(overall: &str, entities: Vec<HealthEntity>) -> Option<HealthStatus> {
+    Some(HealthStatus {
+        can_send_message: Some(overall.into()),
+        entities,
+        ..Default::default()
+    })
+}
+
+fn entity(kind: &str, id: &str, value: &str) -> HealthEntity {
+    HealthEntity {
+        entity_type: Some(kind.into()),
+        id: id.into(),
+        can_send_message: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+pub fn subscribed(apps: &[&str]) -> Option<Vec<SubscribedApp>> {
+    Some(
+        apps.iter()
+            .map(|id| SubscribedApp {
+                whatsapp_business_api_data: Some(AppRef {
+                    id: id.to_string(),
+                    name: Some(
+                        if *id == OUR_APP {
+                            "Northwind Messaging"
+                        } else {
+                            "Kestrel Commerce Cloud"
+                        }
+                        .into(),
+                    ),
+                    link: None,
+                }),
+                ..Default::default()
+            })
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn waba_of(
+    id: &str,
+    name: &str,
+    owner: &str,
+    created: i64,
+    funding: Option<&str>,
+    health_status: Option<HealthStatus>,
+    phones: Vec<PhoneNumber>,
+    apps: Option<Vec<SubscribedApp>>,
+) -> Waba {
+    Waba {
+        node: WabaNode {
+            id: id.into(),
+            name: name.into(),
+            currency: Some("EUR".into()),
+            account_review_status: Some("APPROVED".into()),
+            business_verification_status: Some("verified".into()),
+            primary_funding_id: funding.map(str::to_string),
+            owner_business_info: Some(BusinessRef {
+                id: format!("9{id}"),
+                name: Some(owner.into()),
+            }),
+            creation_time: Some(created),
+            health_status,
+            phone_numbers: phones,
+            ..Default::default()
+        },
+        subscribed_apps: apps,
+        solutions: Some(vec![]),
+    }
+}
+
+/// A small book: complete, not subscribed with a pending number, blocked, limited, without a
+/// number, and one with an undocumented health value whose edges could not be read.
+pub fn wabas() -> Vec<Waba> {
+    let day = 86_400;
+    let now = at(0).timestamp();
+    let mut blocked_entity = entity("WABA", "303", "BLOCKED");
+    blocked_entity.errors.push(HealthIssue {
+        error_code: Some(141010),
+        error_description: Some("The Business Account has been disabled for violating the WhatsApp Business Messaging Policy.".into()),
+        possible_solution: Some("Review the violation in WhatsApp Manager and request a review.".into()),
+        ..Default::default()
+    });
+    let mut limited_entity = entity("WABA", "404", "LIMITED");
+    limited_entity
+        .additional_info
+        .push("Business verification is pending: the messaging limit stays at 250.".into());
+    let mut blocked = waba_of(
+        "303",
+        "Cobalt Motors",
+        "Cobalt Motors S.A.",
+        now - 300 * day,
+        Some("515"),
+        health(
+            "BLOCKED",
+            vec![blocked_entity, entity("BUSINESS", "9303", "AVAILABLE")],
+        ),
+        vec![
+            phone(
+                "3031",
+                "+55 11 5555 0301",
+                "Cobalt Motors",
+                "RED",
+                "CONNECTED",
+            ),
+            phone(
+                "3032",
+                "+55 11 5555 0302",
+                "Cobalt Peças",
+                "GREEN",
+                "DISCONNECTED",
+            ),
+        ],
+        subscribed(&[OUR_APP, KESTREL_APP]),
+    );
+    blocked.solutions = Some(vec![node("7004", "Meridian Alerts", "ACTIVE", "NONE")]);
+    blocked
+        .node
+        .extra
+        .insert("timezone_id".into(), serde_json::json!("71"));
+    let mut odd = waba_of(
+        "707",
+        "Nimbus Telecom",
+        "Nimbus Telecom N.V.",
+        now - 40 * day,
+        Some("515"),
+        health(
+            "DEGRADED_SERVICE",
+            vec![entity("WABA", "707", "DEGRADED_SERVICE")],
+        ),
+        vec![phone(
+            "7071",
+            "+31 70 555 0701",
+            "Nimbus Telecom",
+            "AMBER",
+            "CONNECTED",
+        )],
+        None,
+    );
+    odd.solutions = None;
+    odd.node.account_review_status = Some("IN_APPEAL".into());
+    vec![
+        waba_of(
+            "101",
+            "Lumen Bakery",
+            "Lumen Bakery Ltd.",
+            now - 200 * day,
+            Some("515"),
+            health("AVAILABLE", vec![entity("WABA", "101", "AVAILABLE")]),
+            vec![phone(
+                "1011",
+                "+31 20 555 0101",
+                "Lumen Bakery",
+                "GREEN",
+                "CONNECTED",
+            )],
+            subscribed(&[OUR_APP]),
+        ),
+        waba_of(
+            "202",
+            "Harborview Dental",
+            "Harborview Dental Group LLC",
+            now - 2 * day,
+            Some("515"),
+            health("AVAILABLE", vec![entity("WABA", "202", "AVAILABLE")]),
+            vec![phone(
+                "2021",
+                "+1 415 555 0142",
+                "Harborview Dental",
+                "UNKNOWN",
+                "PENDING",
+            )],
+            subscribed(&[]),
+        ),
+        blocked,
+        waba_of(
+            "404",
+            "Juniper Travel",
+            "Juniper Travel GmbH",
+            now - 20 * day,
+            None,
+            health("LIMITED", vec![limited_entity]),
+            vec![phone(
+                "4041",
+                "+44 20 5555 0401",
+                "Juniper Travel",
+                "YELLOW",
+                "CONNECTED",
+            )],
+            subscribed(&[OUR_APP]),
+        ),
+        waba_of(
+            "505",
+            "Saffron Pharmacy",
+            "Saffron Pharmacy Pvt. Ltd.",
+            now - day,
+            None,
+            health("AVAILABLE", vec![entity("WABA", "505", "AVAILABLE")]),
+            vec![],
+            subscribed(&[OUR_APP]),
+        ),
+        odd,
+    ]
+}
+
+/// The model with the book loaded, on the WABAs pane.
+pub fn wabas_model() -> Model {
+    let mut m = loaded_model();
+    update(
+        &mut m,
+        Msg::WabasLoaded {
+            at: at(0),
+            result: Ok(WabaList {
+                wabas: wabas(),
+                extras_failed: None,
+            }),
+        },
+    );
+    update(&mut m, key('2'));
+    m
+}

@@ -1,0 +1,641 @@
+//! The WABAs pane's state: the client WABAs with what we derive from them (health, checklist,
+//! why one needs attention), the lane, sort and filter that choose the visible rows, the
+//! selection, the open detail, and the "changed since you looked" marks.
+
+use std::collections::{HashMap, HashSet};
+
+use tui_input::Input;
+
+use crate::app::msg::{Failure, WabaList};
+use crate::graph::waba_model::{
+    Health, Onboarding, OnboardingRules, PhoneNumber, Waba, worst_quality,
+};
+
+/// The lanes across the top of the pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WabaLane {
+    /// Not healthy, or stuck somewhere in onboarding.
+    #[default]
+    Attention,
+    Blocked,
+    All,
+}
+
+impl WabaLane {
+    pub const ALL: [WabaLane; 3] = [WabaLane::Attention, WabaLane::Blocked, WabaLane::All];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            WabaLane::Attention => "Needs attention",
+            WabaLane::Blocked => "Blocked",
+            WabaLane::All => "All",
+        }
+    }
+
+    pub fn contains(self, row: &WabaRow) -> bool {
+        match self {
+            WabaLane::Attention => row.needs_attention(),
+            WabaLane::Blocked => row.health == Health::Blocked,
+            WabaLane::All => true,
+        }
+    }
+
+    fn index(self) -> usize {
+        WabaLane::ALL.iter().position(|l| *l == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> WabaLane {
+        WabaLane::ALL[(self.index() + 1) % WabaLane::ALL.len()]
+    }
+
+    pub fn prev(self) -> WabaLane {
+        WabaLane::ALL[(self.index() + WabaLane::ALL.len() - 1) % WabaLane::ALL.len()]
+    }
+}
+
+/// The order of the rows; `o` cycles through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Worst health first, then the most onboarding steps missing, then name.
+    #[default]
+    Health,
+    /// Newest first (onboarding age), unknown creation time last.
+    Age,
+    Name,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Health => SortKey::Age,
+            SortKey::Age => SortKey::Name,
+            SortKey::Name => SortKey::Health,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Health => "health",
+            SortKey::Age => "onboarding age (newest first)",
+            SortKey::Name => "name",
+        }
+    }
+
+    /// For the lanes line, where room is short.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            SortKey::Health => "health",
+            SortKey::Age => "newest",
+            SortKey::Name => "name",
+        }
+    }
+}
+
+/// What changed about a WABA since the console started, until the user has looked at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Not in the first refresh: onboarded (or shared with us) since.
+    New,
+    /// Its health got worse; it was this before.
+    HealthWorse { was: Health },
+}
+
+/// One WABA with what the pane derives from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WabaRow {
+    pub waba: Waba,
+    pub health: Health,
+    pub onboarding: Onboarding,
+}
+
+impl WabaRow {
+    pub fn new(waba: Waba, rules: &OnboardingRules) -> WabaRow {
+        WabaRow {
+            health: waba.health(),
+            onboarding: Onboarding::derive(&waba, rules),
+            waba,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        self.waba.id()
+    }
+
+    pub fn phones(&self) -> &[PhoneNumber] {
+        &self.waba.node.phone_numbers
+    }
+
+    pub fn worst_quality(&self) -> Option<&str> {
+        worst_quality(self.phones())
+    }
+
+    /// Why the WABA needs someone to look at it, in words; empty when it does not.
+    /// Unknown checklist steps (edges that could not be read) are not reasons by themselves.
+    pub fn attention_reasons(&self) -> Vec<String> {
+        let mut out = vec![];
+        match &self.health {
+            Health::Available => {}
+            Health::Blocked => out.push("blocked".into()),
+            Health::Limited => out.push("limited".into()),
+            Health::Other(raw) => out.push(format!("health {raw}")),
+            Health::Missing => out.push("no health status".into()),
+        }
+        if self.onboarding.webhooks_subscribed == Some(false) {
+            out.push("webhooks not subscribed".into());
+        }
+        if self.onboarding.credit_shared == Some(false) {
+            out.push("no credit line".into());
+        }
+        let phones = self.phones();
+        let unregistered = phones.iter().filter(|p| !p.is_connected()).count();
+        if phones.is_empty() {
+            out.push("no phone number".into());
+        } else if unregistered > 0 {
+            out.push(format!(
+                "{unregistered} of {} numbers not registered",
+                phones.len()
+            ));
+        }
+        if self.worst_quality() == Some("RED") {
+            out.push("quality RED".into());
+        }
+        out
+    }
+
+    pub fn needs_attention(&self) -> bool {
+        self.health != Health::Available
+            || self.onboarding.stuck()
+            || self.worst_quality() == Some("RED")
+    }
+
+    /// How many checklist steps are known to be missing.
+    fn missing_steps(&self) -> usize {
+        self.onboarding
+            .steps()
+            .iter()
+            .filter(|s| **s == Some(false))
+            .count()
+    }
+
+    fn matches(&self, needle: &str) -> bool {
+        let w = &self.waba;
+        let n = &w.node;
+        let mut hay = vec![
+            n.name.as_str(),
+            n.id.as_str(),
+            self.health.label(),
+            n.currency.as_deref().unwrap_or(""),
+            n.account_review_status.as_deref().unwrap_or(""),
+            n.business_verification_status.as_deref().unwrap_or(""),
+        ];
+        if let Some(o) = &n.owner_business_info {
+            hay.push(&o.id);
+            hay.extend(o.name.as_deref());
+        }
+        for p in &n.phone_numbers {
+            hay.push(&p.id);
+            hay.extend(p.display_phone_number.as_deref());
+            hay.extend(p.verified_name.as_deref());
+        }
+        hay.iter().any(|h| h.to_lowercase().contains(needle))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WabasPane {
+    /// Every WABA from the last good refresh, in Meta's order.
+    pub rows: Vec<WabaRow>,
+    /// Whether any refresh has succeeded yet.
+    pub loaded: bool,
+    /// No business id is set, so nothing is polled; the pane says which setting to give.
+    pub not_configured: bool,
+    pub lane: WabaLane,
+    pub sort: SortKey,
+    pub filter: Input,
+    pub filter_editing: bool,
+    /// Index into `visible()`.
+    pub selected: usize,
+    /// The WABA whose detail is open, by id: it stays open when an action moves the WABA out
+    /// of the lane (e.g. its checklist turned complete).
+    pub open: Option<String>,
+    /// Index into the open WABA's phone numbers (the one `R` registers).
+    pub phone_selected: usize,
+    /// Lines the lower part of the open detail is scrolled by.
+    pub detail_scroll: u16,
+    /// WABA ids seen in earlier refreshes.
+    known: HashSet<String>,
+    /// Marks shown until the row is selected or opened.
+    pub changes: HashMap<String, Change>,
+    /// From the last refresh: edges of some WABAs could not be read.
+    pub extras_failed: Option<(usize, Failure)>,
+    /// What the checklist compares against (our app; later our credit allocations).
+    pub rules: OnboardingRules,
+}
+
+impl WabasPane {
+    pub fn new(rules: OnboardingRules) -> WabasPane {
+        WabasPane {
+            rules,
+            ..WabasPane::default()
+        }
+    }
+
+    /// The rows shown: the current lane, narrowed by the filter, in the chosen order.
+    pub fn visible(&self) -> Vec<&WabaRow> {
+        let needle = self.filter.value().trim().to_lowercase();
+        let mut rows: Vec<&WabaRow> = self
+            .rows
+            .iter()
+            .filter(|r| self.lane.contains(r) && (needle.is_empty() || r.matches(&needle)))
+            .collect();
+        let name = |r: &WabaRow| (r.waba.node.name.to_lowercase(), r.id().to_string());
+        match self.sort {
+            SortKey::Name => rows.sort_by_cached_key(|r| name(r)),
+            SortKey::Health => rows.sort_by_cached_key(|r| {
+                (
+                    std::cmp::Reverse(r.health.severity()),
+                    std::cmp::Reverse(r.missing_steps()),
+                    name(r),
+                )
+            }),
+            SortKey::Age => rows.sort_by_cached_key(|r| {
+                (
+                    r.waba.node.creation_time.is_none(),
+                    std::cmp::Reverse(r.waba.node.creation_time),
+                    name(r),
+                )
+            }),
+        }
+        rows
+    }
+
+    pub fn lane_count(&self, lane: WabaLane) -> usize {
+        self.rows.iter().filter(|r| lane.contains(r)).count()
+    }
+
+    pub fn selected_row(&self) -> Option<&WabaRow> {
+        self.visible().get(self.selected).copied()
+    }
+
+    pub fn selected_id(&self) -> Option<String> {
+        self.selected_row().map(|r| r.id().to_string())
+    }
+
+    pub fn row(&self, id: &str) -> Option<&WabaRow> {
+        self.rows.iter().find(|r| r.id() == id)
+    }
+
+    /// The WABA whose detail is open.
+    pub fn open_row(&self) -> Option<&WabaRow> {
+        self.row(self.open.as_deref()?)
+    }
+
+    /// What `s` acts on: the open WABA, else the selected row.
+    pub fn current_row(&self) -> Option<&WabaRow> {
+        self.open_row().or_else(|| self.selected_row())
+    }
+
+    /// Open the selected row's detail (the user is looking at it).
+    pub fn open_selected(&mut self) {
+        self.open = self.selected_id();
+        self.phone_selected = 0;
+        self.detail_scroll = 0;
+        self.mark_seen();
+    }
+
+    /// Close the detail; the selection goes back to the WABA if it is still in the lane.
+    pub fn close_detail(&mut self) {
+        if let Some(id) = self.open.take() {
+            self.select_id(Some(&id));
+        }
+    }
+
+    /// The phone number selected in the open detail.
+    pub fn selected_phone(&self) -> Option<&PhoneNumber> {
+        self.open_row()?.phones().get(self.phone_selected)
+    }
+
+    /// Select the row with this id if it is visible; otherwise keep the index in range.
+    pub fn select_id(&mut self, id: Option<&str>) {
+        if let Some(id) = id
+            && let Some(pos) = self.visible().iter().position(|r| r.id() == id)
+        {
+            self.selected = pos;
+            return;
+        }
+        let n = self.visible().len();
+        self.selected = if n == 0 { 0 } else { self.selected.min(n - 1) };
+    }
+
+    /// Move the selection (the user is looking at the row it lands on).
+    pub fn move_by(&mut self, delta: isize) {
+        let n = self.visible().len();
+        self.selected = if n == 0 {
+            0
+        } else {
+            (self.selected as isize + delta).clamp(0, n as isize - 1) as usize
+        };
+        self.after_move();
+    }
+
+    pub fn move_to(&mut self, index: usize) {
+        self.selected = index.min(self.visible().len().saturating_sub(1));
+        self.after_move();
+    }
+
+    fn after_move(&mut self) {
+        self.phone_selected = 0;
+        self.detail_scroll = 0;
+        self.mark_seen();
+    }
+
+    /// The user has looked at the selected row: its change mark goes.
+    pub fn mark_seen(&mut self) {
+        if let Some(id) = self.selected_id() {
+            self.changes.remove(&id);
+        }
+    }
+
+    /// Re-order, keeping the selected WABA selected.
+    pub fn cycle_sort(&mut self) {
+        let keep = self.selected_id();
+        self.sort = self.sort.next();
+        self.select_id(keep.as_deref());
+    }
+
+    pub fn move_phone(&mut self, delta: isize) {
+        let n = self.open_row().map_or(0, |r| r.phones().len());
+        self.phone_selected = if n == 0 {
+            0
+        } else {
+            (self.phone_selected as isize + delta).clamp(0, n as isize - 1) as usize
+        };
+    }
+
+    /// Scroll the lower part of the detail, within what it can hold.
+    pub fn scroll_detail(&mut self, delta: isize) {
+        let max = self.open_row().map_or(0, detail_lines_estimate);
+        self.detail_scroll = (self.detail_scroll as isize + delta).clamp(0, max as isize) as u16;
+    }
+
+    /// Replace the list after a refresh, keeping the selected WABA selected, and mark what
+    /// changed since the previous one: WABAs not seen before (not on the first refresh: that
+    /// is the baseline) and WABAs whose health got worse.
+    pub fn set_items(&mut self, list: WabaList) {
+        let keep = self.selected_id();
+        let before: HashMap<&str, &Health> =
+            self.rows.iter().map(|r| (r.id(), &r.health)).collect();
+        let rows: Vec<WabaRow> = list
+            .wabas
+            .into_iter()
+            .map(|w| WabaRow::new(w, &self.rules))
+            .collect();
+        let mut changes = std::mem::take(&mut self.changes);
+        for row in &rows {
+            let id = row.id();
+            if self.loaded && !self.known.contains(id) {
+                changes.insert(id.to_string(), Change::New);
+            } else if let Some(was) = before.get(id)
+                && row.health.is_worse_than(was)
+            {
+                changes
+                    .entry(id.to_string())
+                    .or_insert_with(|| Change::HealthWorse {
+                        was: (*was).clone(),
+                    });
+            }
+        }
+        changes.retain(|id, _| rows.iter().any(|r| r.id() == id));
+        self.changes = changes;
+        self.known.extend(rows.iter().map(|r| r.id().to_string()));
+        self.rows = rows;
+        self.extras_failed = list.extras_failed;
+        self.loaded = true;
+        self.select_id(keep.as_deref());
+        self.clamp_phone();
+    }
+
+    /// Take in one freshly read WABA (the re-read after an action): newer than the list.
+    pub fn apply_waba(&mut self, waba: Waba) {
+        let keep = self.selected_id();
+        let row = WabaRow::new(waba, &self.rules);
+        match self.rows.iter_mut().find(|r| r.id() == row.id()) {
+            Some(r) => *r = row,
+            None => {
+                self.known.insert(row.id().to_string());
+                self.rows.push(row);
+            }
+        }
+        self.select_id(keep.as_deref());
+        self.clamp_phone();
+    }
+
+    fn clamp_phone(&mut self) {
+        if self.open.is_some() && self.open_row().is_none() {
+            // The open WABA is no longer listed (unshared): nothing to show.
+            self.open = None;
+        }
+        let n = self.open_row().map_or(0, |r| r.phones().len());
+        self.phone_selected = self.phone_selected.min(n.saturating_sub(1));
+    }
+}
+
+/// About how many lines the lower part of the detail (health, solutions, apps, other fields)
+/// takes, to bound scrolling. The screen clamps to the exact number.
+fn detail_lines_estimate(row: &WabaRow) -> usize {
+    let n = &row.waba.node;
+    let entities: usize = n.health_status.as_ref().map_or(1, |h| {
+        h.entities
+            .iter()
+            .map(|e| 1 + e.additional_info.len() + 2 * e.errors.len())
+            .sum()
+    });
+    let solutions = row.waba.solutions.as_ref().map_or(1, Vec::len);
+    let apps = row.waba.subscribed_apps.as_ref().map_or(1, Vec::len);
+    entities + solutions + apps + n.extra.len() + 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::model::AppRef;
+    use crate::graph::waba_model::{HealthStatus, SubscribedApp, WabaNode};
+
+    const US: &str = "42";
+
+    fn waba(id: &str, name: &str, health: &str, created: i64, complete: bool) -> Waba {
+        Waba {
+            node: WabaNode {
+                id: id.into(),
+                name: name.into(),
+                creation_time: Some(created),
+                health_status: Some(HealthStatus {
+                    can_send_message: Some(health.into()),
+                    ..Default::default()
+                }),
+                primary_funding_id: complete.then(|| "515".into()),
+                phone_numbers: vec![PhoneNumber {
+                    id: format!("{id}0"),
+                    status: Some(if complete { "CONNECTED" } else { "PENDING" }.into()),
+                    quality_rating: Some("GREEN".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            subscribed_apps: Some(vec![SubscribedApp {
+                whatsapp_business_api_data: Some(AppRef {
+                    id: US.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
+            solutions: Some(vec![]),
+        }
+    }
+
+    fn list(wabas: Vec<Waba>) -> WabaList {
+        WabaList {
+            wabas,
+            extras_failed: None,
+        }
+    }
+
+    fn pane() -> WabasPane {
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(list(vec![
+            waba("1", "delta", "AVAILABLE", 100, true),
+            waba("2", "Alpha", "BLOCKED", 300, true),
+            waba("3", "charlie", "LIMITED", 200, false),
+            waba("4", "Bravo", "AVAILABLE", 400, false),
+        ]));
+        p
+    }
+
+    fn ids(p: &WabasPane) -> Vec<&str> {
+        p.visible().iter().map(|r| r.id()).collect()
+    }
+
+    #[test]
+    fn lanes_count_attention_and_blocked() {
+        let p = pane();
+        assert_eq!(p.lane_count(WabaLane::All), 4);
+        assert_eq!(
+            p.lane_count(WabaLane::Attention),
+            3,
+            "all but the complete, healthy one"
+        );
+        assert_eq!(p.lane_count(WabaLane::Blocked), 1);
+        let healthy = p.row("1").unwrap();
+        assert!(healthy.attention_reasons().is_empty());
+        assert_eq!(
+            p.row("3").unwrap().attention_reasons(),
+            vec!["limited", "no credit line", "1 of 1 numbers not registered"]
+        );
+    }
+
+    #[test]
+    fn sorts_by_health_age_and_name() {
+        let mut p = pane();
+        p.lane = WabaLane::All;
+        assert_eq!(p.sort, SortKey::Health);
+        assert_eq!(
+            ids(&p),
+            ["2", "3", "4", "1"],
+            "worst first, then missing steps"
+        );
+        p.cycle_sort();
+        assert_eq!(p.sort, SortKey::Age);
+        assert_eq!(ids(&p), ["4", "2", "3", "1"], "newest first");
+        p.cycle_sort();
+        assert_eq!(ids(&p), ["2", "4", "3", "1"], "case-insensitive names");
+        p.cycle_sort();
+        assert_eq!(p.sort, SortKey::Health);
+    }
+
+    #[test]
+    fn sorting_keeps_the_selected_waba_selected() {
+        let mut p = pane();
+        p.lane = WabaLane::All;
+        p.move_to(3); // "1" under health sort
+        p.cycle_sort();
+        assert_eq!(p.selected_id().as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn filter_matches_names_ids_numbers_and_health() {
+        let mut p = pane();
+        p.lane = WabaLane::All;
+        p.filter = Input::new("ALP".into());
+        assert_eq!(ids(&p), ["2"]);
+        p.filter = Input::new("blocked".into());
+        assert_eq!(ids(&p), ["2"]);
+        p.filter = Input::new("30".into()); // phone id of WABA 3
+        assert_eq!(ids(&p), ["3"]);
+        p.filter = Input::new("nothing like it".into());
+        assert!(p.visible().is_empty());
+        assert!(p.selected_row().is_none());
+    }
+
+    #[test]
+    fn new_and_worse_are_marked_until_looked_at() {
+        let mut p = pane();
+        assert!(p.changes.is_empty(), "the first refresh is the baseline");
+        p.lane = WabaLane::All;
+        p.sort = SortKey::Name;
+        let mut next = vec![
+            waba("1", "delta", "LIMITED", 100, true),
+            waba("2", "Alpha", "AVAILABLE", 300, true),
+            waba("3", "charlie", "LIMITED", 200, false),
+            waba("4", "Bravo", "AVAILABLE", 400, false),
+        ];
+        next.push(waba("5", "Echo", "AVAILABLE", 500, true));
+        p.set_items(list(next.clone()));
+        assert_eq!(p.changes.get("5"), Some(&Change::New));
+        assert_eq!(
+            p.changes.get("1"),
+            Some(&Change::HealthWorse {
+                was: Health::Available
+            })
+        );
+        assert!(!p.changes.contains_key("2"), "better is not marked");
+        assert_eq!(p.changes.len(), 2);
+        // Another refresh with nothing new keeps the marks.
+        p.set_items(list(next));
+        assert_eq!(p.changes.len(), 2);
+        // Moving onto a row clears its mark.
+        let pos = p.visible().iter().position(|r| r.id() == "1").unwrap();
+        p.move_to(pos);
+        assert!(!p.changes.contains_key("1"));
+        assert!(p.changes.contains_key("5"));
+    }
+
+    #[test]
+    fn apply_waba_updates_the_row_and_the_open_detail_stays() {
+        let mut p = pane();
+        let pos = p.visible().iter().position(|r| r.id() == "3").unwrap();
+        p.move_to(pos);
+        p.open_selected();
+        p.apply_waba(waba("3", "charlie", "AVAILABLE", 200, true));
+        let r = p.row("3").unwrap();
+        assert!(r.onboarding.complete());
+        assert_eq!(p.lane_count(WabaLane::Attention), 2);
+        // Complete now, so out of the attention lane; its detail is still what is open.
+        assert!(p.visible().iter().all(|r| r.id() != "3"));
+        assert_eq!(p.open_row().map(WabaRow::id), Some("3"));
+        p.close_detail();
+        assert!(p.open_row().is_none());
+        assert!(p.selected_row().is_some());
+    }
+
+    #[test]
+    fn phone_and_scroll_stay_in_range() {
+        let mut p = pane();
+        p.open_selected();
+        p.move_phone(5);
+        assert_eq!(p.phone_selected, 0);
+        p.scroll_detail(-3);
+        assert_eq!(p.detail_scroll, 0);
+        p.scroll_detail(1000);
+        assert!(p.detail_scroll > 0 && p.detail_scroll < 100);
+    }
+}
