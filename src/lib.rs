@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod graph;
 pub mod logging;
+pub mod pacing;
 pub mod runtime;
 pub mod sim;
 pub mod snapshot;

@@ -11,7 +11,9 @@ use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use crate::app::msg::UsageReport;
 use crate::app::{Effect, Model, Msg, update};
+use crate::graph::client::Usage;
 use crate::tasks::{self, Services};
 use crate::ui::{self, Theme};
 
@@ -61,10 +63,17 @@ async fn event_loop(
         },
     );
     let mut dirty = true;
+    let mut usage = UsageReport::default();
+    // Test hook (documented in docs/when-things-go-wrong.md): panic after the first draw, to
+    // prove the terminal is restored on a panic.
+    let panic_after_draw = std::env::var("PARTNERDECK_TEST_PANIC").is_ok_and(|v| v == "1");
     loop {
         if dirty {
             terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
             dirty = false;
+            if panic_after_draw {
+                panic!("PARTNERDECK_TEST_PANIC=1: deliberate panic after the first draw");
+            }
         }
         let msg = tokio::select! {
             event = events.next() => match event {
@@ -85,7 +94,15 @@ async fn event_loop(
             _ = sigterm.recv() => Msg::Shutdown,
             _ = sighup.recv() => Msg::Shutdown,
             _ = sigint.recv() => Msg::Shutdown,
-            _ = tick.tick() => { dirty = true; continue }
+            _ = tick.tick() => {
+                let now = usage_report(&services.client.usage());
+                if now == usage {
+                    dirty = true;
+                    continue;
+                }
+                usage = now;
+                Msg::UsageReported(now)
+            }
         };
         dirty = true;
         let mut quit = false;
@@ -97,7 +114,13 @@ async fn event_loop(
                 }
                 Effect::Perform { id, name, action } => {
                     tracing::info!(solution = %id, action = action.edge(), "sending");
-                    actions.spawn(tasks::perform(services.clone(), id, name, action));
+                    actions.spawn(tasks::perform_reporting(
+                        services.clone(),
+                        id,
+                        name,
+                        action,
+                        Some(tx.clone()),
+                    ));
                 }
                 Effect::Quit => quit = true,
             }
@@ -115,4 +138,15 @@ async fn event_loop(
     })
     .await;
     Ok(())
+}
+
+/// The usage the status bar shows, from what the client last saw.
+fn usage_report(u: &Usage) -> UsageReport {
+    UsageReport {
+        app_pct: [u.app_call_pct, u.app_cpu_pct, u.app_time_pct]
+            .into_iter()
+            .flatten()
+            .max(),
+        buc_pct: u.buc_max_pct,
+    }
 }

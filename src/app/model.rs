@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::msg::{ActionOutcome, Failure, Scope};
+use crate::app::msg::{ActionOutcome, Failure, FailureKind, Scope, UsageReport};
 use crate::app::solutions::SolutionsPane;
 use crate::graph::model::SolutionAction;
 
@@ -74,6 +74,9 @@ pub struct RefreshStatus {
     pub last_success: Option<DateTime<Utc>>,
     /// The last failure, kept until the next success.
     pub last_error: Option<(DateTime<Utc>, Failure)>,
+    /// Meta throttled this scope: no call is made before this time (cleared when the next
+    /// round starts).
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 /// Freshness of every scope.
@@ -100,6 +103,16 @@ impl Freshness {
             Scope::CreditLines => &mut self.credit_lines,
         }
     }
+
+    /// The token failure, if any scope's last refresh said the token is expired or revoked:
+    /// polling has stopped everywhere.
+    pub fn auth_failure(&self) -> Option<&Failure> {
+        [&self.solutions, &self.wabas, &self.credit_lines]
+            .into_iter()
+            .filter_map(|r| r.last_error.as_ref())
+            .map(|(_, f)| f)
+            .find(|f| f.kind == FailureKind::AuthExpired)
+    }
 }
 
 /// The one mutation that may be in flight at a time.
@@ -108,6 +121,8 @@ pub struct InFlight {
     pub id: String,
     pub name: String,
     pub action: SolutionAction,
+    /// The answer was lost; the solution is being re-read.
+    pub answer_lost: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +143,8 @@ pub struct Model {
     /// Set by a first `q` while a mutation is in flight; a second `q` quits anyway.
     pub quit_armed: bool,
     pub quitting: bool,
+    /// The latest rate-limit usage Meta reported, for the status bar.
+    pub usage: Option<UsageReport>,
 }
 
 impl Model {
@@ -146,6 +163,7 @@ impl Model {
             page_rows: 10,
             quit_armed: false,
             quitting: false,
+            usage: None,
         }
     }
 

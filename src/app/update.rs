@@ -20,7 +20,27 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::RefreshStarted { scope } => {
-            model.refresh.of_mut(scope).in_flight = true;
+            let r = model.refresh.of_mut(scope);
+            r.in_flight = true;
+            r.held_until = None;
+            vec![]
+        }
+        Msg::ScopeHeld { scope, until } => {
+            model.refresh.of_mut(scope).held_until = Some(until);
+            vec![]
+        }
+        Msg::UsageReported(u) => {
+            model.usage = Some(u);
+            vec![]
+        }
+        Msg::ActionAnswerLost { id } => {
+            if let Some(f) = model.in_flight.as_mut().filter(|f| f.id == id) {
+                f.answer_lost = true;
+                model.notice = Some(format!(
+                    "Outcome unknown — re-reading '{}' to see what happened (it is not sent again).",
+                    f.name
+                ));
+            }
             vec![]
         }
         Msg::SolutionsLoaded { at, result } => {
@@ -90,7 +110,14 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Command::Refresh => {
-            model.notice = Some("Refreshing…".into());
+            // Wakes every poller; a throttled one keeps holding (it makes no call early).
+            model.notice = Some(if model.pane_refresh().held_until.is_some() {
+                "Meta is throttling these calls: they stay on hold until the time Meta gave, then refresh by themselves.".into()
+            } else if model.refresh.auth_failure().is_some() {
+                "Trying once more with the same token…".into()
+            } else {
+                "Refreshing…".into()
+            });
             vec![Effect::Refresh]
         }
         Command::NextPane => switch_pane(model, model.pane.next()),
@@ -286,6 +313,7 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
                     id: confirm.id.clone(),
                     name: confirm.name.clone(),
                     action: confirm.action,
+                    answer_lost: false,
                 });
                 let effect = Effect::Perform {
                     id: confirm.id.clone(),
@@ -360,7 +388,7 @@ pub fn outcome_summary(o: &ActionOutcome) -> String {
             failure.sentence
         ),
         ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
-            format!("Not sent: {}", failure.sentence)
+            failure.sentence.clone()
         }
         ActionResult::Failed { failure, .. } => format!(
             "{} '{}' failed: {}",
@@ -370,7 +398,7 @@ pub fn outcome_summary(o: &ActionOutcome) -> String {
         ),
         ActionResult::OutcomeUnknown { node, .. } => match node {
             Some(n) => format!(
-                "The answer to {} for '{}' was lost; re-read shows it {}.",
+                "Outcome unknown — the answer to {} for '{}' was lost (not sent again); re-read shows it {}.",
                 o.action.edge(),
                 o.name,
                 state(n)

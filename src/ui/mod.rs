@@ -42,7 +42,11 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
         (None, Some((_, failure))) => {
             Some(Span::styled(text::inert(&failure.sentence), theme.error))
         }
-        (None, None) => None,
+        // A dead token stops every pane's polling: say so on every pane.
+        (None, None) => model
+            .refresh
+            .auth_failure()
+            .map(|f| Span::styled(text::inert(&f.sentence), theme.error)),
     };
     if let Some(span) = message {
         frame.render_widget(Paragraph::new(Line::from(span)), notice);

@@ -1,5 +1,6 @@
 //! The bottom line: how fresh the data is, whether a refresh is running, the last error in
-//! plain words until the next success, and the keys a newcomer needs first.
+//! plain words until the next success, a throttling hold, a dead token, Meta's rate-limit
+//! usage, and the keys a newcomer needs first.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -8,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::Model;
+use crate::pacing::usage_factor;
 use crate::ui::Theme;
 use crate::ui::text::{age, inert};
 
@@ -46,6 +48,33 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
             ),
             theme.error,
         ));
+    }
+    if let Some(until) = r.held_until {
+        spans.push(Span::styled(
+            format!(
+                " · ON HOLD: Meta allows calls again in {}",
+                age((until - now).num_seconds().max(1))
+            ),
+            theme.warn,
+        ));
+    }
+    if model.refresh.auth_failure().is_some() {
+        spans.push(Span::styled(
+            " · polling stopped: renew the token",
+            theme.error,
+        ));
+    }
+    if let Some(pct) = model.usage.and_then(|u| u.highest()) {
+        let factor = usage_factor(Some(pct));
+        let (text, style) = if factor > 1 {
+            (
+                format!(" · usage {pct}% (polling ×{factor} slower)"),
+                theme.warn,
+            )
+        } else {
+            (format!(" · usage {pct}%"), theme.dim)
+        };
+        spans.push(Span::styled(text, style));
     }
     if let Some(f) = &model.in_flight {
         spans.push(Span::styled(
