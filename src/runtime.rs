@@ -141,7 +141,7 @@ async fn event_loop(
 }
 
 /// The usage the status bar shows, from what the client last saw.
-fn usage_report(u: &Usage) -> UsageReport {
+pub fn usage_report(u: &Usage) -> UsageReport {
     UsageReport {
         app_pct: [u.app_call_pct, u.app_cpu_pct, u.app_time_pct]
             .into_iter()

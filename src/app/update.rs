@@ -9,6 +9,13 @@ use crate::app::msg::{ActionOutcome, ActionResult, Effect, FailureKind, Msg};
 use crate::app::solutions::Detail;
 use crate::graph::model::{Role, Solution, SolutionAction, SolutionState};
 
+/// What Ctrl-r says until the refresh it asked for has an answer.
+const REFRESH_NOTICES: [&str; 3] = [
+    "Refreshing…",
+    "Meta is throttling these calls: they stay on hold until the time Meta gave, then refresh by themselves.",
+    "Trying once more with the same token…",
+];
+
 /// Rows taken by everything but the table body (tabs, lanes, header, borders, status bar).
 const CHROME_ROWS: u16 = 8;
 
@@ -44,6 +51,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::SolutionsLoaded { at, result } => {
+            // Ctrl-r's "Refreshing…" has had its answer: let the result (or its reason) show.
+            if model
+                .notice
+                .as_deref()
+                .is_some_and(|n| REFRESH_NOTICES.contains(&n))
+            {
+                model.notice = None;
+            }
             let refresh = &mut model.refresh.solutions;
             refresh.in_flight = false;
             match result {
@@ -111,13 +126,14 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         Command::Refresh => {
             // Wakes every poller; a throttled one keeps holding (it makes no call early).
-            model.notice = Some(if model.pane_refresh().held_until.is_some() {
-                "Meta is throttling these calls: they stay on hold until the time Meta gave, then refresh by themselves.".into()
+            let notice = if model.pane_refresh().held_until.is_some() {
+                REFRESH_NOTICES[1]
             } else if model.refresh.auth_failure().is_some() {
-                "Trying once more with the same token…".into()
+                REFRESH_NOTICES[2]
             } else {
-                "Refreshing…".into()
-            });
+                REFRESH_NOTICES[0]
+            };
+            model.notice = Some(notice.into());
             vec![Effect::Refresh]
         }
         Command::NextPane => switch_pane(model, model.pane.next()),
