@@ -136,3 +136,5 @@ pub fn ctrl(c: char) -> Msg {
 pub fn feed(m: &mut Model, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
     msgs.into_iter().flat_map(|msg| update(m, msg)).collect()
 }
+
+pub mod console;
