@@ -15,4 +15,5 @@ pub mod runtime;
 pub mod sim;
 pub mod snapshot;
 pub mod tasks;
+pub mod term;
 pub mod ui;

@@ -7,7 +7,8 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -15,6 +16,7 @@ use crate::app::msg::UsageReport;
 use crate::app::{Effect, Model, Msg, update};
 use crate::graph::client::Usage;
 use crate::tasks::{self, Services};
+use crate::term::{GlyphSafe, Tui};
 use crate::ui::{self, Theme};
 
 /// How often the screen is redrawn with nothing happening, so ages in the status bar move.
@@ -26,17 +28,18 @@ const QUIT_GRACE: Duration = Duration::from_secs(5);
 /// The terminal is restored on every way out, panics included (the hook `ratatui::init`
 /// installs restores it before the panic message is printed).
 pub async fn run_console(services: Services, model: Model) -> Result<()> {
-    let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, services, model).await;
+    // Raw mode, the alternate screen and the restoring panic hook come from ratatui::init;
+    // drawing goes through GlyphSafe, so complex graphemes leave no ghost cells.
+    drop(ratatui::init());
+    let result = match Terminal::new(GlyphSafe::new(CrosstermBackend::new(std::io::stdout()))) {
+        Ok(mut terminal) => event_loop(&mut terminal, services, model).await,
+        Err(e) => Err(e).wrap_err("setting up the terminal"),
+    };
     ratatui::restore();
     result
 }
 
-async fn event_loop(
-    terminal: &mut DefaultTerminal,
-    services: Services,
-    mut model: Model,
-) -> Result<()> {
+async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) -> Result<()> {
     let theme = Theme::from_env();
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     // Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.

@@ -445,3 +445,41 @@ fn the_token_appears_nowhere_after_a_full_session() {
         assert!(!text.contains(&token), "the token is in the {name}");
     }
 }
+
+#[test]
+fn complex_scripts_leave_no_ghost_cells_when_rows_change() {
+    let rt = rt();
+    let sim = start_sim(&rt, vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start(&sim, dir.path(), &[]);
+    c.wait_for("refreshed");
+    let devanagari = |s: &str| s.chars().any(|ch| ('\u{0900}'..='\u{097F}').contains(&ch));
+    let full = c.wait_for("संवाद");
+    assert!(devanagari(&full));
+    // Hide every row, then switch lanes back and forth: each time rows are redrawn over
+    // Devanagari names, no mark of them may stay behind.
+    c.keys("/");
+    c.keys("zzz");
+    c.keys("\r");
+    c.wait_for("No pending solution matches");
+    std::thread::sleep(Duration::from_millis(200));
+    let empty = c.contents();
+    assert!(!devanagari(&empty), "ghost cells:\n{empty}");
+    c.keys("\u{1b}");
+    c.wait_for("संवाद");
+    for _ in 0..5 {
+        c.keys("l");
+    }
+    c.keys("h");
+    std::thread::sleep(Duration::from_millis(200));
+    let lanes = c.contents();
+    let other_rows: Vec<&str> = lanes
+        .lines()
+        .filter(|l| l.starts_with('│') && !l.contains("संवाद") && !l.contains("हिन्दी"))
+        .collect();
+    for row in other_rows {
+        assert!(!devanagari(row), "ghost cells in {row:?}\n{lanes}");
+    }
+    c.keys("q");
+    c.wait_exit();
+}
