@@ -76,7 +76,10 @@ pub async fn pace(
 ) -> bool {
     let client = &services.client;
     let usage = pacing::highest_pct(&client.usage());
-    let plan = if client.auth_failed() {
+    // The latch (a 190 seen by any scope) stops timer rounds everywhere; a plain failure
+    // since then (network) says nothing about the token, so that scope keeps its timer.
+    let latch_applies = *outcome != Outcome::Failed;
+    let plan = if client.auth_failed() && latch_applies {
         NextRound::WakeOnly
     } else {
         pacing::next_round(services.poll_interval, usage, outcome)
@@ -101,7 +104,7 @@ pub async fn pace(
                 return false;
             }
             // The token may have failed in another scope meanwhile: then only a wake counts.
-            if client.auth_failed() && !wake.has_changed().unwrap_or(false) {
+            if latch_applies && client.auth_failed() && !wake.has_changed().unwrap_or(false) {
                 return next_round(wake, d, false).await;
             }
             true

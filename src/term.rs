@@ -147,7 +147,18 @@ impl<B: Backend> Backend for GlyphSafe<B> {
             let c = self.shadow[(owner, y)].clone();
             out.push((owner, y, c));
         }
-        self.inner.draw(out.iter().map(|(x, y, c)| (*x, *y, c)))
+        // Draw in runs that end after each complex cluster, so the cursor is placed anew
+        // (each draw starts with a cursor move) and a different rendering width cannot shift
+        // the rest of the row.
+        let mut start = 0;
+        for i in 0..out.len() {
+            if complex(&out[i].2) || i + 1 == out.len() {
+                self.inner
+                    .draw(out[start..=i].iter().map(|(x, y, c)| (*x, *y, c)))?;
+                start = i + 1;
+            }
+        }
+        Ok(())
     }
 
     fn append_lines(&mut self, n: u16) -> Result<(), Self::Error> {

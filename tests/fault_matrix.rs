@@ -206,15 +206,6 @@ impl Harness {
     fn list_calls(&self) -> usize {
         self.requests("GET", "/whatsapp_business_solutions")
     }
-
-    fn failure_kind(&self) -> Option<FailureKind> {
-        self.model
-            .refresh
-            .solutions
-            .last_error
-            .as_ref()
-            .map(|(_, f)| f.kind)
-    }
 }
 
 /// What a read fault must do to the Solutions scope.
@@ -433,7 +424,7 @@ async fn run_read_case(case: ReadCase) -> Result<(), String> {
             )?;
             let screen = h.screen();
             check(
-                screen.contains("ON HOLD") && screen.contains("usage 100%"),
+                screen.contains("on hold") && screen.contains("usage 100%"),
                 format!("{}: the hold is not shown:\n{screen}", case.name),
             )?;
             return Ok(());
@@ -513,7 +504,8 @@ async fn a_throttled_scope_makes_no_call_until_metas_time_then_recovers_by_itsel
     h.ctrl_r();
     h.pump(Duration::from_secs(4)).await;
     assert_eq!(h.list_calls(), before, "a call went out during the hold");
-    assert!(h.screen().contains("ON HOLD"), "{}", h.screen());
+    let screen = h.screen();
+    assert!(screen.contains("on hold"), "{screen}");
     h.until("recovery after the hold", 10, |m| {
         m.refresh.solutions.last_error.is_none() && m.refresh.solutions.held_until.is_none()
     })
@@ -551,7 +543,7 @@ async fn polling_slows_down_as_usage_nears_the_limit() {
     assert!(slowed <= 3, "rounds at 95 %: {slowed} (normal {normal})");
     // The status bar says so.
     let screen = h.screen();
-    assert!(screen.contains("usage 95% (polling ×4 slower)"), "{screen}");
+    assert!(screen.contains("usage 95%, polling ×4 slower"), "{screen}");
     // Usage counting up through the thresholds, as the headers report it.
     h.sim.set_faults(vec![
         Fault::new(FaultAction::Usage { pct: 60, step: 2 }).get(LIST),

@@ -15,27 +15,13 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Tabs};
+use ratatui::widgets::{Paragraph, Tabs, Wrap};
 
 use crate::app::{Model, Overlay, Pane};
 pub use theme::Theme;
 
 /// Draw the whole screen. `now` is passed in so ages are computed here, not stored.
 pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme) {
-    let [tabs, body, notice, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
-
-    draw_tabs(frame, tabs, model, theme);
-    match model.pane {
-        Pane::Solutions => solutions::draw(frame, body, model, theme),
-        Pane::Wabas => wabas::draw(frame, body, theme),
-        Pane::CreditLines => credit_lines::draw(frame, body, theme),
-    }
     // The message line: what the last key did, else why the last refresh failed.
     let message = match (&model.notice, &model.pane_refresh().last_error) {
         (Some(text), _) => Some(Span::styled(text::inert(text), theme.attention)),
@@ -48,8 +34,31 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
             .auth_failure()
             .map(|f| Span::styled(text::inert(&f.sentence), theme.error)),
     };
+    // A reason too long for one line gets a second one rather than being cut.
+    let width = frame.area().width.max(1) as usize;
+    let message_rows = match &message {
+        Some(span) if span.width() > width && frame.area().height >= 12 => 2,
+        _ => 1,
+    };
+    let [tabs, body, notice, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(message_rows),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+
+    draw_tabs(frame, tabs, model, theme);
+    match model.pane {
+        Pane::Solutions => solutions::draw(frame, body, model, theme),
+        Pane::Wabas => wabas::draw(frame, body, theme),
+        Pane::CreditLines => credit_lines::draw(frame, body, theme),
+    }
     if let Some(span) = message {
-        frame.render_widget(Paragraph::new(Line::from(span)), notice);
+        frame.render_widget(
+            Paragraph::new(Line::from(span)).wrap(Wrap { trim: true }),
+            notice,
+        );
     }
     status_bar::draw(frame, status, model, now, theme);
 

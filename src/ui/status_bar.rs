@@ -41,20 +41,16 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
         } else {
             ""
         };
+        let sep = if stale.is_empty() { " · " } else { ", " };
         spans.push(Span::styled(
-            format!(
-                "{stale} · last refresh failed {} ago",
-                age((now - *at).num_seconds())
-            ),
+            format!("{stale}{sep}failed {} ago", age((now - *at).num_seconds())),
             theme.error,
         ));
     }
     if let Some(until) = r.held_until {
+        // Meta's throttle: no call before `until` (the reason is on the message line).
         spans.push(Span::styled(
-            format!(
-                " · ON HOLD: Meta allows calls again in {}",
-                age((until - now).num_seconds().max(1))
-            ),
+            format!(" · on hold {}", age((until - now).num_seconds().max(1))),
             theme.warn,
         ));
     }
@@ -68,7 +64,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
         let factor = usage_factor(Some(pct));
         let (text, style) = if factor > 1 {
             (
-                format!(" · usage {pct}% (polling ×{factor} slower)"),
+                format!(" · usage {pct}%, polling ×{factor} slower"),
                 theme.warn,
             )
         } else {
@@ -82,17 +78,26 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
             theme.attention,
         ));
     }
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(15)]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)), left);
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("?", theme.key),
-            Span::styled(" help  ", theme.dim),
+    // The keys hint gives way to the state when the line is full: "? help" is enough.
+    let status = Line::from(spans);
+    let mut hint = vec![
+        Span::styled("?", theme.key),
+        Span::styled(" help", theme.dim),
+    ];
+    let full = status.width() + 16 <= usize::from(area.width);
+    if full {
+        hint.extend([
+            Span::styled("  ", theme.dim),
             Span::styled("q", theme.key),
             Span::styled(" quit", theme.dim),
-        ]))
-        .right_aligned(),
-        right,
-    );
+        ]);
+    }
+    let hint = Line::from(hint);
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(10),
+        Constraint::Length(hint.width() as u16 + 1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(status), left);
+    frame.render_widget(Paragraph::new(hint).right_aligned(), right);
 }
