@@ -892,3 +892,38 @@ async fn hostile_names_are_kept_but_drawn_inert_and_aligned() {
         .collect();
     assert_eq!(cols.len(), 1, "columns drift:\n{screen}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_detail_read_stops_the_round_and_holds_the_scope() {
+    // Only the detail reads (their field list names owner_app) are throttled.
+    let mut h = Harness::start(vec![
+        Fault::new(FaultAction::Throttle {
+            code: 80007,
+            status: Some(400),
+            regain_minutes: Some(12),
+            retry_after_secs: None,
+        })
+        .method("GET")
+        .query("owner_app"),
+    ])
+    .await;
+    h.until("the hold", 10, |m| m.refresh.solutions.held_until.is_some())
+        .await;
+    let details = |h: &Harness| {
+        h.sim
+            .requests()
+            .iter()
+            .filter(|r| r.query.contains("owner_app"))
+            .count()
+    };
+    // At most the reads already in flight when the first throttle came back, not all 31.
+    let n = details(&h);
+    assert!(n <= 4, "{n} detail reads after a throttle");
+    let lists = h.list_calls();
+    h.ctrl_r();
+    h.pump(POLL * 6).await;
+    assert_eq!(details(&h), n);
+    assert_eq!(h.list_calls(), lists, "the held scope was called");
+    // The list itself was fine: its rows are shown.
+    assert!(h.model.solutions.items.len() > 25);
+}
