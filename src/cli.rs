@@ -139,6 +139,11 @@ pub struct SimArgs {
     /// Added latency per request, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
+
+    /// Faults to inject from the start: a JSON or TOML (*.toml) fault list. Switch them at run
+    /// time with POST/PUT/DELETE /__sim/faults.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -208,6 +213,7 @@ mod tests {
                 assert_eq!(s.addr, "127.0.0.1:8765");
                 assert_eq!(s.latency_ms, 0);
                 assert!(s.world.is_none());
+                assert!(s.faults.is_none());
             }
             other => panic!("{other:?}"),
         }

@@ -89,9 +89,14 @@ async fn run_sim(args: SimArgs) -> Result<ExitCode> {
             args.addr
         )
     })?;
+    let faults = match &args.faults {
+        Some(path) => sim::faults::load(path)?,
+        None => vec![],
+    };
     let opts = SimOptions {
         addr,
         latency: std::time::Duration::from_millis(args.latency_ms),
+        faults,
     };
     sim::run_standalone(world, opts).await?;
     Ok(ExitCode::SUCCESS)

@@ -7,12 +7,16 @@ use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
-use ratatui::DefaultTerminal;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
+use crate::app::msg::UsageReport;
 use crate::app::{Effect, Model, Msg, update};
+use crate::graph::client::Usage;
 use crate::tasks::{self, Services};
+use crate::term::{GlyphSafe, Tui};
 use crate::ui::{self, Theme};
 
 /// How often the screen is redrawn with nothing happening, so ages in the status bar move.
@@ -24,17 +28,18 @@ const QUIT_GRACE: Duration = Duration::from_secs(5);
 /// The terminal is restored on every way out, panics included (the hook `ratatui::init`
 /// installs restores it before the panic message is printed).
 pub async fn run_console(services: Services, model: Model) -> Result<()> {
-    let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, services, model).await;
+    // Raw mode, the alternate screen and the restoring panic hook come from ratatui::init;
+    // drawing goes through GlyphSafe, so complex graphemes leave no ghost cells.
+    drop(ratatui::init());
+    let result = match Terminal::new(GlyphSafe::new(CrosstermBackend::new(std::io::stdout()))) {
+        Ok(mut terminal) => event_loop(&mut terminal, services, model).await,
+        Err(e) => Err(e).wrap_err("setting up the terminal"),
+    };
     ratatui::restore();
     result
 }
 
-async fn event_loop(
-    terminal: &mut DefaultTerminal,
-    services: Services,
-    mut model: Model,
-) -> Result<()> {
+async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) -> Result<()> {
     let theme = Theme::from_env();
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     // Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.
@@ -68,17 +73,20 @@ async fn event_loop(
         },
     );
     let mut dirty = true;
-    let mut drawn_pane = model.pane;
+    let mut usage = UsageReport::default();
+    // Test hook (documented in docs/when-things-go-wrong.md): panic after the first draw, to
+    // prove the terminal is restored on a panic.
+    let panic_after_draw = std::env::var("PARTNERDECK_TEST_PANIC").is_ok_and(|v| v == "1");
     loop {
         if dirty {
-            // A new pane repaints every cell: terminals disagree with us on the width of some
-            // combining marks (Devanagari vowel signs), and a diff can leave them behind.
-            if model.pane != drawn_pane {
-                terminal.clear()?;
-                drawn_pane = model.pane;
-            }
+            // No `terminal.clear()` here: it asks the terminal for the cursor position and
+            // waits for the answer. Cells the terminal draws wider than we think (Devanagari
+            // vowel signs) are handled by the `GlyphSafe` backend instead.
             terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
             dirty = false;
+            if panic_after_draw {
+                panic!("PARTNERDECK_TEST_PANIC=1: deliberate panic after the first draw");
+            }
         }
         let msg = tokio::select! {
             event = events.next() => match event {
@@ -99,7 +107,15 @@ async fn event_loop(
             _ = sigterm.recv() => Msg::Shutdown,
             _ = sighup.recv() => Msg::Shutdown,
             _ = sigint.recv() => Msg::Shutdown,
-            _ = tick.tick() => { dirty = true; continue }
+            _ = tick.tick() => {
+                let now = usage_report(&services.client.usage());
+                if now == usage {
+                    dirty = true;
+                    continue;
+                }
+                usage = now;
+                Msg::UsageReported(now)
+            }
         };
         dirty = true;
         let mut quit = false;
@@ -112,7 +128,12 @@ async fn event_loop(
                 Effect::Perform { target, pin } => {
                     // Never the PIN: only what is done to which object.
                     tracing::info!(object = %target.object_id(), action = target.action_label(), "sending");
-                    actions.spawn(tasks::perform(services.clone(), target, pin));
+                    actions.spawn(tasks::perform_reporting(
+                        services.clone(),
+                        target,
+                        pin,
+                        Some(tx.clone()),
+                    ));
                 }
                 Effect::Quit => quit = true,
             }
@@ -130,4 +151,15 @@ async fn event_loop(
     })
     .await;
     Ok(())
+}
+
+/// The usage the status bar shows, from what the client last saw.
+pub fn usage_report(u: &Usage) -> UsageReport {
+    UsageReport {
+        app_pct: [u.app_call_pct, u.app_cpu_pct, u.app_time_pct]
+            .into_iter()
+            .flatten()
+            .max(),
+        buc_pct: u.buc_max_pct,
+    }
 }

@@ -19,6 +19,7 @@ use crate::graph::model::{Role, Solution};
 use crate::graph::solutions;
 use crate::graph::waba_model::Pin;
 use crate::graph::wabas::{self, WabaBook};
+use crate::pacing::{self, NextRound, Outcome};
 
 /// How many detail reads run at once after a refresh.
 const DETAIL_CONCURRENCY: usize = 4;
@@ -58,6 +59,56 @@ async fn next_round(wake: &mut Wake, every: Duration, timer: bool) -> bool {
     }
 }
 
+/// Between two rounds of a poller: wait as [`pacing::next_round`] says for this outcome and
+/// the usage Meta reports (slower near the limit; held, wakes ignored, while Meta throttles
+/// the scope; Ctrl-r only after an expired token, also when another scope saw it). Tells the
+/// model about a hold. `false` when the console is gone. Every poller should end its round
+/// with this.
+pub async fn pace(
+    services: &Services,
+    wake: &mut Wake,
+    scope: Scope,
+    outcome: &Outcome,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> bool {
+    let client = &services.client;
+    let usage = pacing::highest_pct(&client.usage());
+    // The latch (a 190 seen by any scope) stops timer rounds everywhere; a plain failure
+    // since then (network) says nothing about the token, so that scope keeps its timer.
+    let latch_applies = *outcome != Outcome::Failed;
+    let plan = if client.auth_failed() && latch_applies {
+        NextRound::WakeOnly
+    } else {
+        pacing::next_round(services.poll_interval, usage, outcome)
+    };
+    match plan {
+        NextRound::Hold(d) => {
+            let until = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+            tracing::info!(
+                scope = scope.label(),
+                hold_secs = d.as_secs(),
+                "throttled: no calls until Meta allows them"
+            );
+            if tx.send(Msg::ScopeHeld { scope, until }).is_err() {
+                return false;
+            }
+            tokio::time::sleep(d).await;
+            !tx.is_closed()
+        }
+        NextRound::WakeOnly => next_round(wake, services.poll_interval, false).await,
+        NextRound::After(d) => {
+            if !next_round(wake, d, true).await {
+                return false;
+            }
+            // The token may have failed in another scope meanwhile: then only a wake counts.
+            if latch_applies && client.auth_failed() && !wake.has_changed().unwrap_or(false) {
+                return next_round(wake, d, false).await;
+            }
+            true
+        }
+    }
+}
+
 /// The background refresh of the solutions: every `poll_interval`, and at once when woken.
 pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::UnboundedSender<Msg>) {
     // Details already read, keyed by id, with the status they were read at: a detail is read
@@ -74,7 +125,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             return;
         }
         let result = solutions::list_solutions(&services.client, &services.app_id).await;
-        let auth_expired = matches!(&result, Err(e) if e.kind == ErrorKind::AuthExpired);
+        let mut outcome = Outcome::of(&result);
         let stale: Vec<Solution> = match &result {
             Ok(list) => list
                 .iter()
@@ -106,6 +157,18 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             })
             .buffer_unordered(DETAIL_CONCURRENCY);
         while let Some((s, r)) = reads.next().await {
+            // Throttled or a dead token: the remaining reads would hit the same wall.
+            let stop = match &r {
+                Err(e) => {
+                    let o = Outcome::of_error(e);
+                    let stop = o.stops_round();
+                    if stop {
+                        outcome = o;
+                    }
+                    stop
+                }
+                Ok(_) => false,
+            };
             if r.is_ok() {
                 read_at.insert(
                     s.id().to_string(),
@@ -122,8 +185,12 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             if tx.send(msg).is_err() {
                 return;
             }
+            if stop {
+                break;
+            }
         }
-        if !next_round(&mut wake, services.poll_interval, !auth_expired).await {
+        drop(reads);
+        if !pace(&services, &mut wake, Scope::Solutions, &outcome, &tx).await {
             return;
         }
     }
@@ -160,7 +227,7 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
             services.partner_business_id.as_deref(),
         )
         .await;
-        let auth_expired = matches!(&result, Err(e) if e.kind == ErrorKind::AuthExpired);
+        let outcome = Outcome::of(&result);
         let msg = Msg::WabasLoaded {
             at: Utc::now(),
             result: result.map(waba_list).map_err(|e| Failure::from(&e)),
@@ -168,7 +235,7 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
         if tx.send(msg).is_err() {
             return;
         }
-        if !next_round(&mut wake, services.poll_interval, !auth_expired).await {
+        if !pace(&services, &mut wake, Scope::Wabas, &outcome, &tx).await {
             return;
         }
     }
@@ -220,6 +287,17 @@ async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphEr
 /// line (flushed to disk) and only then report the outcome. A register's PIN is used for the
 /// request body and dropped right after; it is in no log and no audit line.
 pub async fn perform(services: Services, target: Target, pin: Option<Pin>) -> ActionOutcome {
+    perform_reporting(services, target, pin, None).await
+}
+
+/// [`perform`], telling the console with [`Msg::ActionAnswerLost`] as soon as the answer is
+/// known to be lost, so it can say "outcome unknown — re-reading" while the re-read runs.
+pub async fn perform_reporting(
+    services: Services,
+    target: Target,
+    pin: Option<Pin>,
+    progress: Option<mpsc::UnboundedSender<Msg>>,
+) -> ActionOutcome {
     let client = &services.client;
     let call = client.describe_call("POST", &format!("{}/{}", target.object_id(), target.edge()));
     let name = target.name();
@@ -244,6 +322,13 @@ pub async fn perform(services: Services, target: Target, pin: Option<Pin>) -> Ac
     record.set_result(sent.as_ref());
     if let Err(e) = &sent {
         record.message = Some(failure_of(&target, e).sentence);
+    }
+    if let (Err(e), Some(tx)) = (&sent, &progress)
+        && e.kind == ErrorKind::OutcomeUnknown
+    {
+        let _ = tx.send(Msg::ActionAnswerLost {
+            id: target.object_id().to_string(),
+        });
     }
 
     // A refusal before sending (read-only) changed nothing; anything else is re-read, even a

@@ -1,109 +1,13 @@
 //! The real binary in a pseudo-terminal against the simulator over loopback: a person's
 //! keys in, the screen (parsed by a terminal emulator) out.
 
-use std::io::{Read, Write};
-use std::num::NonZeroU16;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-
-struct Console {
-    screen: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
-}
-
-impl Console {
-    fn start(sim: &SimHandle, dir: &Path, extra: &[&str]) -> Console {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 30,
-                cols: 100,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_partnerdeck"));
-        cmd.args(["--graph-url", &sim.base_url(), "--app-id", &sim.app_id()]);
-        cmd.args(["--poll-interval", "300"]);
-        cmd.arg("--audit-log");
-        cmd.arg(dir.join("audit.jsonl"));
-        cmd.arg("--log-file");
-        cmd.arg(dir.join("partnerdeck.log"));
-        cmd.args(extra);
-        cmd.env_clear();
-        cmd.env("PARTNERDECK_TOKEN", sim.token());
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("NO_COLOR", "1");
-        cmd.env("USER", "e2e-operator");
-        cmd.env("HOME", dir);
-        cmd.env("XDG_CONFIG_HOME", dir.join("config"));
-        let child = pty.slave.spawn_command(cmd).expect("spawn partnerdeck");
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let writer = pty.master.take_writer().unwrap();
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            NonZeroU16::new(30).unwrap(),
-            NonZeroU16::new(100).unwrap(),
-            0,
-        )));
-        let sink = screen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        Console {
-            screen,
-            writer,
-            child,
-            _master: pty.master,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.contents();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "'{text}' never appeared; the screen was:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn keys(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "partnerdeck did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
+use common::console::Console;
+use partnerdeck::sim::{self, SimOptions, World};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -6,7 +6,7 @@ use std::fmt;
 
 use tui_input::Input;
 
-use crate::app::msg::{ActionOutcome, Failure, Scope, Target};
+use crate::app::msg::{ActionOutcome, Failure, FailureKind, Scope, Target, UsageReport};
 use crate::app::solutions::SolutionsPane;
 use crate::app::wabas::WabasPane;
 use crate::graph::waba_model::OnboardingRules;
@@ -99,6 +99,9 @@ pub struct RefreshStatus {
     pub last_success: Option<DateTime<Utc>>,
     /// The last failure, kept until the next success.
     pub last_error: Option<(DateTime<Utc>, Failure)>,
+    /// Meta throttled this scope: no call is made before this time (cleared when the next
+    /// round starts).
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 /// Freshness of every scope.
@@ -125,6 +128,33 @@ impl Freshness {
             Scope::CreditLines => &mut self.credit_lines,
         }
     }
+
+    /// The token failure, if any scope's last refresh said the token is expired or revoked:
+    /// polling has stopped everywhere.
+    pub fn auth_failure(&self) -> Option<&Failure> {
+        [&self.solutions, &self.wabas, &self.credit_lines]
+            .into_iter()
+            .filter_map(|r| r.last_error.as_ref())
+            .map(|(_, f)| f)
+            .find(|f| f.kind == FailureKind::AuthExpired)
+    }
+}
+
+/// The one mutation that may be in flight at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub target: Target,
+    /// The answer was lost; the target is being re-read to see what happened.
+    pub answer_lost: bool,
+}
+
+impl InFlight {
+    pub fn new(target: Target) -> InFlight {
+        InFlight {
+            target,
+            answer_lost: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -134,8 +164,7 @@ pub struct Model {
     pub wabas: WabasPane,
     pub overlay: Option<Overlay>,
     pub refresh: Freshness,
-    /// The one mutation that may be in flight at a time.
-    pub in_flight: Option<Target>,
+    pub in_flight: Option<InFlight>,
     /// A one-line message for the user, replaced by the next one (e.g. why a key did nothing).
     pub notice: Option<String>,
     pub read_only: bool,
@@ -147,6 +176,8 @@ pub struct Model {
     /// Set by a first `q` while a mutation is in flight; a second `q` quits anyway.
     pub quit_armed: bool,
     pub quitting: bool,
+    /// The latest rate-limit usage Meta reported, for the status bar.
+    pub usage: Option<UsageReport>,
 }
 
 impl Model {
@@ -167,6 +198,7 @@ impl Model {
             page_rows: 10,
             quit_armed: false,
             quitting: false,
+            usage: None,
         }
     }
 

@@ -36,6 +36,18 @@ pub enum Msg {
     },
     /// A mutation went through send → re-read → audit; this is what came of it.
     ActionFinished(ActionOutcome),
+    /// The answer to a mutation was lost (timeout, reset): it is being re-read to learn what
+    /// happened. Never re-sent.
+    ActionAnswerLost {
+        id: String,
+    },
+    /// Meta throttled this scope: its poller makes no call before `until`.
+    ScopeHeld {
+        scope: Scope,
+        until: DateTime<Utc>,
+    },
+    /// The latest rate-limit usage Meta reported.
+    UsageReported(UsageReport),
     /// The terminal went away, or a signal asked us to stop.
     Shutdown,
 }
@@ -56,6 +68,21 @@ impl Scope {
             Scope::Wabas => "wabas",
             Scope::CreditLines => "credit_lines",
         }
+    }
+}
+
+/// Rate-limit usage from Meta's headers (reference §1.5), in percent of the limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageReport {
+    /// The highest of `X-App-Usage` call count, CPU time and total time.
+    pub app_pct: Option<u32>,
+    /// The highest percentage in `X-Business-Use-Case-Usage`.
+    pub buc_pct: Option<u32>,
+}
+
+impl UsageReport {
+    pub fn highest(&self) -> Option<u32> {
+        self.app_pct.max(self.buc_pct)
     }
 }
 

@@ -5,11 +5,18 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
 use crate::app::keymap::{Command, command_for};
-use crate::app::model::{Confirm, Model, Overlay, Pane, PinField};
+use crate::app::model::{Confirm, InFlight, Model, Overlay, Pane, PinField};
 use crate::app::msg::{ActionOutcome, ActionResult, Effect, FailureKind, Msg, Reread, Target};
 use crate::app::solutions::Detail;
 use crate::graph::model::{Role, Solution, SolutionAction};
 use crate::graph::waba_model::Pin;
+
+/// What Ctrl-r says until the refresh it asked for has an answer.
+const REFRESH_NOTICES: [&str; 3] = [
+    "Refreshing…",
+    "Meta is throttling these calls: they stay on hold until the time Meta gave, then refresh by themselves.",
+    "Trying once more with the same token…",
+];
 
 /// Rows taken by everything but the table body (tabs, lanes, header, borders, status bar).
 const CHROME_ROWS: u16 = 8;
@@ -22,10 +29,42 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::RefreshStarted { scope } => {
-            model.refresh.of_mut(scope).in_flight = true;
+            let r = model.refresh.of_mut(scope);
+            r.in_flight = true;
+            r.held_until = None;
+            vec![]
+        }
+        Msg::ScopeHeld { scope, until } => {
+            model.refresh.of_mut(scope).held_until = Some(until);
+            vec![]
+        }
+        Msg::UsageReported(u) => {
+            model.usage = Some(u);
+            vec![]
+        }
+        Msg::ActionAnswerLost { id } => {
+            if let Some(f) = model
+                .in_flight
+                .as_mut()
+                .filter(|f| f.target.object_id() == id)
+            {
+                f.answer_lost = true;
+                model.notice = Some(format!(
+                    "Outcome unknown — re-reading '{}' to see what happened (it is not sent again).",
+                    f.target.name()
+                ));
+            }
             vec![]
         }
         Msg::SolutionsLoaded { at, result } => {
+            // Ctrl-r's "Refreshing…" has had its answer: let the result (or its reason) show.
+            if model
+                .notice
+                .as_deref()
+                .is_some_and(|n| REFRESH_NOTICES.contains(&n))
+            {
+                model.notice = None;
+            }
             let refresh = &mut model.refresh.solutions;
             refresh.in_flight = false;
             match result {
@@ -120,7 +159,15 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Command::Refresh => {
-            model.notice = Some("Refreshing…".into());
+            // Wakes every poller; a throttled one keeps holding (it makes no call early).
+            let notice = if model.pane_refresh().held_until.is_some() {
+                REFRESH_NOTICES[1]
+            } else if model.refresh.auth_failure().is_some() {
+                REFRESH_NOTICES[2]
+            } else {
+                REFRESH_NOTICES[0]
+            };
+            model.notice = Some(notice.into());
             vec![Effect::Refresh]
         }
         Command::NextPane => switch_pane(model, model.pane.next()),
@@ -269,7 +316,7 @@ fn may_send(model: &mut Model, what: &str) -> bool {
     if let Some(f) = &model.in_flight {
         model.notice = Some(format!(
             "Wait: '{}' is still being sent and verified.",
-            f.name()
+            f.target.name()
         ));
         return false;
     }
@@ -367,7 +414,7 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             Some(pin) => {
                 c.pin = None;
                 c.sending = true;
-                model.in_flight = Some(c.target.clone());
+                model.in_flight = Some(InFlight::new(c.target.clone()));
                 return vec![Effect::Perform {
                     target: c.target.clone(),
                     pin: Some(pin),
@@ -485,7 +532,7 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
             Command::Confirm if confirm.sending => vec![],
             Command::Confirm => {
                 confirm.sending = true;
-                model.in_flight = Some(confirm.target.clone());
+                model.in_flight = Some(InFlight::new(confirm.target.clone()));
                 let effect = Effect::Perform {
                     target: confirm.target.clone(),
                     pin: None,
@@ -511,7 +558,7 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
 }
 
 fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> {
-    if model.in_flight.as_ref() == Some(&outcome.target) {
+    if model.in_flight.as_ref().map(|f| &f.target) == Some(&outcome.target) {
         model.in_flight = None;
     }
     match outcome.result.reread() {
@@ -542,14 +589,14 @@ pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
             failure.sentence
         ),
         ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
-            format!("Not sent: {}", failure.sentence)
+            failure.sentence.clone()
         }
         ActionResult::Failed { failure, .. } => {
             format!("{what} '{name}' failed: {}", failure.sentence)
         }
         ActionResult::OutcomeUnknown { reread, .. } => match reread {
             Some(r) => format!(
-                "The answer to {what} for '{name}' was lost; re-read shows it {}.",
+                "Outcome unknown — the answer to {what} for '{name}' was lost (not sent again); re-read shows it {}.",
                 state(r)
             ),
             None => format!(

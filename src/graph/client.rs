@@ -9,6 +9,7 @@
 //!   `ErrorKind::OutcomeUnknown`: the caller must re-read, not re-send.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -134,6 +135,8 @@ struct Inner {
     cfg: ClientConfig,
     auth: HeaderValue,
     usage: Mutex<Usage>,
+    /// Set by an answer saying the token is expired or revoked; cleared by any success.
+    auth_failed: AtomicBool,
 }
 
 impl fmt::Debug for GraphClient {
@@ -223,6 +226,7 @@ impl GraphClient {
                 cfg,
                 auth,
                 usage: Mutex::new(Usage::default()),
+                auth_failed: AtomicBool::new(false),
             }),
         })
     }
@@ -256,6 +260,13 @@ impl GraphClient {
             .lock()
             .map(|u| u.clone())
             .unwrap_or_default()
+    }
+
+    /// Whether Meta's last word on the token was that it is expired or revoked (code 190 and
+    /// friends): set by such an answer, cleared by the next successful call. Pollers stop
+    /// their timers while it is set, so a dead token never causes a retry storm.
+    pub fn auth_failed(&self) -> bool {
+        self.inner.auth_failed.load(Ordering::Relaxed)
     }
 
     /// GET `{base}/{version}/{path}` with `query`; returns the JSON body (an object or array).
@@ -671,6 +682,9 @@ impl GraphClient {
             if e.kind == ErrorKind::Throttled {
                 e.retry_after = throttle_wait();
             }
+            if e.kind == ErrorKind::AuthExpired {
+                inner.auth_failed.store(true, Ordering::Relaxed);
+            }
             tracing::warn!(
                 method = method.as_str(),
                 path = %log_path,
@@ -683,6 +697,7 @@ impl GraphClient {
             );
             return Err(self.scrub(e));
         }
+        inner.auth_failed.store(false, Ordering::Relaxed);
         if mutation {
             tracing::info!(method = method.as_str(), path = %log_path, status, ms, fbtrace_id = fbtrace.as_deref().unwrap_or(""), "mutation answered");
         }

@@ -17,7 +17,8 @@
 //!   operations, answered as `[{code, headers, body: "<json>"}]`;
 //! - Meta's error envelope on every refusal, an `x-fb-trace-id` header on every response.
 //!
-//! `GET /__sim/requests` returns the recorded requests as JSON (for debugging).
+//! `GET /__sim/requests` returns the recorded requests as JSON (for debugging);
+//! `/__sim/faults` switches fault injection on and off at run time (see [`faults`]).
 //! Nothing is printed per request; requests are traced at `debug` level only.
 //!
 //! # Refusals of solution actions
@@ -77,6 +78,7 @@
 //! `FINANCE_EDITOR` role.
 
 mod errors;
+pub mod faults;
 mod fields;
 mod paging;
 mod routes;
@@ -93,6 +95,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use errors::GraphError;
+pub use faults::{Fault, FaultAction, FaultStatus};
 pub use fields::{FieldError, FieldSel, parse_fields};
 pub use routes::MAX_BATCH;
 pub use wabas::{EntityHealth, HealthErrorItem, Phone, Waba, WabaGenerator};
@@ -166,6 +169,8 @@ pub enum SimError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("fault file {path} is not valid: {reason}")]
+    InvalidFaults { path: String, reason: String },
     #[error("simulator I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -177,6 +182,8 @@ pub struct SimOptions {
     pub addr: SocketAddr,
     /// Delay before answering each Graph request (not the `/__sim` endpoints).
     pub latency: Duration,
+    /// Faults switched on from the start (see [`faults`]).
+    pub faults: Vec<Fault>,
 }
 
 impl Default for SimOptions {
@@ -184,18 +191,22 @@ impl Default for SimOptions {
         SimOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             latency: Duration::ZERO,
+            faults: Vec::new(),
         }
     }
 }
 
 /// One request the simulator received. `query` is the raw query string, with the value of
-/// any `access_token` parameter replaced by `[redacted]`.
+/// any `access_token` parameter replaced by `[redacted]`. `status` is 0 when a fault cut the
+/// connection instead of answering; `fault` is the id of the fault applied, if any.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
     pub query: String,
     pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<u64>,
 }
 
 /// A running simulator. Dropping it stops the server too.
@@ -251,6 +262,26 @@ impl SimHandle {
         self.shared.world().clone()
     }
 
+    /// Replace the active faults (an empty list switches fault injection off).
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        self.shared.faults.replace(faults);
+    }
+
+    /// Add one fault after the active ones; returns its id.
+    pub fn add_fault(&self, fault: Fault) -> u64 {
+        self.shared.faults.add(vec![fault])[0]
+    }
+
+    /// Switch every fault off.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// The active faults with how often each matched and fired.
+    pub fn faults(&self) -> Vec<FaultStatus> {
+        self.shared.faults.list()
+    }
+
     /// Stop accepting connections and wait (at most two seconds) for in-flight requests.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -286,6 +317,11 @@ pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError
         path: "<world>".into(),
         reason,
     })?;
+    let opts_faults =
+        faults::checked(opts.faults.clone()).map_err(|reason| SimError::InvalidFaults {
+            path: "<options>".into(),
+            reason,
+        })?;
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .map_err(|source| SimError::Bind {
@@ -301,8 +337,10 @@ pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError
         log: Mutex::new(Vec::new()),
         latency: opts.latency,
         addr,
+        faults: faults::Faults::new(opts_faults),
     });
-    let app = routes::router(shared.clone());
+    let app = routes::router(shared.clone()).into_make_service_with_connect_info::<faults::Conn>();
+    let listener = faults::SimListener(listener);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -350,7 +388,9 @@ fn connect_banner(h: &SimHandle) -> String {
          export PARTNERDECK_APP_ID={app}\n\
          export PARTNERDECK_BUSINESS_ID={biz}\n\
          \n\
+         Faults: GET/POST/PUT/DELETE {url}/__sim/faults (active: {n}).\n\
          Press Ctrl-C to stop.",
+        n = h.faults().len(),
         token = h.token(),
         app = h.app_id(),
         biz = h.business_id(),

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::RecordedRequest;
 use super::errors::{self, GraphError};
+use super::faults::{self, Conn, Faults, RequestCtx};
 use super::fields::{self, FieldSel, Links, Schema};
 use super::paging::{self, PageParams};
 use super::wabas::{self, Waba};
@@ -36,6 +37,7 @@ pub(crate) struct Shared {
     pub log: Mutex<Vec<RecordedRequest>>,
     pub latency: Duration,
     pub addr: SocketAddr,
+    pub faults: Faults,
 }
 
 impl Shared {
@@ -127,11 +129,22 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let raw_query = req.uri().query().unwrap_or("").to_string();
+    let conn = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<Conn>>()
+        .map(|c| c.0.clone());
+    if path == "/__sim/faults" || path.starts_with("/__sim/faults/") {
+        return faults::control(&shared.faults, conn.as_ref(), req).await;
+    }
     if path == "/__sim" || path.starts_with("/__sim/") {
         return control(&shared, &method, &path);
     }
+    let fired = shared.faults.pick(method.as_str(), &path, &raw_query);
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
+    }
+    if let Some(f) = &fired {
+        f.delay().await;
     }
     let headers = req.headers().clone();
     let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
@@ -142,15 +155,35 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .version
         .clone()
         .unwrap_or_else(|| DEFAULT_VERSION.into());
-    let result = {
-        let mut world = shared.world();
-        dispatch(&mut world, &call)
-    };
     let trace = errors::new_trace_id();
-    let (status, body) = match result {
-        Ok(v) => (200, v),
-        Err(e) => (e.status, e.envelope(&trace)),
+    let ctx = fault_ctx(&call);
+    let (status, body) = match fired.as_ref().and_then(|f| f.refusal(&ctx)) {
+        // A refusal by a fault: the world is not touched.
+        Some((status, mut body)) => {
+            if let Some(e) = body.get_mut("error").and_then(Value::as_object_mut) {
+                e.insert("fbtrace_id".into(), json!(trace));
+            }
+            (status, body)
+        }
+        None => {
+            let result = {
+                let mut world = shared.world();
+                dispatch(&mut world, &call)
+            };
+            match result {
+                Ok(v) => (200, v),
+                Err(e) => (e.status, e.envelope(&trace)),
+            }
+        }
     };
+    let body = match &fired {
+        Some(f) => f.transform(&shared.faults, status, body, &ctx),
+        None => body,
+    };
+    let cut = matches!(
+        fired.as_ref().map(|f| &f.action),
+        Some(faults::FaultAction::Reset | faults::FaultAction::CommitThenDrop)
+    );
     tracing::debug!(
         method = %call.method,
         path = %path,
@@ -158,18 +191,23 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         fbtrace_id = %trace,
         "graph simulator request"
     );
-    let mut log = shared.log();
-    if log.len() >= MAX_RECORDED {
-        log.drain(..MAX_RECORDED / 10);
+    {
+        let mut log = shared.log();
+        if log.len() >= MAX_RECORDED {
+            log.drain(..MAX_RECORDED / 10);
+        }
+        log.push(RecordedRequest {
+            method: call.method.to_string(),
+            path,
+            query: redact_query(&raw_query),
+            // 0: no answer reached the client.
+            status: if cut { 0 } else { status },
+            fault: fired.as_ref().map(|f| f.id),
+        });
     }
-    log.push(RecordedRequest {
-        method: call.method.to_string(),
-        path,
-        query: redact_query(&raw_query),
-        status,
-    });
-    drop(log);
-    let mut resp = json_response(status, &body, &trace, Some(&version));
+    let mut resp = json_response(status.max(200), &body, &trace, Some(&version));
+    let business = shared.world().our_business_id().to_string();
+    faults::add_usage_headers(&shared.faults, &mut resp, fired.as_ref(), &business);
     if status == 401 {
         // Meta names the OAuth failure in this header too.
         let msg = body["error"]["message"].as_str().unwrap_or("invalid_token");
@@ -179,7 +217,31 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
     }
-    resp
+    match &fired {
+        Some(f) => f.deliver(resp, conn.as_ref()).await,
+        None => resp,
+    }
+}
+
+/// What the fault layer needs to know about a call.
+fn fault_ctx(call: &Call) -> RequestCtx<'_> {
+    let after = call
+        .query
+        .iter()
+        .find(|(k, v)| k == "after" && !v.is_empty())
+        .map(|(_, v)| v.as_str());
+    let mut key = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &call.query {
+        if !matches!(k.as_str(), "access_token" | "after" | "before") {
+            key.append_pair(k, v);
+        }
+    }
+    RequestCtx {
+        token: call.token.as_deref(),
+        after,
+        same_page_url: after.map(|a| call.page_url("after", a)),
+        list_key: format!("{}?{}", call.segments.join("/"), key.finish()),
+    }
 }
 
 fn json_response(status: u16, body: &Value, trace: &str, version: Option<&str>) -> Response {
@@ -235,7 +297,7 @@ fn redact_query(raw: &str) -> String {
     q.finish()
 }
 
-fn is_version(seg: &str) -> bool {
+pub(crate) fn is_version(seg: &str) -> bool {
     let Some(rest) = seg.strip_prefix('v') else {
         return false;
     };

@@ -88,7 +88,16 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, t
         ),
     };
     lines.push(Line::default());
-    if c.sending {
+    let answer_lost = model
+        .in_flight
+        .as_ref()
+        .is_some_and(|f| f.target == c.target && f.answer_lost);
+    if c.sending && answer_lost {
+        lines.push(Line::from(Span::styled(
+            "Outcome unknown — the answer was lost; re-reading to see what happened (not sent again)…",
+            theme.warn,
+        )));
+    } else if c.sending {
         lines.push(Line::from(Span::styled(
             "Sending once… then re-reading to verify. (Esc hides this; the result will show.)",
             theme.attention,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Tabs};
+use ratatui::widgets::{Paragraph, Tabs, Wrap};
 use tui_input::Input;
 
 use crate::app::{Model, Overlay, Pane};
@@ -24,10 +24,36 @@ pub use theme::Theme;
 
 /// Draw the whole screen. `now` is passed in so ages are computed here, not stored.
 pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme) {
+    // The message line: what the last key did, else why the last refresh failed, else a dead
+    // token (it stops every pane's polling, so every pane says so), else what part of the
+    // WABAs could not be read.
+    let message = match (&model.notice, &model.pane_refresh().last_error) {
+        (Some(text), _) => Some(Span::styled(text::inert(text), theme.attention)),
+        (None, Some((_, failure))) => {
+            Some(Span::styled(text::inert(&failure.sentence), theme.error))
+        }
+        (None, None) => match (model.refresh.auth_failure(), &model.wabas.extras_failed) {
+            (Some(f), _) => Some(Span::styled(text::inert(&f.sentence), theme.error)),
+            (None, Some((n, failure))) if model.pane == Pane::Wabas => Some(Span::styled(
+                format!(
+                    "Subscribed apps or solutions of {n} WABA(s) could not be read (shown as ?): {}",
+                    text::inert(&failure.sentence)
+                ),
+                theme.warn,
+            )),
+            _ => None,
+        },
+    };
+    // A reason too long for one line gets a second one rather than being cut.
+    let width = frame.area().width.max(1) as usize;
+    let message_rows = match &message {
+        Some(span) if span.width() > width && frame.area().height >= 12 => 2,
+        _ => 1,
+    };
     let [tabs, body, notice, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(message_rows),
         Constraint::Length(1),
     ])
     .areas(frame.area());
@@ -38,26 +64,11 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
         Pane::Wabas => wabas::draw(frame, body, model, now, theme),
         Pane::CreditLines => credit_lines::draw(frame, body, theme),
     }
-    // The message line: what the last key did, else why the last refresh failed, else what
-    // part of it could not be read.
-    let message = match (&model.notice, &model.pane_refresh().last_error) {
-        (Some(text), _) => Some(Span::styled(text::inert(text), theme.attention)),
-        (None, Some((_, failure))) => {
-            Some(Span::styled(text::inert(&failure.sentence), theme.error))
-        }
-        (None, None) => match (&model.pane, &model.wabas.extras_failed) {
-            (Pane::Wabas, Some((n, failure))) => Some(Span::styled(
-                format!(
-                    "Subscribed apps or solutions of {n} WABA(s) could not be read (shown as ?): {}",
-                    text::inert(&failure.sentence)
-                ),
-                theme.warn,
-            )),
-            _ => None,
-        },
-    };
     if let Some(span) = message {
-        frame.render_widget(Paragraph::new(Line::from(span)), notice);
+        frame.render_widget(
+            Paragraph::new(Line::from(span)).wrap(Wrap { trim: true }),
+            notice,
+        );
     }
     status_bar::draw(frame, status, model, now, theme);
 

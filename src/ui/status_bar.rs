@@ -1,5 +1,6 @@
 //! The bottom line: how fresh the data is, whether a refresh is running, the last error in
-//! plain words until the next success, and the keys a newcomer needs first.
+//! plain words until the next success, a throttling hold, a dead token, Meta's rate-limit
+//! usage, and the keys a newcomer needs first.
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -8,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::Model;
+use crate::pacing::usage_factor;
 use crate::ui::Theme;
 use crate::ui::text::{age, inert};
 
@@ -39,31 +41,67 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
         } else {
             ""
         };
+        let sep = if stale.is_empty() { " · " } else { ", " };
         spans.push(Span::styled(
-            format!(
-                "{stale} · last refresh failed {} ago",
-                age((now - *at).num_seconds())
-            ),
+            format!("{stale}{sep}failed {} ago", age((now - *at).num_seconds())),
             theme.error,
         ));
     }
+    if let Some(until) = r.held_until {
+        // Meta's throttle: no call before `until` (the reason is on the message line).
+        spans.push(Span::styled(
+            format!(" · on hold {}", age((until - now).num_seconds().max(1))),
+            theme.warn,
+        ));
+    }
+    if model.refresh.auth_failure().is_some() {
+        spans.push(Span::styled(
+            " · polling stopped: renew the token",
+            theme.error,
+        ));
+    }
+    if let Some(pct) = model.usage.and_then(|u| u.highest()) {
+        let factor = usage_factor(Some(pct));
+        let (text, style) = if factor > 1 {
+            (
+                format!(" · usage {pct}%, polling ×{factor} slower"),
+                theme.warn,
+            )
+        } else {
+            (format!(" · usage {pct}%"), theme.dim)
+        };
+        spans.push(Span::styled(text, style));
+    }
     if let Some(f) = &model.in_flight {
         spans.push(Span::styled(
-            format!(" · sending {} '{}'", f.action_label(), inert(&f.name())),
+            format!(
+                " · sending {} '{}'",
+                f.target.action_label(),
+                inert(&f.target.name())
+            ),
             theme.attention,
         ));
     }
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(15)]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)), left);
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("?", theme.key),
-            Span::styled(" help  ", theme.dim),
+    // The keys hint gives way to the state when the line is full: "? help" is enough.
+    let status = Line::from(spans);
+    let mut hint = vec![
+        Span::styled("?", theme.key),
+        Span::styled(" help", theme.dim),
+    ];
+    let full = status.width() + 16 <= usize::from(area.width);
+    if full {
+        hint.extend([
+            Span::styled("  ", theme.dim),
             Span::styled("q", theme.key),
             Span::styled(" quit", theme.dim),
-        ]))
-        .right_aligned(),
-        right,
-    );
+        ]);
+    }
+    let hint = Line::from(hint);
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(10),
+        Constraint::Length(hint.width() as u16 + 1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(status), left);
+    frame.render_widget(Paragraph::new(hint).right_aligned(), right);
 }

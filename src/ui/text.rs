@@ -9,17 +9,25 @@ fn is_hostile(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-/// Text from Meta, made inert: every control or bidi character becomes a visible `�`, so
-/// an escape sequence in a name is shown, not obeyed, and the row keeps its layout.
+/// Text from Meta, made inert: every control or bidi character becomes one visible,
+/// single-width character, so an escape sequence in a name is shown, not obeyed, and the row
+/// keeps its layout. C0 controls and DEL become their Unicode control pictures (ESC shows
+/// as `␛`, BEL as `␇`), which also says what was sent; C1 controls and bidi overrides
+/// become `�`.
 pub fn inert(s: &str) -> Cow<'_, str> {
     if s.chars().any(is_hostile) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if is_hostile(c) { '\u{FFFD}' } else { c })
-                .collect(),
-        )
+        Cow::Owned(s.chars().map(visible).collect())
     } else {
         Cow::Borrowed(s)
+    }
+}
+
+fn visible(c: char) -> char {
+    match c {
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+        '\u{7f}' => '\u{2421}',
+        c if is_hostile(c) => '\u{FFFD}',
+        c => c,
     }
 }
 
@@ -40,7 +48,8 @@ mod tests {
 
     #[test]
     fn escape_sequences_and_bidi_are_made_visible() {
-        assert_eq!(inert("Acme\u{1b}[2J"), "Acme\u{FFFD}[2J");
+        assert_eq!(inert("Acme\u{1b}[2J"), "Acme\u{241B}[2J");
+        assert_eq!(inert("t\u{7}\u{7f}"), "t\u{2407}\u{2421}");
         assert_eq!(inert("abc\u{202E}fed"), "abc\u{FFFD}fed");
         assert_eq!(inert("a\u{9b}b"), "a\u{FFFD}b");
         assert!(matches!(inert("plain 名前 👩‍💻"), Cow::Borrowed(_)));

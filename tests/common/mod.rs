@@ -391,3 +391,5 @@ pub fn wabas_model() -> Model {
     update(&mut m, key('2'));
     m
 }
+
+pub mod console;
