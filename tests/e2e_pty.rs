@@ -3,11 +3,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::console::Console;
 use partnerdeck::sim::{self, SimOptions, World};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -115,67 +112,75 @@ fn read_only_console_sends_no_mutation() {
 }
 
 #[test]
-fn sigterm_and_a_closed_terminal_end_the_process() {
+fn subscribe_a_waba_and_register_its_number_with_keys() {
     let rt = rt();
     let sim = rt
         .block_on(sim::start(World::demo(), SimOptions::default()))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-
-    let mut console = Console::start(&sim, dir.path(), &[]);
+    let business = sim.business_id();
+    let mut console = Console::start(&sim, dir.path(), &["--business-id", &business]);
     console.wait_for("refreshed");
-    let pid = console.child.process_id().unwrap();
-    // SAFETY-free: kill(1) is the plain way to send a signal from a test.
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    console.wait_exit();
-    // The terminal was restored: the alternate screen was left.
-    assert!(!console.screen.lock().unwrap().screen().alternate_screen());
-}
+    console.keys("2");
+    console.wait_for("Needs attention");
 
-#[test]
-fn a_closed_terminal_ends_the_process() {
-    let rt = rt();
-    let sim = rt
-        .block_on(sim::start(World::demo(), SimOptions::default()))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    // No reader thread here: it would hold a copy of the terminal open.
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_partnerdeck"));
-    cmd.args(["--graph-url", &sim.base_url(), "--app-id", &sim.app_id()]);
-    cmd.arg("--audit-log");
-    cmd.arg(dir.path().join("audit.jsonl"));
-    cmd.arg("--log-file");
-    cmd.arg(dir.path().join("partnerdeck.log"));
-    cmd.env_clear();
-    cmd.env("PARTNERDECK_TOKEN", sim.token());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(child.try_wait().unwrap().is_none(), "it should be running");
-    // The SSH session drops: the terminal's master side goes away.
-    drop(pty.master);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running after its terminal closed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // Subscribe our app to a WABA that is not subscribed yet.
+    let waba = sim::DEMO_WABA_TO_ONBOARD_ID;
+    console.keys("/");
+    console.keys(waba);
+    console.keys("\r");
+    console.wait_for(waba);
+    console.keys("s");
+    console.wait_for(&format!("POST /v25.0/{waba}/subscribed_apps"));
+    console.keys("y");
+    console.wait_for("verified");
+    console.keys("\r");
+
+    // Register the number of another WABA with its PIN, typed into the masked field.
+    let pin_waba = sim::DEMO_WABA_PIN_ID;
+    console.keys("\u{1b}"); // clear the filter
+    console.keys("/");
+    console.keys(pin_waba);
+    console.keys("\r");
+    console.wait_for(pin_waba);
+    console.keys("\r");
+    console.wait_for("R register");
+    console.keys("R");
+    console.wait_for(&format!("POST /v25.0/{}/register", sim::DEMO_PIN_PHONE_ID));
+    console.keys(sim::DEMO_PHONE_PIN);
+    let masked = console.contents();
+    assert!(
+        !masked.contains(sim::DEMO_PHONE_PIN),
+        "the PIN is on screen:\n{masked}"
+    );
+    console.keys("\r");
+    console.wait_for("CONNECTED");
+
+    // Graph batch requests (`POST /v25.0/`) are reads; the mutations are the rest.
+    let posts: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && !r.path.ends_with("/v25.0/"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(posts[0].ends_with(&format!("{waba}/subscribed_apps")));
+    assert!(posts[1].ends_with(&format!("{}/register", sim::DEMO_PIN_PHONE_ID)));
+
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 2, "{audit}");
+    assert!(
+        audit.lines().all(|l| l.contains("\"outcome\":\"ok\"")),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains(sim::DEMO_PHONE_PIN),
+        "the PIN is in the audit log"
+    );
+    let log = std::fs::read_to_string(dir.path().join("partnerdeck.log")).unwrap_or_default();
+    assert!(!log.contains(sim::DEMO_PHONE_PIN), "the PIN is in the log");
+
+    console.keys("\u{1b}");
+    console.keys("q");
+    assert!(console.wait_exit().success());
 }
