@@ -146,9 +146,11 @@ fn idle_without_spinning_and_gone_within_a_second_when_the_terminal_closes() {
         if child.try_wait().unwrap().is_some() {
             break;
         }
+        // The program exits at once (typically well under 100 ms); the bound leaves room for
+        // a loaded 2-core CI machine without letting a hang or a spin pass.
         assert!(
-            closed.elapsed() < Duration::from_secs(1),
-            "still running a second after its terminal closed"
+            closed.elapsed() < Duration::from_secs(2),
+            "still running 2 s after its terminal closed"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -170,26 +172,25 @@ fn keys_are_answered_while_a_request_is_stalled() {
     c.wait_for("refreshing");
     let t = Instant::now();
     c.send("?");
-    c.wait_for_within("refresh now", Duration::from_secs(1));
+    // The call is stalled for 10 minutes; keys are answered in well under a second (the
+    // bounds leave room for a loaded CI machine).
+    c.wait_for_within("refresh now", Duration::from_secs(3));
     let help = t.elapsed();
     c.send("\u{1b}");
-    c.wait_gone("refresh now", Duration::from_secs(1));
+    c.wait_gone("refresh now", Duration::from_secs(3));
     let t = Instant::now();
     c.send("2");
-    c.wait_gone("Loading solutions", Duration::from_secs(1));
+    c.wait_gone("Loading solutions", Duration::from_secs(3));
     let pane = t.elapsed();
-    assert!(help < Duration::from_millis(500), "help took {help:?}");
-    assert!(
-        pane < Duration::from_millis(500),
-        "pane switch took {pane:?}"
-    );
+    assert!(help < Duration::from_secs(2), "help took {help:?}");
+    assert!(pane < Duration::from_secs(2), "pane switch took {pane:?}");
     // Quitting does not wait for the stalled call.
     let t = Instant::now();
     c.send("q");
-    let status = c.wait_exit_within(Duration::from_secs(2));
+    let status = c.wait_exit_within(Duration::from_secs(3));
     assert!(status.success());
     assert!(
-        t.elapsed() < Duration::from_secs(1),
+        t.elapsed() < Duration::from_secs(2),
         "quit took {:?}",
         t.elapsed()
     );
