@@ -157,6 +157,57 @@ fn idle_without_spinning_and_gone_within_a_second_when_the_terminal_closes() {
 }
 
 #[test]
+fn gone_when_the_terminal_closes_while_a_call_hangs_after_a_pane_switch() {
+    // The pane switch once asked the terminal for the cursor position; with the terminal gone
+    // the answer never came and the process spun. Now nothing waits on the terminal.
+    let rt = rt();
+    let sim = start_sim(
+        &rt,
+        vec![
+            Fault::new(FaultAction::StallBody { ms: 600_000 }).get("*/whatsapp_business_solutions"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_partnerdeck"));
+    cmd.args(["--graph-url", &sim.base_url(), "--app-id", &sim.app_id()]);
+    cmd.arg("--log-file");
+    cmd.arg(dir.path().join("partnerdeck.log"));
+    cmd.arg("--audit-log");
+    cmd.arg(dir.path().join("audit.jsonl"));
+    cmd.env_clear();
+    cmd.env("PARTNERDECK_TOKEN", sim.token());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut keys = pty.master.take_writer().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    for k in ["?", "\u{1b}", "2", "1", "2"] {
+        keys.write_all(k.as_bytes()).unwrap();
+        keys.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    drop(keys);
+    drop(pty.master);
+    let closed = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if closed.elapsed() > Duration::from_secs(2) {
+            let _ = child.kill();
+            panic!("still running 2 s after its terminal closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn keys_are_answered_while_a_request_is_stalled() {
     let rt = rt();
     // Every list call sends half its body and then hangs.

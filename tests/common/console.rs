@@ -202,3 +202,12 @@ impl Console {
         }
     }
 }
+
+/// A failed test must not leave its console running: kill it (a no-op once it has exited).
+impl Drop for Console {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
