@@ -278,3 +278,19 @@ fn wabas_tiny_terminal_does_not_panic() {
         feed(&mut m, [code(KeyCode::Esc), code(KeyCode::Esc)]);
     }
 }
+
+#[test]
+fn a_hold_without_a_failed_list_still_says_why() {
+    // Only a detail read was throttled: the list is fresh, the pane is held.
+    let mut m = loaded_model();
+    feed(
+        &mut m,
+        [Msg::ScopeHeld {
+            scope: Scope::Solutions,
+            until: at(42 + 11 * 60),
+        }],
+    );
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("Meta is throttling this app"), "{s}");
+    assert!(s.contains("about 11m more"), "{s}");
+}

@@ -41,7 +41,17 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
                 ),
                 theme.warn,
             )),
-            _ => None,
+            // Held after a throttled detail read: the list itself did not fail, so say why
+            // nothing is being read.
+            _ => model.pane_refresh().held_until.map(|until| {
+                Span::styled(
+                    format!(
+                        "Meta is throttling this app: no calls for this pane for about {} more.",
+                        text::age((until - now).num_seconds().max(1))
+                    ),
+                    theme.warn,
+                )
+            }),
         },
     };
     // A reason too long for one line gets a second one rather than being cut.
