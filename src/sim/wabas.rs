@@ -319,6 +319,12 @@ pub fn register(
         ));
     }
     let phone = &mut waba.phone_numbers[pi];
+    // Meta documents no code for this; the simulator refuses as an invalid request.
+    if phone.status == "BANNED" {
+        return Err(GraphError::invalid_param(
+            "(#100) This phone number is banned and cannot be registered; appeal the ban in WhatsApp Manager first",
+        ));
+    }
     if phone.failed_register_attempts >= MAX_FAILED_REGISTER_ATTEMPTS {
         return Err(GraphError::whatsapp(
             400,
@@ -691,6 +697,31 @@ fn gen_phone(rng: &mut Mix, seq: u64, name: &str, k: u64) -> Phone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_banned_number_is_not_registered() {
+        let mut w = World::demo();
+        let (wi, pi) = w
+            .wabas
+            .iter()
+            .enumerate()
+            .find_map(|(wi, waba)| {
+                let pi = waba
+                    .phone_numbers
+                    .iter()
+                    .position(|p| p.status == "BANNED")?;
+                (waba.health.can_send_message != "BLOCKED").then_some((wi, pi))
+            })
+            .expect("the demo world has a banned number in a WABA that is not blocked");
+        let id = w.wabas[wi].phone_numbers[pi].id.clone();
+        let pin = w.wabas[wi].phone_numbers[pi]
+            .pin
+            .clone()
+            .unwrap_or("123456".into());
+        let e = register(&mut w, &id, Some("whatsapp"), Some(&pin)).unwrap_err();
+        assert_eq!(e.code, 100);
+        assert_eq!(w.wabas[wi].phone_numbers[pi].status, "BANNED");
+    }
 
     #[test]
     fn overall_health_is_the_worst() {
