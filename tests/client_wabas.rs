@@ -363,10 +363,7 @@ async fn register_refusals_have_metas_codes_and_plain_sentences() {
     let e = wabas::register_phone(&c, sim::DEMO_PIN_PHONE_ID, &right)
         .await
         .unwrap_err();
-    assert_eq!(
-        (e.kind, e.code),
-        (ErrorKind::Throttled, Some(133016))
-    );
+    assert_eq!((e.kind, e.code), (ErrorKind::Throttled, Some(133016)));
 
     // A blocked WABA's number: the account is locked.
     let blocked_phone = &h
@@ -379,10 +376,7 @@ async fn register_refusals_have_metas_codes_and_plain_sentences() {
     let e = wabas::register_phone(&c, blocked_phone, &right)
         .await
         .unwrap_err();
-    assert_eq!(
-        (e.kind, e.code),
-        (ErrorKind::Permission, Some(131031))
-    );
+    assert_eq!((e.kind, e.code), (ErrorKind::Permission, Some(131031)));
 
     // A malformed PIN cannot even be built, so the simulator's 131009 is checked by hand.
     let resp = reqwest::Client::new()

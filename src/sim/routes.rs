@@ -14,6 +14,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::RecordedRequest;
+use super::credit;
 use super::errors::{self, GraphError};
 use super::fields::{self, FieldSel, Links, Schema};
 use super::paging::{self, PageParams};
@@ -36,6 +37,9 @@ pub(crate) struct Shared {
     pub log: Mutex<Vec<RecordedRequest>>,
     pub latency: Duration,
     pub addr: SocketAddr,
+    /// Test hook: how many of the next credit-share POSTs are committed and then answered by
+    /// cutting the connection (see `SimHandle::lose_next_share_answer`).
+    pub lose_share_answers: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -53,8 +57,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// One parsed Graph call.
-struct Call {
-    method: Method,
+pub(super) struct Call {
+    pub(super) method: Method,
     /// `v23.0`, when the path has one.
     version: Option<String>,
     /// Path segments after the version, percent-decoded.
@@ -69,7 +73,7 @@ struct Call {
 }
 
 impl Call {
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(super) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
@@ -116,7 +120,11 @@ impl Call {
         }
     }
 
-    fn project(&self, value: &Value, schema: &'static Schema) -> Result<Value, GraphError> {
+    pub(super) fn project(
+        &self,
+        value: &Value,
+        schema: &'static Schema,
+    ) -> Result<Value, GraphError> {
         let sel = self.selection()?;
         fields::project(value, schema, sel.as_deref(), &self.links())
             .map_err(|e| GraphError::invalid_param(e.to_string()))
@@ -146,6 +154,16 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         let mut world = shared.world();
         dispatch(&mut world, &call)
     };
+    let lose_answer = result.is_ok()
+        && credit::is_share_call(&call.method, &call.segments)
+        && shared
+            .lose_share_answers
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok();
     let trace = errors::new_trace_id();
     let (status, body) = match result {
         Ok(v) => (200, v),
@@ -169,6 +187,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         status,
     });
     drop(log);
+    if lose_answer {
+        // The share is committed; the answer is cut off mid-body, as a reset connection would.
+        tracing::debug!("graph simulator drops the answer of a committed share");
+        return cut_off_response(&trace);
+    }
     let mut resp = json_response(status, &body, &trace, Some(&version));
     if status == 401 {
         // Meta names the OAuth failure in this header too.
@@ -178,6 +201,27 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         )) {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
+    }
+    resp
+}
+
+/// A 200 whose body fails after the headers: the client sees the connection break before the
+/// answer arrives.
+fn cut_off_response(trace: &str) -> Response {
+    let body = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset after the share was committed",
+        ))
+    });
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(trace) {
+        h.insert("x-fb-trace-id", v);
     }
     resp
 }
@@ -363,6 +407,8 @@ enum Node {
     Business(String),
     Waba(String),
     Phone(String),
+    CreditLine(String),
+    Allocation(String),
     User(Value),
 }
 
@@ -392,6 +438,12 @@ fn resolve(world: &World, id: &str, actor: &Token) -> Option<Node> {
     }
     if wabas::find_phone(world, id).is_some() {
         return Some(Node::Phone(id.into()));
+    }
+    if world.credit_line(id).is_some() {
+        return Some(Node::CreditLine(id.into()));
+    }
+    if world.allocation(id).is_some() {
+        return Some(Node::Allocation(id.into()));
     }
     world
         .tokens
@@ -487,7 +539,10 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
             Some("client_whatsapp_business_accounts") if is_get => {
                 list_client_wabas(world, call, &actor, &bid)
             }
-            Some("client_whatsapp_business_accounts") => {
+            Some("extendedcredits") if is_get => {
+                credit::list_credit_lines(world, call, &actor, &bid)
+            }
+            Some("client_whatsapp_business_accounts" | "extendedcredits") => {
                 Err(GraphError::unsupported_method_on_edge(method))
             }
             None => Err(GraphError::unsupported_request(method, id)),
@@ -495,6 +550,8 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
         },
         Node::Waba(wid) => waba_call(world, call, &actor, &wid, edge),
         Node::Phone(pid) => phone_call(world, call, &actor, &pid, edge),
+        Node::CreditLine(cid) => credit::credit_line_call(world, call, &actor, &cid, edge),
+        Node::Allocation(aid) => credit::allocation_call(world, call, &actor, &aid, edge),
         Node::User(v) => match edge {
             None if is_get => call.project(&v, &fields::USER),
             None => Err(GraphError::unsupported_request(method, id)),
@@ -817,7 +874,11 @@ fn batch_op(op: &Value, outer: &Call) -> Result<Call, GraphError> {
 }
 
 /// A paged edge over full node values: validate fields and paging, project the page.
-fn list(call: &Call, items: &[Value], schema: &'static Schema) -> Result<Value, GraphError> {
+pub(super) fn list(
+    call: &Call,
+    items: &[Value],
+    schema: &'static Schema,
+) -> Result<Value, GraphError> {
     let sel = call.selection()?;
     let links = call.links();
     // Validate the selection even when the page is empty.
