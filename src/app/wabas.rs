@@ -415,6 +415,20 @@ impl WabasPane {
         self.clamp_phone();
     }
 
+    /// Compare the checklist's credit step with our allocations' receiving credentials
+    /// (`None`: not known, any funding source counts), re-deriving every row's checklist.
+    pub fn set_credentials(&mut self, credentials: Option<HashSet<String>>) {
+        if self.rules.our_credentials == credentials {
+            return;
+        }
+        let keep = self.selected_id();
+        self.rules.our_credentials = credentials;
+        for row in &mut self.rows {
+            row.onboarding = Onboarding::derive(&row.waba, &self.rules);
+        }
+        self.select_id(keep.as_deref());
+    }
+
     /// Take in one freshly read WABA (the re-read after an action): newer than the list.
     pub fn apply_waba(&mut self, waba: Waba) {
         let keep = self.selected_id();
