@@ -179,8 +179,13 @@ impl CreditLinesPane {
             }
         }
         if let Some(index) = &index {
-            let missing = not_funded(index, &self.lines);
+            let mut missing = not_funded(index, &self.lines);
             view.not_funded = Some(missing.len());
+            // The ones a share can fix first, then by name.
+            missing.sort_by_cached_key(|(i, reason)| {
+                let id = index.wabas[*i].id;
+                (!reason.shareable(), waba_name(id).to_lowercase(), id)
+            });
             view.rows.push(CreditRow::NotFundedHeading);
             for (i, reason) in missing {
                 let w = &index.wabas[i];
@@ -390,8 +395,9 @@ mod tests {
                 RowKey::Allocation("a1".into()),
                 RowKey::Allocation("a4".into()),
                 RowKey::NotFundedHeading,
-                RowKey::NotFunded("2".into()),
+                // What a share can fix first.
                 RowKey::NotFunded("3".into()),
+                RowKey::NotFunded("2".into()),
             ]
         );
         assert_eq!(
@@ -431,10 +437,12 @@ mod tests {
         pane.filter = Input::new("b4".into());
         let v = pane.view(&wabas);
         assert_eq!(v.rows.len(), 3, "line, a4, heading: {:?}", v.rows);
-        pane.jump_section(&v, true);
-        assert_eq!(pane.key, Some(RowKey::NotFundedHeading));
+        // a1 is hidden: the selection stays at its index, the heading.
+        assert_eq!(pane.position(&v), 2);
         pane.jump_section(&v, false);
         assert_eq!(pane.key, Some(RowKey::Line("L".into())));
+        pane.jump_section(&v, true);
+        assert_eq!(pane.key, Some(RowKey::NotFundedHeading));
     }
 
     #[test]

@@ -100,8 +100,10 @@ impl fmt::Debug for PinField {
     }
 }
 
-/// What sits on top of the pane, taking the keys.
+/// What sits on top of the pane, taking the keys. There is one at a time, so the size of the
+/// confirm variant does not matter.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Overlay {
     Help,
     Confirm(Confirm),

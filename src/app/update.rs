@@ -313,11 +313,9 @@ fn on_credit_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
             pane.detail_open = false;
             pane.filter_editing = true;
         }
-        Command::Open => {
-            if !view.rows.is_empty() {
-                pane.move_by(&view, 0);
-                pane.detail_open = true;
-            }
+        Command::Open if !view.rows.is_empty() => {
+            pane.move_by(&view, 0);
+            pane.detail_open = true;
         }
         Command::Share => return start_share(model),
         Command::Revoke => return start_revoke(model),
@@ -343,7 +341,7 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
     let waba_name = row.waba.name().to_string();
     if !reason.shareable() {
         model.notice = Some(format!(
-            "'{waba_name}' already has a funding source ({}); Meta does not let a credit line be changed once attached: a different line needs a new WABA.",
+            "'{waba_name}' has a funding source attached ({}): Meta does not let it be changed.",
             reason.label()
         ));
         return vec![];
@@ -811,8 +809,86 @@ fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> 
     vec![]
 }
 
+/// What came of a share or a revoke, in its own words.
+fn credit_summary(o: &ActionOutcome) -> Option<String> {
+    let state = |r: &Reread| r.state(&o.target, "");
+    let (done, what) = match &o.target {
+        Target::ShareCredit {
+            credit_line_name,
+            waba_name,
+            currency,
+            ..
+        } => (
+            format!("shared '{credit_line_name}' with '{waba_name}' ({currency})"),
+            format!("the share with '{waba_name}'"),
+        ),
+        Target::RevokeAllocation { business_name, .. } => (
+            format!("revoked the allocation to '{business_name}'"),
+            format!("the revoke for '{business_name}'"),
+        ),
+        _ => return None,
+    };
+    Some(match &o.result {
+        ActionResult::Verified { reread } => match &o.target {
+            Target::ShareCredit { .. } => format!(
+                "Done: {done} — verified: the WABA's primary_funding_id is the allocation's receiving credential."
+            ),
+            _ => format!("Done: {done} — verified, request_status {}.", state(reread)),
+        },
+        ActionResult::Unexpected { reread, .. } => format!(
+            "Meta accepted {what}, but the re-read shows {}.",
+            state(reread)
+        ),
+        ActionResult::Unverified { failure } => format!(
+            "Meta accepted {what}; the re-read failed: {}",
+            failure.sentence
+        ),
+        ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
+            format!("Not sent: {}", failure.sentence)
+        }
+        ActionResult::Failed { failure, .. } => {
+            format!("{} failed: {}", capitalized(&what), failure.sentence)
+        }
+        ActionResult::OutcomeUnknown { reread, .. } => {
+            let happened = |r: &Reread| {
+                let s = state(r);
+                match &o.target {
+                    Target::ShareCredit { .. } if s == "verified" => {
+                        "it did go through and is verified".to_string()
+                    }
+                    Target::ShareCredit { .. } if s == "not funded" => {
+                        "it did not happen: the WABA is still not funded (S shares again)"
+                            .to_string()
+                    }
+                    _ => format!("it now reads {s}"),
+                }
+            };
+            match reread {
+                Some(r) => format!(
+                    "Outcome unknown: the answer to {what} was lost, so it was re-read, not re-sent: {}.",
+                    happened(r)
+                ),
+                None => format!(
+                    "Outcome unknown: the answer to {what} was lost and the re-read failed. It is not sent again; the next refresh (Ctrl-r) will show what happened."
+                ),
+            }
+        }
+    })
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// One line saying what came of an action, for the notice line.
 pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
+    if let Some(s) = credit_summary(o) {
+        return s;
+    }
     let what = o.target.action_label();
     let name = o.target.name();
     let state = |r: &Reread| r.state(&o.target, our_app_id).replace('_', " ");

@@ -153,9 +153,7 @@ fn id_of(v: Option<&Value>) -> Option<String> {
 /// unexpected shape is not taken for a share.
 fn share_answer(resp: MutationResponse, object_id: &str) -> Result<ShareAnswer, GraphError> {
     let allocation = id_of(resp.body.get("allocation_config_id"));
-    if allocation.is_none() {
-        check_success(&resp, object_id)?;
-    } else if resp.body.get("success") == Some(&Value::Bool(false)) {
+    if allocation.is_none() || resp.body.get("success") == Some(&Value::Bool(false)) {
         check_success(&resp, object_id)?;
     }
     Ok(ShareAnswer {

@@ -512,8 +512,8 @@ pub(crate) fn fund_generated(world: &mut World, seed: u64, line_ids: &[String], 
         let credential = format!("571{:013}", n + 1);
         let roll = rng.below(100);
         let status = match roll {
-            0..62 => ACTIVE,
-            62..70 => DELETED,
+            0..74 => ACTIVE,
+            74..81 => DELETED,
             _ => "",
         };
         if !status.is_empty() {
@@ -533,8 +533,8 @@ pub(crate) fn fund_generated(world: &mut World, seed: u64, line_ids: &[String], 
         {
             let r = rng.below(100);
             w.primary_funding_id = match status {
-                ACTIVE if r < 6 => format!("591{:013}", n * 10 + k + 1),
-                ACTIVE if r < 12 => String::new(),
+                ACTIVE if r < 3 => format!("591{:013}", n * 10 + k + 1),
+                ACTIVE if r < 8 => String::new(),
                 ACTIVE => credential.clone(),
                 _ if r < 4 => format!("591{:013}", n * 10 + k + 1),
                 _ => String::new(),

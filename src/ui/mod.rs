@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
     match model.pane {
         Pane::Solutions => solutions::draw(frame, body, model, theme),
         Pane::Wabas => wabas::draw(frame, body, model, now, theme),
-        Pane::CreditLines => credit_lines::draw(frame, body, theme),
+        Pane::CreditLines => credit_lines::draw(frame, body, model, theme),
     }
     // The message line: what the last key did, else why the last refresh failed, else what
     // part of it could not be read.
