@@ -187,42 +187,59 @@ fn header_line<'a>(inner: usize, wide: bool, theme: &Theme) -> Line<'a> {
     Line::from(Span::styled(text, theme.header))
 }
 
+/// One row. The selected one starts with `›` (and is reversed), so it shows without colour.
 fn row_line<'a>(
     model: &Model,
     view: &CreditView,
     row: &CreditRow,
+    selected: bool,
     inner: usize,
     wide: bool,
     theme: &Theme,
 ) -> Line<'a> {
     let pane = &model.credit;
+    let (head, lead) = if selected {
+        ("›", "› ")
+    } else {
+        ("▌", "  ")
+    };
     match row {
         CreditRow::Line { line } => {
             let Some(data) = pane.lines.get(*line) else {
                 return Line::default();
             };
             let counts = view.counts.get(*line).copied().unwrap_or_default();
+            let plural = if counts.allocations == 1 { "" } else { "s" };
+            let counts_text = format!(
+                "{} allocation{plural} ✓{} ✗{} ?{} –{}",
+                counts.allocations,
+                counts.verified,
+                counts.mismatched,
+                counts.unknown,
+                counts.revoked
+            );
+            let name = inert(data.line.name());
+            // The id only where it fits beside the name and the counts.
+            let id = if wide || name.width() + data.line.id.len() + counts_text.len() + 8 <= inner {
+                format!(" · {} · ", inert(&data.line.id))
+            } else {
+                " · ".to_string()
+            };
             let mut spans = vec![
-                Span::styled(format!("▌{}", inert(data.line.name())), theme.title),
-                Span::styled(format!(" · {} · ", inert(&data.line.id)), theme.dim),
+                Span::styled(format!("{head}{name}"), theme.title),
+                Span::styled(id, theme.dim),
             ];
             if data.line.extra.get("is_access_revoked") == Some(&Value::Bool(true)) {
                 spans.push(Span::styled("ACCESS REVOKED · ", theme.error));
             }
-            spans.push(Span::styled(
-                format!("{} allocations ", counts.allocations),
-                theme.text,
-            ));
             if wide {
-                spans.extend(count_spans(&counts, theme));
-            } else {
                 spans.push(Span::styled(
-                    format!(
-                        "✓{} ✗{} ?{} –{}",
-                        counts.verified, counts.mismatched, counts.unknown, counts.revoked
-                    ),
+                    format!("{} allocation{plural} ", counts.allocations),
                     theme.text,
                 ));
+                spans.extend(count_spans(&counts, theme));
+            } else {
+                spans.push(Span::styled(counts_text, theme.text));
             }
             Line::from(spans)
         }
@@ -234,7 +251,7 @@ fn row_line<'a>(
             let status = a.request_status.as_deref().unwrap_or("-");
             let credential = a.credential_id().unwrap_or("-");
             let mut spans = vec![
-                Span::raw("  "),
+                Span::raw(lead),
                 Span::styled(
                     check_text(check.verification),
                     check_style(check.verification, theme),
@@ -264,7 +281,7 @@ fn row_line<'a>(
             let n = view.not_funded.unwrap_or_default();
             Line::from(vec![
                 Span::styled(
-                    format!("▌Not funded by our credit lines · {n} WABAs"),
+                    format!("{head}Not funded by our credit lines · {n} WABAs"),
                     theme.title,
                 ),
                 Span::styled(" · ", theme.dim),
@@ -293,7 +310,7 @@ fn row_line<'a>(
                 (left, 0)
             };
             let mut spans = vec![
-                Span::raw("  "),
+                Span::raw(lead),
                 Span::raw(fit(name, name_w)),
                 Span::raw(" "),
             ];
@@ -357,7 +374,7 @@ fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, th
         .skip(offset)
         .take(height)
         .map(|(i, row)| {
-            let line = row_line(model, view, row, width, wide, theme);
+            let line = row_line(model, view, row, i == selected, width, wide, theme);
             if i == selected {
                 line.patch_style(theme.selected)
             } else {

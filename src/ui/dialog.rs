@@ -120,10 +120,10 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, t
             Span::raw(" cancel"),
         ]));
     }
-    let height = if c.share.is_some() || matches!(c.target, Target::RevokeAllocation { .. }) {
-        17
-    } else {
-        14
+    let height = match c.target {
+        Target::ShareCredit { .. } => 16,
+        Target::RevokeAllocation { .. } => 14,
+        _ => 14,
     };
     let popup = centered(area, 72, height);
     frame.render_widget(Clear, popup);
