@@ -318,7 +318,15 @@ impl Snapshot {
                 "  {:<11} {:<10} {:<18} {:<18} {}\n",
                 "VERIFIED", "STATUS", "ALLOCATION", "CREDENTIAL", "CUSTOMER (WABAS)"
             ));
-            for a in &l.allocations {
+            // Problems first for people; the JSON keeps Meta's order.
+            let mut rows: Vec<&SnapshotAllocation> = l.allocations.iter().collect();
+            rows.sort_by_key(|a| match (a.allocation.is_revoked(), a.verified) {
+                (true, _) => 3,
+                (false, Some(false)) => 0,
+                (false, None) => 1,
+                (false, Some(true)) => 2,
+            });
+            for a in rows {
                 let verified = match (a.allocation.is_revoked(), a.verified) {
                     (true, _) => "revoked",
                     (false, Some(true)) => "yes",
