@@ -144,7 +144,17 @@ impl WabaRow {
             out.push("webhooks not subscribed".into());
         }
         if self.onboarding.credit_shared == Some(false) {
-            out.push("no credit line".into());
+            let funded = self
+                .waba
+                .node
+                .primary_funding_id
+                .as_deref()
+                .is_some_and(|f| !f.trim().is_empty());
+            out.push(if funded {
+                "funding not from our credit lines".into()
+            } else {
+                "no credit line".into()
+            });
         }
         let phones = self.phones();
         let unregistered = phones.iter().filter(|p| !p.is_connected()).count();
