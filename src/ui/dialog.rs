@@ -361,7 +361,8 @@ pub fn draw_outcome(
         Span::styled("Esc", theme.key),
         Span::raw(" close"),
     ]));
-    let popup = centered(area, 72, 9);
+    // Room for a summary of up to three lines and an audit path of two.
+    let popup = centered(area, 72, 11);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
