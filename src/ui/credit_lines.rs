@@ -392,16 +392,24 @@ fn kv<'a>(label: &str, value: Cow<'_, str>, theme: &Theme, style: Style) -> Line
     ])
 }
 
-/// Fields Meta sent that we do not model, one per line.
+/// Fields Meta sent that we do not model, one per line: `name: value`, a CurrencyAmount as
+/// `amount currency`.
 fn extra_lines<'a>(extra: &serde_json::Map<String, Value>, theme: &Theme) -> Vec<Line<'a>> {
     extra
         .iter()
         .map(|(k, v)| {
             let text = match v {
                 Value::String(s) => s.clone(),
+                Value::Object(o) => match (o.get("amount"), o.get("currency")) {
+                    (Some(Value::String(a)), Some(Value::String(c))) => format!("{a} {c}"),
+                    _ => v.to_string(),
+                },
                 other => other.to_string(),
             };
-            kv(k, Cow::Owned(text), theme, theme.text)
+            Line::from(vec![
+                Span::styled(format!("{}: ", inert(k)), theme.dim),
+                Span::styled(inert(&text).into_owned(), theme.text),
+            ])
         })
         .collect()
 }
