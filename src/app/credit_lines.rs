@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use tui_input::Input;
 
-use crate::app::wabas::WabasPane;
+use crate::app::wabas::{WabaRow, WabasPane};
 use crate::graph::credit_model::{
     AllocationCheck, AllocationConfig, CreditLineData, FundingIndex, NotFunded, Verification,
     WabaFunding, check_allocation, not_funded, our_credentials,
@@ -131,7 +131,8 @@ impl CreditLinesPane {
         let matches = |hay: &[&str]| {
             needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(&needle))
         };
-        let waba_name = |id: &str| wabas.row(id).map_or("", |r| r.waba.name());
+        let by_id: HashMap<&str, &WabaRow> = wabas.rows.iter().map(|r| (r.id(), r)).collect();
+        let waba_name = |id: &str| by_id.get(id).map_or("", |r| r.waba.name());
         let mut view = CreditView::default();
         for (li, data) in self.lines.iter().enumerate() {
             view.rows.push(CreditRow::Line { line: li });
@@ -189,8 +190,10 @@ impl CreditLinesPane {
             view.rows.push(CreditRow::NotFundedHeading);
             for (i, reason) in missing {
                 let w = &index.wabas[i];
-                let row = wabas.row(w.id);
-                let owner = row.and_then(|r| r.waba.owner_name()).unwrap_or("");
+                let owner = by_id
+                    .get(w.id)
+                    .and_then(|r| r.waba.owner_name())
+                    .unwrap_or("");
                 let label = reason.label();
                 if matches(&[w.id, waba_name(w.id), owner, &label]) {
                     view.rows.push(CreditRow::NotFunded {
