@@ -276,6 +276,20 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_allocation_object_reads_as_a_list_of_one() {
+        // Meta's revoke guide shows the edge answering `{id, receiving_business}` (§8 row 15).
+        let page = super::super::paging::parse_page(serde_json::json!({
+            "id": "58", "receiving_business": {"id": "33", "name": "Acme"}
+        }))
+        .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert!(page.next.is_none());
+        let a: AllocationConfig = typed(page.items[0].clone(), "an allocation").unwrap();
+        assert_eq!((a.id.as_str(), a.business_id()), ("58", Some("33")));
+        assert_eq!(a.credential_id(), None);
+    }
+
+    #[test]
     fn fields_ask_for_what_verification_needs() {
         assert!(ALLOCATION_FIELDS.contains("receiving_credential{id}"));
         assert!(ALLOCATION_FIELDS.contains("request_status"));
