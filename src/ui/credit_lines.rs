@@ -87,7 +87,10 @@ fn draw_summary(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView,
             format!(" · {n} not funded"),
             if n > 0 { theme.attention } else { theme.dim },
         )),
-        None if model.wabas.not_configured => {}
+        None if model.wabas.not_configured => spans.push(Span::styled(
+            " · no business id: WABAs not listed, nothing verified",
+            theme.warn,
+        )),
         None => spans.push(Span::styled(" · WABAs not read yet", theme.dim)),
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
