@@ -116,6 +116,7 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
         &ready.app_id,
         settings.business_id.as_deref(),
         settings.partner_business_id.as_deref(),
+        settings.credit_line_id.as_deref(),
     )
     .await;
     if args.json {
@@ -153,11 +154,14 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
     model.read_only = settings.read_only;
     model.demo = global.demo;
     model.wabas.not_configured = settings.business_id.is_none();
+    model.credit.not_configured =
+        settings.business_id.is_none() && settings.credit_line_id.is_none();
     let services = Services {
         client,
         app_id: ready.app_id,
         business_id: settings.business_id.clone(),
         partner_business_id: settings.partner_business_id.clone(),
+        credit_line_id: settings.credit_line_id.clone(),
         audit: Arc::new(audit),
         poll_interval: settings.poll_interval,
     };

@@ -55,6 +55,11 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
             wake_rx.clone(),
             tx.clone(),
         )),
+        tokio::spawn(tasks::poll_credit_lines(
+            services.clone(),
+            wake_rx.clone(),
+            tx.clone(),
+        )),
     ];
     let mut actions = tokio::task::JoinSet::new();
 

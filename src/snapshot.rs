@@ -6,6 +6,11 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::graph::client::GraphClient;
+use crate::graph::credit;
+use crate::graph::credit_model::{
+    AllocationConfig, CreditLine, CreditLineData, FundingIndex, WabaFunding, check_allocation,
+    our_credentials,
+};
 use crate::graph::error::GraphError;
 use crate::graph::model::Solution;
 use crate::graph::solutions;
@@ -20,9 +25,27 @@ pub struct Snapshot {
     pub fetched_at: String,
     pub solutions: Vec<Solution>,
     pub wabas: Vec<SnapshotWaba>,
-    /// Filled by the credit-lines work; empty until then.
-    pub credit_lines: Vec<serde_json::Value>,
+    pub credit_lines: Vec<SnapshotCreditLine>,
     pub errors: Vec<SnapshotError>,
+}
+
+/// A credit line as the snapshot prints it: Graph fields verbatim, with its allocations.
+#[derive(Debug, Serialize)]
+pub struct SnapshotCreditLine {
+    #[serde(flatten)]
+    pub line: CreditLine,
+    pub allocations: Vec<SnapshotAllocation>,
+}
+
+/// An allocation config, Graph fields verbatim, plus our `waba_ids` (the WABAs of its
+/// receiving business, or funded by its credential) and `verified` (its credential equals
+/// their `primary_funding_id`: true, false when one differs, null when unknown or revoked).
+#[derive(Debug, Serialize)]
+pub struct SnapshotAllocation {
+    #[serde(flatten)]
+    pub allocation: AllocationConfig,
+    pub waba_ids: Vec<String>,
+    pub verified: Option<bool>,
 }
 
 /// A WABA as the snapshot prints it: Graph fields verbatim (with `phone_numbers`,
@@ -52,32 +75,97 @@ impl SnapshotError {
 }
 
 /// Read everything: the solutions (list, then each one's detail a few at a time) and, beside
-/// them, the client WABAs of `business_id`. Without a business id the WABAs are an error of
-/// scope `wabas`; the rest is still read.
+/// them, the client WABAs of `business_id` and our credit lines (the one named by
+/// `credit_line_id`, else every one of `business_id`) with their allocations. Without a
+/// business id the WABAs (and, without a credit line id, the credit lines) are errors of their
+/// scope; the rest is still read. Once both are read, the WABAs' checklist compares their
+/// funding with our allocations, and each allocation is verified against the WABAs.
 pub async fn collect(
     client: &GraphClient,
     app_id: &str,
     business_id: Option<&str>,
     partner_business_id: Option<&str>,
+    credit_line_id: Option<&str>,
 ) -> Snapshot {
-    let (mut snapshot, (wabas, waba_errors)) = tokio::join!(
+    let (mut snapshot, (wabas, waba_errors), credit) = tokio::join!(
         collect_solutions(client, app_id),
-        collect_wabas(client, app_id, business_id, partner_business_id)
+        collect_wabas(client, business_id, partner_business_id),
+        collect_credit(client, business_id, credit_line_id)
     );
-    snapshot.wabas = wabas;
+    let lines = match credit {
+        Ok(lines) => Some(lines),
+        Err(e) => {
+            snapshot.errors.push(e);
+            None
+        }
+    };
+    let mut rules = OnboardingRules::new(app_id);
+    rules.our_credentials = lines.as_deref().map(our_credentials);
+    if let (Some(lines), Some(wabas)) = (&lines, &wabas) {
+        let index = FundingIndex::new(wabas.iter().map(WabaFunding::of).collect());
+        snapshot.credit_lines = credit_lines(lines, Some(&index));
+    } else if let Some(lines) = &lines {
+        snapshot.credit_lines = credit_lines(lines, None);
+    }
+    snapshot.wabas = wabas
+        .unwrap_or_default()
+        .into_iter()
+        .map(|waba| SnapshotWaba {
+            onboarding: Onboarding::derive(&waba, &rules),
+            waba,
+        })
+        .collect();
     snapshot.errors.extend(waba_errors);
     snapshot
 }
 
+fn credit_lines(lines: &[CreditLineData], index: Option<&FundingIndex>) -> Vec<SnapshotCreditLine> {
+    lines
+        .iter()
+        .map(|l| SnapshotCreditLine {
+            line: l.line.clone(),
+            allocations: l
+                .allocations
+                .iter()
+                .map(|a| {
+                    let check = check_allocation(a, index);
+                    SnapshotAllocation {
+                        allocation: a.clone(),
+                        verified: check.verification.verified(),
+                        waba_ids: check.waba_ids,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+async fn collect_credit(
+    client: &GraphClient,
+    business_id: Option<&str>,
+    credit_line_id: Option<&str>,
+) -> Result<Vec<CreditLineData>, SnapshotError> {
+    if business_id.is_none() && credit_line_id.is_none() {
+        return Err(SnapshotError {
+            scope: "credit_lines".into(),
+            code: None,
+            message: "No business id: give --business-id, PARTNERDECK_BUSINESS_ID or business_id in the config file (or --credit-line-id) to list the credit lines.".into(),
+        });
+    }
+    credit::refresh(client, business_id, credit_line_id)
+        .await
+        .map_err(|e| SnapshotError::from_graph("credit_lines", &e))
+}
+
+/// The client WABAs (`None` when they could not be listed), and the errors met.
 async fn collect_wabas(
     client: &GraphClient,
-    app_id: &str,
     business_id: Option<&str>,
     partner_business_id: Option<&str>,
-) -> (Vec<SnapshotWaba>, Vec<SnapshotError>) {
+) -> (Option<Vec<Waba>>, Vec<SnapshotError>) {
     let Some(business_id) = business_id else {
         return (
-            vec![],
+            None,
             vec![SnapshotError {
                 scope: "wabas".into(),
                 code: None,
@@ -87,7 +175,7 @@ async fn collect_wabas(
     };
     let book = match wabas::refresh(client, business_id, partner_business_id).await {
         Ok(book) => book,
-        Err(e) => return (vec![], vec![SnapshotError::from_graph("wabas", &e)]),
+        Err(e) => return (None, vec![SnapshotError::from_graph("wabas", &e)]),
     };
     let mut errors = vec![];
     if let Some((first_id, e)) = book.extras_failed.first() {
@@ -107,16 +195,7 @@ async fn collect_wabas(
             ),
         });
     }
-    let rules = OnboardingRules::new(app_id);
-    let wabas = book
-        .wabas
-        .into_iter()
-        .map(|waba| SnapshotWaba {
-            onboarding: Onboarding::derive(&waba, &rules),
-            waba,
-        })
-        .collect();
-    (wabas, errors)
+    (Some(book.wabas), errors)
 }
 
 async fn collect_solutions(client: &GraphClient, app_id: &str) -> Snapshot {
@@ -226,6 +305,44 @@ impl Snapshot {
                 inert(w.waba.id()),
                 inert(w.waba.name())
             ));
+        }
+        out.push_str(&format!("\nCredit lines: {}\n", self.credit_lines.len()));
+        for l in &self.credit_lines {
+            out.push_str(&format!(
+                "{} {} ({} allocations)\n",
+                inert(&l.line.id),
+                inert(l.line.name()),
+                l.allocations.len()
+            ));
+            out.push_str(&format!(
+                "  {:<11} {:<10} {:<18} {:<18} {}\n",
+                "VERIFIED", "STATUS", "ALLOCATION", "CREDENTIAL", "CUSTOMER (WABAS)"
+            ));
+            // Problems first for people; the JSON keeps Meta's order.
+            let mut rows: Vec<&SnapshotAllocation> = l.allocations.iter().collect();
+            rows.sort_by_key(|a| match (a.allocation.is_revoked(), a.verified) {
+                (true, _) => 3,
+                (false, Some(false)) => 0,
+                (false, None) => 1,
+                (false, Some(true)) => 2,
+            });
+            for a in rows {
+                let verified = match (a.allocation.is_revoked(), a.verified) {
+                    (true, _) => "revoked",
+                    (false, Some(true)) => "yes",
+                    (false, Some(false)) => "MISMATCHED",
+                    (false, None) => "unknown",
+                };
+                out.push_str(&format!(
+                    "  {:<11} {:<10} {:<18} {:<18} {} ({})\n",
+                    verified,
+                    inert(a.allocation.request_status.as_deref().unwrap_or("-")),
+                    inert(&a.allocation.id),
+                    inert(a.allocation.credential_id().unwrap_or("-")),
+                    inert(a.allocation.business_name()),
+                    a.waba_ids.len()
+                ));
+            }
         }
         for e in &self.errors {
             out.push_str(&format!("error [{}]: {}\n", e.scope, inert(&e.message)));

@@ -10,10 +10,12 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::app::msg::{
-    ActionOutcome, ActionResult, Failure, FailureKind, Msg, Reread, Scope, Target, WabaList,
+    ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, Reread, Scope, Target,
+    WabaList,
 };
 use crate::audit::{AuditLog, AuditRecord};
 use crate::graph::client::GraphClient;
+use crate::graph::credit;
 use crate::graph::error::{ErrorKind, GraphError};
 use crate::graph::model::{Role, Solution};
 use crate::graph::solutions;
@@ -39,6 +41,8 @@ pub struct Services {
     pub business_id: Option<String>,
     /// Only client WABAs also shared with this partner business, when set.
     pub partner_business_id: Option<String>,
+    /// The one credit line to show; `None` = every credit line of `business_id`.
+    pub credit_line_id: Option<String>,
     pub audit: Arc<AuditLog>,
     pub poll_interval: Duration,
 }
@@ -241,6 +245,96 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
     }
 }
 
+/// The background refresh of our credit lines and their allocations: every `poll_interval`,
+/// and at once when woken. Does nothing without a business id or a credit line id (the pane
+/// says which setting to give).
+pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::UnboundedSender<Msg>) {
+    if services.business_id.is_none() && services.credit_line_id.is_none() {
+        return;
+    }
+    loop {
+        wake.borrow_and_update();
+        if tx
+            .send(Msg::RefreshStarted {
+                scope: Scope::CreditLines,
+            })
+            .is_err()
+        {
+            return;
+        }
+        let result = credit::refresh(
+            &services.client,
+            services.business_id.as_deref(),
+            services.credit_line_id.as_deref(),
+        )
+        .await;
+        let outcome = Outcome::of(&result);
+        let msg = Msg::CreditLinesLoaded {
+            at: Utc::now(),
+            result: result.map_err(|e| Failure::from(&e)),
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+        if !pace(&services, &mut wake, Scope::CreditLines, &outcome, &tx).await {
+            return;
+        }
+    }
+}
+
+/// At most this many WABAs of a customer business are re-read after a revoke.
+const REVOKE_REREAD_WABAS: usize = 10;
+
+/// Re-read what a credit action changed: for a share, the line's allocations for the
+/// customer business and the WABA (its `primary_funding_id`); for a revoke, the allocation and
+/// (best effort) the WABAs of that business.
+async fn reread_credit(client: &GraphClient, target: &Target) -> Result<Reread, GraphError> {
+    let reread = match target {
+        Target::ShareCredit {
+            credit_line_id,
+            waba_id,
+            business_id,
+            ..
+        } => {
+            let (allocations, waba) = tokio::join!(
+                credit::list_allocations(client, credit_line_id, business_id.as_deref()),
+                wabas::read_waba(client, waba_id)
+            );
+            CreditReread {
+                credit_line_id: credit_line_id.clone(),
+                allocations: allocations?,
+                wabas: vec![waba?],
+            }
+        }
+        Target::RevokeAllocation {
+            allocation_id,
+            credit_line_id,
+            waba_ids,
+            ..
+        } => {
+            let allocation = credit::read_allocation(client, allocation_id).await?;
+            let mut read = vec![];
+            for id in waba_ids.iter().take(REVOKE_REREAD_WABAS) {
+                if let Ok(w) = wabas::read_waba(client, id).await {
+                    read.push(w);
+                }
+            }
+            CreditReread {
+                credit_line_id: credit_line_id.clone(),
+                allocations: vec![allocation],
+                wabas: read,
+            }
+        }
+        _ => {
+            return Err(GraphError::new(
+                ErrorKind::InvalidRequest,
+                "not a credit action",
+            ));
+        }
+    };
+    Ok(Reread::Credit(Box::new(reread)))
+}
+
 /// A refresh's book as the state machine takes it.
 pub fn waba_list(book: WabaBook) -> WabaList {
     let failed_wabas: std::collections::HashSet<&str> = book
@@ -280,6 +374,9 @@ async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphEr
                 .await
                 .map(|w| Reread::Waba(Box::new(w)))
         }
+        Target::ShareCredit { .. } | Target::RevokeAllocation { .. } => {
+            reread_credit(client, target).await
+        }
     }
 }
 
@@ -299,7 +396,7 @@ pub async fn perform_reporting(
     progress: Option<mpsc::UnboundedSender<Msg>>,
 ) -> ActionOutcome {
     let client = &services.client;
-    let call = client.describe_call("POST", &format!("{}/{}", target.object_id(), target.edge()));
+    let call = client.describe_call(target.method(), &target.call_path());
     let name = target.name();
     let mut record = AuditRecord::new(
         target.action_label(),
@@ -317,6 +414,19 @@ pub async fn perform_reporting(
                 "Not sent: no PIN was given.",
             )),
         },
+        // Sent once: a share is not idempotent, and a lost answer is re-read below, never
+        // sent again.
+        Target::ShareCredit {
+            credit_line_id,
+            waba_id,
+            currency,
+            ..
+        } => credit::share_and_attach(client, credit_line_id, waba_id, currency)
+            .await
+            .map(|a| a.response),
+        Target::RevokeAllocation { allocation_id, .. } => {
+            credit::revoke(client, allocation_id).await
+        }
     };
     drop(pin);
     record.set_result(sent.as_ref());

@@ -22,6 +22,7 @@ fn a_on_a_pending_request_opens_a_confirm_naming_it() {
             call,
             sending,
             pin: None,
+            share: None,
         })) => {
             assert_eq!(id, "7001");
             assert_eq!(name, "Kōbe Retail Connect");

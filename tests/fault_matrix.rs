@@ -76,6 +76,7 @@ impl Harness {
             poll_interval: POLL,
             business_id: None,
             partner_business_id: None,
+            credit_line_id: None,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let (wake, wake_rx) = watch::channel(0u64);

@@ -172,16 +172,149 @@ async fn snapshot_without_a_business_id_reports_wabas_and_still_lists_solutions(
     assert_eq!(code, 1, "{raw}");
     assert_eq!(json["solutions"].as_array().unwrap().len(), 31);
     assert_eq!(json["wabas"], Value::Array(vec![]));
+    assert_eq!(json["credit_lines"], Value::Array(vec![]));
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{raw}");
+    let scopes: Vec<&str> = errors
+        .iter()
+        .map(|e| e["scope"].as_str().unwrap())
+        .collect();
+    assert!(
+        scopes.contains(&"wabas") && scopes.contains(&"credit_lines"),
+        "{raw}"
+    );
+    for e in errors {
+        assert_eq!(e["code"], Value::Null);
+        assert!(e["message"].as_str().unwrap().contains("--business-id"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_json_lists_credit_lines_with_allocations_waba_ids_and_verified() {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, json, raw) = snapshot(&h.base_url(), &h.app_id(), &h.token(), home.path());
+    assert_eq!(code, 0, "{raw}");
+    let lines = json["credit_lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], sim::DEMO_CREDIT_LINE_ID);
+    assert_eq!(lines[0]["legal_entity_name"], "Northwind Messaging Ltd.");
+    assert!(
+        lines[0]["credit_available"].is_object(),
+        "Graph fields verbatim"
+    );
+    let world = h.world();
+    let allocations: Vec<&Value> = lines
+        .iter()
+        .flat_map(|l| l["allocations"].as_array().unwrap())
+        .collect();
+    assert_eq!(allocations.len(), world.credit_allocations.len());
+    let find = |id: &str| *allocations.iter().find(|a| a["id"] == id).unwrap();
+
+    let ok = find(sim::DEMO_ALLOCATION_VERIFIED_ID);
+    assert_eq!(ok["verified"], true);
+    assert_eq!(
+        ok["waba_ids"],
+        serde_json::json!([sim::DEMO_WABA_COMPLETE_ID])
+    );
+    assert_eq!(
+        ok["receiving_credential"]["id"],
+        sim::DEMO_CREDENTIAL_VERIFIED_ID
+    );
+    assert_eq!(ok["receiving_business"]["name"], "Lumen Bakery Ltd.");
+    assert_eq!(ok["request_status"], "ACTIVE");
+    let bad = find(sim::DEMO_ALLOCATION_MISMATCHED_ID);
+    assert_eq!(bad["verified"], false);
+    assert_eq!(
+        bad["waba_ids"],
+        serde_json::json!([sim::DEMO_WABA_BLOCKED_ID])
+    );
+    let revoked = find(sim::DEMO_ALLOCATION_REVOKED_ID);
+    assert_eq!(revoked["request_status"], "DELETED");
+    assert_eq!(revoked["verified"], Value::Null);
+    let nobody = find(sim::DEMO_ALLOCATION_NO_WABA_ID);
+    assert_eq!(nobody["verified"], Value::Null);
+    assert_eq!(nobody["waba_ids"], serde_json::json!([]));
+
+    // The WABAs' checklist compares their funding with our allocations: the mismatched WABA
+    // has a funding source, but not ours.
+    let wabas = json["wabas"].as_array().unwrap();
+    let waba = |id: &str| wabas.iter().find(|w| w["id"] == id).unwrap().clone();
+    assert_eq!(
+        waba(sim::DEMO_WABA_COMPLETE_ID)["onboarding"]["credit_shared"],
+        true
+    );
+    let blocked = waba(sim::DEMO_WABA_BLOCKED_ID);
+    assert!(blocked["primary_funding_id"].is_string());
+    assert_eq!(blocked["onboarding"]["credit_shared"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_reports_a_failing_credit_call_in_its_own_scope() {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // A token without the finance role: solutions and WABAs read, credit lines refused.
+    let (code, json, raw) = snapshot(
+        &h.base_url(),
+        &h.app_id(),
+        sim::DEMO_VIEWER_TOKEN,
+        home.path(),
+    );
+    assert_eq!(code, 1, "{raw}");
+    assert_eq!(json["solutions"].as_array().unwrap().len(), 31);
+    assert_eq!(
+        json["wabas"].as_array().unwrap().len(),
+        sim::DEMO_WABA_COUNT
+    );
+    assert_eq!(json["credit_lines"], Value::Array(vec![]));
     let errors = json["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{raw}");
-    assert_eq!(errors[0]["scope"], "wabas");
-    assert_eq!(errors[0]["code"], Value::Null);
+    assert_eq!(errors[0]["scope"], "credit_lines");
+    assert_eq!(errors[0]["code"], 200);
     assert!(
         errors[0]["message"]
             .as_str()
             .unwrap()
-            .contains("--business-id")
+            .contains("Finance Editor"),
+        "{raw}"
     );
+    // Without our credentials the checklist falls back to "any funding source".
+    let blocked = json["wabas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == sim::DEMO_WABA_BLOCKED_ID)
+        .unwrap()
+        .clone();
+    assert_eq!(blocked["onboarding"]["credit_shared"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_reads_only_the_credit_line_named() {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, json, raw) = snapshot_with(
+        &h.base_url(),
+        &h.app_id(),
+        &h.token(),
+        home.path(),
+        &[
+            "--business-id",
+            sim::DEMO_BUSINESS_ID,
+            "--credit-line-id",
+            sim::DEMO_CREDIT_LINE_2_ID,
+        ],
+    );
+    assert_eq!(code, 0, "{raw}");
+    let lines = json["credit_lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["id"], sim::DEMO_CREDIT_LINE_2_ID);
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub enum Command {
     Subscribe,
     Register,
     Sort,
+    Share,
+    Revoke,
     Confirm,
     Refresh,
     Help,
@@ -42,6 +44,7 @@ impl Command {
         match self {
             Command::Accept | Command::Reject | Command::Deactivate => Some(Pane::Solutions),
             Command::Subscribe | Command::Register | Command::Sort => Some(Pane::Wabas),
+            Command::Share | Command::Revoke => Some(Pane::CreditLines),
             _ => None,
         }
     }
@@ -70,6 +73,8 @@ impl Command {
             Command::Subscribe => "subscribe our app (webhooks)",
             Command::Register => "register number (in detail)",
             Command::Sort => "sort: health, age, name",
+            Command::Share => "share a credit line",
+            Command::Revoke => "revoke an allocation",
             Command::Confirm => "yes, in a confirm dialog",
             Command::Refresh => "refresh now",
             Command::Help => "this help",
@@ -112,6 +117,8 @@ pub const KEYMAP: &[(KeyCode, KeyModifiers, Command)] = &[
     (KeyCode::Char('s'), NONE, Command::Subscribe),
     (KeyCode::Char('R'), NONE, Command::Register),
     (KeyCode::Char('o'), NONE, Command::Sort),
+    (KeyCode::Char('S'), NONE, Command::Share),
+    (KeyCode::Char('X'), NONE, Command::Revoke),
     (KeyCode::Char('y'), NONE, Command::Confirm),
     (KeyCode::Char('r'), CTRL, Command::Refresh),
     (KeyCode::Char('?'), NONE, Command::Help),
@@ -221,6 +228,11 @@ mod tests {
         assert!(wabas.iter().any(|(k, h)| k == "o" && h.contains("sort")));
         assert!(wabas.iter().any(|(k, _)| k == "s") && wabas.iter().any(|(k, _)| k == "R"));
         assert!(!wabas.iter().any(|(k, _)| k == "a"));
+        assert!(!wabas.iter().any(|(k, _)| k == "S"));
+        let credit = help_lines(Pane::CreditLines);
+        assert!(credit.iter().any(|(k, h)| k == "S" && h.contains("share")));
+        assert!(credit.iter().any(|(k, h)| k == "X" && h.contains("revoke")));
+        assert!(!credit.iter().any(|(k, _)| k == "o" || k == "a"));
         let refresh = lines.iter().find(|(_, h)| *h == "refresh now").unwrap();
         assert_eq!(refresh.0, "Ctrl-r");
         let down = lines.iter().find(|(_, h)| *h == "move down").unwrap();

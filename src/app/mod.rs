@@ -2,6 +2,7 @@
 //! that returns effects as data. No IO, no clock, no terminal here: the runtime feeds in
 //! key presses and network results (with their timestamps) and carries out the effects.
 
+pub mod credit_lines;
 pub mod keymap;
 pub mod model;
 pub mod msg;

@@ -6,6 +6,7 @@ use std::fmt;
 
 use tui_input::Input;
 
+use crate::app::credit_lines::CreditLinesPane;
 use crate::app::msg::{ActionOutcome, Failure, FailureKind, Scope, Target, UsageReport};
 use crate::app::solutions::SolutionsPane;
 use crate::app::wabas::WabasPane;
@@ -62,6 +63,21 @@ pub struct Confirm {
     pub sending: bool,
     /// A register's PIN, while it is typed; emptied when it is sent or the dialog closes.
     pub pin: Option<PinField>,
+    /// A share's choices (credit line, currency), changed with keys in the dialog.
+    pub share: Option<ShareChoice>,
+}
+
+/// What the share dialog lets the user pick: which of our credit lines, in which of Meta's
+/// currencies (`WABA_CURRENCIES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareChoice {
+    /// `(id, name)` of each credit line that can be shared.
+    pub lines: Vec<(String, String)>,
+    pub line: usize,
+    /// Index into `WABA_CURRENCIES`.
+    pub currency: usize,
+    /// The WABA's own currency, as Meta sent it.
+    pub waba_currency: Option<String>,
 }
 
 /// The masked PIN field of the register dialog. Its `Debug` never shows the digits.
@@ -84,8 +100,10 @@ impl fmt::Debug for PinField {
     }
 }
 
-/// What sits on top of the pane, taking the keys.
+/// What sits on top of the pane, taking the keys. There is one at a time, so the size of the
+/// confirm variant does not matter.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Overlay {
     Help,
     Confirm(Confirm),
@@ -162,6 +180,7 @@ pub struct Model {
     pub pane: Pane,
     pub solutions: SolutionsPane,
     pub wabas: WabasPane,
+    pub credit: CreditLinesPane,
     pub overlay: Option<Overlay>,
     pub refresh: Freshness,
     pub in_flight: Option<InFlight>,
@@ -187,6 +206,7 @@ impl Model {
             pane: Pane::default(),
             solutions: SolutionsPane::default(),
             wabas: WabasPane::new(OnboardingRules::new(our_app_id.clone())),
+            credit: CreditLinesPane::default(),
             overlay: None,
             refresh: Freshness::default(),
             in_flight: None,
@@ -205,10 +225,10 @@ impl Model {
     /// The exact Graph call an action sends, as the confirm dialog and the audit log show it.
     pub fn call_text(&self, target: &Target) -> String {
         format!(
-            "POST /{}/{}/{}",
+            "{} /{}/{}",
+            target.method(),
             self.api_version,
-            target.object_id(),
-            target.edge()
+            target.call_path()
         )
     }
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
+use crate::graph::credit_model::{AllocationConfig, CreditLineData};
 use crate::graph::model::{Solution, SolutionAction, SolutionNode, SolutionState};
 use crate::graph::waba_model::{Pin, Waba};
 
@@ -28,6 +29,11 @@ pub enum Msg {
     WabasLoaded {
         at: DateTime<Utc>,
         result: Result<WabaList, Failure>,
+    },
+    /// A refresh of our credit lines and their allocations finished.
+    CreditLinesLoaded {
+        at: DateTime<Utc>,
+        result: Result<Vec<CreditLineData>, Failure>,
     },
     /// The detail of one solution (permissions, apps) arrived.
     DetailLoaded {
@@ -132,6 +138,29 @@ pub enum Target {
         /// The number as people read it.
         phone: String,
     },
+    /// `POST /{credit-line-id}/whatsapp_credit_sharing_and_attach?waba_id=…&waba_currency=…`:
+    /// share a credit line with the WABA's owner business and attach it to the WABA.
+    ShareCredit {
+        credit_line_id: String,
+        credit_line_name: String,
+        waba_id: String,
+        waba_name: String,
+        /// The customer business (the WABA's owner), when known.
+        business_id: Option<String>,
+        business_name: String,
+        /// One of Meta's `waba_currency` values.
+        currency: String,
+    },
+    /// `DELETE /{allocation-config-id}`: stop sharing a credit line with a customer business.
+    RevokeAllocation {
+        allocation_id: String,
+        credit_line_id: String,
+        credit_line_name: String,
+        business_id: Option<String>,
+        business_name: String,
+        /// The WABAs of that business we know of: the revoke covers them all; they are re-read.
+        waba_ids: Vec<String>,
+    },
 }
 
 impl Target {
@@ -141,15 +170,43 @@ impl Target {
             Target::Solution { id, .. } => id,
             Target::SubscribeApp { waba_id, .. } => waba_id,
             Target::RegisterPhone { phone_id, .. } => phone_id,
+            Target::ShareCredit { credit_line_id, .. } => credit_line_id,
+            Target::RevokeAllocation { allocation_id, .. } => allocation_id,
         }
     }
 
-    /// The edge of `POST /{object-id}/{edge}`.
+    /// The edge of `POST /{object-id}/{edge}`; empty for a call on the node itself.
     pub fn edge(&self) -> &'static str {
         match self {
             Target::Solution { action, .. } => action.edge(),
             Target::SubscribeApp { .. } => "subscribed_apps",
             Target::RegisterPhone { .. } => "register",
+            Target::ShareCredit { .. } => "whatsapp_credit_sharing_and_attach",
+            Target::RevokeAllocation { .. } => "",
+        }
+    }
+
+    /// The HTTP method of the call.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Target::RevokeAllocation { .. } => "DELETE",
+            _ => "POST",
+        }
+    }
+
+    /// The call's path after the version, with its query when the parameters go there:
+    /// `{object-id}/{edge}`, `{credit-line-id}/whatsapp_credit_sharing_and_attach?waba_id=…`,
+    /// `{allocation-config-id}`.
+    pub fn call_path(&self) -> String {
+        match self {
+            Target::ShareCredit {
+                credit_line_id,
+                waba_id,
+                currency,
+                ..
+            } => crate::graph::credit::share_and_attach_path(credit_line_id, waba_id, currency),
+            Target::RevokeAllocation { allocation_id, .. } => allocation_id.clone(),
+            _ => format!("{}/{}", self.object_id(), self.edge()),
         }
     }
 
@@ -159,6 +216,8 @@ impl Target {
             Target::Solution { action, .. } => action.edge(),
             Target::SubscribeApp { .. } => "subscribe_app",
             Target::RegisterPhone { .. } => "register",
+            Target::ShareCredit { .. } => "share_credit_line",
+            Target::RevokeAllocation { .. } => "revoke_credit_allocation",
         }
     }
 
@@ -170,6 +229,8 @@ impl Target {
             Target::RegisterPhone {
                 phone, waba_name, ..
             } => format!("{phone} of {waba_name}"),
+            Target::ShareCredit { waba_name, .. } => waba_name.clone(),
+            Target::RevokeAllocation { business_name, .. } => business_name.clone(),
         }
     }
 
@@ -179,6 +240,60 @@ impl Target {
             Target::Solution { action, .. } => action.expected_state().label().to_string(),
             Target::SubscribeApp { .. } => "subscribed".into(),
             Target::RegisterPhone { .. } => "CONNECTED".into(),
+            Target::ShareCredit { .. } => "verified".into(),
+            Target::RevokeAllocation { .. } => crate::graph::credit_model::REVOKED_STATUS.into(),
+        }
+    }
+}
+
+/// A credit action's objects as re-read: the line's allocations for the customer business (a
+/// share) or the one allocation (a revoke), and the WABAs concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditReread {
+    pub credit_line_id: String,
+    pub allocations: Vec<AllocationConfig>,
+    pub wabas: Vec<Waba>,
+}
+
+impl CreditReread {
+    /// What the re-read says: a share is "verified" when the WABA's `primary_funding_id` is
+    /// the receiving credential of a live allocation of the line (§4.6); a revoke shows the
+    /// allocation's `request_status`.
+    pub fn state(&self, target: &Target) -> String {
+        match target {
+            Target::RevokeAllocation { allocation_id, .. } => self
+                .allocations
+                .iter()
+                .find(|a| &a.id == allocation_id)
+                .map(|a| {
+                    a.request_status
+                        .clone()
+                        .unwrap_or_else(|| "no status".into())
+                })
+                .unwrap_or_else(|| "no longer listed".into()),
+            Target::ShareCredit { waba_id, .. } => {
+                let Some(w) = self.wabas.iter().find(|w| w.id() == waba_id) else {
+                    return "unknown (the WABA could not be re-read)".into();
+                };
+                let Some(f) = w
+                    .node
+                    .primary_funding_id
+                    .as_deref()
+                    .filter(|f| !f.trim().is_empty())
+                else {
+                    return "not funded".into();
+                };
+                match self
+                    .allocations
+                    .iter()
+                    .find(|a| a.credential_id() == Some(f))
+                {
+                    Some(a) if a.is_revoked() => format!("funded by revoked allocation {}", a.id),
+                    Some(_) => "verified".into(),
+                    None => format!("funded by another source ({f})"),
+                }
+            }
+            _ => "unknown".into(),
         }
     }
 }
@@ -188,6 +303,7 @@ impl Target {
 pub enum Reread {
     Solution(Box<SolutionNode>),
     Waba(Box<Waba>),
+    Credit(Box<CreditReread>),
 }
 
 impl Reread {
@@ -200,6 +316,7 @@ impl Reread {
                     .label()
                     .to_string()
             }
+            (Reread::Credit(c), _) => c.state(target),
             (Reread::Waba(w), Target::RegisterPhone { phone_id, .. }) => w
                 .phone(phone_id)
                 .map(|p| p.status.clone().unwrap_or_else(|| "no status".into()))

@@ -4,10 +4,14 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
+use crate::app::credit_lines::CreditRow;
 use crate::app::keymap::{Command, command_for};
-use crate::app::model::{Confirm, InFlight, Model, Overlay, Pane, PinField};
-use crate::app::msg::{ActionOutcome, ActionResult, Effect, FailureKind, Msg, Reread, Target};
+use crate::app::model::{Confirm, InFlight, Model, Overlay, Pane, PinField, ShareChoice};
+use crate::app::msg::{
+    ActionOutcome, ActionResult, Effect, FailureKind, Msg, Reread, Scope, Target,
+};
 use crate::app::solutions::Detail;
+use crate::graph::credit_model::{NotFunded, WABA_CURRENCIES, default_currency};
 use crate::graph::model::{Role, Solution, SolutionAction};
 use crate::graph::waba_model::Pin;
 
@@ -32,6 +36,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             let r = model.refresh.of_mut(scope);
             r.in_flight = true;
             r.held_until = None;
+            if scope == Scope::Wabas {
+                model.credit.wabas_refresh_started();
+            }
             vec![]
         }
         Msg::ScopeHeld { scope, until } => {
@@ -86,6 +93,22 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
                     model.wabas.set_items(list);
+                    model.credit.wabas_refreshed();
+                }
+                Err(failure) => refresh.last_error = Some((at, failure)),
+            }
+            vec![]
+        }
+        Msg::CreditLinesLoaded { at, result } => {
+            let refresh = &mut model.refresh.credit_lines;
+            refresh.in_flight = false;
+            match result {
+                Ok(lines) => {
+                    refresh.last_success = Some(at);
+                    refresh.last_error = None;
+                    model.credit.set_lines(lines);
+                    // The WABAs checklist now compares with our allocations' credentials.
+                    model.wabas.set_credentials(model.credit.credentials());
                 }
                 Err(failure) => refresh.last_error = Some((at, failure)),
             }
@@ -130,6 +153,12 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         let keep = pane.selected_id();
         edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
         pane.select_id(keep.as_deref());
+        return vec![];
+    }
+    if model.credit.filter_editing {
+        // The selection follows its row by key, so it survives the narrowing.
+        let pane = &mut model.credit;
+        edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
         return vec![];
     }
     let Some(cmd) = command_for(&key) else {
@@ -178,7 +207,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         _ => match model.pane {
             Pane::Solutions => on_solutions_key(model, cmd),
             Pane::Wabas => on_wabas_key(model, cmd),
-            Pane::CreditLines => vec![],
+            Pane::CreditLines => on_credit_key(model, cmd),
         },
     }
 }
@@ -305,6 +334,239 @@ fn on_wabas_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
     vec![]
 }
 
+/// Keys on the Credit lines pane: move through the lines, allocations and not-funded WABAs
+/// (`h`/`l` jump between sections), `Enter` for the detail of the row, `S` share, `X` revoke.
+fn on_credit_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
+    let view = model.credit.view(&model.wabas);
+    let page = model.page_rows as isize;
+    let pane = &mut model.credit;
+    match cmd {
+        Command::Close => {
+            if pane.detail_open {
+                pane.detail_open = false;
+            } else if !pane.filter.value().is_empty() {
+                pane.filter.reset();
+            }
+        }
+        Command::Down => pane.move_by(&view, 1),
+        Command::Up => pane.move_by(&view, -1),
+        Command::PageDown => pane.move_by(&view, page),
+        Command::PageUp => pane.move_by(&view, -page),
+        Command::Top => pane.move_to(&view, 0),
+        Command::Bottom => pane.move_to(&view, usize::MAX),
+        Command::NextLane => pane.jump_section(&view, true),
+        Command::PrevLane => pane.jump_section(&view, false),
+        Command::Filter => {
+            pane.detail_open = false;
+            pane.filter_editing = true;
+        }
+        Command::Open if !view.rows.is_empty() => {
+            pane.move_by(&view, 0);
+            pane.detail_open = true;
+        }
+        Command::Share => return start_share(model),
+        Command::Revoke => return start_revoke(model),
+        _ => {}
+    }
+    vec![]
+}
+
+/// `S` on a WABA of the not-funded list: share a credit line with it, after a confirm that
+/// lets the user pick the line and the currency.
+fn start_share(model: &mut Model) -> Vec<Effect> {
+    let view = model.credit.view(&model.wabas);
+    let Some(CreditRow::NotFunded { waba_id, reason }) = model.credit.selected_row(&view) else {
+        model.notice = Some(
+            "Select a WABA in the 'Not funded' list (l jumps there), then press S to share a credit line with it."
+                .into(),
+        );
+        return vec![];
+    };
+    let Some(row) = model.wabas.row(&waba_id) else {
+        return vec![];
+    };
+    let waba_name = row.waba.name().to_string();
+    if !reason.shareable() {
+        model.notice = Some(format!(
+            "'{waba_name}' has a funding source attached ({}): Meta does not let it be changed.",
+            reason.label()
+        ));
+        return vec![];
+    }
+    if model.credit.unsure.contains_key(&waba_id) {
+        model.notice = Some(format!(
+            "The last share for '{waba_name}' lost its answer and could not be re-read: wait for the next WABA refresh (Ctrl-r) to show what happened before sharing again."
+        ));
+        return vec![];
+    }
+    let lines: Vec<(String, String)> = model
+        .credit
+        .lines
+        .iter()
+        .filter(|l| l.line.extra.get("is_access_revoked") != Some(&serde_json::Value::Bool(true)))
+        .map(|l| (l.line.id.clone(), l.line.name().to_string()))
+        .collect();
+    if lines.is_empty() {
+        model.notice = Some("There is no credit line of ours to share.".into());
+        return vec![];
+    }
+    // A business that already has an allocation keeps its line (the share reuses it).
+    let line = match &reason {
+        NotFunded::NotAttached { allocation_id } => model
+            .credit
+            .lines
+            .iter()
+            .find(|l| l.allocations.iter().any(|a| &a.id == allocation_id))
+            .and_then(|l| lines.iter().position(|(id, _)| *id == l.line.id))
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let waba_currency = row.waba.node.currency.clone();
+    let currency = WABA_CURRENCIES
+        .iter()
+        .position(|c| *c == default_currency(waba_currency.as_deref()))
+        .unwrap_or(0);
+    let owner = row.waba.node.owner_business_info.clone();
+    let choice = ShareChoice {
+        lines,
+        line,
+        currency,
+        waba_currency,
+    };
+    let target = share_target(
+        &choice,
+        &waba_id,
+        &waba_name,
+        owner.as_ref().map(|o| o.id.clone()),
+        owner
+            .as_ref()
+            .map(|o| o.name.clone().unwrap_or_else(|| o.id.clone()))
+            .unwrap_or_else(|| "its owner business".into()),
+    );
+    if may_send(model, "whatsapp_credit_sharing_and_attach") {
+        model.overlay = Some(Overlay::Confirm(Confirm {
+            call: model.call_text(&target),
+            target,
+            sending: false,
+            pin: None,
+            share: Some(choice),
+        }));
+    }
+    vec![]
+}
+
+fn share_target(
+    choice: &ShareChoice,
+    waba_id: &str,
+    waba_name: &str,
+    business_id: Option<String>,
+    business_name: String,
+) -> Target {
+    let (line_id, line_name) = choice.lines.get(choice.line).cloned().unwrap_or_default();
+    Target::ShareCredit {
+        credit_line_id: line_id,
+        credit_line_name: line_name,
+        waba_id: waba_id.to_string(),
+        waba_name: waba_name.to_string(),
+        business_id,
+        business_name,
+        currency: WABA_CURRENCIES
+            .get(choice.currency)
+            .copied()
+            .unwrap_or("USD")
+            .to_string(),
+    }
+}
+
+/// A key that changes the share dialog's choice: `←`/`→` the currency, `↑`/`↓` the line.
+fn change_share_choice(model: &Model, confirm: &mut Confirm, cmd: Command) -> bool {
+    let Some(choice) = &mut confirm.share else {
+        return false;
+    };
+    let step = |i: usize, n: usize, forward: bool| {
+        if n == 0 {
+            0
+        } else if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }
+    };
+    match cmd {
+        Command::NextLane | Command::PrevLane => {
+            choice.currency = step(
+                choice.currency,
+                WABA_CURRENCIES.len(),
+                cmd == Command::NextLane,
+            );
+        }
+        Command::Down | Command::Up => {
+            choice.line = step(choice.line, choice.lines.len(), cmd == Command::Down);
+        }
+        _ => return false,
+    }
+    let Target::ShareCredit {
+        waba_id,
+        waba_name,
+        business_id,
+        business_name,
+        ..
+    } = &confirm.target
+    else {
+        return false;
+    };
+    let target = share_target(
+        choice,
+        waba_id,
+        waba_name,
+        business_id.clone(),
+        business_name.clone(),
+    );
+    confirm.call = model.call_text(&target);
+    confirm.target = target;
+    true
+}
+
+/// `X` on an allocation: revoke it, after a confirm that says it covers every WABA of that
+/// customer business.
+fn start_revoke(model: &mut Model) -> Vec<Effect> {
+    let view = model.credit.view(&model.wabas);
+    let Some(CreditRow::Allocation { line, alloc, check }) = model.credit.selected_row(&view)
+    else {
+        model.notice = Some(
+            "Select an allocation (a customer business under a credit line), then press X to revoke it."
+                .into(),
+        );
+        return vec![];
+    };
+    let Some(data) = model.credit.lines.get(line) else {
+        return vec![];
+    };
+    let Some(a) = data.allocations.get(alloc) else {
+        return vec![];
+    };
+    if a.is_revoked() {
+        model.notice = Some(format!(
+            "The allocation to '{}' is already revoked (request_status {}).",
+            a.business_name(),
+            a.request_status.as_deref().unwrap_or("DELETED")
+        ));
+        return vec![];
+    }
+    let target = Target::RevokeAllocation {
+        allocation_id: a.id.clone(),
+        credit_line_id: data.line.id.clone(),
+        credit_line_name: data.line.name().to_string(),
+        business_id: a.business_id().map(str::to_string),
+        business_name: a.business_name().to_string(),
+        waba_ids: check.waba_ids,
+    };
+    if may_send(model, "the revoke (DELETE)") {
+        confirm(model, target, None);
+    }
+    vec![]
+}
+
 /// Whether a mutation may be started now; if not, the notice says why.
 fn may_send(model: &mut Model, what: &str) -> bool {
     if model.read_only {
@@ -329,6 +591,7 @@ fn confirm(model: &mut Model, target: Target, pin: Option<PinField>) {
         target,
         sending: false,
         pin,
+        share: None,
     }));
 }
 
@@ -530,6 +793,10 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
         Overlay::Confirm(mut confirm) => match cmd {
             // Sent once: further presses while it is on its way do nothing.
             Command::Confirm if confirm.sending => vec![],
+            _ if !confirm.sending && change_share_choice(model, &mut confirm, cmd) => {
+                model.overlay = Some(Overlay::Confirm(confirm));
+                vec![]
+            }
             Command::Confirm => {
                 confirm.sending = true;
                 model.in_flight = Some(InFlight::new(confirm.target.clone()));
@@ -564,15 +831,111 @@ fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> 
     match outcome.result.reread() {
         Some(Reread::Solution(node)) => model.solutions.apply_node((**node).clone()),
         Some(Reread::Waba(waba)) => model.wabas.apply_waba((**waba).clone()),
+        Some(Reread::Credit(c)) => {
+            model
+                .credit
+                .apply_allocations(&c.credit_line_id, c.allocations.clone());
+            for w in &c.wabas {
+                model.wabas.apply_waba(w.clone());
+            }
+            model.wabas.set_credentials(model.credit.credentials());
+        }
         None => {}
+    }
+    // A share whose answer was lost and could not be re-read may have happened: no second
+    // share of that WABA until a later refresh says.
+    if let (
+        Target::ShareCredit { waba_id, .. },
+        ActionResult::OutcomeUnknown { reread: None, .. },
+    ) = (&outcome.target, &outcome.result)
+    {
+        model.credit.unsure.insert(waba_id.clone(), false);
     }
     model.notice = Some(outcome_summary(&outcome, &model.our_app_id));
     model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
     vec![]
 }
 
+/// What came of a share or a revoke, in its own words.
+fn credit_summary(o: &ActionOutcome) -> Option<String> {
+    let state = |r: &Reread| r.state(&o.target, "");
+    let (done, what) = match &o.target {
+        Target::ShareCredit {
+            credit_line_name,
+            waba_name,
+            currency,
+            ..
+        } => (
+            format!("shared '{credit_line_name}' with '{waba_name}' ({currency})"),
+            format!("the share with '{waba_name}'"),
+        ),
+        Target::RevokeAllocation { business_name, .. } => (
+            format!("revoked the allocation to '{business_name}'"),
+            format!("the revoke for '{business_name}'"),
+        ),
+        _ => return None,
+    };
+    Some(match &o.result {
+        ActionResult::Verified { reread } => match &o.target {
+            Target::ShareCredit { .. } => format!(
+                "Done: {done} — verified: the WABA's primary_funding_id is the allocation's receiving credential."
+            ),
+            _ => format!("Done: {done} — verified, request_status {}.", state(reread)),
+        },
+        ActionResult::Unexpected { reread, .. } => format!(
+            "Meta accepted {what}, but the re-read shows {}.",
+            state(reread)
+        ),
+        ActionResult::Unverified { failure } => format!(
+            "Meta accepted {what}; the re-read failed: {}",
+            failure.sentence
+        ),
+        ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
+            format!("Not sent: {}", failure.sentence)
+        }
+        ActionResult::Failed { failure, .. } => {
+            format!("{} failed: {}", capitalized(&what), failure.sentence)
+        }
+        ActionResult::OutcomeUnknown { reread, .. } => {
+            let happened = |r: &Reread| {
+                let s = state(r);
+                match &o.target {
+                    Target::ShareCredit { .. } if s == "verified" => {
+                        "it did go through and is verified".to_string()
+                    }
+                    Target::ShareCredit { .. } if s == "not funded" => {
+                        "it did not happen: the WABA is still not funded (S shares again)"
+                            .to_string()
+                    }
+                    _ => format!("it now reads {s}"),
+                }
+            };
+            match reread {
+                Some(r) => format!(
+                    "Outcome unknown: the answer to {what} was lost, so it was re-read, not re-sent: {}.",
+                    happened(r)
+                ),
+                None => format!(
+                    "Outcome unknown: the answer to {what} was lost and the re-read failed. It is not sent again; the next refresh (Ctrl-r) will show what happened."
+                ),
+            }
+        }
+    })
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// One line saying what came of an action, for the notice line.
 pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
+    if let Some(s) = credit_summary(o) {
+        return s;
+    }
     let what = o.target.action_label();
     let name = o.target.name();
     let state = |r: &Reread| r.state(&o.target, our_app_id).replace('_', " ");

@@ -144,7 +144,17 @@ impl WabaRow {
             out.push("webhooks not subscribed".into());
         }
         if self.onboarding.credit_shared == Some(false) {
-            out.push("no credit line".into());
+            let funded = self
+                .waba
+                .node
+                .primary_funding_id
+                .as_deref()
+                .is_some_and(|f| !f.trim().is_empty());
+            out.push(if funded {
+                "funding not from our credit lines".into()
+            } else {
+                "no credit line".into()
+            });
         }
         let phones = self.phones();
         let unregistered = phones.iter().filter(|p| !p.is_connected()).count();
@@ -413,6 +423,20 @@ impl WabasPane {
         self.loaded = true;
         self.select_id(keep.as_deref());
         self.clamp_phone();
+    }
+
+    /// Compare the checklist's credit step with our allocations' receiving credentials
+    /// (`None`: not known, any funding source counts), re-deriving every row's checklist.
+    pub fn set_credentials(&mut self, credentials: Option<HashSet<String>>) {
+        if self.rules.our_credentials == credentials {
+            return;
+        }
+        let keep = self.selected_id();
+        self.rules.our_credentials = credentials;
+        for row in &mut self.rows {
+            row.onboarding = Onboarding::derive(&row.waba, &self.rules);
+        }
+        self.select_id(keep.as_deref());
     }
 
     /// Take in one freshly read WABA (the re-read after an action): newer than the list.

@@ -2,6 +2,8 @@
 //! Nothing here knows about the screen.
 
 pub mod client;
+pub mod credit;
+pub mod credit_model;
 pub mod error;
 pub mod model;
 pub mod paging;

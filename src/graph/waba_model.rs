@@ -495,7 +495,7 @@ impl Drop for Pin {
 
 // Lenient readers: a value of an unexpected type becomes "not given".
 
-fn opt_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(de)? {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
@@ -505,15 +505,15 @@ fn opt_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Err
     })
 }
 
-fn string_or_empty<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+pub(crate) fn string_or_empty<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
     Ok(opt_string(de)?.unwrap_or_default())
 }
 
-fn id_string<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+pub(crate) fn id_string<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
     string_or_empty(de)
 }
 
-fn opt_i64<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
     Ok(match Option::<Value>::deserialize(de)? {
         Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Some(Value::String(s)) => s.trim().parse().ok(),
@@ -521,12 +521,16 @@ fn opt_i64<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
     })
 }
 
-fn opt_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(de: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn opt_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    de: D,
+) -> Result<Option<T>, D::Error> {
     Ok(Option::<Value>::deserialize(de)?.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// A list, or a Graph edge `{data: [...]}`; items that do not read as `T` are skipped.
-fn list_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(de: D) -> Result<Vec<T>, D::Error> {
+pub(crate) fn list_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    de: D,
+) -> Result<Vec<T>, D::Error> {
     let items = match Option::<Value>::deserialize(de)? {
         Some(Value::Array(items)) => items,
         Some(Value::Object(mut o)) => match o.remove("data") {

@@ -419,6 +419,51 @@ pub static SUBSCRIBED_APP: Schema = Schema {
     default_fields: &["whatsapp_business_api_data", "override_callback_uri"],
 };
 
+/// An extended credit line (ExtendedCredit, reference §4.4). Money fields are CurrencyAmount
+/// objects, served whole. Only `id` by default.
+pub static EXTENDED_CREDIT: Schema = Schema {
+    type_name: "ExtendedCredit",
+    fields: &[
+        ("id", Kind::Scalar),
+        ("allocated_amount", Kind::Scalar),
+        ("balance", Kind::Scalar),
+        ("credit_available", Kind::Scalar),
+        ("credit_type", Kind::Scalar),
+        ("is_access_revoked", Kind::Scalar),
+        ("is_automated_experience", Kind::Scalar),
+        ("legal_entity_name", Kind::Scalar),
+        ("liable_address", Kind::Scalar),
+        ("liable_biz_name", Kind::Scalar),
+        ("max_balance", Kind::Scalar),
+        ("online_max_balance", Kind::Scalar),
+        ("owner_business", Kind::Object(&BUSINESS)),
+        ("owner_business_name", Kind::Scalar),
+        ("partition_from", Kind::Scalar),
+        ("send_bill_to_address", Kind::Scalar),
+        ("send_bill_to_biz_name", Kind::Scalar),
+        ("sold_to_address", Kind::Scalar),
+    ],
+    default_fields: &[],
+};
+
+/// An allocation config (ExtendedCreditAllocationConfig, reference §4.5). Only `id` by default.
+pub static ALLOCATION_CONFIG: Schema = Schema {
+    type_name: "ExtendedCreditAllocationConfig",
+    fields: &[
+        ("id", Kind::Scalar),
+        ("currency_amount", Kind::Scalar),
+        ("liability_type", Kind::Scalar),
+        ("owning_business", Kind::Object(&BUSINESS)),
+        ("owning_credential", Kind::Object(&EXTENDED_CREDIT)),
+        ("partition_type", Kind::Scalar),
+        ("receiving_business", Kind::Object(&BUSINESS)),
+        ("receiving_credential", Kind::Object(&EXTENDED_CREDIT)),
+        ("request_status", Kind::Scalar),
+        ("send_bill_to", Kind::Scalar),
+    ],
+    default_fields: &[],
+};
+
 /// Where nested edges' `paging.next` links point: `{node_base}/{parent-id}/{edge}?...`.
 #[derive(Debug, Clone)]
 pub struct Links {

@@ -73,10 +73,29 @@
 //! | [`DEMO_WABA_PIN_ID`] | its number [`DEMO_PIN_PHONE_ID`] has two-step PIN [`DEMO_PHONE_PIN`]: another PIN answers 133005, the fourth failure 133016 |
 //! | [`DEMO_WABA_UNKNOWN_ENUMS_ID`] | undocumented values: health `DEGRADED_SERVICE`, review `IN_APPEAL`, quality `AMBER`, status `PENDING_DELETION`, ... |
 //!
+//! ## Credit lines
+//!
+//! Two extended credit lines of our business, [`DEMO_CREDIT_LINE_ID`] ("Northwind Messaging
+//! Ltd.", USD) and [`DEMO_CREDIT_LINE_2_ID`] ("Northwind Messaging India Pvt. Ltd.", INR), with
+//! six hand-written allocation configs and one per customer business of the generated WABAs
+//! (most live, some revoked; now and then a WABA left unattached or funded by a credential that
+//! is not ours). Rules, error codes and the revoke semantics: [`credit`].
+//!
+//! | constant | what it is |
+//! |---|---|
+//! | [`DEMO_ALLOCATION_VERIFIED_ID`] | line 1 → Lumen Bakery's business; [`DEMO_WABA_COMPLETE_ID`] is funded by its credential: verified |
+//! | [`DEMO_ALLOCATION_MISMATCHED_ID`] | line 2 → Cobalt Motors' business; [`DEMO_WABA_BLOCKED_ID`]'s `primary_funding_id` is another credential: mismatched |
+//! | [`DEMO_ALLOCATION_REVOKED_ID`] | line 2 → Nimbus Telecom's business, `DELETED`; [`DEMO_WABA_UNKNOWN_ENUMS_ID`] is not funded |
+//! | [`DEMO_ALLOCATION_NO_WABA_ID`] | line 1 → Old Quay Cafés, a business with no WABA shared with us: unknown |
+//!
+//! [`DEMO_WABA_LIMITED_ID`] (GBP) and [`DEMO_WABA_NO_PHONE_ID`] (INR) are not funded: a share
+//! attaches them.
+//!
 //! [`DEMO_PARTNER_TOKEN`] acts as the Kestrel app ([`DEMO_PARTNER_APP_ID`]), so tests can play
 //! the other side; [`DEMO_VIEWER_TOKEN`] is a second token of our app without the
 //! `FINANCE_EDITOR` role.
 
+pub mod credit;
 mod errors;
 pub mod faults;
 mod fields;
@@ -142,6 +161,16 @@ pub const DEMO_PIN_PHONE_ID: &str = "1046000000000601";
 /// The two-step verification PIN of [`DEMO_PIN_PHONE_ID`]. Not a secret: simulator data.
 pub const DEMO_PHONE_PIN: &str = "246810";
 pub const DEMO_WABA_UNKNOWN_ENUMS_ID: &str = "1045000000000707";
+/// Our first credit line (USD).
+pub const DEMO_CREDIT_LINE_ID: &str = "1972385232742146";
+/// Our second credit line (INR).
+pub const DEMO_CREDIT_LINE_2_ID: &str = "1972385232742287";
+pub const DEMO_ALLOCATION_VERIFIED_ID: &str = "5800000000000101";
+/// The receiving credential of [`DEMO_ALLOCATION_VERIFIED_ID`].
+pub const DEMO_CREDENTIAL_VERIFIED_ID: &str = "5700000000000101";
+pub const DEMO_ALLOCATION_MISMATCHED_ID: &str = "5800000000000303";
+pub const DEMO_ALLOCATION_REVOKED_ID: &str = "5800000000000707";
+pub const DEMO_ALLOCATION_NO_WABA_ID: &str = "5800000000000808";
 /// The first generated WABA: more phone numbers than one nested page holds.
 pub const DEMO_WABA_MANY_PHONES_ID: &str = "3100000000000000";
 
@@ -255,6 +284,18 @@ impl SimHandle {
         world
             .solution(id)
             .map(|s| (s.status.clone(), s.status_for_pending_request.clone()))
+    }
+
+    /// Test hook: the next credit-share POST (`whatsapp_credit_sharing_and_attach`,
+    /// `whatsapp_credit_sharing` or `whatsapp_credit_attach`) is committed to the world and
+    /// then its connection is cut before the answer is sent, so the client cannot tell what
+    /// happened. A one-shot `commit_then_drop` fault.
+    pub fn lose_next_share_answer(&self) {
+        self.add_fault(
+            Fault::new(FaultAction::CommitThenDrop)
+                .post("*/whatsapp_credit_*")
+                .times(1),
+        );
     }
 
     /// A copy of the live world.
@@ -461,6 +502,33 @@ mod tests {
                 .iter()
                 .any(|b| b == DEMO_PARTNER_BUSINESS_ID)
         );
+    }
+
+    #[test]
+    fn demo_credit_constants_are_what_the_docs_say() {
+        let w = World::demo();
+        let alloc = |id: &str| w.allocation(id).unwrap_or_else(|| panic!("{id} missing"));
+        let funding = |id: &str| w.waba(id).unwrap().primary_funding_id.clone();
+        assert_eq!(w.credit_lines.len(), 2);
+        let ok = alloc(DEMO_ALLOCATION_VERIFIED_ID);
+        assert_eq!(ok.credit_line_id, DEMO_CREDIT_LINE_ID);
+        assert_eq!(ok.receiving_credential_id, DEMO_CREDENTIAL_VERIFIED_ID);
+        assert_eq!(funding(DEMO_WABA_COMPLETE_ID), DEMO_CREDENTIAL_VERIFIED_ID);
+        let bad = alloc(DEMO_ALLOCATION_MISMATCHED_ID);
+        assert_eq!(bad.credit_line_id, DEMO_CREDIT_LINE_2_ID);
+        let f = funding(DEMO_WABA_BLOCKED_ID);
+        assert!(!f.is_empty() && f != bad.receiving_credential_id);
+        assert!(alloc(DEMO_ALLOCATION_REVOKED_ID).is_deleted());
+        assert!(funding(DEMO_WABA_UNKNOWN_ENUMS_ID).is_empty());
+        let none = alloc(DEMO_ALLOCATION_NO_WABA_ID);
+        assert!(
+            w.wabas
+                .iter()
+                .all(|x| x.owner_business_id != none.receiving_business_id)
+        );
+        for id in [DEMO_WABA_LIMITED_ID, DEMO_WABA_NO_PHONE_ID] {
+            assert!(funding(id).is_empty(), "{id}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::RecordedRequest;
+use super::credit;
 use super::errors::{self, GraphError};
 use super::faults::{self, Conn, Faults, RequestCtx};
 use super::fields::{self, FieldSel, Links, Schema};
@@ -55,8 +56,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// One parsed Graph call.
-struct Call {
-    method: Method,
+pub(super) struct Call {
+    pub(super) method: Method,
     /// `v23.0`, when the path has one.
     version: Option<String>,
     /// Path segments after the version, percent-decoded.
@@ -71,7 +72,7 @@ struct Call {
 }
 
 impl Call {
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(super) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
@@ -118,7 +119,11 @@ impl Call {
         }
     }
 
-    fn project(&self, value: &Value, schema: &'static Schema) -> Result<Value, GraphError> {
+    pub(super) fn project(
+        &self,
+        value: &Value,
+        schema: &'static Schema,
+    ) -> Result<Value, GraphError> {
         let sel = self.selection()?;
         fields::project(value, schema, sel.as_deref(), &self.links())
             .map_err(|e| GraphError::invalid_param(e.to_string()))
@@ -425,6 +430,8 @@ enum Node {
     Business(String),
     Waba(String),
     Phone(String),
+    CreditLine(String),
+    Allocation(String),
     User(Value),
 }
 
@@ -454,6 +461,12 @@ fn resolve(world: &World, id: &str, actor: &Token) -> Option<Node> {
     }
     if wabas::find_phone(world, id).is_some() {
         return Some(Node::Phone(id.into()));
+    }
+    if world.credit_line(id).is_some() {
+        return Some(Node::CreditLine(id.into()));
+    }
+    if world.allocation(id).is_some() {
+        return Some(Node::Allocation(id.into()));
     }
     world
         .tokens
@@ -549,7 +562,10 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
             Some("client_whatsapp_business_accounts") if is_get => {
                 list_client_wabas(world, call, &actor, &bid)
             }
-            Some("client_whatsapp_business_accounts") => {
+            Some("extendedcredits") if is_get => {
+                credit::list_credit_lines(world, call, &actor, &bid)
+            }
+            Some("client_whatsapp_business_accounts" | "extendedcredits") => {
                 Err(GraphError::unsupported_method_on_edge(method))
             }
             None => Err(GraphError::unsupported_request(method, id)),
@@ -557,6 +573,8 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
         },
         Node::Waba(wid) => waba_call(world, call, &actor, &wid, edge),
         Node::Phone(pid) => phone_call(world, call, &actor, &pid, edge),
+        Node::CreditLine(cid) => credit::credit_line_call(world, call, &actor, &cid, edge),
+        Node::Allocation(aid) => credit::allocation_call(world, call, &actor, &aid, edge),
         Node::User(v) => match edge {
             None if is_get => call.project(&v, &fields::USER),
             None => Err(GraphError::unsupported_request(method, id)),
@@ -879,7 +897,11 @@ fn batch_op(op: &Value, outer: &Call) -> Result<Call, GraphError> {
 }
 
 /// A paged edge over full node values: validate fields and paging, project the page.
-fn list(call: &Call, items: &[Value], schema: &'static Schema) -> Result<Value, GraphError> {
+pub(super) fn list(
+    call: &Call,
+    items: &[Value],
+    schema: &'static Schema,
+) -> Result<Value, GraphError> {
     let sel = call.selection()?;
     let links = call.links();
     // Validate the selection even when the page is empty.

@@ -372,9 +372,15 @@ pub struct WabaGenerator {
     /// Other apps that are sometimes subscribed too.
     #[serde(default)]
     pub other_app_ids: Vec<String>,
-    /// Funding sources (credit-line credentials) to attach.
+    /// Funding sources (credit-line credentials) to attach, picked at random. Ignored when
+    /// `credit_line_ids` is given.
     #[serde(default)]
     pub funding_ids: Vec<String>,
+    /// Credit lines of the world to fund the generated WABAs from: each customer business gets
+    /// an allocation (live or revoked) or none, and its WABAs the allocation's credential
+    /// (see [`super::credit`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credit_line_ids: Vec<String>,
     /// Unix seconds the newest generated WABA was created at; older ones go back a year.
     #[serde(default = "default_newest")]
     pub newest_creation_time: i64,
@@ -505,6 +511,7 @@ impl WabaGenerator {
         let our_app = world.our_app_id.clone();
         let mut phone_seq = 0u64;
         let mut owner: Option<(String, usize)> = None;
+        let first = world.wabas.len();
         for i in 0..self.count {
             let name = if rng.chance(8) {
                 format!("{} {}", rng.pick(LOCAL_NAMES), i)
@@ -619,6 +626,7 @@ impl WabaGenerator {
                 extra: Map::new(),
             });
         }
+        super::credit::fund_generated(world, self.seed, &self.credit_line_ids, first);
     }
 }
 
@@ -747,6 +755,7 @@ mod tests {
                 solution_ids: vec![],
                 other_app_ids: vec![],
                 funding_ids: vec!["f".into()],
+                credit_line_ids: vec![],
                 newest_creation_time: default_newest(),
                 large_every: 100,
             }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::SimError;
+use super::credit::{CreditAllocation, CreditLine};
 use super::errors::GraphError;
 use super::wabas::{Waba, WabaGenerator};
 
@@ -41,6 +42,12 @@ pub struct World {
     /// saved world lists them and does not generate them twice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waba_generator: Option<WabaGenerator>,
+    /// Extended credit lines (ours), in the order `extendedcredits` returns them.
+    #[serde(default)]
+    pub credit_lines: Vec<CreditLine>,
+    /// Allocation configs of those lines (live and revoked), in list order.
+    #[serde(default)]
+    pub credit_allocations: Vec<CreditAllocation>,
 }
 
 /// A business portfolio.
@@ -202,6 +209,15 @@ impl World {
             all.push(("solution", s.id.as_str()));
             all.extend(s.partners.iter().map(|p| ("partner record", p.id.as_str())));
         }
+        all.extend(
+            self.credit_lines
+                .iter()
+                .map(|c| ("credit line", c.id.as_str())),
+        );
+        for a in &self.credit_allocations {
+            all.push(("allocation config", a.id.as_str()));
+            all.push(("receiving credential", a.receiving_credential_id.as_str()));
+        }
         for w in &self.wabas {
             all.push(("WABA", w.id.as_str()));
             all.extend(
@@ -268,7 +284,8 @@ impl World {
                 }
             }
         }
-        self.validate_wabas(&app_ids)
+        self.validate_wabas(&app_ids)?;
+        self.validate_credit()
     }
 
     fn validate_wabas(&self, app_ids: &HashSet<&str>) -> Result<(), String> {

@@ -1,19 +1,647 @@
-//! The Credit lines pane. Its data arrives with the credit-lines issue; until then it says so.
+//! The Credit lines pane: a summary of every allocation's check, then each credit line with
+//! its allocations (problems first), then the WABAs with no credit of ours; or the detail of
+//! the selected row. Verification is always said in a word and a symbol, never colour alone.
+
+use std::borrow::Cow;
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
+use serde_json::Value;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::ui::Theme;
+use crate::app::Model;
+use crate::app::credit_lines::{CreditRow, CreditView, LineCounts};
+use crate::graph::credit_model::{AllocationCheck, NotFunded, Verification};
+use crate::ui::text::inert;
+use crate::ui::{Theme, draw_filter};
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let text = "Not yet: our credit lines, the customers each one funds, and share / verify / \
-                revoke will be here.";
+/// From this width on, rows also show the allocation id and the WABAs' names.
+const WIDE: u16 = 110;
+
+pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let pane = &model.credit;
+    let block = |title: &str| Block::bordered().title(Span::styled(title.to_string(), theme.title));
+    if pane.not_configured {
+        let text = "No business id is set, so our credit lines are not listed. Give our business \
+                    portfolio's id with --business-id ID, PARTNERDECK_BUSINESS_ID, or business_id \
+                    in the config file (or name one credit line with --credit-line-id ID, \
+                    PARTNERDECK_CREDIT_LINE_ID, credit_line_id).";
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.warn)
+                .wrap(Wrap { trim: true })
+                .block(block(" Credit lines ")),
+            area,
+        );
+        return;
+    }
+    if pane.lines.is_empty() {
+        let text = if pane.loaded {
+            "Our business has no credit line (extendedcredits is empty): nothing to share."
+        } else {
+            "Loading credit lines…"
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.dim)
+                .block(block(" Credit lines ")),
+            area,
+        );
+        return;
+    }
+    let view = pane.view(&model.wabas);
+    let show_filter = pane.filter_editing || !pane.filter.value().is_empty();
+    let [summary, filter, rest] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(show_filter)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_summary(frame, summary, model, &view, theme);
+    draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
+    let selected = pane.selected_row(&view);
+    match selected {
+        Some(row) if pane.detail_open => draw_detail(frame, rest, model, &view, &row, theme),
+        _ => draw_rows(frame, rest, model, &view, theme),
+    }
+}
+
+/// `2 lines · 78 allocations ✓40 ✗5 mismatched ?20 –13 revoked · 61 not funded`.
+fn draw_summary(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
+    let t = view.total();
+    let mut spans = vec![Span::styled(
+        format!(
+            "{} line{} · {} allocations ",
+            view.counts.len(),
+            if view.counts.len() == 1 { "" } else { "s" },
+            t.allocations
+        ),
+        theme.text,
+    )];
+    spans.extend(count_spans(&t, theme));
+    match view.not_funded {
+        Some(n) => spans.push(Span::styled(
+            format!(" · {n} not funded"),
+            if n > 0 { theme.attention } else { theme.dim },
+        )),
+        None if model.wabas.not_configured => spans.push(Span::styled(
+            " · no business id: WABAs not listed, nothing verified",
+            theme.warn,
+        )),
+        None => spans.push(Span::styled(" · WABAs not read yet", theme.dim)),
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `✓12 ✗2 mismatched ?1 –3 revoked`: words where they matter, symbols elsewhere (the
+/// legend names them all).
+fn count_spans<'a>(c: &LineCounts, theme: &Theme) -> Vec<Span<'a>> {
+    let mismatch = if c.mismatched > 0 {
+        theme.error
+    } else {
+        theme.dim
+    };
+    vec![
+        Span::styled(format!("✓{}", c.verified), theme.ok),
+        Span::styled(format!(" ✗{} mismatched", c.mismatched), mismatch),
+        Span::styled(format!(" ?{}", c.unknown), theme.warn),
+        Span::styled(format!(" –{} revoked", c.revoked), theme.dim),
+    ]
+}
+
+/// `s` cut or padded to `width` cells (an ellipsis marks a cut).
+fn fit(s: &str, width: usize) -> String {
+    let s = inert(s);
+    let w = s.width();
+    if w <= width {
+        return format!("{s}{}", " ".repeat(width - w));
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.push('…');
+    used += 1;
+    out + &" ".repeat(width.saturating_sub(used))
+}
+
+fn check_style(v: Verification, theme: &Theme) -> Style {
+    match v {
+        Verification::Verified => theme.ok,
+        Verification::Mismatched => theme.error,
+        Verification::Unknown => theme.warn,
+        Verification::Revoked => theme.dim,
+    }
+}
+
+/// `✗ mismatched`, 12 cells.
+fn check_text(v: Verification) -> String {
+    format!("{} {:<10}", v.symbol(), v.label())
+}
+
+/// Column widths of an allocation row: (business, wabas) for the space left.
+fn widths(inner: usize, wide: bool) -> (usize, usize) {
+    // indent 2, check 12, spaces, status 8, credential 16 (+ allocation 16 when wide).
+    let fixed = if wide {
+        2 + 12 + 16 + 16 + 8 + 5
+    } else {
+        2 + 12 + 5 + 8 + 16 + 4
+    };
+    let left = inner.saturating_sub(fixed);
+    if wide {
+        let business = (left * 3 / 5).max(10);
+        (business, left.saturating_sub(business))
+    } else {
+        (left.max(8), 5)
+    }
+}
+
+fn header_line<'a>(inner: usize, wide: bool, theme: &Theme) -> Line<'a> {
+    let (b, w) = widths(inner, wide);
+    let text = if wide {
+        format!(
+            "  {} {} {} {} {} {}",
+            fit("Check", 12),
+            fit("Customer business", b),
+            fit("Allocation", 16),
+            fit("Credential", 16),
+            fit("Status", 8),
+            fit("WABAs using it", w)
+        )
+    } else {
+        format!(
+            "  {} {} {} {} {}",
+            fit("Check", 12),
+            fit("Customer business", b),
+            fit("WABAs", 5),
+            fit("Status", 8),
+            fit("Credential", 16)
+        )
+    };
+    Line::from(Span::styled(text, theme.header))
+}
+
+/// One row. The selected one starts with `›` (and is reversed), so it shows without colour.
+fn row_line<'a>(
+    model: &Model,
+    view: &CreditView,
+    row: &CreditRow,
+    selected: bool,
+    inner: usize,
+    wide: bool,
+    theme: &Theme,
+) -> Line<'a> {
+    let pane = &model.credit;
+    let (head, lead) = if selected {
+        ("›", "› ")
+    } else {
+        ("▌", "  ")
+    };
+    match row {
+        CreditRow::Line { line } => {
+            let Some(data) = pane.lines.get(*line) else {
+                return Line::default();
+            };
+            let counts = view.counts.get(*line).copied().unwrap_or_default();
+            let plural = if counts.allocations == 1 { "" } else { "s" };
+            let counts_text = format!(
+                "{} allocation{plural} ✓{} ✗{} ?{} –{}",
+                counts.allocations,
+                counts.verified,
+                counts.mismatched,
+                counts.unknown,
+                counts.revoked
+            );
+            let name = inert(data.line.name());
+            // The id only where it fits beside the name and the counts.
+            let id = if wide || name.width() + data.line.id.len() + counts_text.len() + 8 <= inner {
+                format!(" · {} · ", inert(&data.line.id))
+            } else {
+                " · ".to_string()
+            };
+            let mut spans = vec![
+                Span::styled(format!("{head}{name}"), theme.title),
+                Span::styled(id, theme.dim),
+            ];
+            if data.line.extra.get("is_access_revoked") == Some(&Value::Bool(true)) {
+                spans.push(Span::styled("ACCESS REVOKED · ", theme.error));
+            }
+            if wide {
+                spans.push(Span::styled(
+                    format!("{} allocation{plural} ", counts.allocations),
+                    theme.text,
+                ));
+                spans.extend(count_spans(&counts, theme));
+            } else {
+                spans.push(Span::styled(counts_text, theme.text));
+            }
+            Line::from(spans)
+        }
+        CreditRow::Allocation { line, alloc, check } => {
+            let Some(a) = pane.allocation(*line, *alloc) else {
+                return Line::default();
+            };
+            let (b, w) = widths(inner, wide);
+            let status = a.request_status.as_deref().unwrap_or("-");
+            let credential = a.credential_id().unwrap_or("-");
+            let mut spans = vec![
+                Span::raw(lead),
+                Span::styled(
+                    check_text(check.verification),
+                    check_style(check.verification, theme),
+                ),
+                Span::raw(" "),
+                Span::raw(fit(a.business_name(), b)),
+                Span::raw(" "),
+            ];
+            if wide {
+                spans.push(Span::styled(fit(&a.id, 16), theme.dim));
+                spans.push(Span::raw(" "));
+                spans.push(Span::raw(fit(credential, 16)));
+                spans.push(Span::raw(" "));
+                spans.push(Span::raw(fit(status, 8)));
+                spans.push(Span::raw(" "));
+                spans.push(Span::raw(fit(&wabas_text(model, check), w)));
+            } else {
+                spans.push(Span::raw(format!("{:>5}", check.waba_ids.len())));
+                spans.push(Span::raw(" "));
+                spans.push(Span::raw(fit(status, 8)));
+                spans.push(Span::raw(" "));
+                spans.push(Span::raw(fit(credential, 16)));
+            }
+            Line::from(spans)
+        }
+        CreditRow::NotFundedHeading => {
+            let n = view.not_funded.unwrap_or_default();
+            Line::from(vec![
+                Span::styled(
+                    format!("{head}Not funded by our credit lines · {n} WABAs"),
+                    theme.title,
+                ),
+                Span::styled(" · ", theme.dim),
+                Span::styled("S", theme.key),
+                Span::styled(" shares a line with the selected one", theme.dim),
+            ])
+        }
+        CreditRow::NotFunded { waba_id, reason } => {
+            let r = model.wabas.row(waba_id);
+            let name = r.map_or("-", |r| r.waba.name());
+            let currency = r
+                .and_then(|r| r.waba.node.currency.as_deref())
+                .unwrap_or("-");
+            let owner = r.and_then(|r| r.waba.owner_name()).unwrap_or("-");
+            let style = if reason.shareable() {
+                theme.attention
+            } else {
+                theme.warn
+            };
+            let reason_w = if wide { 34 } else { 24 };
+            let fixed = 2 + 16 + 4 + reason_w + 3;
+            let left = inner.saturating_sub(fixed);
+            let (name_w, owner_w) = if wide {
+                (left / 2, left - left / 2 - 1)
+            } else {
+                (left, 0)
+            };
+            let mut spans = vec![
+                Span::raw(lead),
+                Span::raw(fit(name, name_w)),
+                Span::raw(" "),
+            ];
+            if wide {
+                spans.push(Span::styled(fit(owner, owner_w), theme.dim));
+                spans.push(Span::raw(" "));
+            }
+            spans.extend([
+                Span::styled(fit(waba_id, 16), theme.dim),
+                Span::raw(" "),
+                Span::raw(fit(currency, 3)),
+                Span::raw(" "),
+                Span::styled(fit(&reason.label(), reason_w), style),
+            ]);
+            Line::from(spans)
+        }
+    }
+}
+
+/// The names of the WABAs an allocation covers, else their count.
+fn wabas_text(model: &Model, check: &AllocationCheck) -> String {
+    if check.waba_ids.is_empty() {
+        return "none of ours".into();
+    }
+    check
+        .waba_ids
+        .iter()
+        .map(|id| model.wabas.row(id).map_or(id.as_str(), |r| r.waba.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
+    let pane = &model.credit;
+    let wide = area.width >= WIDE;
+    let title = format!(" Credit lines · problems first · {} rows ", view.rows.len());
+    let legend = " ✓ verified ✗ mismatched ? unknown – revoked · S share X revoke Enter detail ";
+    let block = Block::bordered()
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Span::styled(legend, theme.dim));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let width = inner.width as usize;
+    frame.render_widget(Paragraph::new(header_line(width, wide, theme)), head);
+    if view.rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new("Nothing matches the filter.").style(theme.dim),
+            body,
+        );
+        return;
+    }
+    // Build only the rows that fit: the window that keeps the selection in view.
+    let height = body.height.max(1) as usize;
+    let selected = pane.position(view);
+    let offset = (selected + 1).saturating_sub(height);
+    let lines: Vec<Line> = view
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, row)| {
+            let line = row_line(model, view, row, i == selected, width, wide, theme);
+            if i == selected {
+                line.patch_style(theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), body);
+}
+
+fn kv<'a>(label: &str, value: Cow<'_, str>, theme: &Theme, style: Style) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{label:<13}"), theme.dim),
+        Span::styled(inert(&value).into_owned(), style),
+    ])
+}
+
+/// Fields Meta sent that we do not model, one per line: `name: value`, a CurrencyAmount as
+/// `amount currency`.
+fn extra_lines<'a>(extra: &serde_json::Map<String, Value>, theme: &Theme) -> Vec<Line<'a>> {
+    extra
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => match (o.get("amount"), o.get("currency")) {
+                    (Some(Value::String(a)), Some(Value::String(c))) => format!("{a} {c}"),
+                    _ => v.to_string(),
+                },
+                other => other.to_string(),
+            };
+            Line::from(vec![
+                Span::styled(format!("{}: ", inert(k)), theme.dim),
+                Span::styled(inert(&text).into_owned(), theme.text),
+            ])
+        })
+        .collect()
+}
+
+fn why(v: Verification) -> &'static str {
+    match v {
+        Verification::Verified => {
+            "Verified: the WABA's primary_funding_id equals this allocation's receiving credential, as Meta prescribes."
+        }
+        Verification::Mismatched => {
+            "Mismatched: a WABA of this business is funded by another source than this allocation's receiving credential. Check with the customer and Meta; a funding source cannot be changed once attached."
+        }
+        Verification::Unknown => {
+            "Unknown: no WABA of this business in our book is attached to it (or the WABAs are not read yet), so there is nothing to compare with."
+        }
+        Verification::Revoked => {
+            "Revoked: request_status is DELETED; the line no longer funds this business's WABAs."
+        }
+    }
+}
+
+fn draw_detail(
+    frame: &mut Frame,
+    area: Rect,
+    model: &Model,
+    view: &CreditView,
+    row: &CreditRow,
+    theme: &Theme,
+) {
+    let pane = &model.credit;
+    let (title, mut lines, keys): (String, Vec<Line>, &str) = match row {
+        CreditRow::Line { line } => {
+            let Some(d) = pane.lines.get(*line) else {
+                return;
+            };
+            let c = view.counts.get(*line).copied().unwrap_or_default();
+            let mut lines = vec![
+                kv(
+                    "Legal entity",
+                    Cow::Borrowed(d.line.name()),
+                    theme,
+                    theme.title,
+                ),
+                kv("Credit line", Cow::Borrowed(&d.line.id), theme, theme.text),
+                Line::from(
+                    [
+                        vec![Span::styled(
+                            format!("{:<13}{} ", "Allocations", c.allocations),
+                            theme.dim,
+                        )],
+                        count_spans(&c, theme),
+                    ]
+                    .concat(),
+                ),
+                Line::default(),
+            ];
+            lines.extend(extra_lines(&d.line.extra, theme));
+            (
+                format!(" Credit line {} ", inert(&d.line.id)),
+                lines,
+                "j/k next row · Esc close",
+            )
+        }
+        CreditRow::Allocation { line, alloc, check } => {
+            let (Some(d), Some(a)) = (pane.lines.get(*line), pane.allocation(*line, *alloc)) else {
+                return;
+            };
+            let v = check.verification;
+            let mut lines = vec![
+                kv(
+                    "Customer",
+                    Cow::Owned(format!(
+                        "{}  {}",
+                        a.business_name(),
+                        a.business_id().unwrap_or("-")
+                    )),
+                    theme,
+                    theme.title,
+                ),
+                kv(
+                    "Credit line",
+                    Cow::Owned(format!("{}  {}", d.line.name(), d.line.id)),
+                    theme,
+                    theme.text,
+                ),
+                kv("Allocation", Cow::Borrowed(&a.id), theme, theme.text),
+                kv(
+                    "Credential",
+                    Cow::Borrowed(a.credential_id().unwrap_or("-")),
+                    theme,
+                    theme.text,
+                ),
+                kv(
+                    "Status",
+                    Cow::Borrowed(a.request_status.as_deref().unwrap_or("-")),
+                    theme,
+                    theme.text,
+                ),
+                Line::from(vec![
+                    Span::styled(format!("{:<13}", "Check"), theme.dim),
+                    Span::styled(check_text(v), check_style(v, theme)),
+                ]),
+                Line::from(Span::styled(why(v), theme.dim)),
+                Line::default(),
+                Line::from(Span::styled(
+                    format!("WABAs of this business ({}):", check.waba_ids.len()),
+                    theme.header,
+                )),
+            ];
+            for id in &check.waba_ids {
+                let w = model.wabas.row(id);
+                let funding = w
+                    .and_then(|r| r.waba.node.primary_funding_id.as_deref())
+                    .filter(|f| !f.trim().is_empty());
+                let (mark, style, note) = match funding {
+                    None => (
+                        "·",
+                        theme.warn,
+                        "no funding source: not attached".to_string(),
+                    ),
+                    Some(f) if Some(f) == a.credential_id() => {
+                        ("✓", theme.ok, format!("funded by {f}"))
+                    }
+                    Some(f) => ("✗", theme.error, format!("funding {f} ≠ credential")),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {mark} "), style),
+                    Span::raw(inert(w.map_or("-", |r| r.waba.name())).into_owned()),
+                    Span::styled(format!("  {}  ", inert(id)), theme.dim),
+                    Span::styled(inert(&note).into_owned(), style),
+                ]));
+            }
+            if check.waba_ids.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "  none in our book (the customer may have unshared them: Meta recommends revoking promptly)",
+                    theme.dim,
+                )));
+            }
+            if !a.extra.is_empty() {
+                lines.push(Line::default());
+                lines.extend(extra_lines(&a.extra, theme));
+            }
+            let keys = if a.is_revoked() {
+                "j/k next row · Esc close"
+            } else {
+                "X revoke · j/k next row · Esc close"
+            };
+            (
+                format!(
+                    " Allocation {} · {} ",
+                    inert(&a.id),
+                    inert(a.business_name())
+                ),
+                lines,
+                keys,
+            )
+        }
+        CreditRow::NotFundedHeading => (
+            " Not funded ".to_string(),
+            vec![Line::from(Span::styled(
+                "The WABAs whose primary_funding_id is none of our live allocations' receiving credentials: the ones whose checklist says 'no credit line'. Those with no funding source (or a revoked one) can be shared a line with S; Meta does not let a funding source that is attached be changed.",
+                theme.text,
+            ))],
+            "j/k next row · Esc close",
+        ),
+        CreditRow::NotFunded { waba_id, reason } => {
+            let w = model.wabas.row(waba_id);
+            let text = |f: Option<&str>| Cow::Owned(f.unwrap_or("-").to_string());
+            let node = w.map(|r| &r.waba.node);
+            let explain = match reason {
+                NotFunded::NoFunding => {
+                    "No funding source: S shares one of our credit lines with its business and attaches it."
+                }
+                NotFunded::NotAttached { .. } => {
+                    "Its business already has an allocation of ours, but this WABA is not attached: S attaches it (the share reuses the allocation)."
+                }
+                NotFunded::Revoked { .. } => {
+                    "It was funded by an allocation of ours that was revoked: S shares a line again."
+                }
+                NotFunded::Mismatched { .. } => {
+                    "Its business has an allocation of ours, but the WABA is funded by another source: a mismatch. A funding source cannot be changed once attached."
+                }
+                NotFunded::OtherFunding { .. } => {
+                    "Funded by a source that is not ours (the customer's own, or another partner's). It cannot be changed once attached."
+                }
+            };
+            let lines = vec![
+                kv(
+                    "WABA",
+                    Cow::Owned(format!("{}  {}", w.map_or("-", |r| r.waba.name()), waba_id)),
+                    theme,
+                    theme.title,
+                ),
+                kv(
+                    "Customer",
+                    text(w.and_then(|r| r.waba.owner_name())),
+                    theme,
+                    theme.text,
+                ),
+                kv(
+                    "Currency",
+                    text(node.and_then(|n| n.currency.as_deref())),
+                    theme,
+                    theme.text,
+                ),
+                kv(
+                    "Funding",
+                    text(node.and_then(|n| n.primary_funding_id.as_deref())),
+                    theme,
+                    theme.text,
+                ),
+                kv("Why", Cow::Owned(reason.label()), theme, theme.attention),
+                Line::default(),
+                Line::from(Span::styled(explain, theme.dim)),
+            ];
+            let keys = if reason.shareable() {
+                "S share a line · j/k next row · Esc close"
+            } else {
+                "j/k next row · Esc close"
+            };
+            (format!(" WABA {} ", inert(waba_id)), lines, keys)
+        }
+    };
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(keys, theme.key)));
     frame.render_widget(
-        Paragraph::new(text)
-            .style(theme.dim)
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" Credit lines ")),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(title, theme.title))),
         area,
     );
 }

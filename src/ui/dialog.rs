@@ -86,6 +86,14 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, t
             " Register this number for Cloud API? ".to_string(),
             register_lines(c, waba_name, phone_id, phone, theme),
         ),
+        Target::ShareCredit { .. } => (
+            " Share a credit line with this WABA? ".to_string(),
+            share_lines(c, theme),
+        ),
+        Target::RevokeAllocation { .. } => (
+            " Revoke this credit allocation? ".to_string(),
+            revoke_lines(model, c, theme),
+        ),
     };
     lines.push(Line::default());
     let answer_lost = model
@@ -121,7 +129,12 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, t
             Span::raw(" cancel"),
         ]));
     }
-    let popup = centered(area, 72, 14);
+    let height = match c.target {
+        Target::ShareCredit { .. } => 16,
+        Target::RevokeAllocation { .. } => 14,
+        _ => 14,
+    };
+    let popup = centered(area, 72, height);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
@@ -165,6 +178,118 @@ fn solution_lines<'a>(
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(consequence(action), theme.warn)));
     lines
+}
+
+/// `Label        value  id`, for the credit dialogs.
+fn named<'a>(label: &str, name: &str, id: Option<&str>, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![
+        Span::styled(format!("{label:<13}"), theme.dim),
+        Span::styled(inert(name).into_owned(), theme.title),
+    ];
+    if let Some(id) = id.filter(|i| *i != name) {
+        spans.push(Span::styled(format!("  {}", inert(id)), theme.dim));
+    }
+    Line::from(spans)
+}
+
+/// The share dialog: the line (↑/↓ picks another when there are several), the customer
+/// business, the WABA, the currency (←/→ among Meta's), the exact call, and what cannot be
+/// undone.
+fn share_lines<'a>(c: &Confirm, theme: &Theme) -> Vec<Line<'a>> {
+    let Target::ShareCredit {
+        credit_line_id,
+        credit_line_name,
+        waba_id,
+        waba_name,
+        business_id,
+        business_name,
+        currency,
+    } = &c.target
+    else {
+        return vec![];
+    };
+    let mut line = named("Credit line", credit_line_name, Some(credit_line_id), theme);
+    let choice = c.share.as_ref();
+    if choice.is_some_and(|s| s.lines.len() > 1) && !c.sending {
+        line.spans.push(Span::styled("  ↑↓", theme.key));
+        line.spans.push(Span::styled(" other line", theme.dim));
+    }
+    let mut money = vec![
+        Span::styled(format!("{:<13}", "Currency"), theme.dim),
+        Span::styled(format!("‹ {currency} ›"), theme.title),
+    ];
+    if !c.sending {
+        money.push(Span::styled("  ←→", theme.key));
+        money.push(Span::styled(" change", theme.dim));
+    }
+    match choice.and_then(|s| s.waba_currency.as_deref()) {
+        Some(own) if own.eq_ignore_ascii_case(currency) => {
+            money.push(Span::styled("  (the WABA's own)", theme.dim));
+        }
+        Some(own) => money.push(Span::styled(
+            format!("  (the WABA bills in {})", inert(own)),
+            theme.warn,
+        )),
+        None => {}
+    }
+    vec![
+        line,
+        named("Customer", business_name, business_id.as_deref(), theme),
+        named("WABA", waba_name, Some(waba_id), theme),
+        Line::from(money),
+        sends(c, theme),
+        Line::default(),
+        Line::from(Span::styled(
+            "A credit line cannot be changed once it is attached: another line later needs a new WABA. Sent once: if the answer is lost, the console re-reads and never sends it again.",
+            theme.warn,
+        )),
+    ]
+}
+
+/// The revoke dialog: the customer business, the line, the allocation, the exact call, and
+/// plainly, that it covers every WABA of that business shared with us.
+fn revoke_lines<'a>(model: &Model, c: &Confirm, theme: &Theme) -> Vec<Line<'a>> {
+    let Target::RevokeAllocation {
+        allocation_id,
+        credit_line_id,
+        credit_line_name,
+        business_id,
+        business_name,
+        waba_ids,
+    } = &c.target
+    else {
+        return vec![];
+    };
+    let names: Vec<String> = waba_ids
+        .iter()
+        .map(|id| {
+            model
+                .wabas
+                .row(id)
+                .map_or_else(|| id.clone(), |r| format!("'{}'", inert(r.waba.name())))
+        })
+        .collect();
+    let covered = match names.len() {
+        0 => "no WABA we can see now".to_string(),
+        1 => format!("1 WABA: {}", names[0]),
+        n if n <= 3 => format!("{n} WABAs: {}", names.join(", ")),
+        n => format!("{n} WABAs: {}, and {} more", names[..2].join(", "), n - 2),
+    };
+    vec![
+        named("Customer", business_name, business_id.as_deref(), theme),
+        named("Credit line", credit_line_name, Some(credit_line_id), theme),
+        named("Allocation", allocation_id, None, theme),
+        named("WABAs", &covered, None, theme),
+        sends(c, theme),
+        Line::default(),
+        Line::from(Span::styled(
+            format!(
+                "The revoke covers every WABA of {} shared with us, not only one: none of them is funded by our credit line any more. Afterwards the allocation reads request_status DELETED.",
+                inert(business_name)
+            ),
+            theme.warn,
+        )),
+    ]
 }
 
 /// The PIN is shown as bullets only, with a place for each digit still to type.
@@ -245,7 +370,8 @@ pub fn draw_outcome(
         Span::styled("Esc", theme.key),
         Span::raw(" close"),
     ]));
-    let popup = centered(area, 72, 9);
+    // Room for a summary of up to three lines and an audit path of two.
+    let popup = centered(area, 72, 11);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)

@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
     match model.pane {
         Pane::Solutions => solutions::draw(frame, body, model, theme),
         Pane::Wabas => wabas::draw(frame, body, model, now, theme),
-        Pane::CreditLines => credit_lines::draw(frame, body, theme),
+        Pane::CreditLines => credit_lines::draw(frame, body, model, theme),
     }
     if let Some(span) = message {
         frame.render_widget(

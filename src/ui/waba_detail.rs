@@ -164,10 +164,10 @@ fn summary_lines<'a>(
             None => " webhooks unknown  ",
         }),
         mark(o.credit_shared, theme),
-        Span::raw(if funding.is_some() {
-            " credit line  "
-        } else {
-            " no credit line  "
+        Span::raw(match (funding.is_some(), o.credit_shared) {
+            (true, Some(false)) => " credit not ours  ",
+            (true, _) => " credit line  ",
+            (false, _) => " no credit line  ",
         }),
         mark(o.phones_registered, theme),
         Span::raw(format!(

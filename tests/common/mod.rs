@@ -392,4 +392,107 @@ pub fn wabas_model() -> Model {
     m
 }
 
+// ---- Credit lines ----
+
+use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine, CreditLineData};
+
+pub fn allocation(
+    id: &str,
+    business: &str,
+    name: &str,
+    credential: &str,
+    status: &str,
+) -> AllocationConfig {
+    serde_json::from_value(serde_json::json!({
+        "id": id,
+        "receiving_business": {"id": business, "name": name},
+        "receiving_credential": {"id": credential},
+        "request_status": status,
+    }))
+    .unwrap()
+}
+
+pub fn credit_line(id: &str, name: &str, allocations: Vec<AllocationConfig>) -> CreditLineData {
+    CreditLineData {
+        line: CreditLine {
+            id: id.into(),
+            legal_entity_name: Some(name.into()),
+            ..Default::default()
+        },
+        allocations,
+    }
+}
+
+/// The WABA book with funding sources that match the credit fixture: 101 and 202 verified,
+/// 303 funded by another source (mismatched), 404 revoked, 505 never shared, 707 funded by a
+/// source that is not ours.
+pub fn credit_wabas() -> Vec<Waba> {
+    let funding = |id: &str| match id {
+        "101" => Some("515"),
+        "202" => Some("525"),
+        "303" => Some("599"),
+        "707" => Some("777"),
+        _ => None,
+    };
+    wabas()
+        .into_iter()
+        .map(|mut w| {
+            w.node.primary_funding_id = funding(&w.node.id).map(str::to_string);
+            w
+        })
+        .collect()
+}
+
+/// Two credit lines: Lumen (verified), Cobalt (mismatched), Juniper (revoked) and Old Quay (no
+/// WABA of ours: unknown) on the first; Harborview (verified) on the second.
+pub fn credit_lines() -> Vec<CreditLineData> {
+    vec![
+        credit_line(
+            "1972385232742146",
+            "Northwind Messaging Ltd.",
+            vec![
+                allocation("58101", "9101", "Lumen Bakery Ltd.", "515", "ACTIVE"),
+                allocation("58303", "9303", "Cobalt Motors S.A.", "535", "ACTIVE"),
+                allocation("58404", "9404", "Juniper Travel GmbH", "545", "DELETED"),
+                allocation("58808", "9808", "Old Quay Cafés Ltd.", "585", "ACTIVE"),
+            ],
+        ),
+        credit_line(
+            "1972385232742287",
+            "Northwind Messaging India Pvt. Ltd.",
+            vec![allocation(
+                "58202",
+                "9202",
+                "Harborview Dental Group LLC",
+                "525",
+                "ACTIVE",
+            )],
+        ),
+    ]
+}
+
+/// The model with the credit fixture's WABAs and credit lines loaded, on the Credit lines pane.
+pub fn credit_model() -> Model {
+    let mut m = loaded_model();
+    update(
+        &mut m,
+        Msg::WabasLoaded {
+            at: at(0),
+            result: Ok(WabaList {
+                wabas: credit_wabas(),
+                extras_failed: None,
+            }),
+        },
+    );
+    update(
+        &mut m,
+        Msg::CreditLinesLoaded {
+            at: at(0),
+            result: Ok(credit_lines()),
+        },
+    );
+    update(&mut m, key('3'));
+    m
+}
+
 pub mod console;

@@ -1,0 +1,467 @@
+//! The Credit lines pane's state: our credit lines with their allocation configs, joined with
+//! the WABAs the WABAs pane holds (which customers each line funds, whether Meta's check holds,
+//! which WABAs have no credit of ours), the filter, the selection and the open detail.
+//!
+//! The join is computed from the two panes' data whenever it is needed (it is a few map
+//! look-ups per allocation), so it can never be stale against either.
+
+use std::collections::{HashMap, HashSet};
+
+use tui_input::Input;
+
+use crate::app::wabas::{WabaRow, WabasPane};
+use crate::graph::credit_model::{
+    AllocationCheck, AllocationConfig, CreditLineData, FundingIndex, NotFunded, Verification,
+    WabaFunding, check_allocation, not_funded, our_credentials,
+};
+
+/// Counts of one credit line's allocations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCounts {
+    pub allocations: usize,
+    pub verified: usize,
+    pub mismatched: usize,
+    pub unknown: usize,
+    pub revoked: usize,
+}
+
+impl LineCounts {
+    fn add(&mut self, v: Verification) {
+        self.allocations += 1;
+        match v {
+            Verification::Verified => self.verified += 1,
+            Verification::Mismatched => self.mismatched += 1,
+            Verification::Unknown => self.unknown += 1,
+            Verification::Revoked => self.revoked += 1,
+        }
+    }
+
+    pub fn plus(self, o: LineCounts) -> LineCounts {
+        LineCounts {
+            allocations: self.allocations + o.allocations,
+            verified: self.verified + o.verified,
+            mismatched: self.mismatched + o.mismatched,
+            unknown: self.unknown + o.unknown,
+            revoked: self.revoked + o.revoked,
+        }
+    }
+}
+
+/// One row of the pane, top to bottom: each credit line's summary followed by its
+/// allocations (problems first), then the WABAs without credit of ours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditRow {
+    Line {
+        line: usize,
+    },
+    Allocation {
+        line: usize,
+        alloc: usize,
+        check: AllocationCheck,
+    },
+    NotFundedHeading,
+    NotFunded {
+        waba_id: String,
+        reason: NotFunded,
+    },
+}
+
+/// What a row is, stable across refreshes: the selection follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RowKey {
+    Line(String),
+    Allocation(String),
+    NotFundedHeading,
+    NotFunded(String),
+}
+
+/// The pane as it is drawn: rows, and counts per line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreditView {
+    pub rows: Vec<CreditRow>,
+    /// Per line, in `lines` order, over all its allocations (not only those the filter shows).
+    pub counts: Vec<LineCounts>,
+    /// How many WABAs have no credit of ours (before the filter); `None` until the WABAs
+    /// are read.
+    pub not_funded: Option<usize>,
+}
+
+impl CreditView {
+    pub fn total(&self) -> LineCounts {
+        self.counts
+            .iter()
+            .fold(LineCounts::default(), |a, b| a.plus(*b))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreditLinesPane {
+    /// Every credit line with its allocations, from the last good refresh (and re-reads).
+    pub lines: Vec<CreditLineData>,
+    /// Whether any refresh has succeeded yet.
+    pub loaded: bool,
+    /// No business id and no credit line id are set: nothing is polled; the pane names them.
+    pub not_configured: bool,
+    pub filter: Input,
+    pub filter_editing: bool,
+    /// The selected row, and its index as a fallback when that row is gone.
+    pub key: Option<RowKey>,
+    pub selected: usize,
+    /// The detail of the selected row is shown instead of the list.
+    pub detail_open: bool,
+    /// WABAs whose share had its answer lost and could not be re-read, with whether a WABA
+    /// refresh has started since. No second share is offered until one that started after the
+    /// share has finished (sharing is not idempotent).
+    pub unsure: HashMap<String, bool>,
+}
+
+impl CreditLinesPane {
+    /// The rows and counts, joined with the WABAs pane's data.
+    pub fn view(&self, wabas: &WabasPane) -> CreditView {
+        let index = wabas.loaded.then(|| {
+            FundingIndex::new(
+                wabas
+                    .rows
+                    .iter()
+                    .map(|r| WabaFunding::of(&r.waba))
+                    .collect(),
+            )
+        });
+        let needle = self.filter.value().trim().to_lowercase();
+        let matches = |hay: &[&str]| {
+            needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(&needle))
+        };
+        let by_id: HashMap<&str, &WabaRow> = wabas.rows.iter().map(|r| (r.id(), r)).collect();
+        let waba_name = |id: &str| by_id.get(id).map_or("", |r| r.waba.name());
+        let mut view = CreditView::default();
+        for (li, data) in self.lines.iter().enumerate() {
+            view.rows.push(CreditRow::Line { line: li });
+            let mut counts = LineCounts::default();
+            let mut allocs: Vec<(usize, AllocationCheck)> = data
+                .allocations
+                .iter()
+                .enumerate()
+                .map(|(ai, a)| (ai, check_allocation(a, index.as_ref())))
+                .collect();
+            for (_, c) in &allocs {
+                counts.add(c.verification);
+            }
+            view.counts.push(counts);
+            // Problems first, then by customer name.
+            allocs.sort_by_cached_key(|(ai, c)| {
+                let a = &data.allocations[*ai];
+                (
+                    c.verification,
+                    a.business_name().to_lowercase(),
+                    a.id.clone(),
+                )
+            });
+            for (ai, check) in allocs {
+                let a = &data.allocations[ai];
+                let mut hay = vec![
+                    a.id.as_str(),
+                    a.business_name(),
+                    a.business_id().unwrap_or(""),
+                    a.credential_id().unwrap_or(""),
+                    a.request_status.as_deref().unwrap_or(""),
+                    check.verification.label(),
+                ];
+                for id in &check.waba_ids {
+                    hay.push(id);
+                    hay.push(waba_name(id));
+                }
+                if matches(&hay) {
+                    view.rows.push(CreditRow::Allocation {
+                        line: li,
+                        alloc: ai,
+                        check,
+                    });
+                }
+            }
+        }
+        if let Some(index) = &index {
+            let mut missing = not_funded(index, &self.lines);
+            view.not_funded = Some(missing.len());
+            // The ones a share can fix first, then by name.
+            missing.sort_by_cached_key(|(i, reason)| {
+                let id = index.wabas[*i].id;
+                (!reason.shareable(), waba_name(id).to_lowercase(), id)
+            });
+            view.rows.push(CreditRow::NotFundedHeading);
+            for (i, reason) in missing {
+                let w = &index.wabas[i];
+                let owner = by_id
+                    .get(w.id)
+                    .and_then(|r| r.waba.owner_name())
+                    .unwrap_or("");
+                let label = reason.label();
+                if matches(&[w.id, waba_name(w.id), owner, &label]) {
+                    view.rows.push(CreditRow::NotFunded {
+                        waba_id: w.id.to_string(),
+                        reason,
+                    });
+                }
+            }
+        }
+        view
+    }
+
+    /// The key of a row.
+    pub fn key_of(&self, row: &CreditRow) -> RowKey {
+        match row {
+            CreditRow::Line { line } => RowKey::Line(
+                self.lines
+                    .get(*line)
+                    .map(|l| l.line.id.clone())
+                    .unwrap_or_default(),
+            ),
+            CreditRow::Allocation { line, alloc, .. } => RowKey::Allocation(
+                self.allocation(*line, *alloc)
+                    .map(|a| a.id.clone())
+                    .unwrap_or_default(),
+            ),
+            CreditRow::NotFundedHeading => RowKey::NotFundedHeading,
+            CreditRow::NotFunded { waba_id, .. } => RowKey::NotFunded(waba_id.clone()),
+        }
+    }
+
+    pub fn allocation(&self, line: usize, alloc: usize) -> Option<&AllocationConfig> {
+        self.lines.get(line)?.allocations.get(alloc)
+    }
+
+    /// Where the selection is in `view`: its row if still there, else the last index, kept in
+    /// range.
+    pub fn position(&self, view: &CreditView) -> usize {
+        if let Some(key) = &self.key
+            && let Some(pos) = view.rows.iter().position(|r| &self.key_of(r) == key)
+        {
+            return pos;
+        }
+        self.selected.min(view.rows.len().saturating_sub(1))
+    }
+
+    /// The selected row.
+    pub fn selected_row(&self, view: &CreditView) -> Option<CreditRow> {
+        view.rows.get(self.position(view)).cloned()
+    }
+
+    fn select(&mut self, view: &CreditView, pos: usize) {
+        self.selected = pos.min(view.rows.len().saturating_sub(1));
+        self.key = view.rows.get(self.selected).map(|r| self.key_of(r));
+    }
+
+    /// Move the selection by `delta` rows.
+    pub fn move_by(&mut self, view: &CreditView, delta: isize) {
+        let n = view.rows.len() as isize;
+        let pos = (self.position(view) as isize + delta).clamp(0, (n - 1).max(0));
+        self.select(view, pos as usize);
+    }
+
+    pub fn move_to(&mut self, view: &CreditView, pos: usize) {
+        self.select(view, pos);
+    }
+
+    /// Jump to the next (or previous) section: a credit line's summary or the not-funded list.
+    pub fn jump_section(&mut self, view: &CreditView, forward: bool) {
+        let here = self.position(view);
+        let heading =
+            |r: &CreditRow| matches!(r, CreditRow::Line { .. } | CreditRow::NotFundedHeading);
+        let found = if forward {
+            view.rows
+                .iter()
+                .enumerate()
+                .skip(here + 1)
+                .find(|(_, r)| heading(r))
+                .map(|(i, _)| i)
+        } else {
+            view.rows
+                .iter()
+                .enumerate()
+                .take(here)
+                .rev()
+                .find(|(_, r)| heading(r))
+                .map(|(i, _)| i)
+        };
+        if let Some(pos) = found {
+            self.select(view, pos);
+        }
+    }
+
+    /// Replace the lines after a refresh.
+    pub fn set_lines(&mut self, lines: Vec<CreditLineData>) {
+        self.lines = lines;
+        self.loaded = true;
+    }
+
+    /// The receiving credentials of our live allocations, for the WABAs checklist; `None`
+    /// until the credit lines are read.
+    pub fn credentials(&self) -> Option<HashSet<String>> {
+        self.loaded.then(|| our_credentials(&self.lines))
+    }
+
+    /// Take in allocations just re-read after an action: each replaces the one with its id in
+    /// the line, or is added to it.
+    pub fn apply_allocations(&mut self, credit_line_id: &str, allocations: Vec<AllocationConfig>) {
+        let Some(line) = self.lines.iter_mut().find(|l| l.line.id == credit_line_id) else {
+            return;
+        };
+        for a in allocations {
+            match line.allocations.iter_mut().find(|x| x.id == a.id) {
+                Some(x) => *x = a,
+                None => line.allocations.push(a),
+            }
+        }
+    }
+
+    /// A WABA refresh has started: it will say what became of shares whose answer was lost.
+    pub fn wabas_refresh_started(&mut self) {
+        for started in self.unsure.values_mut() {
+            *started = true;
+        }
+    }
+
+    /// A WABA refresh that started after the lost shares has finished.
+    pub fn wabas_refreshed(&mut self) {
+        self.unsure.retain(|_, started| !*started);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::msg::WabaList;
+    use crate::graph::credit_model::CreditLine;
+    use crate::graph::waba_model::{BusinessRef, OnboardingRules, Waba, WabaNode};
+    use serde_json::json;
+
+    fn alloc(id: &str, business: &str, credential: &str, status: &str) -> AllocationConfig {
+        serde_json::from_value(json!({
+            "id": id,
+            "receiving_business": {"id": business, "name": format!("Biz {business}")},
+            "receiving_credential": {"id": credential},
+            "request_status": status,
+        }))
+        .unwrap()
+    }
+
+    fn waba(id: &str, owner: &str, funding: Option<&str>) -> Waba {
+        Waba {
+            node: WabaNode {
+                id: id.into(),
+                name: format!("W{id}"),
+                primary_funding_id: funding.map(str::to_string),
+                owner_business_info: Some(BusinessRef {
+                    id: owner.into(),
+                    name: None,
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn setup() -> (CreditLinesPane, WabasPane) {
+        let mut wabas = WabasPane::new(OnboardingRules::new("1"));
+        wabas.set_items(WabaList {
+            wabas: vec![
+                waba("1", "b1", Some("c1")),
+                waba("2", "b2", Some("x")),
+                waba("3", "b3", None),
+            ],
+            extras_failed: None,
+        });
+        let mut pane = CreditLinesPane::default();
+        pane.set_lines(vec![CreditLineData {
+            line: CreditLine {
+                id: "L".into(),
+                ..Default::default()
+            },
+            allocations: vec![
+                alloc("a1", "b1", "c1", "ACTIVE"),
+                alloc("a2", "b2", "c2", "ACTIVE"),
+                alloc("a4", "b4", "c4", "DELETED"),
+            ],
+        }]);
+        (pane, wabas)
+    }
+
+    #[test]
+    fn rows_put_problems_first_and_count_each_kind() {
+        let (pane, wabas) = setup();
+        let v = pane.view(&wabas);
+        let keys: Vec<RowKey> = v.rows.iter().map(|r| pane.key_of(r)).collect();
+        assert_eq!(
+            keys,
+            [
+                RowKey::Line("L".into()),
+                RowKey::Allocation("a2".into()),
+                RowKey::Allocation("a1".into()),
+                RowKey::Allocation("a4".into()),
+                RowKey::NotFundedHeading,
+                // What a share can fix first.
+                RowKey::NotFunded("3".into()),
+                RowKey::NotFunded("2".into()),
+            ]
+        );
+        assert_eq!(
+            v.counts[0],
+            LineCounts {
+                allocations: 3,
+                verified: 1,
+                mismatched: 1,
+                unknown: 0,
+                revoked: 1
+            }
+        );
+        assert_eq!(v.not_funded, Some(2));
+    }
+
+    #[test]
+    fn without_wabas_every_live_allocation_is_unknown_and_no_list() {
+        let (pane, _) = setup();
+        let v = pane.view(&WabasPane::default());
+        assert_eq!(v.counts[0].unknown, 2);
+        assert_eq!(v.counts[0].revoked, 1);
+        assert_eq!(v.not_funded, None);
+        assert!(!v.rows.contains(&CreditRow::NotFundedHeading));
+    }
+
+    #[test]
+    fn the_selection_follows_its_row_and_the_filter_narrows() {
+        let (mut pane, wabas) = setup();
+        let v = pane.view(&wabas);
+        pane.move_by(&v, 2);
+        assert_eq!(pane.key, Some(RowKey::Allocation("a1".into())));
+        // a2 revoked: it moves to the end of the line; the selection stays on a1.
+        pane.apply_allocations("L", vec![alloc("a2", "b2", "c2", "DELETED")]);
+        let v = pane.view(&wabas);
+        assert_eq!(v.rows[pane.position(&v)], v.rows[1]);
+        assert_eq!(pane.key_of(&v.rows[1]), RowKey::Allocation("a1".into()));
+        pane.filter = Input::new("b4".into());
+        let v = pane.view(&wabas);
+        assert_eq!(v.rows.len(), 3, "line, a4, heading: {:?}", v.rows);
+        // a1 is hidden: the selection stays at its index, the heading.
+        assert_eq!(pane.position(&v), 2);
+        pane.jump_section(&v, false);
+        assert_eq!(pane.key, Some(RowKey::Line("L".into())));
+        pane.jump_section(&v, true);
+        assert_eq!(pane.key, Some(RowKey::NotFundedHeading));
+    }
+
+    #[test]
+    fn unsure_shares_clear_only_after_a_later_refresh() {
+        let mut pane = CreditLinesPane::default();
+        pane.unsure.insert("3".into(), false);
+        pane.wabas_refreshed();
+        assert!(pane.unsure.contains_key("3"), "a refresh from before");
+        pane.wabas_refresh_started();
+        pane.wabas_refreshed();
+        assert!(pane.unsure.is_empty());
+        assert_eq!(pane.credentials(), None);
+        let (pane, _) = setup();
+        assert_eq!(
+            pane.credentials(),
+            Some(["c1".to_string(), "c2".to_string()].into())
+        );
+    }
+}

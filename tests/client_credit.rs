@@ -1,0 +1,457 @@
+//! The credit-line calls against the simulator over loopback: listing with paging, the
+//! allocation node, share-and-attach, the alternate method, revoke, Meta's refusals (attached
+//! WABA, currency, finance role), read-only, and the share whose answer is lost.
+
+use partnerdeck::config::Token;
+use partnerdeck::graph::client::{ClientConfig, GraphClient};
+use partnerdeck::graph::credit;
+use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine};
+use partnerdeck::graph::error::ErrorKind;
+use partnerdeck::graph::wabas;
+use partnerdeck::sim::{self, SimHandle, SimOptions, World};
+use serde_json::Value;
+
+async fn start_as(token: Option<&str>, read_only: bool) -> (SimHandle, GraphClient) {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let token = token.map_or_else(|| h.token(), str::to_string);
+    let mut cfg = ClientConfig::new(h.base_url(), Token::new(token));
+    cfg.read_only = read_only;
+    (h, GraphClient::new(cfg).unwrap())
+}
+
+async fn start() -> (SimHandle, GraphClient) {
+    start_as(None, false).await
+}
+
+fn mutations(h: &SimHandle) -> Vec<(String, String)> {
+    h.requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path != "/v25.0/")
+        .map(|r| (r.method, r.path))
+        .collect()
+}
+
+fn funding(h: &SimHandle, waba: &str) -> String {
+    h.world().waba(waba).unwrap().primary_funding_id.clone()
+}
+
+#[tokio::test]
+async fn refresh_reads_both_lines_and_every_allocation_across_pages() {
+    let (h, c) = start().await;
+    let lines = credit::refresh(&c, Some(&h.business_id()), None)
+        .await
+        .unwrap();
+    let world = h.world();
+    assert_eq!(
+        lines.iter().map(|l| l.line.id.as_str()).collect::<Vec<_>>(),
+        [sim::DEMO_CREDIT_LINE_ID, sim::DEMO_CREDIT_LINE_2_ID]
+    );
+    assert_eq!(lines[0].line.name(), "Northwind Messaging Ltd.");
+    assert!(lines[0].line.extra.contains_key("credit_available"));
+    for l in &lines {
+        let want = world
+            .credit_allocations
+            .iter()
+            .filter(|a| a.credit_line_id == l.line.id)
+            .count();
+        assert_eq!(l.allocations.len(), want, "allocations of {}", l.line.id);
+        assert!(want > 25, "more than a page of 25");
+    }
+    let all: Vec<&AllocationConfig> = lines.iter().flat_map(|l| &l.allocations).collect();
+    let ok = all
+        .iter()
+        .find(|a| a.id == sim::DEMO_ALLOCATION_VERIFIED_ID)
+        .unwrap();
+    assert_eq!(ok.credential_id(), Some(sim::DEMO_CREDENTIAL_VERIFIED_ID));
+    assert_eq!(ok.business_name(), "Lumen Bakery Ltd.");
+    assert_eq!(ok.request_status.as_deref(), Some("ACTIVE"));
+    assert!(
+        all.iter()
+            .find(|a| a.id == sim::DEMO_ALLOCATION_REVOKED_ID)
+            .unwrap()
+            .is_revoked()
+    );
+    // 1 list of lines + 1 page of 100 per line (each line has fewer than 200).
+    let reqs = h.requests();
+    assert!(reqs.len() <= 5, "{reqs:?}");
+    assert!(
+        reqs.iter()
+            .any(|r| r.path.ends_with("/extendedcredits") && r.query.contains("legal_entity_name"))
+    );
+}
+
+#[tokio::test]
+async fn small_pages_are_followed_and_the_filter_narrows_to_one_business() {
+    let (h, c) = start().await;
+    let path = format!(
+        "{}/owning_credit_allocation_configs",
+        sim::DEMO_CREDIT_LINE_ID
+    );
+    let items: Vec<Value> = c
+        .get_all(
+            &path,
+            &[("fields", credit::ALLOCATION_FIELDS), ("limit", "7")],
+        )
+        .await
+        .unwrap();
+    let want = h
+        .world()
+        .credit_allocations
+        .iter()
+        .filter(|a| a.credit_line_id == sim::DEMO_CREDIT_LINE_ID)
+        .count();
+    assert_eq!(items.len(), want);
+    assert!(h.requests().len() > 3, "several pages");
+
+    let lumen = "1044000000000101";
+    let one = credit::list_allocations(&c, sim::DEMO_CREDIT_LINE_ID, Some(lumen))
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].id, sim::DEMO_ALLOCATION_VERIFIED_ID);
+    assert_eq!(one[0].business_id(), Some(lumen));
+
+    // The credit line named by --credit-line-id is read alone.
+    let only = credit::refresh(&c, None, Some(sim::DEMO_CREDIT_LINE_2_ID))
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].line.name(), "Northwind Messaging India Pvt. Ltd.");
+    let line: CreditLine = credit::read_credit_line(&c, sim::DEMO_CREDIT_LINE_ID)
+        .await
+        .unwrap();
+    assert_eq!(
+        line.legal_entity_name.as_deref(),
+        Some("Northwind Messaging Ltd.")
+    );
+}
+
+#[tokio::test]
+async fn share_and_attach_funds_a_not_funded_waba_and_verifies() {
+    let (h, c) = start().await;
+    let waba = sim::DEMO_WABA_LIMITED_ID;
+    assert_eq!(funding(&h, waba), "");
+    let answer = credit::share_and_attach(&c, sim::DEMO_CREDIT_LINE_ID, waba, "GBP")
+        .await
+        .unwrap();
+    let alloc_id = answer.allocation_config_id.unwrap();
+    assert_eq!(answer.response.body["waba_id"], waba);
+    // Verify as Meta says: the allocation's credential equals the WABA's primary_funding_id.
+    let alloc = credit::read_allocation(&c, &alloc_id).await.unwrap();
+    let w = wabas::read_waba(&c, waba).await.unwrap();
+    assert!(alloc.credential_id().is_some());
+    assert_eq!(alloc.credential_id(), w.node.primary_funding_id.as_deref());
+    assert_eq!(alloc.request_status.as_deref(), Some("ACTIVE"));
+    assert_eq!(w.node.currency.as_deref(), Some("GBP"));
+    assert_eq!(
+        mutations(&h),
+        [(
+            "POST".to_string(),
+            format!(
+                "/v25.0/{}/whatsapp_credit_sharing_and_attach",
+                sim::DEMO_CREDIT_LINE_ID
+            )
+        )]
+    );
+    let q = &h
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap()
+        .query;
+    assert!(
+        q.contains(&format!("waba_id={waba}")) && q.contains("waba_currency=GBP"),
+        "{q}"
+    );
+
+    // The same WABA again: a credit line cannot be changed after it is attached.
+    let e = credit::share_and_attach(&c, sim::DEMO_CREDIT_LINE_2_ID, waba, "GBP")
+        .await
+        .unwrap_err();
+    assert_eq!((e.kind, e.code), (ErrorKind::InvalidRequest, Some(100)));
+    assert!(e.message.contains("cannot be changed"), "{}", e.message);
+    assert_eq!(funding(&h, waba), alloc.credential_id().unwrap());
+}
+
+#[tokio::test]
+async fn an_attached_waba_is_refused_and_nothing_changes() {
+    let (h, c) = start().await;
+    let before = h.world();
+    for waba in [sim::DEMO_WABA_COMPLETE_ID, sim::DEMO_WABA_BLOCKED_ID] {
+        let e = credit::share_and_attach(&c, sim::DEMO_CREDIT_LINE_2_ID, waba, "EUR")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.kind, e.code),
+            (ErrorKind::InvalidRequest, Some(100)),
+            "{waba}"
+        );
+        assert!(e.message.contains("already has a credit line attached"));
+    }
+    assert_eq!(h.world(), before);
+}
+
+#[tokio::test]
+async fn currencies_outside_metas_list_are_refused_here_and_by_the_simulator() {
+    let (h, c) = start().await;
+    let e = credit::share_and_attach(
+        &c,
+        sim::DEMO_CREDIT_LINE_ID,
+        sim::DEMO_WABA_LIMITED_ID,
+        "BRL",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    assert!(h.requests().is_empty(), "refused before sending");
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/v25.0/{}/whatsapp_credit_sharing_and_attach?waba_id={}&waba_currency=BRL",
+            h.base_url(),
+            sim::DEMO_CREDIT_LINE_ID,
+            sim::DEMO_WABA_LIMITED_ID
+        ))
+        .bearer_auth(h.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 100);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AUD, EUR, GBP, IDR, INR, USD")
+    );
+    assert_eq!(funding(&h, sim::DEMO_WABA_LIMITED_ID), "");
+}
+
+#[tokio::test]
+async fn the_alternate_method_shares_then_attaches() {
+    let (h, c) = start().await;
+    let waba = sim::DEMO_WABA_NO_PHONE_ID;
+    let owner = h.world().waba(waba).unwrap().owner_business_id.clone();
+    // Attaching before sharing is refused.
+    let e = credit::attach(&c, sim::DEMO_CREDIT_LINE_2_ID, waba, "INR")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Some(100));
+    assert!(
+        e.message.contains("whatsapp_credit_sharing first"),
+        "{}",
+        e.message
+    );
+
+    let shared = credit::share(&c, sim::DEMO_CREDIT_LINE_2_ID, &owner)
+        .await
+        .unwrap();
+    let alloc_id = shared.allocation_config_id.clone().unwrap();
+    assert_eq!(shared.response.body["success"], true);
+    assert_eq!(funding(&h, waba), "", "shared, not attached yet");
+    // Sharing again with the same business reuses the allocation.
+    let again = credit::share(&c, sim::DEMO_CREDIT_LINE_2_ID, &owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.allocation_config_id.as_deref(),
+        Some(alloc_id.as_str())
+    );
+
+    let attached = credit::attach(&c, sim::DEMO_CREDIT_LINE_2_ID, waba, "INR")
+        .await
+        .unwrap();
+    assert_eq!(
+        attached.allocation_config_id.as_deref(),
+        Some(alloc_id.as_str())
+    );
+    let alloc = credit::read_allocation(&c, &alloc_id).await.unwrap();
+    assert_eq!(alloc.credential_id().unwrap(), funding(&h, waba));
+    let paths: Vec<String> = mutations(&h).into_iter().map(|(_, p)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            format!(
+                "/v25.0/{}/whatsapp_credit_attach",
+                sim::DEMO_CREDIT_LINE_2_ID
+            ),
+            format!(
+                "/v25.0/{}/whatsapp_credit_sharing",
+                sim::DEMO_CREDIT_LINE_2_ID
+            ),
+            format!(
+                "/v25.0/{}/whatsapp_credit_sharing",
+                sim::DEMO_CREDIT_LINE_2_ID
+            ),
+            format!(
+                "/v25.0/{}/whatsapp_credit_attach",
+                sim::DEMO_CREDIT_LINE_2_ID
+            ),
+        ]
+    );
+    // A business without a WABA shared with us cannot be shared with.
+    let e = credit::share(
+        &c,
+        sim::DEMO_CREDIT_LINE_2_ID,
+        sim::DEMO_PARTNER_BUSINESS_ID,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, Some(100));
+}
+
+#[tokio::test]
+async fn revoke_deletes_the_allocation_for_every_waba_of_the_business() {
+    let (h, c) = start().await;
+    let world = h.world();
+    // A generated business with two WABAs funded by one allocation.
+    let alloc = world
+        .credit_allocations
+        .iter()
+        .find(|a| {
+            !a.is_deleted()
+                && world
+                    .wabas
+                    .iter()
+                    .filter(|w| w.primary_funding_id == a.receiving_credential_id)
+                    .count()
+                    > 1
+        })
+        .unwrap()
+        .clone();
+    let covered: Vec<String> = world
+        .wabas
+        .iter()
+        .filter(|w| w.owner_business_id == alloc.receiving_business_id)
+        .map(|w| w.id.clone())
+        .collect();
+    credit::revoke(&c, &alloc.id).await.unwrap();
+    assert_eq!(
+        mutations(&h),
+        [("DELETE".to_string(), format!("/v25.0/{}", alloc.id))]
+    );
+    let after = credit::read_allocation(&c, &alloc.id).await.unwrap();
+    assert_eq!(after.request_status.as_deref(), Some("DELETED"));
+    assert!(after.is_revoked());
+    for id in &covered {
+        let w = wabas::read_waba(&c, id).await.unwrap();
+        assert_ne!(
+            w.node.primary_funding_id.as_deref(),
+            Some(alloc.receiving_credential_id.as_str()),
+            "{id}"
+        );
+    }
+    let e = credit::revoke(&c, &alloc.id).await.unwrap_err();
+    assert_eq!((e.kind, e.code), (ErrorKind::InvalidRequest, Some(100)));
+    // A revoked WABA can be shared again.
+    let first = &covered[0];
+    credit::share_and_attach(&c, &alloc.credit_line_id, first, "USD")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_token_without_the_finance_role_is_refused_on_every_credit_call() {
+    let (h, c) = start_as(Some(sim::DEMO_VIEWER_TOKEN), false).await;
+    let before = h.world();
+    let checks = [
+        credit::list_credit_lines(&c, &h.business_id()).await.err(),
+        credit::list_allocations(&c, sim::DEMO_CREDIT_LINE_ID, None)
+            .await
+            .err(),
+        credit::read_allocation(&c, sim::DEMO_ALLOCATION_VERIFIED_ID)
+            .await
+            .err(),
+        credit::share_and_attach(
+            &c,
+            sim::DEMO_CREDIT_LINE_ID,
+            sim::DEMO_WABA_LIMITED_ID,
+            "GBP",
+        )
+        .await
+        .err(),
+        credit::revoke(&c, sim::DEMO_ALLOCATION_VERIFIED_ID)
+            .await
+            .err(),
+    ];
+    for e in checks {
+        let e = e.expect("refused");
+        assert_eq!(
+            (e.kind, e.code),
+            (ErrorKind::Permission, Some(200)),
+            "{e:?}"
+        );
+        assert!(e.message.contains("Finance Editor"), "{}", e.message);
+    }
+    assert_eq!(h.world(), before);
+    // The same token still reads WABAs: only credit calls need the role.
+    wabas::read_waba(&c, sim::DEMO_WABA_COMPLETE_ID)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn read_only_sends_no_share_or_revoke() {
+    let (h, c) = start_as(None, true).await;
+    let e = credit::share_and_attach(
+        &c,
+        sim::DEMO_CREDIT_LINE_ID,
+        sim::DEMO_WABA_LIMITED_ID,
+        "GBP",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReadOnly);
+    let e = credit::share(&c, sim::DEMO_CREDIT_LINE_ID, "1044000000000404")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReadOnly);
+    let e = credit::attach(
+        &c,
+        sim::DEMO_CREDIT_LINE_ID,
+        sim::DEMO_WABA_LIMITED_ID,
+        "GBP",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReadOnly);
+    let e = credit::revoke(&c, sim::DEMO_ALLOCATION_VERIFIED_ID)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReadOnly);
+    assert!(h.requests().is_empty());
+    // Reads still work.
+    credit::refresh(&c, Some(&h.business_id()), None)
+        .await
+        .unwrap();
+    assert!(h.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[tokio::test]
+async fn a_share_whose_answer_is_lost_is_outcome_unknown_and_was_committed_once() {
+    let (h, c) = start().await;
+    h.lose_next_share_answer();
+    let waba = sim::DEMO_WABA_LIMITED_ID;
+    let e = credit::share_and_attach(&c, sim::DEMO_CREDIT_LINE_ID, waba, "GBP")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::OutcomeUnknown, "{e:?}");
+    assert!(e.message.contains("re-read"), "{}", e.message);
+    // The simulator did it, exactly once; a re-read says so.
+    assert_eq!(mutations(&h).len(), 1);
+    let funded = funding(&h, waba);
+    assert!(!funded.is_empty());
+    let owner = h.world().waba(waba).unwrap().owner_business_id.clone();
+    let allocs = credit::list_allocations(&c, sim::DEMO_CREDIT_LINE_ID, Some(&owner))
+        .await
+        .unwrap();
+    assert_eq!(allocs.len(), 1);
+    assert_eq!(allocs[0].credential_id(), Some(funded.as_str()));
+    // The hook is spent: the next share answers normally (and is refused: already attached).
+    let e = credit::share_and_attach(&c, sim::DEMO_CREDIT_LINE_ID, waba, "GBP")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, Some(100));
+}
