@@ -929,6 +929,8 @@ async fn a_throttled_detail_read_stops_the_round_and_holds_the_scope() {
             .count()
     };
     // At most the reads already in flight when the first throttle came back, not all 31.
+    // Those may still be landing at the simulator (the client dropped them): let them settle.
+    h.pump(POLL * 2).await;
     let n = details(&h);
     assert!(n <= 4, "{n} detail reads after a throttle");
     let lists = h.list_calls();
