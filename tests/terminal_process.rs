@@ -104,13 +104,16 @@ fn cpu_secs(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-#[test]
-fn idle_without_spinning_and_gone_within_a_second_when_the_terminal_closes() {
-    let rt = rt();
-    let sim = start_sim(&rt, vec![]);
-    let dir = tempfile::tempdir().unwrap();
-    // No reader thread: it would hold a copy of the terminal open. The program's output is
-    // small; the pty buffer holds it.
+/// `partnerdeck` in an 80x24 pty with nobody reading its output: a reader thread would hold a
+/// copy of the terminal open, and these tests close it. The output is small; the pty buffer
+/// holds it.
+fn spawn_without_reader(
+    sim: &SimHandle,
+    dir: &Path,
+) -> (
+    Box<dyn portable_pty::Child + Send + Sync>,
+    Box<dyn portable_pty::MasterPty + Send>,
+) {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: 24,
@@ -122,15 +125,24 @@ fn idle_without_spinning_and_gone_within_a_second_when_the_terminal_closes() {
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_partnerdeck"));
     cmd.args(["--graph-url", &sim.base_url(), "--app-id", &sim.app_id()]);
     cmd.arg("--audit-log");
-    cmd.arg(dir.path().join("audit.jsonl"));
+    cmd.arg(dir.join("audit.jsonl"));
     cmd.arg("--log-file");
-    cmd.arg(dir.path().join("partnerdeck.log"));
+    cmd.arg(dir.join("partnerdeck.log"));
     cmd.env_clear();
     cmd.env("PARTNERDECK_TOKEN", sim.token());
     cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    cmd.env("HOME", dir);
+    let child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
+    (child, pty.master)
+}
+
+#[test]
+fn idle_without_spinning_and_gone_within_a_second_when_the_terminal_closes() {
+    let rt = rt();
+    let sim = start_sim(&rt, vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, master) = spawn_without_reader(&sim, dir.path());
     let pid = child.process_id().unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(child.try_wait().unwrap().is_none(), "it should be running");
@@ -140,7 +152,7 @@ fn idle_without_spinning_and_gone_within_a_second_when_the_terminal_closes() {
     let used = cpu_secs(pid) - before;
     assert!(used < 0.3, "idle for 2 s used {used:.2} s of CPU");
     // The SSH session drops: the terminal's master side goes away.
-    drop(pty.master);
+    drop(master);
     let closed = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -168,27 +180,8 @@ fn gone_when_the_terminal_closes_while_a_call_hangs_after_a_pane_switch() {
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_partnerdeck"));
-    cmd.args(["--graph-url", &sim.base_url(), "--app-id", &sim.app_id()]);
-    cmd.arg("--log-file");
-    cmd.arg(dir.path().join("partnerdeck.log"));
-    cmd.arg("--audit-log");
-    cmd.arg(dir.path().join("audit.jsonl"));
-    cmd.env_clear();
-    cmd.env("PARTNERDECK_TOKEN", sim.token());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let mut keys = pty.master.take_writer().unwrap();
+    let (mut child, master) = spawn_without_reader(&sim, dir.path());
+    let mut keys = master.take_writer().unwrap();
     std::thread::sleep(Duration::from_millis(1000));
     for k in ["?", "\u{1b}", "2", "1", "2"] {
         keys.write_all(k.as_bytes()).unwrap();
@@ -196,7 +189,7 @@ fn gone_when_the_terminal_closes_while_a_call_hangs_after_a_pane_switch() {
         std::thread::sleep(Duration::from_millis(150));
     }
     drop(keys);
-    drop(pty.master);
+    drop(master);
     let closed = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if closed.elapsed() > Duration::from_secs(2) {

@@ -171,12 +171,31 @@ pub async fn share_and_attach(
     waba_id: &str,
     currency: &str,
 ) -> Result<ShareAnswer, GraphError> {
+    attach_with(
+        client,
+        "whatsapp_credit_sharing_and_attach",
+        credit_line_id,
+        waba_id,
+        currency,
+    )
+    .await
+}
+
+/// `POST /{credit-line-id}/{edge}?waba_id=…&waba_currency=…`, sent once: the two calls that
+/// attach a line to a WABA differ only in their edge.
+async fn attach_with(
+    client: &GraphClient,
+    edge: &str,
+    credit_line_id: &str,
+    waba_id: &str,
+    currency: &str,
+) -> Result<ShareAnswer, GraphError> {
     check_id("credit line id", credit_line_id)?;
     check_id("WABA id", waba_id)?;
     check_currency(currency)?;
     let resp = client
         .post(
-            &format!("{credit_line_id}/whatsapp_credit_sharing_and_attach"),
+            &format!("{credit_line_id}/{edge}"),
             &[("waba_id", waba_id), ("waba_currency", currency)],
             None,
         )
@@ -212,17 +231,14 @@ pub async fn attach(
     waba_id: &str,
     currency: &str,
 ) -> Result<ShareAnswer, GraphError> {
-    check_id("credit line id", credit_line_id)?;
-    check_id("WABA id", waba_id)?;
-    check_currency(currency)?;
-    let resp = client
-        .post(
-            &format!("{credit_line_id}/whatsapp_credit_attach"),
-            &[("waba_id", waba_id), ("waba_currency", currency)],
-            None,
-        )
-        .await?;
-    share_answer(resp, credit_line_id)
+    attach_with(
+        client,
+        "whatsapp_credit_attach",
+        credit_line_id,
+        waba_id,
+        currency,
+    )
+    .await
 }
 
 /// Revoke an allocation: `DELETE /{allocation-config-id}`, sent once. It stops the sharing
