@@ -275,12 +275,7 @@ impl CreditReread {
                 let Some(w) = self.wabas.iter().find(|w| w.id() == waba_id) else {
                     return "unknown (the WABA could not be re-read)".into();
                 };
-                let Some(f) = w
-                    .node
-                    .primary_funding_id
-                    .as_deref()
-                    .filter(|f| !f.trim().is_empty())
-                else {
+                let Some(f) = w.node.funding_id() else {
                     return "not funded".into();
                 };
                 match self

@@ -144,13 +144,7 @@ impl WabaRow {
             out.push("webhooks not subscribed".into());
         }
         if self.onboarding.credit_shared == Some(false) {
-            let funded = self
-                .waba
-                .node
-                .primary_funding_id
-                .as_deref()
-                .is_some_and(|f| !f.trim().is_empty());
-            out.push(if funded {
+            out.push(if self.waba.node.funding_id().is_some() {
                 "funding not from our credit lines".into()
             } else {
                 "no credit line".into()

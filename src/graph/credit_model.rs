@@ -161,7 +161,7 @@ impl<'a> WabaFunding<'a> {
                 .owner_business_info
                 .as_ref()
                 .and_then(|b| non_empty(&b.id)),
-            primary_funding_id: w.node.primary_funding_id.as_deref().and_then(non_empty),
+            primary_funding_id: w.node.funding_id(),
         }
     }
 }

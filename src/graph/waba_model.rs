@@ -274,6 +274,17 @@ pub struct Waba {
     pub solutions: Option<Vec<SolutionNode>>,
 }
 
+impl WabaNode {
+    /// The attached funding source, if Meta sent a non-blank one: the one place that decides
+    /// whether a WABA is funded at all.
+    pub fn funding_id(&self) -> Option<&str> {
+        self.primary_funding_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+    }
+}
+
 impl Waba {
     pub fn id(&self) -> &str {
         &self.node.id
@@ -409,10 +420,7 @@ impl Onboarding {
                 w.subscribed_apps.as_deref(),
                 &rules.our_app_id,
             ),
-            credit_shared: credit_shared(
-                w.node.primary_funding_id.as_deref(),
-                rules.our_credentials.as_ref(),
-            ),
+            credit_shared: credit_shared(w.node.funding_id(), rules.our_credentials.as_ref()),
             phones_registered: phones_registered(&w.node.phone_numbers),
         }
     }
@@ -441,8 +449,8 @@ pub fn webhooks_subscribed(subscribed: Option<&[SubscribedApp]>, our_app_id: &st
     subscribed.map(|apps| apps.iter().any(|a| a.app_id() == Some(our_app_id)))
 }
 
-/// A credit line is attached: `primary_funding_id` is set and, once our allocations are
-/// known, is one of their receiving credentials (reference §4.6).
+/// A credit line is attached: `primary_funding_id` is set (not blank) and, once our
+/// allocations are known, is one of their receiving credentials (reference §4.6).
 pub fn credit_shared(
     primary_funding_id: Option<&str>,
     our_credentials: Option<&HashSet<String>>,

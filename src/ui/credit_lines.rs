@@ -524,9 +524,7 @@ fn draw_detail(
             ];
             for id in &check.waba_ids {
                 let w = model.wabas.row(id);
-                let funding = w
-                    .and_then(|r| r.waba.node.primary_funding_id.as_deref())
-                    .filter(|f| !f.trim().is_empty());
+                let funding = w.and_then(|r| r.waba.node.funding_id());
                 let (mark, style, note) = match funding {
                     None => (
                         "·",

@@ -138,10 +138,7 @@ fn summary_lines<'a>(
         ),
         None => "-".into(),
     };
-    let funding = n
-        .primary_funding_id
-        .as_deref()
-        .filter(|f| !f.trim().is_empty());
+    let funding = n.funding_id();
     let mut money = field("Currency", text(&n.currency), theme, theme.text);
     money.push(sep());
     money.extend(field(
