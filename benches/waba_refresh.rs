@@ -2,10 +2,10 @@
 //! `cargo bench --bench waba_refresh`. It prints requests per WABA for a book of 500 WABAs
 //! (the number that matters), then divan times the same refresh.
 
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::wabas;
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
 
 /// WABAs in the measured book.
 const BOOK: usize = 500;

@@ -12,7 +12,6 @@ pub mod graph;
 pub mod logging;
 pub mod pacing;
 pub mod runtime;
-pub mod sim;
 pub mod snapshot;
 pub mod tasks;
 pub mod term;

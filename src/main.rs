@@ -7,12 +7,12 @@ use std::sync::Arc;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::app::Model;
 use partnerdeck::audit::AuditLog;
 use partnerdeck::cli::{Cli, Command, GlobalArgs, SimArgs, SnapshotArgs};
 use partnerdeck::config::{self, Settings, Token};
 use partnerdeck::graph::client::GraphClient;
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
 use partnerdeck::tasks::Services;
 use partnerdeck::{logging, runtime, snapshot};
 

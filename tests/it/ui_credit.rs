@@ -2,9 +2,7 @@
 //! pane at 80x24 and wide, an allocation's detail, the share and revoke dialogs, and the
 //! states before data arrives.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::Model;
 use partnerdeck::app::credit_lines::RowKey;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use graph_sim::{self as sim, Fault, FaultAction, SimHandle, SimOptions, World};
 use partnerdeck::app::model::RefreshStatus;
 use partnerdeck::app::msg::{ActionResult, FailureKind, Reread};
 use partnerdeck::app::{Effect, Model, Msg, Overlay, update};
@@ -24,7 +25,6 @@ use partnerdeck::audit::AuditLog;
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::model::{SolutionNode, SolutionState};
-use partnerdeck::sim::{self, Fault, FaultAction, SimHandle, SimOptions, World};
 use partnerdeck::tasks::{self, Services};
 use partnerdeck::ui::{Theme, draw};
 use ratatui::Terminal;

@@ -4,13 +4,11 @@
 //! reaches the terminal; an audit line survives `kill -9`; a lost answer is shown as
 //! "outcome unknown — re-reading", then the truth.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::console::Console;
-use partnerdeck::sim::{self, Fault, FaultAction, SimHandle, SimOptions, World};
+use crate::common::console::Console;
+use graph_sim::{self as sim, Fault, FaultAction, SimHandle, SimOptions, World};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 fn rt() -> tokio::runtime::Runtime {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! Screens drawn with ratatui's TestBackend and compared as insta snapshots, at the smallest
 //! size people use (80x24) and a larger one.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::Model;
 use partnerdeck::app::msg::{Failure, FailureKind, Msg, Scope};

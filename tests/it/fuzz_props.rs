@@ -7,8 +7,6 @@
 //! cores to spare). A failing case is shrunk and its seed saved under
 //! `tests/fuzz_props.proptest-regressions`, so it is replayed first next time.
 
-mod common;
-
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use partnerdeck::app::msg::{
@@ -219,9 +217,9 @@ proptest! {
 
     #[test]
     fn fault_lists_never_panic_the_simulator_parser(s in any::<String>(), v in json()) {
-        let _ = partnerdeck::sim::faults::parse_json(&s);
-        let _ = partnerdeck::sim::faults::parse_json(&v.to_string());
-        let _ = partnerdeck::sim::faults::parse_toml(&s);
+        let _ = graph_sim::faults::parse_json(&s);
+        let _ = graph_sim::faults::parse_json(&v.to_string());
+        let _ = graph_sim::faults::parse_toml(&s);
     }
 }
 
@@ -264,7 +262,7 @@ fn node_for(id: String) -> impl Strategy<Value = SolutionNode> {
         ("DEACTIVATED", "NONE"),
         ("WEIRD", "X"),
     ])
-    .prop_map(move |(s, p)| common::node(&id, "Re-read", s, p))
+    .prop_map(move |(s, p)| crate::common::node(&id, "Re-read", s, p))
 }
 
 /// Ids of the fixture book, plus one unknown id.
@@ -288,7 +286,7 @@ fn msg() -> impl Strategy<Value = Msg> {
         20 => keys().prop_map(Msg::Key),
         2 => (0u16..300, 0u16..100).prop_map(|(width, height)| Msg::Resize { width, height }),
         2 => (prop::collection::vec(0usize..9, 0..9), prop::option::of(failure())).prop_map(move |(pick, err)| {
-            let book = common::solutions();
+            let book = crate::common::solutions();
             let result = match err {
                 Some(f) => Err(f),
                 None => Ok(pick.into_iter().map(|i| book[i].clone()).collect()),
@@ -346,7 +344,7 @@ proptest! {
         msgs in prop::collection::vec(msg(), 0..80),
         read_only in any::<bool>(),
     ) {
-        let mut m = common::loaded_model();
+        let mut m = crate::common::loaded_model();
         m.read_only = read_only;
         for msg in msgs {
             // What the model looked like before: was a confirm dialog open, unsent?

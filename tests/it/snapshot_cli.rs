@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use partnerdeck::sim::{self, SimOptions, World};
+use graph_sim::{self as sim, SimOptions, World};
 use serde_json::Value;
 
 fn snapshot(

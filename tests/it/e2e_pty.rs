@@ -1,10 +1,8 @@
 //! The real binary in a pseudo-terminal against the simulator over loopback: a person's
 //! keys in, the screen (parsed by a terminal emulator) out.
 
-mod common;
-
-use common::console::Console;
-use partnerdeck::sim::{self, SimOptions, World};
+use crate::common::console::Console;
+use graph_sim::{self as sim, SimOptions, World};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

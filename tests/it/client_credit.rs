@@ -2,13 +2,13 @@
 //! allocation node, share-and-attach, the alternate method, revoke, Meta's refusals (attached
 //! WABA, currency, finance role), read-only, and the share whose answer is lost.
 
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::credit;
 use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine};
 use partnerdeck::graph::error::ErrorKind;
 use partnerdeck::graph::wabas;
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
 use serde_json::Value;
 
 async fn start_as(token: Option<&str>, read_only: bool) -> (SimHandle, GraphClient) {

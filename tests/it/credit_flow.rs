@@ -2,12 +2,11 @@
 //! is carried out by `tasks::perform` (send once → re-read → audit), and the outcome fed back.
 //! The share whose answer is lost is re-read, never sent twice, and reported as it really went.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{feed, key};
+use crate::common::{feed, key};
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::app::credit_lines::RowKey;
 use partnerdeck::app::msg::{ActionResult, Msg, Target, WabaList};
 use partnerdeck::app::update::outcome_summary;
@@ -18,7 +17,6 @@ use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::credit;
 use partnerdeck::graph::credit_model::Verification;
 use partnerdeck::graph::error::ErrorKind;
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
 use partnerdeck::tasks::{self, Services};
 
 struct Setup {
@@ -67,14 +65,14 @@ async fn console(s: &Setup) -> Model {
         &mut m,
         [
             Msg::WabasLoaded {
-                at: common::at(0),
+                at: crate::common::at(0),
                 result: Ok(WabaList {
                     wabas: book.wabas,
                     extras_failed: None,
                 }),
             },
             Msg::CreditLinesLoaded {
-                at: common::at(0),
+                at: crate::common::at(0),
                 result: Ok(lines),
             },
             key('3'),

@@ -124,14 +124,14 @@ impl World {
     /// # Panics
     /// Only if the bundled file is broken, which a test rules out.
     pub fn demo() -> World {
-        World::from_json(include_str!("../../assets/demo-world.json"))
+        World::from_json(include_str!("../assets/demo-world.json"))
             .unwrap_or_else(|e| panic!("bundled assets/demo-world.json is invalid: {e}"))
     }
 
     /// The demo world with `count` generated WABAs instead of the usual number (the
     /// hand-written ones stay), e.g. for measuring a refresh of a large book.
     pub fn demo_with_generated_wabas(count: usize) -> World {
-        let mut world: World = serde_json::from_str(include_str!("../../assets/demo-world.json"))
+        let mut world: World = serde_json::from_str(include_str!("../assets/demo-world.json"))
             .unwrap_or_else(|e| panic!("bundled assets/demo-world.json is invalid: {e}"));
         if let Some(generator) = &mut world.waba_generator {
             generator.count = count;

@@ -1,9 +1,7 @@
 //! The WABAs pane as a state machine: lanes, sort, filter, checklist, and the keys of its two
 //! actions (one effect per confirmation, nothing in read-only mode, the PIN never kept).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::model::{Overlay, Pane};
 use partnerdeck::app::msg::{

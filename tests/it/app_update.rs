@@ -1,8 +1,6 @@
 //! The state machine as plain functions: key → action → effect, no terminal, no network.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::model::{Confirm, Overlay, Pane};
 use partnerdeck::app::msg::{

@@ -3,9 +3,7 @@
 //! the line and currency picked in the dialog) and X (revoke), each one effect per confirm,
 //! refused in read-only; the re-read after an action; no second share after a lost answer.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::credit_lines::{CreditRow, RowKey};
 use partnerdeck::app::msg::{

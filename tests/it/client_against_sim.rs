@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::error::ErrorKind;
 use partnerdeck::graph::model::{Role, SolutionAction, SolutionNode, SolutionState};
 use partnerdeck::graph::solutions;
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
 
 async fn start() -> (SimHandle, GraphClient) {
     let h = sim::start(World::demo(), SimOptions::default())

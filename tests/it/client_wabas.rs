@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{BatchGet, ClientConfig, GraphClient};
 use partnerdeck::graph::error::ErrorKind;
 use partnerdeck::graph::waba_model::{Health, Pin, WabaNode};
 use partnerdeck::graph::wabas;
-use partnerdeck::sim::{self, SimHandle, SimOptions, World};
 use serde_json::Value;
 
 async fn start_with(world: World, read_only: bool) -> (SimHandle, GraphClient) {
