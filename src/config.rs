@@ -4,7 +4,6 @@
 //! `PARTNERDECK_*` < flags. The token comes only from `PARTNERDECK_TOKEN` or from the file
 //! named by `token_file` in the config file (mode 0600 or stricter); never from a flag.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,31 +12,10 @@ use serde::Deserialize;
 use crate::cli::{GlobalArgs, parse_bool};
 use crate::graph::client::ClientConfig;
 
-/// An access token. It only leaves this type through [`Token::expose`], which is used to
-/// build the `Authorization` header; `Debug` prints `Token(<redacted>)`, and there is no
-/// `Display` or `Serialize`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    pub fn new(secret: impl Into<String>) -> Token {
-        Token(secret.into())
-    }
-
-    /// The secret itself. Use only to build the Authorization header (or to scrub it).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
+pub use crate::graph::secret::Token;
 
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
-pub const DEFAULT_API_VERSION: &str = "v25.0";
+pub use crate::graph::client::DEFAULT_API_VERSION;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Everything partnerdeck is configured with, after layering.

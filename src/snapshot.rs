@@ -5,16 +5,15 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde::Serialize;
 
+use crate::domain::funding::{FundingIndex, WabaFunding, check_allocation, our_credentials};
+use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
+use crate::domain::solution::Solution;
 use crate::graph::client::GraphClient;
 use crate::graph::credit;
-use crate::graph::credit_model::{
-    AllocationConfig, CreditLine, CreditLineData, FundingIndex, WabaFunding, check_allocation,
-    our_credentials,
-};
+use crate::graph::credit_model::{AllocationConfig, CreditLine, CreditLineData};
 use crate::graph::error::GraphError;
-use crate::graph::model::Solution;
 use crate::graph::solutions;
-use crate::graph::waba_model::{Onboarding, OnboardingRules, Waba, worst_quality};
+use crate::graph::waba_model::Waba;
 use crate::graph::wabas;
 
 const DETAIL_CONCURRENCY: usize = 8;
@@ -209,8 +208,9 @@ async fn collect_solutions(client: &GraphClient, app_id: &str) -> Snapshot {
     };
     let detailed: Vec<(Solution, Result<Solution, GraphError>)> = futures::stream::iter(listed)
         .map(|s| async move {
-            let d = solutions::solution_detail(client, s.id(), s.role).await;
-            (s, d)
+            let d = solutions::solution_detail(client, s.id()).await;
+            let role = s.role;
+            (Solution::from(s), d.map(|node| Solution::new(node, role)))
         })
         .buffered(DETAIL_CONCURRENCY)
         .collect()
@@ -245,7 +245,7 @@ impl Snapshot {
 
     /// The person's form: one line per solution, then any errors.
     pub fn to_text(&self) -> String {
-        use crate::ui::text::inert;
+        use crate::text::inert;
         let mut out = format!(
             "Solutions: {} (fetched {})\n",
             self.solutions.len(),
@@ -260,7 +260,7 @@ impl Snapshot {
         rows.sort_by_key(|s| (s.state, !s.waits_on_us()));
         for s in rows {
             let state = match s.state {
-                crate::graph::model::SolutionState::Unknown => format!(
+                crate::domain::solution::SolutionState::Unknown => format!(
                     "unknown:{}/{}",
                     s.node.status,
                     s.node.status_for_pending_request.as_deref().unwrap_or("-")
@@ -294,7 +294,7 @@ impl Snapshot {
             };
             out.push_str(&format!(
                 "{:<10} {:<11} {:<10} {:<18} {}\n",
-                inert(w.waba.health().label()),
+                inert(Health::of_waba(&w.waba).label()),
                 format!(
                     "{}/{}/{}",
                     mark(o.webhooks_subscribed),

@@ -14,10 +14,10 @@ use crate::app::msg::{
     WabaList,
 };
 use crate::audit::{AuditLog, AuditRecord};
+use crate::domain::solution::Solution;
 use crate::graph::client::GraphClient;
 use crate::graph::credit;
 use crate::graph::error::{ErrorKind, GraphError};
-use crate::graph::model::{Role, Solution};
 use crate::graph::solutions;
 use crate::graph::waba_model::Pin;
 use crate::graph::wabas::{self, WabaBook};
@@ -128,7 +128,9 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
         {
             return;
         }
-        let result = solutions::list_solutions(&services.client, &services.app_id).await;
+        let result = solutions::list_solutions(&services.client, &services.app_id)
+            .await
+            .map(|list| list.into_iter().map(Solution::from).collect::<Vec<_>>());
         let mut outcome = Outcome::of(&result);
         let stale: Vec<Solution> = match &result {
             Ok(list) => list
@@ -155,7 +157,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             .map(|s| {
                 let client = services.client.clone();
                 async move {
-                    let r = solutions::solution_detail(&client, s.id(), s.role).await;
+                    let r = solutions::solution_detail(&client, s.id()).await;
                     (s, r)
                 }
             })
@@ -184,7 +186,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             }
             let msg = Msg::DetailLoaded {
                 id: s.id().to_string(),
-                result: r.map(|d| d.node).map_err(|e| Failure::from(&e)),
+                result: r.map_err(|e| Failure::from(&e)),
             };
             if tx.send(msg).is_err() {
                 return;
@@ -202,9 +204,8 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
 
 /// Read one solution's detail and report it.
 pub async fn fetch_detail(services: Services, id: String, tx: mpsc::UnboundedSender<Msg>) {
-    let result = solutions::solution_detail(&services.client, &id, Role::Unknown)
+    let result = solutions::solution_detail(&services.client, &id)
         .await
-        .map(|s| s.node)
         .map_err(|e| Failure::from(&e));
     let _ = tx.send(Msg::DetailLoaded { id, result });
 }
@@ -366,9 +367,9 @@ fn failure_of(target: &Target, e: &GraphError) -> Failure {
 /// Read the target's object again, to see what the action did.
 async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphError> {
     match target {
-        Target::Solution { id, .. } => solutions::solution_detail(client, id, Role::Unknown)
+        Target::Solution { id, .. } => solutions::solution_detail(client, id)
             .await
-            .map(|s| Reread::Solution(Box::new(s.node))),
+            .map(|node| Reread::Solution(Box::new(node))),
         Target::SubscribeApp { waba_id, .. } | Target::RegisterPhone { waba_id, .. } => {
             wabas::read_waba(client, waba_id)
                 .await

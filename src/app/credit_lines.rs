@@ -10,10 +10,11 @@ use std::collections::{HashMap, HashSet};
 use tui_input::Input;
 
 use crate::app::wabas::{WabaRow, WabasPane};
-use crate::graph::credit_model::{
-    AllocationCheck, AllocationConfig, CreditLineData, FundingIndex, NotFunded, Verification,
-    WabaFunding, check_allocation, not_funded, our_credentials,
+use crate::domain::funding::{
+    AllocationCheck, FundingIndex, NotFunded, Verification, WabaFunding, check_allocation,
+    not_funded, our_credentials,
 };
+use crate::graph::credit_model::{AllocationConfig, CreditLineData};
 
 /// Counts of one credit line's allocations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -330,8 +331,9 @@ impl CreditLinesPane {
 mod tests {
     use super::*;
     use crate::app::msg::WabaList;
+    use crate::domain::onboarding::OnboardingRules;
     use crate::graph::credit_model::CreditLine;
-    use crate::graph::waba_model::{BusinessRef, OnboardingRules, Waba, WabaNode};
+    use crate::graph::waba_model::{BusinessRef, Waba, WabaNode};
     use serde_json::json;
 
     fn alloc(id: &str, business: &str, credential: &str, status: &str) -> AllocationConfig {

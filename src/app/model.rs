@@ -10,7 +10,7 @@ use crate::app::credit_lines::CreditLinesPane;
 use crate::app::msg::{ActionOutcome, Failure, FailureKind, Scope, Target, UsageReport};
 use crate::app::solutions::SolutionsPane;
 use crate::app::wabas::WabasPane;
-use crate::graph::waba_model::OnboardingRules;
+use crate::domain::onboarding::OnboardingRules;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pane {

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
+use crate::domain::solution::{Solution, SolutionState};
 use crate::graph::credit_model::{AllocationConfig, CreditLineData};
-use crate::graph::model::{Solution, SolutionAction, SolutionNode, SolutionState};
+use crate::graph::model::{SolutionAction, SolutionNode};
 use crate::graph::waba_model::{Pin, Waba};
 
 /// Everything that can happen to the console.
@@ -237,7 +238,9 @@ impl Target {
     /// The state a successful call leaves the object in, as [`Reread::state`] words it.
     pub fn expected_state(&self) -> String {
         match self {
-            Target::Solution { action, .. } => action.expected_state().label().to_string(),
+            Target::Solution { action, .. } => crate::domain::solution::expected_state(*action)
+                .label()
+                .to_string(),
             Target::SubscribeApp { .. } => "subscribed".into(),
             Target::RegisterPhone { .. } => "CONNECTED".into(),
             Target::ShareCredit { .. } => "verified".into(),
@@ -317,7 +320,7 @@ impl Reread {
                 .map(|p| p.status.clone().unwrap_or_else(|| "no status".into()))
                 .unwrap_or_else(|| "no longer listed".into()),
             (Reread::Waba(w), _) => {
-                match crate::graph::waba_model::webhooks_subscribed(
+                match crate::domain::onboarding::webhooks_subscribed(
                     w.subscribed_apps.as_deref(),
                     our_app_id,
                 ) {

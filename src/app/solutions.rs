@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use tui_input::Input;
 
 use crate::app::msg::Failure;
-use crate::graph::model::{Role, Solution, SolutionNode, SolutionState};
+use crate::domain::solution::{Solution, SolutionState};
+use crate::graph::model::{Role, SolutionNode};
 
 /// The lanes across the top of the pane. The first three are what people triage; the rest
 /// (draft, rejected, deactivated, unknown) sit behind `Other`.

@@ -11,8 +11,10 @@ use crate::app::msg::{
     ActionOutcome, ActionResult, Effect, FailureKind, Msg, Reread, Scope, Target,
 };
 use crate::app::solutions::Detail;
-use crate::graph::credit_model::{NotFunded, WABA_CURRENCIES, default_currency};
-use crate::graph::model::{Role, Solution, SolutionAction};
+use crate::domain::funding::NotFunded;
+use crate::domain::solution::{Solution, SolutionIntent, action_for};
+use crate::graph::credit_model::{WABA_CURRENCIES, default_currency};
+use crate::graph::model::Role;
 use crate::graph::waba_model::Pin;
 
 /// What Ctrl-r says until the refresh it asked for has an answer.
@@ -272,9 +274,9 @@ fn on_solutions_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
             model.solutions.detail_open = true;
             follow_detail(model)
         }
-        Command::Accept => start_action(model, 'a'),
-        Command::Reject => start_action(model, 'r'),
-        Command::Deactivate => start_action(model, 'd'),
+        Command::Accept => start_action(model, SolutionIntent::Accept),
+        Command::Reject => start_action(model, SolutionIntent::Reject),
+        Command::Deactivate => start_action(model, SolutionIntent::Deactivate),
         _ => vec![],
     }
 }
@@ -729,14 +731,16 @@ fn fetch_detail(model: &mut Model, id: &str) -> Vec<Effect> {
 }
 
 /// Why a key does nothing on this solution, in words.
-fn why_not(key: char, s: &Solution) -> String {
-    let what = match key {
-        'a' => "Accept",
-        'r' => "Reject",
-        _ => "Deactivation",
+fn why_not(intent: SolutionIntent, s: &Solution) -> String {
+    let what = match intent {
+        SolutionIntent::Accept => "Accept",
+        SolutionIntent::Reject => "Reject",
+        SolutionIntent::Deactivate => "Deactivation",
     };
-    let rule = match key {
-        'a' | 'r' => "is for pending requests and pending deactivations sent to us",
+    let rule = match intent {
+        SolutionIntent::Accept | SolutionIntent::Reject => {
+            "is for pending requests and pending deactivations sent to us"
+        }
         _ => "can be requested only for active solutions we own",
     };
     let side = match s.role {
@@ -751,12 +755,12 @@ fn why_not(key: char, s: &Solution) -> String {
     )
 }
 
-fn start_action(model: &mut Model, key: char) -> Vec<Effect> {
+fn start_action(model: &mut Model, intent: SolutionIntent) -> Vec<Effect> {
     let Some(s) = model.solutions.selected_solution().cloned() else {
         return vec![];
     };
-    let Some(action) = SolutionAction::for_key(key, s.state, s.role) else {
-        model.notice = Some(why_not(key, &s));
+    let Some(action) = action_for(intent, s.state, s.role) else {
+        model.notice = Some(why_not(intent, &s));
         return vec![];
     };
     if !may_send(model, action.edge()) {

@@ -7,9 +7,8 @@ use std::collections::{HashMap, HashSet};
 use tui_input::Input;
 
 use crate::app::msg::{Failure, WabaList};
-use crate::graph::waba_model::{
-    Health, Onboarding, OnboardingRules, PhoneNumber, Waba, worst_quality,
-};
+use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
+use crate::graph::waba_model::{PhoneNumber, Waba};
 
 /// The lanes across the top of the pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,7 +110,7 @@ pub struct WabaRow {
 impl WabaRow {
     pub fn new(waba: Waba, rules: &OnboardingRules) -> WabaRow {
         WabaRow {
-            health: waba.health(),
+            health: Health::of_waba(&waba),
             onboarding: Onboarding::derive(&waba, rules),
             waba,
         }

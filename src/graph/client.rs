@@ -21,7 +21,10 @@ use url::Url;
 
 use super::error::{ErrorKind, GraphError};
 use super::paging::{self, Pager, Step};
-use crate::config::Token;
+use super::secret::Token;
+
+/// The Graph API version pinned by default (design.md).
+pub const DEFAULT_API_VERSION: &str = "v25.0";
 
 /// The User-Agent we send.
 pub const USER_AGENT: &str = concat!("partnerdeck/", env!("CARGO_PKG_VERSION"));
@@ -53,7 +56,7 @@ impl ClientConfig {
     pub fn new(base_url: impl Into<String>, token: Token) -> ClientConfig {
         ClientConfig {
             base_url: base_url.into(),
-            api_version: crate::config::DEFAULT_API_VERSION.to_string(),
+            api_version: DEFAULT_API_VERSION.to_string(),
             token,
             read_only: false,
             connect_timeout: Duration::from_secs(5),

@@ -1,4 +1,5 @@
-//! Typed models of the Graph API objects partnerdeck reads, and the states we derive from them.
+//! Wire types of the Graph API solution objects partnerdeck reads (the states derived from
+//! them are in `crate::domain::solution`).
 //!
 //! Meta's enums are open: any value we do not know is kept as the raw string and shown,
 //! so every enum-like field here is a `String`, and derived states have an `Unknown` arm.
@@ -23,64 +24,6 @@ impl Role {
             Role::Owner => "owner",
             Role::Partner => "partner",
             Role::Unknown => "unknown",
-        }
-    }
-}
-
-/// The lane a solution sits in, derived from `status` *and* `status_for_pending_request`
-/// (reference §2.4: the dashboard's states are combinations of the two fields).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum SolutionState {
-    Pending,
-    Active,
-    PendingDeactivation,
-    Draft,
-    Rejected,
-    Deactivated,
-    Unknown,
-}
-
-impl SolutionState {
-    pub const ALL: [SolutionState; 7] = [
-        SolutionState::Pending,
-        SolutionState::Active,
-        SolutionState::PendingDeactivation,
-        SolutionState::Draft,
-        SolutionState::Rejected,
-        SolutionState::Deactivated,
-        SolutionState::Unknown,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            SolutionState::Pending => "pending",
-            SolutionState::Active => "active",
-            SolutionState::PendingDeactivation => "pending_deactivation",
-            SolutionState::Draft => "draft",
-            SolutionState::Rejected => "rejected",
-            SolutionState::Deactivated => "deactivated",
-            SolutionState::Unknown => "unknown",
-        }
-    }
-
-    /// Derive the state from the two raw fields. Combinations Meta does not document map to
-    /// `Unknown` rather than being guessed, so no action is offered on them.
-    pub fn derive(status: &str, pending: Option<&str>) -> SolutionState {
-        let pending = pending.unwrap_or("NONE");
-        match (status, pending) {
-            // A bare PENDING_DEACTIVATION status is seen in webhooks and older payloads.
-            ("PENDING_DEACTIVATION", "NONE" | "PENDING_DEACTIVATION") => {
-                SolutionState::PendingDeactivation
-            }
-            ("ACTIVE", "PENDING_DEACTIVATION") => SolutionState::PendingDeactivation,
-            ("ACTIVE", "NONE") => SolutionState::Active,
-            // `PENDING` is the older guide's name for INITIATED.
-            ("INITIATED" | "PENDING", "PENDING_ACTIVATION" | "NONE") => SolutionState::Pending,
-            ("DRAFT", "NONE") => SolutionState::Draft,
-            ("REJECTED", "NONE") => SolutionState::Rejected,
-            ("DEACTIVATED", "NONE") => SolutionState::Deactivated,
-            _ => SolutionState::Unknown,
         }
     }
 }
@@ -133,50 +76,17 @@ pub struct SolutionNode {
     pub partners: Option<Vec<PartnerEntry>>,
 }
 
-/// A solution with what we derive from it: its lane and our side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Solution {
-    #[serde(flatten)]
+/// A solution as a list call returned it, with the list it came from (`role=OWNER` or
+/// `role=PARTNER`): our side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSolution {
     pub node: SolutionNode,
-    pub state: SolutionState,
     pub role: Role,
 }
 
-impl Solution {
-    pub fn new(node: SolutionNode, role: Role) -> Solution {
-        let state = SolutionState::derive(&node.status, node.status_for_pending_request.as_deref());
-        Solution { node, state, role }
-    }
-
+impl ListedSolution {
     pub fn id(&self) -> &str {
         &self.node.id
-    }
-
-    pub fn name(&self) -> &str {
-        &self.node.name
-    }
-
-    /// Someone asked us to accept or reject: a request or a deactivation sent to our app.
-    pub fn waits_on_us(&self) -> bool {
-        self.role == Role::Partner
-            && matches!(
-                self.state,
-                SolutionState::Pending | SolutionState::PendingDeactivation
-            )
-    }
-
-    /// The app on the other side of the solution from ours, if the detail says.
-    pub fn counterpart_app(&self, our_app_id: &str) -> Option<&AppRef> {
-        match self.role {
-            Role::Partner => self.node.owner_app.as_ref(),
-            _ => self
-                .node
-                .partners
-                .as_ref()?
-                .iter()
-                .filter_map(|p| p.partner_app.as_ref())
-                .find(|a| a.id != our_app_id),
-        }
     }
 }
 
@@ -212,36 +122,6 @@ impl SolutionAction {
             SolutionAction::RejectDeactivation => "Reject deactivation of",
         }
     }
-
-    /// The state a successful call should leave the solution in (reference §2.5).
-    pub fn expected_state(self) -> SolutionState {
-        match self {
-            SolutionAction::Accept => SolutionState::Active,
-            SolutionAction::Reject => SolutionState::Rejected,
-            SolutionAction::SendDeactivation => SolutionState::PendingDeactivation,
-            SolutionAction::AcceptDeactivation => SolutionState::Deactivated,
-            SolutionAction::RejectDeactivation => SolutionState::Active,
-        }
-    }
-
-    /// Which action a key means for a solution in `state` when we hold `role`, if any.
-    /// Accept/reject belong to the side that received the request; deactivation is sent by
-    /// the owner (reference §2.5 and §8 rows 1 and 3).
-    pub fn for_key(key: char, state: SolutionState, role: Role) -> Option<SolutionAction> {
-        use SolutionState as S;
-        match (key, state, role) {
-            ('a', S::Pending, Role::Partner) => Some(SolutionAction::Accept),
-            ('r', S::Pending, Role::Partner) => Some(SolutionAction::Reject),
-            ('a', S::PendingDeactivation, Role::Partner) => {
-                Some(SolutionAction::AcceptDeactivation)
-            }
-            ('r', S::PendingDeactivation, Role::Partner) => {
-                Some(SolutionAction::RejectDeactivation)
-            }
-            ('d', S::Active, Role::Owner) => Some(SolutionAction::SendDeactivation),
-            _ => None,
-        }
-    }
 }
 
 /// Deserialize an optional Graph edge (`{"data":[...],"paging":{...}}`) into its items.
@@ -270,53 +150,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use SolutionState as S;
-
-    #[test]
-    fn state_table_follows_reference_2_4() {
-        let table = [
-            ("DRAFT", Some("NONE"), S::Draft),
-            ("INITIATED", Some("PENDING_ACTIVATION"), S::Pending),
-            ("INITIATED", None, S::Pending),
-            ("PENDING", None, S::Pending),
-            ("ACTIVE", Some("NONE"), S::Active),
-            ("ACTIVE", None, S::Active),
-            (
-                "ACTIVE",
-                Some("PENDING_DEACTIVATION"),
-                S::PendingDeactivation,
-            ),
-            ("PENDING_DEACTIVATION", None, S::PendingDeactivation),
-            ("REJECTED", Some("NONE"), S::Rejected),
-            ("DEACTIVATED", Some("NONE"), S::Deactivated),
-            ("ACTIVE", Some("PENDING_ACTIVATION"), S::Unknown),
-            ("DEACTIVATED", Some("PENDING_DEACTIVATION"), S::Unknown),
-            ("SUSPENDED", None, S::Unknown),
-            ("", None, S::Unknown),
-            ("ACTIVE", Some("SOMETHING_NEW"), S::Unknown),
-        ];
-        for (status, pending, want) in table {
-            assert_eq!(S::derive(status, pending), want, "{status} + {pending:?}");
-        }
-    }
-
-    #[test]
-    fn actions_only_where_they_make_sense() {
-        use SolutionAction as A;
-        assert_eq!(A::for_key('a', S::Pending, Role::Partner), Some(A::Accept));
-        assert_eq!(A::for_key('a', S::Pending, Role::Owner), None);
-        assert_eq!(A::for_key('a', S::Active, Role::Partner), None);
-        assert_eq!(
-            A::for_key('d', S::Active, Role::Owner),
-            Some(A::SendDeactivation)
-        );
-        assert_eq!(A::for_key('d', S::Active, Role::Partner), None);
-        assert_eq!(
-            A::for_key('r', S::PendingDeactivation, Role::Partner),
-            Some(A::RejectDeactivation)
-        );
-        assert_eq!(A::for_key('a', S::Unknown, Role::Partner), None);
-    }
 
     #[test]
     fn partners_expansion_is_flattened() {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::client::{GraphClient, MutationResponse};
 use super::error::{ErrorKind, GraphError};
-use super::model::{Role, Solution, SolutionAction, SolutionNode};
+use super::model::{ListedSolution, Role, SolutionAction, SolutionNode};
 
 pub const LIST_FIELDS: &str = "id,name,status,status_for_pending_request";
 pub const DETAIL_FIELDS: &str = "name,status,status_for_pending_request,owner_app,owner_permissions,partners{partner_app,partner_permissions,status}";
@@ -36,7 +36,7 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
 pub async fn list_solutions(
     client: &GraphClient,
     app_id: &str,
-) -> Result<Vec<Solution>, GraphError> {
+) -> Result<Vec<ListedSolution>, GraphError> {
     check_id("app id", app_id)?;
     let path = format!("{app_id}/whatsapp_business_solutions");
     let list = |role: &'static str| {
@@ -60,13 +60,13 @@ pub async fn list_solutions(
 }
 
 /// Tag and merge the two lists: owner first; a partner-list entry already owned is dropped.
-pub fn merge_roles(owned: Vec<SolutionNode>, partnered: Vec<SolutionNode>) -> Vec<Solution> {
+pub fn merge_roles(owned: Vec<SolutionNode>, partnered: Vec<SolutionNode>) -> Vec<ListedSolution> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(owned.len() + partnered.len());
     for (nodes, role) in [(owned, Role::Owner), (partnered, Role::Partner)] {
         for node in nodes {
             if seen.insert(node.id.clone()) {
-                out.push(Solution::new(node, role));
+                out.push(ListedSolution { node, role });
             }
         }
     }
@@ -77,8 +77,7 @@ pub fn merge_roles(owned: Vec<SolutionNode>, partnered: Vec<SolutionNode>) -> Ve
 pub async fn solution_detail(
     client: &GraphClient,
     solution_id: &str,
-    role: Role,
-) -> Result<Solution, GraphError> {
+) -> Result<SolutionNode, GraphError> {
     check_id("solution id", solution_id)?;
     let mut body = client
         .get(solution_id, &[("fields", DETAIL_FIELDS)])
@@ -103,7 +102,7 @@ pub async fn solution_detail(
             format!("Meta's answer did not have the expected shape: solution {solution_id}: {e}"),
         )
     })?;
-    Ok(Solution::new(node, role))
+    Ok(node)
 }
 
 /// Perform an action: `POST /{solution-id}/{action.edge()}` with no body, sent once.

@@ -14,8 +14,8 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::Model;
 use crate::app::credit_lines::{CreditRow, CreditView, LineCounts};
-use crate::graph::credit_model::{AllocationCheck, NotFunded, Verification};
-use crate::ui::text::inert;
+use crate::domain::funding::{AllocationCheck, NotFunded, Verification};
+use crate::text::inert;
 use crate::ui::{Theme, draw_filter};
 
 /// From this width on, rows also show the allocation id and the WABAs' names.

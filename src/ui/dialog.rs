@@ -13,7 +13,7 @@ use crate::app::solutions::Detail;
 use crate::app::update::outcome_summary;
 use crate::graph::model::{SolutionAction, SolutionNode};
 use crate::graph::waba_model::Pin;
-use crate::ui::text::inert;
+use crate::text::inert;
 use crate::ui::{Theme, centered};
 
 fn consequence(action: SolutionAction) -> &'static str {

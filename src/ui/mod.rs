@@ -7,7 +7,7 @@ mod help;
 mod solution_detail;
 mod solutions;
 mod status_bar;
-pub mod text;
+
 pub mod theme;
 mod waba_detail;
 mod wabas;
@@ -20,6 +20,7 @@ use ratatui::widgets::{Paragraph, Tabs, Wrap};
 use tui_input::Input;
 
 use crate::app::{Model, Overlay, Pane};
+use crate::text;
 pub use theme::Theme;
 
 /// Draw the whole screen. `now` is passed in so ages are computed here, not stored.

@@ -8,9 +8,10 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::app::Model;
 use crate::app::solutions::Detail;
-use crate::graph::model::{AppRef, SolutionAction, SolutionNode};
+use crate::domain::solution::{SolutionIntent, action_for};
+use crate::graph::model::{AppRef, SolutionNode};
+use crate::text::inert;
 use crate::ui::Theme;
-use crate::ui::text::inert;
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let Some(s) = model.solutions.selected_solution() else {
@@ -60,8 +61,12 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
 
     let mut hint = vec![];
-    for key in ['a', 'r', 'd'] {
-        if let Some(action) = SolutionAction::for_key(key, s.state, s.role) {
+    for (key, intent) in [
+        ('a', SolutionIntent::Accept),
+        ('r', SolutionIntent::Reject),
+        ('d', SolutionIntent::Deactivate),
+    ] {
+        if let Some(action) = action_for(intent, s.state, s.role) {
             hint.push(Span::styled(format!("{key} "), theme.key));
             hint.push(Span::raw(format!("{}  ", action.edge().replace('_', " "))));
         }

@@ -7,8 +7,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::Model;
 use crate::app::solutions::{Lane, SolutionsPane};
-use crate::graph::model::{Solution, SolutionState};
-use crate::ui::text::inert;
+use crate::domain::solution::{Solution, SolutionState};
+use crate::text::inert;
 use crate::ui::{Theme, draw_filter, solution_detail};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {

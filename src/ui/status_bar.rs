@@ -10,8 +10,8 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::Model;
 use crate::pacing::usage_factor;
+use crate::text::{age, inert};
 use crate::ui::Theme;
-use crate::ui::text::{age, inert};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     let mut spans = vec![];

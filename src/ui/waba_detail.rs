@@ -14,9 +14,10 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::Model;
 use crate::app::wabas::WabaRow;
-use crate::graph::waba_model::{Health, HealthStatus, PhoneNumber};
+use crate::domain::onboarding::Health;
+use crate::graph::waba_model::{HealthStatus, PhoneNumber};
+use crate::text::inert;
 use crate::ui::Theme;
-use crate::ui::text::inert;
 use crate::ui::wabas::{age_text, field, health_span, mark};
 
 pub fn draw(

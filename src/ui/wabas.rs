@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::app::Model;
 use crate::app::wabas::{Change, WabaLane, WabaRow, WabasPane};
-use crate::graph::waba_model::Health;
-use crate::ui::text::{age, inert};
+use crate::domain::onboarding::Health;
+use crate::text::{age, inert};
 use crate::ui::{Theme, draw_filter, waba_detail};
 
 /// From this width on, the table also shows owner, review, verification and age.

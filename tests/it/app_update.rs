@@ -7,7 +7,8 @@ use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Reread, Scope, Target,
 };
 use partnerdeck::app::solutions::{Detail, Lane};
-use partnerdeck::graph::model::{SolutionAction, SolutionState};
+use partnerdeck::domain::solution::SolutionState;
+use partnerdeck::graph::model::SolutionAction;
 
 #[test]
 fn a_on_a_pending_request_opens_a_confirm_naming_it() {

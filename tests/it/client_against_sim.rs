@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
+use partnerdeck::domain::solution::{Solution, SolutionState};
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::error::ErrorKind;
-use partnerdeck::graph::model::{Role, SolutionAction, SolutionNode, SolutionState};
+use partnerdeck::graph::model::{Role, SolutionAction, SolutionNode};
 use partnerdeck::graph::solutions;
 
 async fn start() -> (SimHandle, GraphClient) {
@@ -41,7 +42,12 @@ fn expected(h: &SimHandle) -> HashMap<String, (SolutionState, Role)> {
 #[tokio::test]
 async fn list_gives_every_solution_with_its_state_and_our_role() {
     let (h, c) = start().await;
-    let list = solutions::list_solutions(&c, &h.app_id()).await.unwrap();
+    let list: Vec<Solution> = solutions::list_solutions(&c, &h.app_id())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Solution::from)
+        .collect();
     let want = expected(&h);
     assert_eq!(list.len(), want.len());
     for s in &list {
@@ -91,8 +97,9 @@ async fn paging_follows_next_across_several_pages() {
 #[tokio::test]
 async fn detail_has_both_sides_permissions() {
     let (h, c) = start().await;
-    let s = solutions::solution_detail(&c, sim::DEMO_PENDING_SOLUTION_ID, Role::Partner)
+    let s = solutions::solution_detail(&c, sim::DEMO_PENDING_SOLUTION_ID)
         .await
+        .map(|node| Solution::new(node, Role::Partner))
         .unwrap();
     assert_eq!(s.state, SolutionState::Pending);
     let owner = s.node.owner_app.as_ref().unwrap();
@@ -109,15 +116,17 @@ async fn detail_has_both_sides_permissions() {
 async fn graph_errors_become_typed_errors_with_metas_code() {
     let (h, c) = start().await;
     // Someone else's solution: permission, code 200.
-    let e = solutions::solution_detail(&c, sim::DEMO_FOREIGN_SOLUTION_ID, Role::Unknown)
+    let e = solutions::solution_detail(&c, sim::DEMO_FOREIGN_SOLUTION_ID)
         .await
+        .map(|node| Solution::new(node, Role::Unknown))
         .unwrap_err();
     assert_eq!((e.kind, e.code), (ErrorKind::Permission, Some(200)));
     assert!(e.fbtrace_id.is_some());
     assert!(e.sentence().contains("code 200"), "{}", e.sentence());
     // A node that does not exist.
-    let e = solutions::solution_detail(&c, "999999999", Role::Unknown)
+    let e = solutions::solution_detail(&c, "999999999")
         .await
+        .map(|node| Solution::new(node, Role::Unknown))
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     // Accepting something that is already active: invalid request, code 100, nothing changes.
@@ -155,8 +164,9 @@ async fn accept_then_reread_shows_active() {
         .await
         .unwrap();
     assert_eq!(r.http_status, 200);
-    let s = solutions::solution_detail(&c, id, Role::Partner)
+    let s = solutions::solution_detail(&c, id)
         .await
+        .map(|node| Solution::new(node, Role::Partner))
         .unwrap();
     assert_eq!(s.state, SolutionState::Active);
 }

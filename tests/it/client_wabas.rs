@@ -5,9 +5,10 @@ use std::collections::HashSet;
 
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
+use partnerdeck::domain::onboarding::Health;
 use partnerdeck::graph::client::{BatchGet, ClientConfig, GraphClient};
 use partnerdeck::graph::error::ErrorKind;
-use partnerdeck::graph::waba_model::{Health, Pin, WabaNode};
+use partnerdeck::graph::waba_model::{Pin, WabaNode};
 use partnerdeck::graph::wabas;
 use serde_json::Value;
 

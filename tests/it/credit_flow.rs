@@ -13,9 +13,9 @@ use partnerdeck::app::update::outcome_summary;
 use partnerdeck::app::{Effect, Model};
 use partnerdeck::audit::{AuditLog, AuditRecord};
 use partnerdeck::config::Token;
+use partnerdeck::domain::funding::Verification;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::credit;
-use partnerdeck::graph::credit_model::Verification;
 use partnerdeck::graph::error::ErrorKind;
 use partnerdeck::tasks::{self, Services};
 

@@ -12,7 +12,7 @@ use partnerdeck::app::msg::{
 };
 use partnerdeck::app::update::outcome_summary;
 use partnerdeck::app::{Effect, Model, Overlay};
-use partnerdeck::graph::credit_model::{NotFunded, Verification};
+use partnerdeck::domain::funding::{NotFunded, Verification};
 
 fn select(m: &mut Model, key: RowKey) {
     let view = m.credit.view(&m.wabas);

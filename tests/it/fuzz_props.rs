@@ -13,11 +13,12 @@ use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, Failure, FailureKind, Reread, Scope, Target, UsageReport,
 };
 use partnerdeck::app::{Effect, Model, Msg, Overlay, update};
+use partnerdeck::domain::solution::{Solution, SolutionState};
 use partnerdeck::graph::client::{parse_app_usage, parse_buc_usage};
 use partnerdeck::graph::error::{GraphError, MAX_MESSAGE_CHARS, sanitize};
-use partnerdeck::graph::model::{Role, Solution, SolutionAction, SolutionNode, SolutionState};
+use partnerdeck::graph::model::{Role, SolutionAction, SolutionNode};
 use partnerdeck::graph::paging::{Pager, Step, check_next_url, parse_page};
-use partnerdeck::ui::text::inert;
+use partnerdeck::text::inert;
 use partnerdeck::ui::{Theme, draw};
 use proptest::prelude::*;
 use ratatui::Terminal;

@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use partnerdeck::config::Token;
-use partnerdeck::graph::model::{Role, SolutionAction, SolutionNode, SolutionState};
+use partnerdeck::domain::solution::{Solution, SolutionState};
+use partnerdeck::graph::model::{Role, SolutionAction, SolutionNode};
 use partnerdeck::graph::solutions::{self, DETAIL_FIELDS, LIST_FIELDS};
 use partnerdeck::graph::{ClientConfig, ErrorKind, GraphClient, Usage};
 
@@ -804,7 +805,10 @@ async fn list_solutions_merges_roles() {
         .unwrap();
     let got: Vec<_> = list
         .iter()
-        .map(|s| (s.id().to_string(), s.role, s.state))
+        .map(|s| {
+            let s = Solution::from(s.clone());
+            (s.id().to_string(), s.role, s.state)
+        })
         .collect();
     assert_eq!(
         got,
@@ -850,8 +854,9 @@ async fn solution_detail_reads_the_expansion() {
         )
     })
     .await;
-    let sol = solutions::solution_detail(&client(&s.base), "555", Role::Partner)
+    let sol = solutions::solution_detail(&client(&s.base), "555")
         .await
+        .map(|node| Solution::new(node, Role::Partner))
         .unwrap();
     assert_eq!(sol.id(), "555");
     assert_eq!(sol.state, SolutionState::PendingDeactivation);

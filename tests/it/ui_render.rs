@@ -5,7 +5,7 @@ use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::Model;
 use partnerdeck::app::msg::{Failure, FailureKind, Msg, Scope};
-use partnerdeck::graph::model::Solution;
+use partnerdeck::domain::solution::Solution;
 use partnerdeck::ui::{Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -4,7 +4,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use partnerdeck::app::{Effect, Model, Msg, update};
-use partnerdeck::graph::model::{AppRef, PartnerEntry, Role, Solution, SolutionNode};
+use partnerdeck::domain::solution::Solution;
+use partnerdeck::graph::model::{AppRef, PartnerEntry, Role, SolutionNode};
 
 pub const OUR_APP: &str = "1002003004005006";
 
