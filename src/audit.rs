@@ -1,16 +1,30 @@
-//! The audit log: one JSON line per mutation attempt, appended and synced to disk before
-//! `append` returns, so a record survives `kill -9`. The file is created with mode 0600.
-//! Records never contain the token (calls are written as `POST /v25.0/{id}/{edge}`).
+//! The audit log: JSON lines, written ahead. Every mutation attempt appends an *intent*
+//! record (synced to disk) before its request leaves, then an *outcome* record with the same
+//! attempt id. An attempt whose outcome never came (a crash, `kill -9`) or was only
+//! "interrupted" is found at the next start by [`unresolved`] and closed by a *recovery*
+//! record after its object is re-read. The file is created with mode 0600; an existing path
+//! that is not a regular file is refused. Records never contain the token or a PIN (calls are
+//! written as `POST /v25.0/{id}/{edge}`). Each record starts on a fresh line, even after a
+//! partial write.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use crate::graph::client::MutationResponse;
 use crate::graph::error::{ErrorKind, GraphError};
+
+/// Which part of an attempt a record is.
+pub const PHASE_INTENT: &str = "intent";
+pub const PHASE_OUTCOME: &str = "outcome";
+pub const PHASE_RECOVERY: &str = "recovery";
+/// The outcome written when the console stopped before the answer came.
+pub const OUTCOME_INTERRUPTED: &str = "interrupted";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuditRecord {
@@ -25,32 +39,94 @@ pub struct AuditRecord {
     pub target_name: Option<String>,
     /// e.g. `POST /v25.0/123/accept`; never the token.
     pub call: String,
+    /// Ties the intent, outcome and recovery records of one attempt together.
+    #[serde(default)]
+    pub attempt: String,
+    /// `intent` | `outcome` | `recovery`.
+    #[serde(default = "default_phase")]
+    pub phase: String,
     pub http_status: Option<u16>,
     pub graph_code: Option<i64>,
     pub fbtrace_id: Option<String>,
-    /// `ok` | `failed` | `refused` | `unknown`.
+    /// Intent: `pending`. Outcome: `ok` | `failed` | `refused` | `unknown` | `interrupted`.
+    /// Recovery: `recovered` | `unknown`.
     pub outcome: String,
     pub verified_state: Option<String>,
     pub message: Option<String>,
 }
 
+fn default_phase() -> String {
+    PHASE_OUTCOME.to_string()
+}
+
+/// A new attempt id: unique within this machine (time, process, counter).
+pub fn new_attempt_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{nanos:x}-{:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 impl AuditRecord {
-    /// A record stamped now, by the current operator, with outcome `unknown` until
-    /// [`set_result`](Self::set_result) says otherwise.
+    /// An intent record stamped now, by the current operator, for a new attempt.
     pub fn new(action: &str, target: &str, target_name: Option<&str>, call: &str) -> AuditRecord {
         AuditRecord {
-            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            time: now(),
             operator: operator(),
             action: action.to_string(),
             target: target.to_string(),
             target_name: target_name.map(str::to_string),
             call: call.to_string(),
+            attempt: new_attempt_id(),
+            phase: PHASE_INTENT.to_string(),
             http_status: None,
             graph_code: None,
             fbtrace_id: None,
-            outcome: "unknown".to_string(),
+            outcome: "pending".to_string(),
             verified_state: None,
             message: None,
+        }
+    }
+
+    /// The outcome record of this attempt, stamped now, with outcome `unknown` until
+    /// [`set_result`](Self::set_result) says otherwise.
+    pub fn outcome_of(intent: &AuditRecord) -> AuditRecord {
+        AuditRecord {
+            time: now(),
+            phase: PHASE_OUTCOME.to_string(),
+            outcome: "unknown".to_string(),
+            ..intent.clone()
+        }
+    }
+
+    /// The record written when the console stops before the attempt's answer came.
+    pub fn interrupted(intent: &AuditRecord) -> AuditRecord {
+        AuditRecord {
+            outcome: OUTCOME_INTERRUPTED.to_string(),
+            message: Some(
+                "interrupted — outcome unknown: the console stopped before the answer came"
+                    .to_string(),
+            ),
+            ..AuditRecord::outcome_of(intent)
+        }
+    }
+
+    /// The record closing an unresolved attempt after its object was re-read at start-up.
+    pub fn recovery(intent: &AuditRecord, state: Option<String>, message: String) -> AuditRecord {
+        AuditRecord {
+            time: now(),
+            operator: operator(),
+            phase: PHASE_RECOVERY.to_string(),
+            outcome: if state.is_some() { "recovered" } else { "unknown" }.to_string(),
+            verified_state: state,
+            message: Some(message),
+            ..intent.clone()
         }
     }
 
@@ -77,6 +153,14 @@ impl AuditRecord {
             }
         }
     }
+
+    pub fn is_intent(&self) -> bool {
+        self.phase == PHASE_INTENT
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// `$USER` (or `$LOGNAME`, `$USERNAME`), else `unknown`.
@@ -89,27 +173,46 @@ pub fn operator() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// An append-only JSON-lines file, safe to share between tasks.
+/// An append-only JSON-lines file, safe to share between threads. Appends block (they sync
+/// to disk): call them from a blocking thread, not an async worker.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<File>,
+    file: Mutex<Tail>,
+}
+
+#[derive(Debug)]
+struct Tail {
+    file: File,
+    /// The file ends with a newline (or is empty): the next record can start right away.
+    clean: bool,
 }
 
 impl AuditLog {
-    /// Open (creating it and its parent directories) for appending, mode 0600.
+    /// Open (creating it and its parent directories) for appending, mode 0600. An existing
+    /// path that is not a regular file (a directory, a FIFO, a device, a symbolic link) is
+    /// refused, never changed.
     pub fn open(path: &Path) -> io::Result<AuditLog> {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_file() => {
+                return Err(io::Error::other(format!(
+                    "the audit log {} is not a regular file; name a file with --audit-log",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
         let mut opts = OpenOptions::new();
-        opts.create(true).append(true);
+        opts.create(true).append(true).read(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let file = opts.open(path)?;
+        let mut file = opts.open(path)?;
         #[cfg(unix)]
         {
             // An existing file keeps its mode on open; tighten it if others could read it.
@@ -119,28 +222,83 @@ impl AuditLog {
                 file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
             }
         }
+        let clean = ends_with_newline(&mut file)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Mutex::new(Tail { file, clean }),
         })
     }
 
-    /// Append one record as one JSON line; written, flushed and synced before returning.
+    /// Append one record as one JSON line, starting on a fresh line; written, flushed and
+    /// synced before returning.
     pub fn append(&self, rec: &AuditRecord) -> io::Result<()> {
         let mut line = serde_json::to_vec(rec).map_err(io::Error::other)?;
         line.push(b'\n');
-        let mut f = self
+        let mut tail = self
             .file
             .lock()
             .map_err(|_| io::Error::other("the audit log lock was poisoned"))?;
-        f.write_all(&line)?;
-        f.flush()?;
-        f.sync_data()
+        if !tail.clean {
+            line.insert(0, b'\n');
+        }
+        // A failed write may have left half a line: the next record starts a new one.
+        tail.clean = false;
+        tail.file.write_all(&line)?;
+        tail.file.flush()?;
+        tail.file.sync_data()?;
+        tail.clean = true;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+fn ends_with_newline(file: &mut File) -> io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+/// Every record of the file that reads as one (odd lines are skipped).
+pub fn read_records(path: &Path) -> io::Result<Vec<AuditRecord>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<AuditRecord>(l).ok())
+        .collect())
+}
+
+/// The intents whose attempt has no outcome, or only an `interrupted` one, and no recovery
+/// record: what happened to them is not known. In file order.
+pub fn unresolved(records: &[AuditRecord]) -> Vec<AuditRecord> {
+    let mut open: Vec<AuditRecord> = vec![];
+    let mut closed: HashMap<&str, bool> = HashMap::new();
+    for r in records.iter().filter(|r| !r.attempt.is_empty()) {
+        match r.phase.as_str() {
+            PHASE_INTENT => open.push(r.clone()),
+            PHASE_RECOVERY => {
+                closed.insert(&r.attempt, true);
+            }
+            _ => {
+                let done = r.outcome != OUTCOME_INTERRUPTED;
+                let e = closed.entry(&r.attempt).or_insert(false);
+                *e = *e || done;
+            }
+        }
+    }
+    open.retain(|i| !closed.get(i.attempt.as_str()).copied().unwrap_or(false));
+    open
 }
 
 #[cfg(test)]
@@ -155,6 +313,8 @@ mod tests {
             target: "19702253086782".into(),
             target_name: Some("Acme MPS".into()),
             call: format!("POST /v25.0/19702253086782/{action}"),
+            attempt: format!("att-{action}"),
+            phase: PHASE_OUTCOME.into(),
             http_status: Some(200),
             graph_code: None,
             fbtrace_id: Some("AbC".into()),
@@ -234,8 +394,11 @@ mod tests {
 
     #[test]
     fn set_result_maps_outcomes() {
-        let mut r = AuditRecord::new("accept", "1", None, "POST /v25.0/1/accept");
+        let intent = AuditRecord::new("accept", "1", None, "POST /v25.0/1/accept");
+        assert_eq!((intent.phase.as_str(), intent.outcome.as_str()), ("intent", "pending"));
+        let mut r = AuditRecord::outcome_of(&intent);
         assert_eq!(r.outcome, "unknown");
+        assert_eq!(r.attempt, intent.attempt);
         assert!(chrono::DateTime::parse_from_rfc3339(&r.time).is_ok());
         r.set_result(Err(&GraphError::read_only()));
         assert_eq!(r.outcome, "refused");
@@ -259,5 +422,69 @@ mod tests {
             &GraphError::new(ErrorKind::Permission, "no").with_status(403)
         ));
         assert_eq!(r.outcome, "failed");
+    }
+
+    #[test]
+    fn a_record_after_a_partial_line_starts_on_a_fresh_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        // A disk-full half line left by an earlier process.
+        std::fs::write(&path, "{\"time\":\"2026-05-01T10:00").unwrap();
+        let log = AuditLog::open(&path).unwrap();
+        let a = rec("accept", "ok");
+        log.append(&a).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(serde_json::from_str::<AuditRecord>(lines[1]).unwrap(), a);
+        assert_eq!(read_records(&path).unwrap(), vec![a]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_a_regular_file_is_refused_and_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a-directory");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = AuditLog::open(&sub).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let mode = std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755, "never chmod-ed");
+        let target = dir.path().join("real.jsonl");
+        std::fs::write(&target, "").unwrap();
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(AuditLog::open(&link).is_err());
+    }
+
+    #[test]
+    fn unresolved_finds_intents_without_a_closing_record() {
+        let i1 = AuditRecord::new("accept", "1", Some("One"), "POST /v25.0/1/accept");
+        let i2 = AuditRecord::new("reject", "2", Some("Two"), "POST /v25.0/2/reject");
+        let i3 = AuditRecord::new("accept", "3", Some("Three"), "POST /v25.0/3/accept");
+        let i4 = AuditRecord::new("accept", "4", Some("Four"), "POST /v25.0/4/accept");
+        let mut o1 = AuditRecord::outcome_of(&i1);
+        o1.outcome = "ok".into();
+        let o3 = AuditRecord::interrupted(&i3);
+        let o4 = AuditRecord::interrupted(&i4);
+        let r4 = AuditRecord::recovery(&i4, Some("active".into()), "re-read".into());
+        let all = vec![
+            i1.clone(),
+            i2.clone(),
+            o1,
+            i3.clone(),
+            o3,
+            i4.clone(),
+            o4,
+            r4,
+        ];
+        let open: Vec<String> = unresolved(&all).into_iter().map(|r| r.target).collect();
+        assert_eq!(open, ["2", "3"], "no outcome, or only interrupted");
+        // Records from before attempt ids existed are never reported.
+        let mut old = rec("accept", "ok");
+        old.attempt.clear();
+        assert!(unresolved(&[old]).is_empty());
     }
 }

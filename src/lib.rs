@@ -14,7 +14,7 @@ pub mod logging;
 pub mod pacing;
 pub mod runtime;
 pub mod snapshot;
-pub mod tasks;
+pub mod effects;
 pub mod term;
 pub mod text;
 pub mod ui;

@@ -13,7 +13,7 @@ use partnerdeck::audit::AuditLog;
 use partnerdeck::cli::{Cli, Command, GlobalArgs, SimArgs, SnapshotArgs};
 use partnerdeck::config::{self, Settings, Token};
 use partnerdeck::graph::client::GraphClient;
-use partnerdeck::tasks::Services;
+use partnerdeck::effects::Services;
 use partnerdeck::{logging, runtime, snapshot};
 
 fn main() -> ExitCode {

@@ -12,17 +12,16 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::app::msg::UsageReport;
-use crate::app::{Effect, Model, Msg, update};
-use crate::graph::client::Usage;
-use crate::tasks::{self, Services};
+use crate::app::{Model, Msg, update};
+use crate::effects::{Executor, Services};
 use crate::term::{GlyphSafe, Tui};
 use crate::ui::{self, Theme};
 
 /// How often the screen is redrawn with nothing happening, so ages in the status bar move.
 const AGE_TICK: Duration = Duration::from_secs(1);
-/// How long quitting waits for a mutation in flight to finish its audit line.
-const QUIT_GRACE: Duration = Duration::from_secs(5);
+/// How long quitting waits for a mutation in flight to finish its re-read and outcome record;
+/// after that it is recorded as "interrupted — outcome unknown".
+const QUIT_GRACE: Duration = Duration::from_secs(3);
 
 /// Run the console until the user quits, a signal arrives, or the terminal goes away.
 /// The terminal is restored on every way out, panics included (the hook `ratatui::init`
@@ -42,26 +41,8 @@ pub async fn run_console(services: Services, model: Model) -> Result<()> {
 async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) -> Result<()> {
     let theme = Theme::from_env();
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    // Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.
-    let (wake_tx, wake_rx) = tokio::sync::watch::channel(0u64);
-    let pollers = [
-        tokio::spawn(tasks::poll_solutions(
-            services.clone(),
-            wake_rx.clone(),
-            tx.clone(),
-        )),
-        tokio::spawn(tasks::poll_wabas(
-            services.clone(),
-            wake_rx.clone(),
-            tx.clone(),
-        )),
-        tokio::spawn(tasks::poll_credit_lines(
-            services.clone(),
-            wake_rx.clone(),
-            tx.clone(),
-        )),
-    ];
-    let mut actions = tokio::task::JoinSet::new();
+    let mut executor = Executor::new(services, tx);
+    executor.start();
 
     let mut events = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
@@ -77,94 +58,45 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
             height: size.height,
         },
     );
-    let mut dirty = true;
-    let mut usage = UsageReport::default();
     // Test hook (documented in docs/when-things-go-wrong.md): panic after the first draw, to
     // prove the terminal is restored on a panic.
     let panic_after_draw = std::env::var("PARTNERDECK_TEST_PANIC").is_ok_and(|v| v == "1");
+    // Every pass draws once: after a message, or on the age tick (ages in the status bar move).
     loop {
-        if dirty {
-            // No `terminal.clear()` here: it asks the terminal for the cursor position and
-            // waits for the answer. Cells the terminal draws wider than we think (Devanagari
-            // vowel signs) are handled by the `GlyphSafe` backend instead.
-            terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
-            dirty = false;
-            if panic_after_draw {
-                panic!("PARTNERDECK_TEST_PANIC=1: deliberate panic after the first draw");
-            }
+        // No `terminal.clear()` here: it asks the terminal for the cursor position and waits
+        // for the answer. Cells the terminal draws wider than we think (Devanagari vowel signs)
+        // are handled by the `GlyphSafe` backend instead.
+        terminal.draw(|f| ui::draw(f, &model, Utc::now(), &theme))?;
+        if panic_after_draw {
+            panic!("PARTNERDECK_TEST_PANIC=1: deliberate panic after the first draw");
         }
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
                 Some(Ok(Event::Resize(width, height))) => Msg::Resize { width, height },
-                Some(Ok(_)) => { dirty = true; continue }
+                Some(Ok(_)) => continue,
                 // The terminal is gone (dropped SSH session, closed pty): stop, don't spin.
                 Some(Err(_)) | None => Msg::Shutdown,
             },
             Some(msg) = rx.recv() => msg,
-            Some(done) = actions.join_next(), if !actions.is_empty() => match done {
-                Ok(outcome) => Msg::ActionFinished(outcome),
-                Err(e) => {
-                    tracing::error!("an action task failed: {e}");
-                    continue;
-                }
-            },
             _ = sigterm.recv() => Msg::Shutdown,
             _ = sighup.recv() => Msg::Shutdown,
             _ = sigint.recv() => Msg::Shutdown,
-            _ = tick.tick() => {
-                let now = usage_report(&services.client.usage());
-                if now == usage {
-                    dirty = true;
-                    continue;
-                }
-                usage = now;
-                Msg::UsageReported(now)
-            }
+            _ = tick.tick() => continue,
         };
-        dirty = true;
         let mut quit = false;
         for effect in update(&mut model, msg) {
-            match effect {
-                Effect::Refresh => wake_tx.send_modify(|n| *n += 1),
-                Effect::FetchDetail { id } => {
-                    tokio::spawn(tasks::fetch_detail(services.clone(), id, tx.clone()));
-                }
-                Effect::Perform { target, pin } => {
-                    // Never the PIN: only what is done to which object.
-                    tracing::info!(object = %target.object_id(), action = target.action_label(), "sending");
-                    actions.spawn(tasks::perform_reporting(
-                        services.clone(),
-                        target,
-                        pin,
-                        Some(tx.clone()),
-                    ));
-                }
-                Effect::Quit => quit = true,
-            }
+            quit |= executor.run(effect);
         }
         if quit {
             break;
         }
     }
-    for poller in &pollers {
-        poller.abort();
+    // A mutation already sent gets a moment to finish its outcome record; one that cannot is
+    // recorded as interrupted, so no attempt is left without an outcome.
+    let interrupted = executor.shutdown(QUIT_GRACE).await;
+    if interrupted > 0 {
+        tracing::warn!(interrupted, "quit with actions in flight: recorded as interrupted");
     }
-    // A mutation already sent still gets its audit line: give it a moment to finish.
-    let _ = tokio::time::timeout(QUIT_GRACE, async {
-        while actions.join_next().await.is_some() {}
-    })
-    .await;
     Ok(())
-}
-
-/// The usage the status bar shows, from what the client last saw.
-pub fn usage_report(u: &Usage) -> UsageReport {
-    UsageReport {
-        app_pct: [u.app_call_pct, u.app_cpu_pct, u.app_time_pct]
-            .into_iter()
-            .flatten()
-            .max(),
-        buc_pct: u.buc_max_pct,
-    }
 }

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use tui_input::Input;
 
+use crate::app::msg::ReadStamp;
 use crate::app::wabas::{WabaRow, WabasPane};
 use crate::domain::funding::{
     AllocationCheck, FundingIndex, NotFunded, Verification, WabaFunding, check_allocation,
@@ -110,10 +111,11 @@ pub struct CreditLinesPane {
     pub selected: usize,
     /// The detail of the selected row is shown instead of the list.
     pub detail_open: bool,
-    /// WABAs whose share had its answer lost and could not be re-read, with whether a WABA
-    /// refresh has started since. No second share is offered until one that started after the
-    /// share has finished (sharing is not idempotent).
-    pub unsure: HashMap<String, bool>,
+    /// When the lines shown were read.
+    pub list_read: ReadStamp,
+    /// Allocations established by a read that started after the lines' (an action's
+    /// re-read): a refresh does not overwrite them.
+    pub newer: HashMap<String, ReadStamp>,
 }
 
 impl CreditLinesPane {
@@ -288,10 +290,44 @@ impl CreditLinesPane {
         }
     }
 
-    /// Replace the lines after a refresh.
-    pub fn set_lines(&mut self, lines: Vec<CreditLineData>) {
+    /// Replace the lines after a refresh that started at `started`. An allocation a later
+    /// read established keeps that read's version.
+    pub fn set_lines(&mut self, mut lines: Vec<CreditLineData>, started: ReadStamp) {
+        if started < self.list_read {
+            return;
+        }
+        for line in &mut lines {
+            let Some(held) = self.lines.iter().find(|l| l.line.id == line.line.id) else {
+                continue;
+            };
+            for a in &held.allocations {
+                if self.newer.get(&a.id).is_some_and(|n| *n > started) {
+                    match line.allocations.iter_mut().find(|x| x.id == a.id) {
+                        Some(x) => *x = a.clone(),
+                        None => line.allocations.push(a.clone()),
+                    }
+                }
+            }
+        }
+        self.newer.retain(|_, n| *n > started);
+        self.list_read = started;
         self.lines = lines;
         self.loaded = true;
+    }
+
+    /// As of which read the allocation is shown; `None` when it is not held.
+    pub fn as_of(&self, allocation_id: &str) -> Option<ReadStamp> {
+        self.lines
+            .iter()
+            .flat_map(|l| &l.allocations)
+            .find(|a| a.id == allocation_id)?;
+        Some(
+            self.newer
+                .get(allocation_id)
+                .copied()
+                .unwrap_or(self.list_read)
+                .max(self.list_read),
+        )
     }
 
     /// The receiving credentials of our live allocations, for the WABAs checklist; `None`
@@ -300,9 +336,22 @@ impl CreditLinesPane {
         self.loaded.then(|| our_credentials(&self.lines))
     }
 
-    /// Take in allocations just re-read after an action: each replaces the one with its id in
-    /// the line, or is added to it.
-    pub fn apply_allocations(&mut self, credit_line_id: &str, allocations: Vec<AllocationConfig>) {
+    /// Take in allocations re-read after an action by a read that started at `started`: each
+    /// replaces the one with its id in the line, or is added to it, unless a later read
+    /// established it.
+    pub fn apply_allocations(
+        &mut self,
+        credit_line_id: &str,
+        allocations: Vec<AllocationConfig>,
+        started: ReadStamp,
+    ) {
+        let allocations: Vec<AllocationConfig> = allocations
+            .into_iter()
+            .filter(|a| !self.as_of(&a.id).is_some_and(|shown| shown > started))
+            .collect();
+        for a in &allocations {
+            self.newer.insert(a.id.clone(), started);
+        }
         let Some(line) = self.lines.iter_mut().find(|l| l.line.id == credit_line_id) else {
             return;
         };
@@ -312,18 +361,6 @@ impl CreditLinesPane {
                 None => line.allocations.push(a),
             }
         }
-    }
-
-    /// A WABA refresh has started: it will say what became of shares whose answer was lost.
-    pub fn wabas_refresh_started(&mut self) {
-        for started in self.unsure.values_mut() {
-            *started = true;
-        }
-    }
-
-    /// A WABA refresh that started after the lost shares has finished.
-    pub fn wabas_refreshed(&mut self) {
-        self.unsure.retain(|_, started| !*started);
     }
 }
 
@@ -371,7 +408,7 @@ mod tests {
                 waba("3", "b3", None),
             ],
             extras_failed: None,
-        });
+        }, ReadStamp::issue());
         let mut pane = CreditLinesPane::default();
         pane.set_lines(vec![CreditLineData {
             line: CreditLine {
@@ -383,7 +420,7 @@ mod tests {
                 alloc("a2", "b2", "c2", "ACTIVE"),
                 alloc("a4", "b4", "c4", "DELETED"),
             ],
-        }]);
+        }], ReadStamp::issue());
         (pane, wabas)
     }
 
@@ -435,7 +472,7 @@ mod tests {
         pane.move_by(&v, 2);
         assert_eq!(pane.key, Some(RowKey::Allocation("a1".into())));
         // a2 revoked: it moves to the end of the line; the selection stays on a1.
-        pane.apply_allocations("L", vec![alloc("a2", "b2", "c2", "DELETED")]);
+        pane.apply_allocations("L", vec![alloc("a2", "b2", "c2", "DELETED")], ReadStamp::issue());
         let v = pane.view(&wabas);
         assert_eq!(v.rows[pane.position(&v)], v.rows[1]);
         assert_eq!(pane.key_of(&v.rows[1]), RowKey::Allocation("a1".into()));
@@ -451,14 +488,8 @@ mod tests {
     }
 
     #[test]
-    fn unsure_shares_clear_only_after_a_later_refresh() {
-        let mut pane = CreditLinesPane::default();
-        pane.unsure.insert("3".into(), false);
-        pane.wabas_refreshed();
-        assert!(pane.unsure.contains_key("3"), "a refresh from before");
-        pane.wabas_refresh_started();
-        pane.wabas_refreshed();
-        assert!(pane.unsure.is_empty());
+    fn credentials_are_known_once_the_lines_are_read() {
+        let pane = CreditLinesPane::default();
         assert_eq!(pane.credentials(), None);
         let (pane, _) = setup();
         assert_eq!(

@@ -2,6 +2,7 @@
 //! that returns effects as data. No IO, no clock, no terminal here: the runtime feeds in
 //! key presses and network results (with their timestamps) and carries out the effects.
 
+pub mod action;
 pub mod credit_lines;
 pub mod keymap;
 pub mod model;
@@ -11,5 +12,5 @@ pub mod update;
 pub mod wabas;
 
 pub use model::{Model, Overlay, Pane};
-pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg, Scope, Target};
+pub use msg::{ActionOutcome, Effect, Failure, FailureKind, Msg, ReadStamp, Scope, Target};
 pub use update::update;

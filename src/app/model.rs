@@ -7,7 +7,11 @@ use std::fmt;
 use tui_input::Input;
 
 use crate::app::credit_lines::CreditLinesPane;
-use crate::app::msg::{ActionOutcome, Failure, FailureKind, Scope, Target, UsageReport};
+use std::collections::HashMap;
+
+use crate::app::msg::{
+    ActionOutcome, ActionResult, Failure, FailureKind, ReadStamp, Scope, Target, UsageReport,
+};
 use crate::app::solutions::SolutionsPane;
 use crate::app::wabas::WabasPane;
 use crate::domain::onboarding::OnboardingRules;
@@ -158,6 +162,17 @@ impl Freshness {
     }
 }
 
+/// The last action sent on an object, until a read newer than it shows the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acted {
+    /// Issued just before the request left.
+    pub sent: ReadStamp,
+    /// The answer was lost and the re-read failed: whether it happened is not known.
+    pub answer_lost: bool,
+    pub action: &'static str,
+    pub name: String,
+}
+
 /// The one mutation that may be in flight at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InFlight {
@@ -197,6 +212,8 @@ pub struct Model {
     pub quitting: bool,
     /// The latest rate-limit usage Meta reported, for the status bar.
     pub usage: Option<UsageReport>,
+    /// The last action on each object (by id), for the objects it changed.
+    pub acted: HashMap<String, Acted>,
 }
 
 impl Model {
@@ -219,7 +236,68 @@ impl Model {
             quit_armed: false,
             quitting: false,
             usage: None,
+            acted: HashMap::new(),
         }
+    }
+
+    /// As of which read an object (solution, WABA or allocation, by id) is shown.
+    pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
+        self.solutions
+            .as_of(id)
+            .or_else(|| self.wabas.as_of(id))
+            .or_else(|| self.credit.as_of(id))
+    }
+
+    /// Remember what an action may have changed: until a read that started after it was
+    /// sent shows those objects, no second action on them is offered.
+    pub fn record_action(&mut self, outcome: &ActionOutcome) {
+        let sent_something = match &outcome.result {
+            ActionResult::NotSent { .. } => false,
+            ActionResult::Failed { failure, .. } => failure.kind != FailureKind::ReadOnly,
+            _ => true,
+        };
+        if !sent_something {
+            return;
+        }
+        let answer_lost = matches!(
+            outcome.result,
+            ActionResult::OutcomeUnknown { reread: None, .. }
+        );
+        for id in outcome.target.objects() {
+            self.acted.insert(
+                id.to_string(),
+                Acted {
+                    sent: outcome.sent,
+                    answer_lost,
+                    action: outcome.target.action_label(),
+                    name: outcome.target.name(),
+                },
+            );
+        }
+    }
+
+    /// Why `target` may not be acted on yet: one of its objects is shown as it was before the
+    /// last action on it (the re-read failed and no later read has come).
+    pub fn unconfirmed_action(&self, target: &Target) -> Option<String> {
+        target.objects().into_iter().find_map(|id| {
+            let a = self.acted.get(id)?;
+            if !self.as_of(id).is_some_and(|shown| shown < a.sent) {
+                return None;
+            }
+            Some(if a.answer_lost {
+                format!(
+                    "The last {} for '{}' lost its answer and could not be re-read: wait for the next refresh (Ctrl-r) to show what happened before acting on it again.",
+                    a.action.replace('_', " "),
+                    a.name
+                )
+            } else {
+                format!(
+                    "'{}' is shown as it was before the last {} on it: wait for the next refresh (Ctrl-r) before acting on it again.",
+                    a.name,
+                    a.action.replace('_', " ")
+                )
+            })
+        })
     }
 
     /// The exact Graph call an action sends, as the confirm dialog and the audit log show it.

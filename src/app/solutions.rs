@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tui_input::Input;
 
-use crate::app::msg::Failure;
+use crate::app::msg::{Failure, ReadStamp};
 use crate::domain::solution::{Solution, SolutionState};
 use crate::graph::model::{Role, SolutionNode};
 
@@ -86,6 +86,11 @@ pub struct SolutionsPane {
     /// Whether the detail of the selected row is open.
     pub detail_open: bool,
     pub details: HashMap<String, Detail>,
+    /// When the list shown was read.
+    pub list_read: ReadStamp,
+    /// Solutions established by a read that started after the list's (a detail, an action's
+    /// re-read): the list does not overwrite them.
+    pub newer: HashMap<String, ReadStamp>,
 }
 
 impl SolutionsPane {
@@ -180,10 +185,35 @@ impl SolutionsPane {
         self.selected = self.visible().len().saturating_sub(1);
     }
 
-    /// Replace the list after a refresh, keeping the selected solution selected. Details of
-    /// solutions that disappeared are dropped.
-    pub fn set_items(&mut self, items: Vec<Solution>) {
+    /// As of which read the solution is shown; `None` when it is not held.
+    pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
+        self.solution(id)?;
+        Some(self.newer.get(id).copied().unwrap_or(self.list_read).max(self.list_read))
+    }
+
+    /// Replace the list after a refresh that started at `started`, keeping the selected
+    /// solution selected. A solution a later read established keeps that read's version.
+    /// Details of solutions that disappeared are dropped.
+    pub fn set_items(&mut self, items: Vec<Solution>, started: ReadStamp) {
+        if started < self.list_read {
+            // An older list than the one shown: it knows nothing new.
+            return;
+        }
         let keep = self.selected_id();
+        let mut kept: HashMap<String, Solution> = self
+            .items
+            .iter()
+            .filter(|s| self.newer.get(s.id()).is_some_and(|n| *n > started))
+            .map(|s| (s.id().to_string(), s.clone()))
+            .collect();
+        let mut items: Vec<Solution> = items
+            .into_iter()
+            .map(|s| kept.remove(s.id()).unwrap_or(s))
+            .collect();
+        // Established later than this list started (e.g. just created): still there.
+        items.extend(kept.into_values());
+        self.newer.retain(|_, n| *n > started);
+        self.list_read = started;
         self.details
             .retain(|id, _| items.iter().any(|s| s.id() == id));
         // The list call does not return the detail fields: carry them over.
@@ -202,9 +232,23 @@ impl SolutionsPane {
         self.select_id(keep.as_deref());
     }
 
-    /// Take in a freshly read node (detail or a post-action re-read): it is newer than the
-    /// list, so the row's state follows it.
-    pub fn apply_node(&mut self, node: SolutionNode) {
+    /// Take in a node read by a read that started at `started` (a detail or a post-action
+    /// re-read). It is applied unless what is shown was established by a later read.
+    pub fn apply_node(&mut self, node: SolutionNode, started: ReadStamp) {
+        if self.as_of(&node.id).is_some_and(|shown| shown > started) {
+            // Keep the permissions it read if we had none; the state shown is newer.
+            if !matches!(self.details.get(&node.id), Some(Detail::Loaded(_))) {
+                let id = node.id.clone();
+                if let Some(Solution { node: held, .. }) = self.solution(&id).cloned() {
+                    let mut merged = node;
+                    merged.status = held.status;
+                    merged.status_for_pending_request = held.status_for_pending_request;
+                    self.details.insert(id, Detail::Loaded(merged));
+                }
+            }
+            return;
+        }
+        self.newer.insert(node.id.clone(), started);
         let keep = self.selected_id();
         if let Some(item) = self.items.iter_mut().find(|s| s.id() == node.id) {
             let role = item.role;
@@ -236,7 +280,8 @@ mod tests {
 
     fn pane() -> SolutionsPane {
         let mut p = SolutionsPane::default();
-        p.set_items(vec![
+        p.set_items(
+            vec![
             sol(
                 "1",
                 "Alpha",
@@ -248,7 +293,9 @@ mod tests {
             sol("3", "Gamma", "INITIATED", "PENDING_ACTIVATION", Role::Owner),
             sol("4", "Delta", "DRAFT", "NONE", Role::Owner),
             sol("5", "Odd", "SUSPENDED", "NONE", Role::Partner),
-        ]);
+            ],
+            ReadStamp::issue(),
+        );
         p
     }
 
@@ -287,7 +334,7 @@ mod tests {
             0,
             sol("9", "New", "INITIATED", "PENDING_ACTIVATION", Role::Partner),
         );
-        p.set_items(items);
+        p.set_items(items, ReadStamp::issue());
         assert_eq!(p.selected_id().as_deref(), Some("3"));
     }
 
@@ -312,7 +359,7 @@ mod tests {
             status: "ACTIVE".into(),
             status_for_pending_request: Some("NONE".into()),
             ..Default::default()
-        });
+        }, ReadStamp::issue());
         assert_eq!(p.solution("1").unwrap().state, SolutionState::Active);
         assert_eq!(p.solution("1").unwrap().role, Role::Partner);
         assert_eq!(p.lane_count(Lane::Pending), 1);

@@ -8,7 +8,8 @@ use crate::app::credit_lines::CreditRow;
 use crate::app::keymap::{Command, command_for};
 use crate::app::model::{Confirm, InFlight, Model, Overlay, Pane, PinField, ShareChoice};
 use crate::app::msg::{
-    ActionOutcome, ActionResult, Effect, FailureKind, Msg, Reread, Scope, Target,
+    ActionOutcome, ActionResult, Effect, FailureKind, FundingState, Msg, ObservedState, Reread,
+    Target,
 };
 use crate::app::solutions::Detail;
 use crate::domain::funding::NotFunded;
@@ -38,9 +39,6 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             let r = model.refresh.of_mut(scope);
             r.in_flight = true;
             r.held_until = None;
-            if scope == Scope::Wabas {
-                model.credit.wabas_refresh_started();
-            }
             vec![]
         }
         Msg::ScopeHeld { scope, until } => {
@@ -49,6 +47,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::UsageReported(u) => {
             model.usage = Some(u);
+            vec![]
+        }
+        Msg::Notice(text) => {
+            model.notice = Some(text);
             vec![]
         }
         Msg::ActionAnswerLost { id } => {
@@ -65,7 +67,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::SolutionsLoaded { at, result } => {
+        Msg::SolutionsLoaded {
+            at,
+            started,
+            result,
+        } => {
             // Ctrl-r's "Refreshing…" has had its answer: let the result (or its reason) show.
             if model
                 .notice
@@ -80,35 +86,42 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 Ok(items) => {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
-                    model.solutions.set_items(items);
+                    model.solutions.set_items(items, started);
                 }
                 // Keep the last good data; the status bar marks it stale with the reason.
                 Err(failure) => refresh.last_error = Some((at, failure)),
             }
             vec![]
         }
-        Msg::WabasLoaded { at, result } => {
+        Msg::WabasLoaded {
+            at,
+            started,
+            result,
+        } => {
             let refresh = &mut model.refresh.wabas;
             refresh.in_flight = false;
             match result {
                 Ok(list) => {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
-                    model.wabas.set_items(list);
-                    model.credit.wabas_refreshed();
+                    model.wabas.set_items(list, started);
                 }
                 Err(failure) => refresh.last_error = Some((at, failure)),
             }
             vec![]
         }
-        Msg::CreditLinesLoaded { at, result } => {
+        Msg::CreditLinesLoaded {
+            at,
+            started,
+            result,
+        } => {
             let refresh = &mut model.refresh.credit_lines;
             refresh.in_flight = false;
             match result {
                 Ok(lines) => {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
-                    model.credit.set_lines(lines);
+                    model.credit.set_lines(lines, started);
                     // The WABAs checklist now compares with our allocations' credentials.
                     model.wabas.set_credentials(model.credit.credentials());
                 }
@@ -116,9 +129,13 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::DetailLoaded { id, result } => {
+        Msg::DetailLoaded {
+            id,
+            started,
+            result,
+        } => {
             match result {
-                Ok(node) => model.solutions.apply_node(node),
+                Ok(node) => model.solutions.apply_node(node, started),
                 Err(failure) => {
                     model.solutions.details.insert(id, Detail::Failed(failure));
                 }
@@ -395,12 +412,6 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
         ));
         return vec![];
     }
-    if model.credit.unsure.contains_key(&waba_id) {
-        model.notice = Some(format!(
-            "The last share for '{waba_name}' lost its answer and could not be re-read: wait for the next WABA refresh (Ctrl-r) to show what happened before sharing again."
-        ));
-        return vec![];
-    }
     let lines: Vec<(String, String)> = model
         .credit
         .lines
@@ -445,15 +456,13 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
             .map(|o| o.name.clone().unwrap_or_else(|| o.id.clone()))
             .unwrap_or_else(|| "its owner business".into()),
     );
-    if may_send(model, "whatsapp_credit_sharing_and_attach") {
-        model.overlay = Some(Overlay::Confirm(Confirm {
-            call: model.call_text(&target),
-            target,
-            sending: false,
-            pin: None,
-            share: Some(choice),
-        }));
-    }
+    confirm(
+        model,
+        "whatsapp_credit_sharing_and_attach",
+        target,
+        None,
+        Some(choice),
+    );
     vec![]
 }
 
@@ -563,9 +572,7 @@ fn start_revoke(model: &mut Model) -> Vec<Effect> {
         business_name: a.business_name().to_string(),
         waba_ids: check.waba_ids,
     };
-    if may_send(model, "the revoke (DELETE)") {
-        confirm(model, target, None);
-    }
+    confirm(model, "the revoke (DELETE)", target, None, None);
     vec![]
 }
 
@@ -587,14 +594,31 @@ fn may_send(model: &mut Model, what: &str) -> bool {
     true
 }
 
-fn confirm(model: &mut Model, target: Target, pin: Option<PinField>) {
+/// Open the confirm dialog for `target` (`what` names the call in a refusal), unless no
+/// mutation may be sent now, or the screen still shows one of its objects as it was before the
+/// last action on it (then a second action waits for a fresh read). `true` when it opened.
+fn confirm(
+    model: &mut Model,
+    what: &str,
+    target: Target,
+    pin: Option<PinField>,
+    share: Option<ShareChoice>,
+) -> bool {
+    if !may_send(model, what) {
+        return false;
+    }
+    if let Some(why) = model.unconfirmed_action(&target) {
+        model.notice = Some(why);
+        return false;
+    }
     model.overlay = Some(Overlay::Confirm(Confirm {
         call: model.call_text(&target),
         target,
         sending: false,
         pin,
-        share: None,
+        share,
     }));
+    true
 }
 
 /// `s`: subscribe our app to the selected WABA's webhooks, after a confirm.
@@ -613,9 +637,7 @@ fn start_subscribe(model: &mut Model) -> Vec<Effect> {
         ));
         return vec![];
     }
-    if may_send(model, "subscribed_apps") {
-        confirm(model, target, None);
-    }
+    confirm(model, "subscribed_apps", target, None, None);
     vec![]
 }
 
@@ -649,9 +671,7 @@ fn start_register(model: &mut Model) -> Vec<Effect> {
         phone_id: phone.id.clone(),
         phone: phone.label().to_string(),
     };
-    if may_send(model, "register") {
-        confirm(model, target, Some(PinField::default()));
-    }
+    confirm(model, "register", target, Some(PinField::default()), None);
     vec![]
 }
 
@@ -763,15 +783,15 @@ fn start_action(model: &mut Model, intent: SolutionIntent) -> Vec<Effect> {
         model.notice = Some(why_not(intent, &s));
         return vec![];
     };
-    if !may_send(model, action.edge()) {
-        return vec![];
-    }
+    let what = action.edge();
     let target = Target::Solution {
         id: s.id().to_string(),
         name: s.name().to_string(),
         action,
     };
-    confirm(model, target, None);
+    if !confirm(model, what, target, None, None) {
+        return vec![];
+    }
     // The dialog shows both sides' permissions: read them if we have not.
     fetch_detail(model, s.id())
 }
@@ -832,29 +852,22 @@ fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> Vec<Effect> 
     if model.in_flight.as_ref().map(|f| &f.target) == Some(&outcome.target) {
         model.in_flight = None;
     }
+    let stamp = outcome.reread;
     match outcome.result.reread() {
-        Some(Reread::Solution(node)) => model.solutions.apply_node((**node).clone()),
-        Some(Reread::Waba(waba)) => model.wabas.apply_waba((**waba).clone()),
+        Some(Reread::Solution(node)) => model.solutions.apply_node((**node).clone(), stamp),
+        Some(Reread::Waba(waba)) => model.wabas.apply_waba((**waba).clone(), stamp),
         Some(Reread::Credit(c)) => {
             model
                 .credit
-                .apply_allocations(&c.credit_line_id, c.allocations.clone());
+                .apply_allocations(&c.credit_line_id, c.allocations.clone(), stamp);
             for w in &c.wabas {
-                model.wabas.apply_waba(w.clone());
+                model.wabas.apply_waba(w.clone(), stamp);
             }
             model.wabas.set_credentials(model.credit.credentials());
         }
         None => {}
     }
-    // A share whose answer was lost and could not be re-read may have happened: no second
-    // share of that WABA until a later refresh says.
-    if let (
-        Target::ShareCredit { waba_id, .. },
-        ActionResult::OutcomeUnknown { reread: None, .. },
-    ) = (&outcome.target, &outcome.result)
-    {
-        model.credit.unsure.insert(waba_id.clone(), false);
-    }
+    model.record_action(&outcome);
     model.notice = Some(outcome_summary(&outcome, &model.our_app_id));
     model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
     vec![]
@@ -880,6 +893,7 @@ fn credit_summary(o: &ActionOutcome) -> Option<String> {
         _ => return None,
     };
     Some(match &o.result {
+        ActionResult::NotSent { reason } => format!("Not sent: {reason}"),
         ActionResult::Verified { reread } => match &o.target {
             Target::ShareCredit { .. } => format!(
                 "Done: {done} — verified: the WABA's primary_funding_id is the allocation's receiving credential."
@@ -901,18 +915,14 @@ fn credit_summary(o: &ActionOutcome) -> Option<String> {
             format!("{} failed: {}", capitalized(&what), failure.sentence)
         }
         ActionResult::OutcomeUnknown { reread, .. } => {
-            let happened = |r: &Reread| {
-                let s = state(r);
-                match &o.target {
-                    Target::ShareCredit { .. } if s == "verified" => {
-                        "it did go through and is verified".to_string()
-                    }
-                    Target::ShareCredit { .. } if s == "not funded" => {
-                        "it did not happen: the WABA is still not funded (S shares again)"
-                            .to_string()
-                    }
-                    _ => format!("it now reads {s}"),
+            let happened = |r: &Reread| match r.observed(&o.target, "") {
+                ObservedState::Funding(FundingState::Verified) => {
+                    "it did go through and is verified".to_string()
                 }
+                ObservedState::Funding(FundingState::NotFunded) => {
+                    "it did not happen: the WABA is still not funded (S shares again)".to_string()
+                }
+                other => format!("it now reads {}", other.label()),
             };
             match reread {
                 Some(r) => format!(
@@ -944,6 +954,7 @@ pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
     let name = o.target.name();
     let state = |r: &Reread| r.state(&o.target, our_app_id).replace('_', " ");
     match &o.result {
+        ActionResult::NotSent { reason } => format!("Not sent: {reason}"),
         ActionResult::Verified { reread } => {
             format!("Done: {what} '{name}' — verified, now {}.", state(reread))
         }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use tui_input::Input;
 
-use crate::app::msg::{Failure, WabaList};
+use crate::app::msg::{Failure, ReadStamp, WabaList};
 use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
 use crate::graph::waba_model::{PhoneNumber, Waba};
 
@@ -233,6 +233,11 @@ pub struct WabasPane {
     pub extras_failed: Option<(usize, Failure)>,
     /// What the checklist compares against (our app; later our credit allocations).
     pub rules: OnboardingRules,
+    /// When the list shown was read.
+    pub list_read: ReadStamp,
+    /// WABAs established by a read that started after the list's (an action's re-read): the
+    /// list does not overwrite them.
+    pub newer: HashMap<String, ReadStamp>,
 }
 
 impl WabasPane {
@@ -384,12 +389,30 @@ impl WabasPane {
     /// Replace the list after a refresh, keeping the selected WABA selected, and mark what
     /// changed since the previous one: WABAs not seen before (not on the first refresh: that
     /// is the baseline) and WABAs whose health got worse.
-    pub fn set_items(&mut self, list: WabaList) {
+    pub fn set_items(&mut self, list: WabaList, started: ReadStamp) {
+        if started < self.list_read {
+            // An older list than the one shown: it knows nothing new.
+            return;
+        }
         let keep = self.selected_id();
+        // WABAs a later read established keep that read's version.
+        let mut kept: HashMap<String, Waba> = self
+            .rows
+            .iter()
+            .filter(|r| self.newer.get(r.id()).is_some_and(|n| *n > started))
+            .map(|r| (r.id().to_string(), r.waba.clone()))
+            .collect();
+        let mut wabas: Vec<Waba> = list
+            .wabas
+            .into_iter()
+            .map(|w| kept.remove(w.id()).unwrap_or(w))
+            .collect();
+        wabas.extend(kept.into_values());
+        self.newer.retain(|_, n| *n > started);
+        self.list_read = started;
         let before: HashMap<&str, &Health> =
             self.rows.iter().map(|r| (r.id(), &r.health)).collect();
-        let rows: Vec<WabaRow> = list
-            .wabas
+        let rows: Vec<WabaRow> = wabas
             .into_iter()
             .map(|w| WabaRow::new(w, &self.rules))
             .collect();
@@ -432,8 +455,19 @@ impl WabasPane {
         self.select_id(keep.as_deref());
     }
 
-    /// Take in one freshly read WABA (the re-read after an action): newer than the list.
-    pub fn apply_waba(&mut self, waba: Waba) {
+    /// As of which read the WABA is shown; `None` when it is not held.
+    pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
+        self.row(id)?;
+        Some(self.newer.get(id).copied().unwrap_or(self.list_read).max(self.list_read))
+    }
+
+    /// Take in one WABA read by a read that started at `started` (an action's re-read),
+    /// unless what is shown was established by a later read.
+    pub fn apply_waba(&mut self, waba: Waba, started: ReadStamp) {
+        if self.as_of(waba.id()).is_some_and(|shown| shown > started) {
+            return;
+        }
+        self.newer.insert(waba.id().to_string(), started);
         let keep = self.selected_id();
         let row = WabaRow::new(waba, &self.rules);
         match self.rows.iter_mut().find(|r| r.id() == row.id()) {
@@ -524,7 +558,7 @@ mod tests {
             waba("2", "Alpha", "BLOCKED", 300, true),
             waba("3", "charlie", "LIMITED", 200, false),
             waba("4", "Bravo", "AVAILABLE", 400, false),
-        ]));
+        ]), ReadStamp::issue());
         p
     }
 
@@ -606,7 +640,7 @@ mod tests {
             waba("4", "Bravo", "AVAILABLE", 400, false),
         ];
         next.push(waba("5", "Echo", "AVAILABLE", 500, true));
-        p.set_items(list(next.clone()));
+        p.set_items(list(next.clone()), ReadStamp::issue());
         assert_eq!(p.changes.get("5"), Some(&Change::New));
         assert_eq!(
             p.changes.get("1"),
@@ -617,7 +651,7 @@ mod tests {
         assert!(!p.changes.contains_key("2"), "better is not marked");
         assert_eq!(p.changes.len(), 2);
         // Another refresh with nothing new keeps the marks.
-        p.set_items(list(next));
+        p.set_items(list(next), ReadStamp::issue());
         assert_eq!(p.changes.len(), 2);
         // Moving onto a row clears its mark.
         let pos = p.visible().iter().position(|r| r.id() == "1").unwrap();
@@ -632,7 +666,7 @@ mod tests {
         let pos = p.visible().iter().position(|r| r.id() == "3").unwrap();
         p.move_to(pos);
         p.open_selected();
-        p.apply_waba(waba("3", "charlie", "AVAILABLE", 200, true));
+        p.apply_waba(waba("3", "charlie", "AVAILABLE", 200, true), ReadStamp::issue());
         let r = p.row("3").unwrap();
         assert!(r.onboarding.complete());
         assert_eq!(p.lane_count(WabaLane::Attention), 2);

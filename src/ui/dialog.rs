@@ -340,7 +340,7 @@ pub fn draw_outcome(
 ) {
     let (title, style) = match &o.result {
         ActionResult::Verified { .. } => (" Done ", theme.ok),
-        ActionResult::Failed { .. } => (" Not done ", theme.error),
+        ActionResult::Failed { .. } | ActionResult::NotSent { .. } => (" Not done ", theme.error),
         ActionResult::Unexpected { .. } | ActionResult::Unverified { .. } => {
             (" Check this ", theme.warn)
         }

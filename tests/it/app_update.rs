@@ -3,6 +3,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::model::{Confirm, Overlay, Pane};
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Reread, Scope, Target,
 };
@@ -265,6 +266,7 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
                 scope: Scope::Solutions,
             },
             Msg::SolutionsLoaded {
+                started: ReadStamp::issue(),
                 at: at(60),
                 result: Err(failure.clone()),
             },
@@ -277,6 +279,7 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
     feed(
         &mut m,
         [Msg::SolutionsLoaded {
+            started: ReadStamp::issue(),
             at: at(90),
             result: Ok(solutions()),
         }],
@@ -293,6 +296,8 @@ fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
     feed(
         &mut m,
         [Msg::ActionFinished(ActionOutcome {
+            sent: ReadStamp::issue(),
+            reread: ReadStamp::issue(),
             target: Target::Solution {
                 id: "7001".into(),
                 name: "Kōbe Retail Connect".into(),

@@ -1,5 +1,5 @@
 //! Share and revoke from key to audit line against the simulator: the state machine's effect
-//! is carried out by `tasks::perform` (send once → re-read → audit), and the outcome fed back.
+//! is carried out by the action pipeline (intent → send once → re-read → outcome), and the outcome fed back.
 //! The share whose answer is lost is re-read, never sent twice, and reported as it really went.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::common::{feed, key};
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::app::credit_lines::RowKey;
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::msg::{ActionResult, Msg, Target, WabaList};
 use partnerdeck::app::update::outcome_summary;
 use partnerdeck::app::{Effect, Model};
@@ -17,7 +18,7 @@ use partnerdeck::domain::funding::Verification;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::credit;
 use partnerdeck::graph::error::ErrorKind;
-use partnerdeck::tasks::{self, Services};
+use partnerdeck::effects::{Services, perform, poll};
 
 struct Setup {
     sim: SimHandle,
@@ -65,6 +66,7 @@ async fn console(s: &Setup) -> Model {
         &mut m,
         [
             Msg::WabasLoaded {
+                started: ReadStamp::issue(),
                 at: crate::common::at(0),
                 result: Ok(WabaList {
                     wabas: book.wabas,
@@ -72,6 +74,7 @@ async fn console(s: &Setup) -> Model {
                 }),
             },
             Msg::CreditLinesLoaded {
+                started: ReadStamp::issue(),
                 at: crate::common::at(0),
                 result: Ok(lines),
             },
@@ -101,12 +104,26 @@ fn the_effect(effects: Vec<Effect>) -> Target {
     t
 }
 
+/// The outcome records, each checked to follow the intent of its attempt (written ahead).
 fn audit_lines(s: &Setup) -> Vec<AuditRecord> {
-    std::fs::read_to_string(&s.audit_path)
+    let all: Vec<AuditRecord> = std::fs::read_to_string(&s.audit_path)
         .unwrap_or_default()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        .collect();
+    let outcomes: Vec<AuditRecord> = all
+        .iter()
+        .filter(|r| r.phase == "outcome")
+        .cloned()
+        .collect();
+    for o in &outcomes {
+        if o.outcome == "refused" {
+            continue;
+        }
+        let i = all.iter().position(|r| r.attempt == o.attempt).unwrap();
+        assert_eq!(all[i].phase, "intent", "no intent before {o:?}");
+    }
+    outcomes
 }
 
 fn share_posts(s: &Setup) -> usize {
@@ -123,7 +140,7 @@ async fn share_from_the_not_funded_list_is_sent_once_verified_and_audited() {
     let mut m = console(&s).await;
     select(&mut m, RowKey::NotFunded(sim::DEMO_WABA_LIMITED_ID.into()));
     let target = the_effect(feed(&mut m, [key('S'), key('y'), key('y')]));
-    let outcome = tasks::perform(s.services.clone(), target, None).await;
+    let outcome = perform::perform_alone(s.services.clone(), target, None).await;
     assert!(
         matches!(outcome.result, ActionResult::Verified { .. }),
         "{:?}",
@@ -167,7 +184,7 @@ async fn a_share_whose_answer_is_lost_is_never_sent_twice_and_reports_what_happe
     s.sim.lose_next_share_answer();
     select(&mut m, RowKey::NotFunded(sim::DEMO_WABA_NO_PHONE_ID.into()));
     let target = the_effect(feed(&mut m, [key('S'), key('y')]));
-    let outcome = tasks::perform(s.services.clone(), target, None).await;
+    let outcome = perform::perform_alone(s.services.clone(), target, None).await;
     // The client saw a broken connection: outcome unknown; the re-read shows the share went
     // through, and nothing was sent again.
     match &outcome.result {
@@ -214,7 +231,7 @@ async fn revoke_is_sent_once_and_the_reread_shows_deleted() {
         RowKey::Allocation(sim::DEMO_ALLOCATION_VERIFIED_ID.into()),
     );
     let target = the_effect(feed(&mut m, [key('X'), key('y'), key('y')]));
-    let outcome = tasks::perform(s.services.clone(), target, None).await;
+    let outcome = perform::perform_alone(s.services.clone(), target, None).await;
     assert!(
         matches!(outcome.result, ActionResult::Verified { .. }),
         "{:?}",
@@ -262,7 +279,7 @@ async fn a_refused_share_is_reported_with_metas_words_and_nothing_changes() {
         business_name: "Lumen Bakery Ltd.".into(),
         currency: "EUR".into(),
     };
-    let outcome = tasks::perform(s.services.clone(), target, None).await;
+    let outcome = perform::perform_alone(s.services.clone(), target, None).await;
     match &outcome.result {
         ActionResult::Failed { failure, reread } => {
             assert_eq!(failure.code, Some(100));
@@ -291,7 +308,7 @@ async fn read_only_refuses_below_the_ui_and_nothing_reaches_the_simulator() {
         waba_ids: vec![],
     };
     let before = s.sim.requests().len();
-    let outcome = tasks::perform(s.services.clone(), target, None).await;
+    let outcome = perform::perform_alone(s.services.clone(), target, None).await;
     match &outcome.result {
         ActionResult::Failed { failure, reread } => {
             assert_eq!(failure.kind, ErrorKind::ReadOnly);
@@ -308,7 +325,7 @@ async fn the_poller_reports_credit_lines_and_stays_off_without_ids() {
     let s = setup(false).await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (_wake_tx, wake_rx) = tokio::sync::watch::channel(0u64);
-    let task = tokio::spawn(tasks::poll_credit_lines(s.services.clone(), wake_rx, tx));
+    let task = tokio::spawn(poll::poll_credit_lines(s.services.clone(), wake_rx, tx));
     let mut got = None;
     while let Some(msg) = rx.recv().await {
         if let Msg::CreditLinesLoaded { result, .. } = msg {
@@ -324,6 +341,6 @@ async fn the_poller_reports_credit_lines_and_stays_off_without_ids() {
     off.business_id = None;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let (_wake_tx, wake_rx) = tokio::sync::watch::channel(0u64);
-    tasks::poll_credit_lines(off, wake_rx, tx).await;
+    poll::poll_credit_lines(off, wake_rx, tx).await;
     assert!(rx.recv().await.is_none(), "returns at once, sends nothing");
 }

@@ -6,6 +6,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::credit_lines::{CreditRow, RowKey};
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, Reread, Scope, Target,
     WabaList,
@@ -110,6 +111,7 @@ fn before_the_credit_lines_are_read_any_funding_counts_and_no_list_without_wabas
     feed(
         &mut m,
         [Msg::WabasLoaded {
+            started: ReadStamp::issue(),
             at: at(0),
             result: Ok(WabaList {
                 wabas: credit_wabas(),
@@ -124,6 +126,7 @@ fn before_the_credit_lines_are_read_any_funding_counts_and_no_list_without_wabas
     feed(
         &mut m,
         [Msg::CreditLinesLoaded {
+            started: ReadStamp::issue(),
             at: at(0),
             result: Ok(credit_lines()),
         }],
@@ -143,6 +146,7 @@ fn a_failed_refresh_keeps_the_lines_and_says_why() {
                 scope: Scope::CreditLines,
             },
             Msg::CreditLinesLoaded {
+                started: ReadStamp::issue(),
                 at: at(30),
                 result: Err(Failure::new(
                     FailureKind::Permission,
@@ -236,6 +240,7 @@ fn s_on_a_waba_whose_business_has_an_allocation_proposes_that_line() {
         &mut m,
         [
             Msg::WabasLoaded {
+                started: ReadStamp::issue(),
                 at: at(0),
                 result: Ok(WabaList {
                     wabas,
@@ -243,6 +248,7 @@ fn s_on_a_waba_whose_business_has_an_allocation_proposes_that_line() {
                 }),
             },
             Msg::CreditLinesLoaded {
+                started: ReadStamp::issue(),
                 at: at(0),
                 result: Ok(credit_lines()),
             },
@@ -370,6 +376,8 @@ fn a_verified_share_updates_the_line_the_waba_and_the_checklist() {
     }));
     assert_eq!(reread.state(&target, OUR_APP), "verified");
     let outcome = ActionOutcome {
+        sent: ReadStamp::issue(),
+        reread: ReadStamp::issue(),
         target,
         result: ActionResult::Verified { reread },
         audit: Ok("/tmp/audit.jsonl".into()),
@@ -413,6 +421,8 @@ fn a_lost_answer_is_reported_as_what_the_reread_shows() {
         wabas: vec![funded_404("546")],
     }));
     let outcome = ActionOutcome {
+        sent: ReadStamp::issue(),
+        reread: ReadStamp::issue(),
         target: target.clone(),
         result: ActionResult::OutcomeUnknown {
             reread: Some(reread),
@@ -428,6 +438,8 @@ fn a_lost_answer_is_reported_as_what_the_reread_shows() {
     );
     // The re-read shows it did not happen.
     let not_done = ActionOutcome {
+        sent: ReadStamp::issue(),
+        reread: ReadStamp::issue(),
         target: target.clone(),
         result: ActionResult::OutcomeUnknown {
             reread: Some(Reread::Credit(Box::new(CreditReread {
@@ -449,8 +461,12 @@ fn a_lost_answer_is_reported_as_what_the_reread_shows() {
 fn no_second_share_after_a_lost_answer_until_a_later_waba_refresh() {
     let mut m = credit_model();
     let target = share_target(&mut m);
+    // A WABA refresh that is already running when the share is sent.
+    let running = ReadStamp::issue();
     feed(&mut m, [key('y')]);
     let outcome = ActionOutcome {
+        sent: ReadStamp::issue(),
+        reread: ReadStamp::issue(),
         target,
         result: ActionResult::OutcomeUnknown {
             reread: None,
@@ -470,14 +486,15 @@ fn no_second_share_after_a_lost_answer_until_a_later_waba_refresh() {
     effects.extend(feed(&mut m, [key('y')]));
     assert_eq!(performs(&effects), 0);
     // A refresh already running when the answer was lost does not count…
-    let loaded = || Msg::WabasLoaded {
+    let loaded = |started: ReadStamp| Msg::WabasLoaded {
+        started,
         at: at(60),
         result: Ok(WabaList {
             wabas: credit_wabas(),
             extras_failed: None,
         }),
     };
-    feed(&mut m, [loaded()]);
+    feed(&mut m, [loaded(running)]);
     feed(&mut m, [key('S')]);
     assert!(m.overlay.is_none());
     // …one that started after it does.
@@ -487,7 +504,7 @@ fn no_second_share_after_a_lost_answer_until_a_later_waba_refresh() {
             Msg::RefreshStarted {
                 scope: Scope::Wabas,
             },
-            loaded(),
+            loaded(ReadStamp::issue()),
             key('S'),
         ],
     );
@@ -518,6 +535,8 @@ fn a_verified_revoke_marks_the_allocation_revoked() {
     }));
     assert_eq!(reread.state(&target, OUR_APP), "DELETED");
     let outcome = ActionOutcome {
+        sent: ReadStamp::issue(),
+        reread: ReadStamp::issue(),
         target,
         result: ActionResult::Verified { reread },
         audit: Ok("a".into()),

@@ -56,8 +56,11 @@ fn accept_a_pending_request_with_keys_then_check_simulator_and_audit() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 1, "{audit}");
-    let line = &lines[0];
+    // Written ahead: the intent, then the outcome of the same attempt.
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!(lines[0]["phase"], "intent");
+    assert_eq!(lines[0]["attempt"], lines[1]["attempt"]);
+    let line = &lines[1];
     assert_eq!(line["action"], "accept");
     assert_eq!(line["target"], id);
     assert_eq!(line["operator"], "e2e-operator");
@@ -166,9 +169,14 @@ fn subscribe_a_waba_and_register_its_number_with_keys() {
     assert!(posts[1].ends_with(&format!("{}/register", sim::DEMO_PIN_PHONE_ID)));
 
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-    assert_eq!(audit.lines().count(), 2, "{audit}");
+    let outcomes: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("\"phase\":\"outcome\""))
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{audit}");
+    assert_eq!(audit.lines().count(), 4, "an intent before each: {audit}");
     assert!(
-        audit.lines().all(|l| l.contains("\"outcome\":\"ok\"")),
+        outcomes.iter().all(|l| l.contains("\"outcome\":\"ok\"")),
         "{audit}"
     );
     assert!(

@@ -20,17 +20,17 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use graph_sim::{self as sim, Fault, FaultAction, SimHandle, SimOptions, World};
 use partnerdeck::app::model::RefreshStatus;
 use partnerdeck::app::msg::{ActionResult, FailureKind, Reread};
-use partnerdeck::app::{Effect, Model, Msg, Overlay, update};
+use partnerdeck::app::{Model, Msg, Overlay, update};
 use partnerdeck::audit::AuditLog;
 use partnerdeck::config::Token;
 use partnerdeck::domain::solution::SolutionState;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::model::SolutionNode;
-use partnerdeck::tasks::{self, Services};
+use partnerdeck::effects::{Executor, Services};
 use partnerdeck::ui::{Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 const LIST: &str = "*/whatsapp_business_solutions";
 const POLL: Duration = Duration::from_millis(250);
@@ -38,20 +38,13 @@ const POLL: Duration = Duration::from_millis(250);
 struct Harness {
     sim: SimHandle,
     model: Model,
-    tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
-    wake: watch::Sender<u64>,
+    /// The runtime's own executor: pollers, reads and the action pipeline.
+    executor: Executor,
     services: Services,
-    poller: tokio::task::JoinHandle<()>,
     /// Every message the model received, for assertions about order.
     seen: Vec<String>,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.poller.abort();
-    }
 }
 
 impl Harness {
@@ -80,8 +73,8 @@ impl Harness {
             credit_line_id: None,
         };
         let (tx, rx) = mpsc::unbounded_channel();
-        let (wake, wake_rx) = watch::channel(0u64);
-        let poller = tokio::spawn(tasks::poll_solutions(services.clone(), wake_rx, tx.clone()));
+        let mut executor = Executor::new(services.clone(), tx);
+        executor.start_solutions_only();
         let mut model = Model::new(sim.app_id(), "v25.0");
         update(
             &mut model,
@@ -93,11 +86,9 @@ impl Harness {
         Harness {
             sim,
             model,
-            tx,
             rx,
-            wake,
+            executor,
             services,
-            poller,
             seen: vec![],
             _dir: dir,
         }
@@ -105,7 +96,7 @@ impl Harness {
 
     /// What the runtime does on its tick: report the usage the client saw, when it changed.
     fn sync_usage(&mut self) {
-        let u = partnerdeck::runtime::usage_report(&self.services.client.usage());
+        let u = partnerdeck::effects::usage_report(&self.services.client.usage());
         if self.model.usage != Some(u) {
             update(&mut self.model, Msg::UsageReported(u));
         }
@@ -116,24 +107,7 @@ impl Harness {
         self.sync_usage();
         self.seen.push(format!("{msg:?}"));
         for effect in update(&mut self.model, msg) {
-            match effect {
-                Effect::Refresh => self.wake.send_modify(|n| *n += 1),
-                Effect::FetchDetail { id } => {
-                    tokio::spawn(tasks::fetch_detail(
-                        self.services.clone(),
-                        id,
-                        self.tx.clone(),
-                    ));
-                }
-                Effect::Perform { target, pin } => {
-                    let (s, tx) = (self.services.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let o = tasks::perform_reporting(s, target, pin, Some(tx.clone())).await;
-                        let _ = tx.send(Msg::ActionFinished(o));
-                    });
-                }
-                Effect::Quit => {}
-            }
+            self.executor.run(effect);
         }
     }
 
@@ -689,7 +663,13 @@ async fn a_lost_answer_to_a_committed_accept_is_outcome_unknown_then_the_truth()
     let done = h.seen.iter().position(|m| m.starts_with("ActionFinished"));
     assert!(lost.is_some() && lost < done);
     let audit = std::fs::read_to_string(h.services.audit.path()).unwrap();
-    let line: serde_json::Value = serde_json::from_str(audit.lines().next().unwrap()).unwrap();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!(lines[0]["phase"], "intent");
+    let line = &lines[1];
     assert_eq!(line["outcome"], "unknown");
     assert_eq!(line["verified_state"], "active");
 }

@@ -9,6 +9,7 @@
 
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, Failure, FailureKind, Reread, Scope, Target, UsageReport,
 };
@@ -187,7 +188,7 @@ proptest! {
             }
         }
         let mut m = Model::new("1", "v25.0");
-        update(&mut m, Msg::SolutionsLoaded { at: Utc.timestamp_opt(0, 0).unwrap(), result: Ok(solutions) });
+        update(&mut m, Msg::SolutionsLoaded { at: Utc.timestamp_opt(0, 0).unwrap(), started: ReadStamp::issue(), result: Ok(solutions) });
         update(&mut m, Msg::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)));
         let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
         t.draw(|f| draw(f, &m, Utc.timestamp_opt(60, 0).unwrap(), &Theme::monochrome())).unwrap();
@@ -292,10 +293,10 @@ fn msg() -> impl Strategy<Value = Msg> {
                 Some(f) => Err(f),
                 None => Ok(pick.into_iter().map(|i| book[i].clone()).collect()),
             };
-            Msg::SolutionsLoaded { at, result }
+            Msg::SolutionsLoaded { at, started: ReadStamp::issue(), result }
         }),
         2 => some_id().prop_flat_map(|id| (node_for(id.clone()), prop::option::of(failure()), Just(id)))
-            .prop_map(|(node, err, id)| Msg::DetailLoaded { id, result: err.map_or(Ok(node), Err) }),
+            .prop_map(|(node, err, id)| Msg::DetailLoaded { id, started: ReadStamp::issue(), result: err.map_or(Ok(node), Err) }),
         2 => (some_id().prop_flat_map(|id| (node_for(id.clone()), Just(id))), action, 0u8..4, failure())
             .prop_map(|((node, id), action, how, failure)| {
                 let reread = Reread::Solution(Box::new(node));
@@ -306,7 +307,7 @@ fn msg() -> impl Strategy<Value = Msg> {
                     _ => ActionResult::Unverified { failure },
                 };
                 let target = Target::Solution { id, name: "x".into(), action };
-                Msg::ActionFinished(ActionOutcome { target, result, audit: Ok("/a".into()) })
+                Msg::ActionFinished(ActionOutcome { target, result, sent: ReadStamp::issue(), reread: ReadStamp::issue(), audit: Ok("/a".into()) })
             }),
         1 => some_id().prop_map(|id| Msg::ActionAnswerLost { id }),
         1 => Just(Msg::ScopeHeld { scope: Scope::Solutions, until: at }),

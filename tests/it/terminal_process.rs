@@ -349,11 +349,13 @@ fn an_audit_line_survives_kill_9_right_after_the_action_is_reported() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["action"], "accept");
-    assert_eq!(lines[0]["target"], id);
-    assert_eq!(lines[0]["outcome"], "ok");
-    assert_eq!(lines[0]["verified_state"], "active");
+    assert_eq!(lines.len(), 2, "intent and outcome: {audit}");
+    assert_eq!(lines[0]["phase"], "intent");
+    assert_eq!(lines[1]["phase"], "outcome");
+    assert_eq!(lines[1]["action"], "accept");
+    assert_eq!(lines[1]["target"], id);
+    assert_eq!(lines[1]["outcome"], "ok");
+    assert_eq!(lines[1]["verified_state"], "active");
 }
 
 /// Do `key` (and confirm) on solution `id` in the All lane; wait for the outcome and close it.
@@ -481,7 +483,7 @@ fn the_token_appears_nowhere_after_a_full_session() {
     places.push(("request URLs".into(), urls));
     // The session did what it should, so the checks mean something.
     let audit = &places.iter().find(|(n, _)| n == "audit log").unwrap().1;
-    assert_eq!(audit.lines().count(), 4, "{audit}");
+    assert_eq!(audit.lines().count(), 8, "intent and outcome of 4 actions: {audit}");
     let log = &places.iter().find(|(n, _)| n == "log file").unwrap().1;
     assert!(log.contains("graph error") && log.contains("190"), "{log}");
     for (name, text) in &places {

@@ -5,6 +5,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::Model;
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::credit_lines::RowKey;
 use partnerdeck::app::msg::Msg;
 use partnerdeck::ui::{Theme, draw};
@@ -136,6 +137,7 @@ fn credit_pane_before_the_first_refresh_and_with_no_line() {
     feed(
         &mut m,
         [Msg::CreditLinesLoaded {
+            started: ReadStamp::issue(),
             at: at(1),
             result: Ok(vec![]),
         }],
@@ -158,6 +160,7 @@ fn hostile_business_names_are_inert() {
         &mut m,
         [
             Msg::CreditLinesLoaded {
+                started: ReadStamp::issue(),
                 at: at(0),
                 result: Ok(lines),
             },

@@ -4,6 +4,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::Model;
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::msg::{Failure, FailureKind, Msg, Scope};
 use partnerdeck::domain::solution::Solution;
 use partnerdeck::ui::{Theme, draw};
@@ -24,6 +25,7 @@ fn with_details(mut m: Model) -> Model {
     feed(
         &mut m,
         [Msg::DetailLoaded {
+            started: ReadStamp::issue(),
             id: "7001".into(),
             result: Ok(n),
         }],
@@ -95,6 +97,7 @@ fn stale_data_says_why_in_the_status_bar_80x24() {
     feed(
         &mut m,
         [Msg::SolutionsLoaded {
+            started: ReadStamp::issue(),
             at: at(30),
             result: Err(Failure::new(
                 FailureKind::Throttled,
@@ -138,6 +141,7 @@ fn hostile_names_are_inert_and_aligned() {
     feed(
         &mut m,
         [Msg::SolutionsLoaded {
+            started: ReadStamp::issue(),
             at: at(1),
             result: Ok(items),
         }],

@@ -4,6 +4,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::model::{Overlay, Pane};
+use partnerdeck::app::ReadStamp;
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Reread, Scope, Target, WabaList,
 };
@@ -265,6 +266,8 @@ fn the_reread_after_an_action_turns_the_checklist_and_keeps_the_detail_open() {
     feed(
         &mut m,
         [Msg::ActionFinished(ActionOutcome {
+            sent: ReadStamp::issue(),
+            reread: ReadStamp::issue(),
             target,
             result: ActionResult::Verified {
                 reread: Reread::Waba(Box::new(after)),
@@ -303,6 +306,7 @@ fn a_failed_refresh_keeps_the_wabas_and_says_why() {
                 scope: Scope::Wabas,
             },
             Msg::WabasLoaded {
+                started: ReadStamp::issue(),
                 at: at(60),
                 result: Err(failure.clone()),
             },
@@ -333,6 +337,7 @@ fn a_new_waba_and_a_worse_health_are_marked_until_selected() {
     feed(
         &mut m,
         [Msg::WabasLoaded {
+            started: ReadStamp::issue(),
             at: at(30),
             result: Ok(WabaList {
                 wabas: next,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use partnerdeck::app::{Effect, Model, Msg, update};
+use partnerdeck::app::ReadStamp;
 use partnerdeck::domain::solution::Solution;
 use partnerdeck::graph::model::{AppRef, PartnerEntry, Role, SolutionNode};
 
@@ -114,6 +115,7 @@ pub fn loaded_model() -> Model {
     update(
         &mut m,
         Msg::SolutionsLoaded {
+            started: ReadStamp::issue(),
             at: at(0),
             result: Ok(solutions()),
         },
@@ -382,6 +384,7 @@ pub fn wabas_model() -> Model {
     update(
         &mut m,
         Msg::WabasLoaded {
+            started: ReadStamp::issue(),
             at: at(0),
             result: Ok(WabaList {
                 wabas: wabas(),
@@ -478,6 +481,7 @@ pub fn credit_model() -> Model {
     update(
         &mut m,
         Msg::WabasLoaded {
+            started: ReadStamp::issue(),
             at: at(0),
             result: Ok(WabaList {
                 wabas: credit_wabas(),
@@ -488,6 +492,7 @@ pub fn credit_model() -> Model {
     update(
         &mut m,
         Msg::CreditLinesLoaded {
+            started: ReadStamp::issue(),
             at: at(0),
             result: Ok(credit_lines()),
         },

@@ -1,54 +1,24 @@
-//! The IO the console does, as tokio tasks that report back with messages: the background
-//! poller, detail reads, and mutations (send once → re-read → audit).
+//! The background pollers (one per scope) and detail reads, each read stamped with when it
+//! started, and the pacing between rounds.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::app::msg::{
-    ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, Reread, Scope, Target,
-    WabaList,
-};
-use crate::audit::{AuditLog, AuditRecord};
+use crate::app::msg::{Failure, Msg, ReadStamp, Scope, WabaList};
 use crate::domain::solution::Solution;
-use crate::graph::client::GraphClient;
 use crate::graph::credit;
-use crate::graph::error::{ErrorKind, GraphError};
 use crate::graph::solutions;
-use crate::graph::waba_model::Pin;
 use crate::graph::wabas::{self, WabaBook};
 use crate::pacing::{self, NextRound, Outcome};
 
+use super::{Services, Wake};
+
 /// How many detail reads run at once after a refresh.
 const DETAIL_CONCURRENCY: usize = 4;
-
-impl From<&GraphError> for Failure {
-    fn from(e: &GraphError) -> Failure {
-        Failure::new(e.kind, e.sentence(), e.code)
-    }
-}
-
-/// What the tasks need: the client, who we are, and where mutations are recorded.
-#[derive(Clone)]
-pub struct Services {
-    pub client: GraphClient,
-    pub app_id: String,
-    /// Our business portfolio, whose client WABAs are listed; `None` = the WABAs pane is off.
-    pub business_id: Option<String>,
-    /// Only client WABAs also shared with this partner business, when set.
-    pub partner_business_id: Option<String>,
-    /// The one credit line to show; `None` = every credit line of `business_id`.
-    pub credit_line_id: Option<String>,
-    pub audit: Arc<AuditLog>,
-    pub poll_interval: Duration,
-}
-
-/// Ctrl-r: every poller watches this counter and refreshes when it moves.
-pub type Wake = tokio::sync::watch::Receiver<u64>;
 
 /// Wait for the next round: the poll interval, or a wake. After an expired token only a wake
 /// will do: retrying on a timer cannot help. `false` when the console is gone.
@@ -128,6 +98,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
         {
             return;
         }
+        let started = ReadStamp::issue();
         let result = solutions::list_solutions(&services.client, &services.app_id)
             .await
             .map(|list| list.into_iter().map(Solution::from).collect::<Vec<_>>());
@@ -148,6 +119,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
         };
         let msg = Msg::SolutionsLoaded {
             at: Utc::now(),
+            started,
             result: result.map_err(|e| Failure::from(&e)),
         };
         if tx.send(msg).is_err() {
@@ -157,12 +129,13 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             .map(|s| {
                 let client = services.client.clone();
                 async move {
+                    let started = ReadStamp::issue();
                     let r = solutions::solution_detail(&client, s.id()).await;
-                    (s, r)
+                    (s, started, r)
                 }
             })
             .buffer_unordered(DETAIL_CONCURRENCY);
-        while let Some((s, r)) = reads.next().await {
+        while let Some((s, started, r)) = reads.next().await {
             // Throttled or a dead token: the remaining reads would hit the same wall.
             let stop = match &r {
                 Err(e) => {
@@ -186,6 +159,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
             }
             let msg = Msg::DetailLoaded {
                 id: s.id().to_string(),
+                started,
                 result: r.map_err(|e| Failure::from(&e)),
             };
             if tx.send(msg).is_err() {
@@ -204,10 +178,15 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
 
 /// Read one solution's detail and report it.
 pub async fn fetch_detail(services: Services, id: String, tx: mpsc::UnboundedSender<Msg>) {
+    let started = ReadStamp::issue();
     let result = solutions::solution_detail(&services.client, &id)
         .await
         .map_err(|e| Failure::from(&e));
-    let _ = tx.send(Msg::DetailLoaded { id, result });
+    let _ = tx.send(Msg::DetailLoaded {
+        id,
+        started,
+        result,
+    });
 }
 
 /// The background refresh of the client WABAs: every `poll_interval`, and at once when woken.
@@ -226,6 +205,7 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
         {
             return;
         }
+        let started = ReadStamp::issue();
         let result = wabas::refresh(
             &services.client,
             &business_id,
@@ -235,6 +215,7 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
         let outcome = Outcome::of(&result);
         let msg = Msg::WabasLoaded {
             at: Utc::now(),
+            started,
             result: result.map(waba_list).map_err(|e| Failure::from(&e)),
         };
         if tx.send(msg).is_err() {
@@ -263,6 +244,7 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
         {
             return;
         }
+        let started = ReadStamp::issue();
         let result = credit::refresh(
             &services.client,
             services.business_id.as_deref(),
@@ -272,6 +254,7 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
         let outcome = Outcome::of(&result);
         let msg = Msg::CreditLinesLoaded {
             at: Utc::now(),
+            started,
             result: result.map_err(|e| Failure::from(&e)),
         };
         if tx.send(msg).is_err() {
@@ -281,59 +264,6 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
             return;
         }
     }
-}
-
-/// At most this many WABAs of a customer business are re-read after a revoke.
-const REVOKE_REREAD_WABAS: usize = 10;
-
-/// Re-read what a credit action changed: for a share, the line's allocations for the
-/// customer business and the WABA (its `primary_funding_id`); for a revoke, the allocation and
-/// (best effort) the WABAs of that business.
-async fn reread_credit(client: &GraphClient, target: &Target) -> Result<Reread, GraphError> {
-    let reread = match target {
-        Target::ShareCredit {
-            credit_line_id,
-            waba_id,
-            business_id,
-            ..
-        } => {
-            let (allocations, waba) = tokio::join!(
-                credit::list_allocations(client, credit_line_id, business_id.as_deref()),
-                wabas::read_waba(client, waba_id)
-            );
-            CreditReread {
-                credit_line_id: credit_line_id.clone(),
-                allocations: allocations?,
-                wabas: vec![waba?],
-            }
-        }
-        Target::RevokeAllocation {
-            allocation_id,
-            credit_line_id,
-            waba_ids,
-            ..
-        } => {
-            let allocation = credit::read_allocation(client, allocation_id).await?;
-            let mut read = vec![];
-            for id in waba_ids.iter().take(REVOKE_REREAD_WABAS) {
-                if let Ok(w) = wabas::read_waba(client, id).await {
-                    read.push(w);
-                }
-            }
-            CreditReread {
-                credit_line_id: credit_line_id.clone(),
-                allocations: vec![allocation],
-                wabas: read,
-            }
-        }
-        _ => {
-            return Err(GraphError::new(
-                ErrorKind::InvalidRequest,
-                "not a credit action",
-            ));
-        }
-    };
-    Ok(Reread::Credit(Box::new(reread)))
 }
 
 /// A refresh's book as the state machine takes it.
@@ -353,142 +283,3 @@ pub fn waba_list(book: WabaBook) -> WabaList {
     }
 }
 
-/// How a failed call reads to the user: a register refusal in WhatsApp's own terms.
-fn failure_of(target: &Target, e: &GraphError) -> Failure {
-    let mut f = Failure::from(e);
-    if let Target::RegisterPhone { .. } = target
-        && let Some(sentence) = wabas::register_sentence(e)
-    {
-        f.sentence = sentence;
-    }
-    f
-}
-
-/// Read the target's object again, to see what the action did.
-async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphError> {
-    match target {
-        Target::Solution { id, .. } => solutions::solution_detail(client, id)
-            .await
-            .map(|node| Reread::Solution(Box::new(node))),
-        Target::SubscribeApp { waba_id, .. } | Target::RegisterPhone { waba_id, .. } => {
-            wabas::read_waba(client, waba_id)
-                .await
-                .map(|w| Reread::Waba(Box::new(w)))
-        }
-        Target::ShareCredit { .. } | Target::RevokeAllocation { .. } => {
-            reread_credit(client, target).await
-        }
-    }
-}
-
-/// Send one action exactly once, re-read its object to see what happened, append the audit
-/// line (flushed to disk) and only then report the outcome. A register's PIN is used for the
-/// request body and dropped right after; it is in no log and no audit line.
-pub async fn perform(services: Services, target: Target, pin: Option<Pin>) -> ActionOutcome {
-    perform_reporting(services, target, pin, None).await
-}
-
-/// [`perform`], telling the console with [`Msg::ActionAnswerLost`] as soon as the answer is
-/// known to be lost, so it can say "outcome unknown — re-reading" while the re-read runs.
-pub async fn perform_reporting(
-    services: Services,
-    target: Target,
-    pin: Option<Pin>,
-    progress: Option<mpsc::UnboundedSender<Msg>>,
-) -> ActionOutcome {
-    let client = &services.client;
-    let call = client.describe_call(target.method(), &target.call_path());
-    let name = target.name();
-    let mut record = AuditRecord::new(
-        target.action_label(),
-        target.object_id(),
-        Some(&name),
-        &call,
-    );
-    let sent = match &target {
-        Target::Solution { id, action, .. } => solutions::perform(client, id, *action).await,
-        Target::SubscribeApp { waba_id, .. } => wabas::subscribe_app(client, waba_id).await,
-        Target::RegisterPhone { phone_id, .. } => match &pin {
-            Some(pin) => wabas::register_phone(client, phone_id, pin).await,
-            None => Err(GraphError::new(
-                ErrorKind::InvalidRequest,
-                "Not sent: no PIN was given.",
-            )),
-        },
-        // Sent once: a share is not idempotent, and a lost answer is re-read below, never
-        // sent again.
-        Target::ShareCredit {
-            credit_line_id,
-            waba_id,
-            currency,
-            ..
-        } => credit::share_and_attach(client, credit_line_id, waba_id, currency)
-            .await
-            .map(|a| a.response),
-        Target::RevokeAllocation { allocation_id, .. } => {
-            credit::revoke(client, allocation_id).await
-        }
-    };
-    drop(pin);
-    record.set_result(sent.as_ref());
-    if let Err(e) = &sent {
-        record.message = Some(failure_of(&target, e).sentence);
-    }
-    if let (Err(e), Some(tx)) = (&sent, &progress)
-        && e.kind == ErrorKind::OutcomeUnknown
-    {
-        let _ = tx.send(Msg::ActionAnswerLost {
-            id: target.object_id().to_string(),
-        });
-    }
-
-    // A refusal before sending (read-only) changed nothing; anything else is re-read, even a
-    // failure, so the screen shows the object as it really is now.
-    let refused_locally = matches!(&sent, Err(e) if e.kind == ErrorKind::ReadOnly);
-    let reread: Option<Result<Reread, GraphError>> = if refused_locally {
-        None
-    } else {
-        Some(reread(client, &target).await)
-    };
-    if let Some(Ok(r)) = &reread {
-        record.verified_state = Some(r.state(&target, &services.app_id));
-    }
-
-    let result = match (sent, reread) {
-        (Ok(_), Some(Ok(r))) => {
-            let state = r.state(&target, &services.app_id);
-            let expected = target.expected_state();
-            if state == expected {
-                ActionResult::Verified { reread: r }
-            } else {
-                record.message = Some(format!("re-read shows {state} instead of {expected}"));
-                ActionResult::Unexpected { reread: r, state }
-            }
-        }
-        (Ok(_), Some(Err(e))) => ActionResult::Unverified {
-            failure: Failure::from(&e),
-        },
-        (Ok(_), None) => ActionResult::Unverified {
-            failure: Failure::new(FailureKind::Transport, "It was not re-read.", None),
-        },
-        (Err(e), reread) if e.kind == ErrorKind::OutcomeUnknown => ActionResult::OutcomeUnknown {
-            reread: reread.and_then(Result::ok),
-            failure: failure_of(&target, &e),
-        },
-        (Err(e), reread) => ActionResult::Failed {
-            failure: failure_of(&target, &e),
-            reread: reread.and_then(Result::ok),
-        },
-    };
-
-    let audit = services
-        .audit
-        .append(&record)
-        .map(|()| services.audit.path().display().to_string())
-        .map_err(|e| e.to_string());
-    ActionOutcome {
-        target,
-        result,
-        audit,
-    }
-}

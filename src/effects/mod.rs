@@ -1,0 +1,211 @@
+//! The IO the console does, in one place used by the runtime and by the tests: an
+//! [`Executor`] carries out the state machine's effects as tokio tasks whose results come back
+//! as messages (background pollers, detail reads, the action pipeline, start-up recovery, the
+//! usage Meta reports). Audit writes run on blocking threads.
+
+pub mod perform;
+pub mod poll;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::app::msg::{Effect, Failure, Msg, UsageReport};
+use crate::audit::AuditLog;
+use crate::graph::client::{GraphClient, Usage};
+use crate::graph::error::GraphError;
+
+impl From<&GraphError> for Failure {
+    fn from(e: &GraphError) -> Failure {
+        Failure::new(e.kind, e.sentence(), e.code)
+    }
+}
+
+/// What the tasks need: the client, who we are, and where mutations are recorded.
+#[derive(Clone)]
+pub struct Services {
+    pub client: GraphClient,
+    pub app_id: String,
+    /// Our business portfolio, whose client WABAs are listed; `None` = the WABAs pane is off.
+    pub business_id: Option<String>,
+    /// Only client WABAs also shared with this partner business, when set.
+    pub partner_business_id: Option<String>,
+    /// The one credit line to show; `None` = every credit line of `business_id`.
+    pub credit_line_id: Option<String>,
+    pub audit: Arc<AuditLog>,
+    pub poll_interval: Duration,
+}
+
+/// Ctrl-r: every poller watches this counter and refreshes when it moves.
+pub type Wake = tokio::sync::watch::Receiver<u64>;
+
+/// How often the usage Meta reported is looked at, to tell the model when it changed.
+const USAGE_EVERY: Duration = Duration::from_secs(1);
+
+/// Carries out effects. One per console (and one per test harness).
+pub struct Executor {
+    services: Services,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.
+    wake: watch::Sender<u64>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    actions: JoinSet<()>,
+    pending: perform::Pending,
+}
+
+impl Executor {
+    pub fn new(services: Services, tx: mpsc::UnboundedSender<Msg>) -> Executor {
+        Executor {
+            services,
+            tx,
+            wake: watch::channel(0u64).0,
+            background: vec![],
+            actions: JoinSet::new(),
+            pending: Default::default(),
+        }
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Start the background work: a poller per scope, the usage watch, and the re-read of
+    /// attempts an earlier session left without an outcome.
+    pub fn start(&mut self) {
+        let s = &self.services;
+        let wake = || self.wake.subscribe();
+        self.background.extend([
+            tokio::spawn(poll::poll_solutions(s.clone(), wake(), self.tx.clone())),
+            tokio::spawn(poll::poll_wabas(s.clone(), wake(), self.tx.clone())),
+            tokio::spawn(poll::poll_credit_lines(s.clone(), wake(), self.tx.clone())),
+            tokio::spawn(watch_usage(s.client.clone(), self.tx.clone())),
+            tokio::spawn(recover(s.clone(), self.tx.clone())),
+        ]);
+    }
+
+    /// Start only the solutions poller (tests that look at one scope).
+    pub fn start_solutions_only(&mut self) {
+        let rx = self.wake.subscribe();
+        self.background.push(tokio::spawn(poll::poll_solutions(
+            self.services.clone(),
+            rx,
+            self.tx.clone(),
+        )));
+    }
+
+    /// Carry out one effect. `true` when it asks the console to quit.
+    pub fn run(&mut self, effect: Effect) -> bool {
+        match effect {
+            Effect::Refresh => self.wake.send_modify(|n| *n += 1),
+            Effect::FetchDetail { id } => {
+                tokio::spawn(poll::fetch_detail(self.services.clone(), id, self.tx.clone()));
+            }
+            Effect::Perform { target, pin } => {
+                // Never the PIN: only what is done to which object.
+                tracing::info!(object = %target.object_id(), action = target.action_label(), "sending");
+                let (s, tx, pending) = (self.services.clone(), self.tx.clone(), self.pending.clone());
+                self.actions.spawn(async move {
+                    let outcome = perform::perform(s, target, pin, pending, Some(tx.clone())).await;
+                    let _ = tx.send(Msg::ActionFinished(outcome));
+                });
+            }
+            Effect::Quit => return true,
+        }
+        false
+    }
+
+    /// Stop: pollers at once; actions in flight get up to `grace` to finish their re-read and
+    /// outcome record, then each one still waiting is recorded as "interrupted — outcome
+    /// unknown". Returns how many were interrupted.
+    pub async fn shutdown(mut self, grace: Duration) -> usize {
+        for task in &self.background {
+            task.abort();
+        }
+        let _ = tokio::time::timeout(grace, async {
+            while self.actions.join_next().await.is_some() {}
+        })
+        .await;
+        self.actions.abort_all();
+        let audit = self.services.audit.clone();
+        let pending = self.pending.clone();
+        tokio::task::spawn_blocking(move || perform::interrupt_pending(&audit, &pending))
+            .await
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
+    }
+}
+
+/// The usage the status bar shows, from what the client last saw.
+pub fn usage_report(u: &Usage) -> UsageReport {
+    UsageReport {
+        app_pct: [u.app_call_pct, u.app_cpu_pct, u.app_time_pct]
+            .into_iter()
+            .flatten()
+            .max(),
+        buc_pct: u.buc_max_pct,
+    }
+}
+
+/// Tell the model when the usage Meta reports changes.
+async fn watch_usage(client: GraphClient, tx: mpsc::UnboundedSender<Msg>) {
+    let mut last = UsageReport::default();
+    let mut every = tokio::time::interval(USAGE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = usage_report(&client.usage());
+        if now != last {
+            last = now;
+            if tx.send(Msg::UsageReported(now)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Re-read what an earlier session left unresolved, saying so before and after.
+async fn recover(services: Services, tx: mpsc::UnboundedSender<Msg>) {
+    let path = services.audit.path().to_path_buf();
+    let open = tokio::task::spawn_blocking(move || {
+        crate::audit::read_records(&path).map(|r| crate::audit::unresolved(&r))
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let Some(first) = open.first() else {
+        return;
+    };
+    let at = |t: &str| t.get(11..16).unwrap_or(t).to_string();
+    let name = first.target_name.clone().unwrap_or(first.target.clone());
+    let n = open.len();
+    let _ = tx.send(Msg::Notice(format!(
+        "The last session left {n} action{} with an unknown outcome: {} '{name}' at {} — re-reading.",
+        if n == 1 { "" } else { "s" },
+        first.action.replace('_', " "),
+        at(&first.time),
+    )));
+    let found = perform::recover(&services).await;
+    if let Some(f) = found.first() {
+        let more = match found.len() {
+            1 => String::new(),
+            k => format!(" ({} more in the audit log)", k - 1),
+        };
+        let _ = tx.send(Msg::Notice(format!(
+            "Re-read after the last session: {} '{}' at {} — {}{more}.",
+            f.action,
+            f.name,
+            at(&f.time),
+            f.finding
+        )));
+    }
+}
