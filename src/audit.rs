@@ -123,7 +123,12 @@ impl AuditRecord {
             time: now(),
             operator: operator(),
             phase: PHASE_RECOVERY.to_string(),
-            outcome: if state.is_some() { "recovered" } else { "unknown" }.to_string(),
+            outcome: if state.is_some() {
+                "recovered"
+            } else {
+                "unknown"
+            }
+            .to_string(),
             verified_state: state,
             message: Some(message),
             ..intent.clone()
@@ -395,7 +400,10 @@ mod tests {
     #[test]
     fn set_result_maps_outcomes() {
         let intent = AuditRecord::new("accept", "1", None, "POST /v25.0/1/accept");
-        assert_eq!((intent.phase.as_str(), intent.outcome.as_str()), ("intent", "pending"));
+        assert_eq!(
+            (intent.phase.as_str(), intent.outcome.as_str()),
+            ("intent", "pending")
+        );
         let mut r = AuditRecord::outcome_of(&intent);
         assert_eq!(r.outcome, "unknown");
         assert_eq!(r.attempt, intent.attempt);

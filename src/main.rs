@@ -12,8 +12,8 @@ use partnerdeck::app::Model;
 use partnerdeck::audit::AuditLog;
 use partnerdeck::cli::{Cli, Command, GlobalArgs, SimArgs, SnapshotArgs};
 use partnerdeck::config::{self, Settings, Token};
-use partnerdeck::graph::client::GraphClient;
 use partnerdeck::effects::Services;
+use partnerdeck::graph::client::GraphClient;
 use partnerdeck::{logging, runtime, snapshot};
 
 fn main() -> ExitCode {

@@ -96,7 +96,10 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
     // recorded as interrupted, so no attempt is left without an outcome.
     let interrupted = executor.shutdown(QUIT_GRACE).await;
     if interrupted > 0 {
-        tracing::warn!(interrupted, "quit with actions in flight: recorded as interrupted");
+        tracing::warn!(
+            interrupted,
+            "quit with actions in flight: recorded as interrupted"
+        );
     }
     Ok(())
 }

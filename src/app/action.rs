@@ -146,14 +146,17 @@ impl Target {
                 vec![waba_id]
             }
             Target::ShareCredit { waba_id, .. } => vec![waba_id],
-            Target::RevokeAllocation { allocation_id, waba_ids, .. } => {
+            Target::RevokeAllocation {
+                allocation_id,
+                waba_ids,
+                ..
+            } => {
                 let mut v: Vec<&str> = vec![allocation_id];
                 v.extend(waba_ids.iter().map(String::as_str));
                 v
             }
         }
     }
-
 }
 
 /// What a re-read shows about an action's object, as a value to compare.
@@ -313,12 +316,12 @@ impl Reread {
                     },
                 })
             }
-            (Reread::Waba(w), _) => ObservedState::Subscribed(
-                crate::domain::onboarding::webhooks_subscribed(
+            (Reread::Waba(w), _) => {
+                ObservedState::Subscribed(crate::domain::onboarding::webhooks_subscribed(
                     w.subscribed_apps.as_deref(),
                     our_app_id,
-                ),
-            ),
+                ))
+            }
         }
     }
 
@@ -330,7 +333,10 @@ impl Reread {
     /// The re-read's solution as the panes hold it (our side unknown to a detail read).
     pub fn solution(&self) -> Option<Solution> {
         match self {
-            Reread::Solution(n) => Some(Solution::new((**n).clone(), crate::graph::model::Role::Unknown)),
+            Reread::Solution(n) => Some(Solution::new(
+                (**n).clone(),
+                crate::graph::model::Role::Unknown,
+            )),
             _ => None,
         }
     }

@@ -347,7 +347,7 @@ impl CreditLinesPane {
     ) {
         let allocations: Vec<AllocationConfig> = allocations
             .into_iter()
-            .filter(|a| !self.as_of(&a.id).is_some_and(|shown| shown > started))
+            .filter(|a| self.as_of(&a.id).is_none_or(|shown| shown <= started))
             .collect();
         for a in &allocations {
             self.newer.insert(a.id.clone(), started);
@@ -401,26 +401,32 @@ mod tests {
 
     fn setup() -> (CreditLinesPane, WabasPane) {
         let mut wabas = WabasPane::new(OnboardingRules::new("1"));
-        wabas.set_items(WabaList {
-            wabas: vec![
-                waba("1", "b1", Some("c1")),
-                waba("2", "b2", Some("x")),
-                waba("3", "b3", None),
-            ],
-            extras_failed: None,
-        }, ReadStamp::issue());
-        let mut pane = CreditLinesPane::default();
-        pane.set_lines(vec![CreditLineData {
-            line: CreditLine {
-                id: "L".into(),
-                ..Default::default()
+        wabas.set_items(
+            WabaList {
+                wabas: vec![
+                    waba("1", "b1", Some("c1")),
+                    waba("2", "b2", Some("x")),
+                    waba("3", "b3", None),
+                ],
+                extras_failed: None,
             },
-            allocations: vec![
-                alloc("a1", "b1", "c1", "ACTIVE"),
-                alloc("a2", "b2", "c2", "ACTIVE"),
-                alloc("a4", "b4", "c4", "DELETED"),
-            ],
-        }], ReadStamp::issue());
+            ReadStamp::issue(),
+        );
+        let mut pane = CreditLinesPane::default();
+        pane.set_lines(
+            vec![CreditLineData {
+                line: CreditLine {
+                    id: "L".into(),
+                    ..Default::default()
+                },
+                allocations: vec![
+                    alloc("a1", "b1", "c1", "ACTIVE"),
+                    alloc("a2", "b2", "c2", "ACTIVE"),
+                    alloc("a4", "b4", "c4", "DELETED"),
+                ],
+            }],
+            ReadStamp::issue(),
+        );
         (pane, wabas)
     }
 
@@ -472,7 +478,11 @@ mod tests {
         pane.move_by(&v, 2);
         assert_eq!(pane.key, Some(RowKey::Allocation("a1".into())));
         // a2 revoked: it moves to the end of the line; the selection stays on a1.
-        pane.apply_allocations("L", vec![alloc("a2", "b2", "c2", "DELETED")], ReadStamp::issue());
+        pane.apply_allocations(
+            "L",
+            vec![alloc("a2", "b2", "c2", "DELETED")],
+            ReadStamp::issue(),
+        );
         let v = pane.view(&wabas);
         assert_eq!(v.rows[pane.position(&v)], v.rows[1]);
         assert_eq!(pane.key_of(&v.rows[1]), RowKey::Allocation("a1".into()));

@@ -281,7 +281,7 @@ impl Model {
     pub fn unconfirmed_action(&self, target: &Target) -> Option<String> {
         target.objects().into_iter().find_map(|id| {
             let a = self.acted.get(id)?;
-            if !self.as_of(id).is_some_and(|shown| shown < a.sent) {
+            if self.as_of(id).is_none_or(|shown| shown >= a.sent) {
                 return None;
             }
             Some(if a.answer_lost {

@@ -188,7 +188,13 @@ impl SolutionsPane {
     /// As of which read the solution is shown; `None` when it is not held.
     pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
         self.solution(id)?;
-        Some(self.newer.get(id).copied().unwrap_or(self.list_read).max(self.list_read))
+        Some(
+            self.newer
+                .get(id)
+                .copied()
+                .unwrap_or(self.list_read)
+                .max(self.list_read),
+        )
     }
 
     /// Replace the list after a refresh that started at `started`, keeping the selected
@@ -282,17 +288,17 @@ mod tests {
         let mut p = SolutionsPane::default();
         p.set_items(
             vec![
-            sol(
-                "1",
-                "Alpha",
-                "INITIATED",
-                "PENDING_ACTIVATION",
-                Role::Partner,
-            ),
-            sol("2", "Beta", "ACTIVE", "NONE", Role::Owner),
-            sol("3", "Gamma", "INITIATED", "PENDING_ACTIVATION", Role::Owner),
-            sol("4", "Delta", "DRAFT", "NONE", Role::Owner),
-            sol("5", "Odd", "SUSPENDED", "NONE", Role::Partner),
+                sol(
+                    "1",
+                    "Alpha",
+                    "INITIATED",
+                    "PENDING_ACTIVATION",
+                    Role::Partner,
+                ),
+                sol("2", "Beta", "ACTIVE", "NONE", Role::Owner),
+                sol("3", "Gamma", "INITIATED", "PENDING_ACTIVATION", Role::Owner),
+                sol("4", "Delta", "DRAFT", "NONE", Role::Owner),
+                sol("5", "Odd", "SUSPENDED", "NONE", Role::Partner),
             ],
             ReadStamp::issue(),
         );
@@ -353,13 +359,16 @@ mod tests {
     #[test]
     fn a_reread_moves_the_row_to_its_new_lane() {
         let mut p = pane();
-        p.apply_node(SolutionNode {
-            id: "1".into(),
-            name: "Alpha".into(),
-            status: "ACTIVE".into(),
-            status_for_pending_request: Some("NONE".into()),
-            ..Default::default()
-        }, ReadStamp::issue());
+        p.apply_node(
+            SolutionNode {
+                id: "1".into(),
+                name: "Alpha".into(),
+                status: "ACTIVE".into(),
+                status_for_pending_request: Some("NONE".into()),
+                ..Default::default()
+            },
+            ReadStamp::issue(),
+        );
         assert_eq!(p.solution("1").unwrap().state, SolutionState::Active);
         assert_eq!(p.solution("1").unwrap().role, Role::Partner);
         assert_eq!(p.lane_count(Lane::Pending), 1);

@@ -458,7 +458,13 @@ impl WabasPane {
     /// As of which read the WABA is shown; `None` when it is not held.
     pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
         self.row(id)?;
-        Some(self.newer.get(id).copied().unwrap_or(self.list_read).max(self.list_read))
+        Some(
+            self.newer
+                .get(id)
+                .copied()
+                .unwrap_or(self.list_read)
+                .max(self.list_read),
+        )
     }
 
     /// Take in one WABA read by a read that started at `started` (an action's re-read),
@@ -553,12 +559,15 @@ mod tests {
 
     fn pane() -> WabasPane {
         let mut p = WabasPane::new(OnboardingRules::new(US));
-        p.set_items(list(vec![
-            waba("1", "delta", "AVAILABLE", 100, true),
-            waba("2", "Alpha", "BLOCKED", 300, true),
-            waba("3", "charlie", "LIMITED", 200, false),
-            waba("4", "Bravo", "AVAILABLE", 400, false),
-        ]), ReadStamp::issue());
+        p.set_items(
+            list(vec![
+                waba("1", "delta", "AVAILABLE", 100, true),
+                waba("2", "Alpha", "BLOCKED", 300, true),
+                waba("3", "charlie", "LIMITED", 200, false),
+                waba("4", "Bravo", "AVAILABLE", 400, false),
+            ]),
+            ReadStamp::issue(),
+        );
         p
     }
 
@@ -666,7 +675,10 @@ mod tests {
         let pos = p.visible().iter().position(|r| r.id() == "3").unwrap();
         p.move_to(pos);
         p.open_selected();
-        p.apply_waba(waba("3", "charlie", "AVAILABLE", 200, true), ReadStamp::issue());
+        p.apply_waba(
+            waba("3", "charlie", "AVAILABLE", 200, true),
+            ReadStamp::issue(),
+        );
         let r = p.row("3").unwrap();
         assert!(r.onboarding.complete());
         assert_eq!(p.lane_count(WabaLane::Attention), 2);

@@ -100,12 +100,17 @@ impl Executor {
         match effect {
             Effect::Refresh => self.wake.send_modify(|n| *n += 1),
             Effect::FetchDetail { id } => {
-                tokio::spawn(poll::fetch_detail(self.services.clone(), id, self.tx.clone()));
+                tokio::spawn(poll::fetch_detail(
+                    self.services.clone(),
+                    id,
+                    self.tx.clone(),
+                ));
             }
             Effect::Perform { target, pin } => {
                 // Never the PIN: only what is done to which object.
                 tracing::info!(object = %target.object_id(), action = target.action_label(), "sending");
-                let (s, tx, pending) = (self.services.clone(), self.tx.clone(), self.pending.clone());
+                let (s, tx, pending) =
+                    (self.services.clone(), self.tx.clone(), self.pending.clone());
                 self.actions.spawn(async move {
                     let outcome = perform::perform(s, target, pin, pending, Some(tx.clone())).await;
                     let _ = tx.send(Msg::ActionFinished(outcome));

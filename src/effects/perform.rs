@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use crate::app::msg::{
-    ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, ReadStamp, Reread,
-    Target,
+    ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, ReadStamp, Reread, Target,
 };
 use crate::audit::{AuditLog, AuditRecord};
 use crate::graph::client::GraphClient;
@@ -302,7 +301,10 @@ pub struct Recovered {
 /// Read the object of an unresolved intent again, by what its record names.
 async fn reread_record(client: &GraphClient, r: &AuditRecord) -> Result<String, GraphError> {
     match r.action.as_str() {
-        "accept" | "reject" | "send_deactivation_request" | "accept_deactivation_request"
+        "accept"
+        | "reject"
+        | "send_deactivation_request"
+        | "accept_deactivation_request"
         | "reject_deactivation_request" => {
             let node = solutions::solution_detail(client, &r.target).await?;
             Ok(crate::domain::solution::SolutionState::derive(

@@ -282,4 +282,3 @@ pub fn waba_list(book: WabaBook) -> WabaList {
         extras_failed,
     }
 }
-

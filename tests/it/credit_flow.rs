@@ -7,18 +7,18 @@ use std::time::Duration;
 
 use crate::common::{feed, key};
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
-use partnerdeck::app::credit_lines::RowKey;
 use partnerdeck::app::ReadStamp;
+use partnerdeck::app::credit_lines::RowKey;
 use partnerdeck::app::msg::{ActionResult, Msg, Target, WabaList};
 use partnerdeck::app::update::outcome_summary;
 use partnerdeck::app::{Effect, Model};
 use partnerdeck::audit::{AuditLog, AuditRecord};
 use partnerdeck::config::Token;
 use partnerdeck::domain::funding::Verification;
+use partnerdeck::effects::{Services, perform, poll};
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::credit;
 use partnerdeck::graph::error::ErrorKind;
-use partnerdeck::effects::{Services, perform, poll};
 
 struct Setup {
     sim: SimHandle,

@@ -5,8 +5,8 @@
 
 use crate::common::*;
 use crossterm::event::KeyCode;
-use partnerdeck::app::credit_lines::{CreditRow, RowKey};
 use partnerdeck::app::ReadStamp;
+use partnerdeck::app::credit_lines::{CreditRow, RowKey};
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, Reread, Scope, Target,
     WabaList,

@@ -24,9 +24,9 @@ use partnerdeck::app::{Model, Msg, Overlay, update};
 use partnerdeck::audit::AuditLog;
 use partnerdeck::config::Token;
 use partnerdeck::domain::solution::SolutionState;
+use partnerdeck::effects::{Executor, Services};
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::model::SolutionNode;
-use partnerdeck::effects::{Executor, Services};
 use partnerdeck::ui::{Theme, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -921,4 +921,115 @@ async fn a_throttled_detail_read_stops_the_round_and_holds_the_scope() {
     assert_eq!(h.list_calls(), lists, "the held scope was called");
     // The list itself was fine: its rows are shown.
     assert!(h.model.solutions.items.len() > 25);
+}
+
+// ---------------------------------------------------------------- the action pipeline
+
+/// The intent is on disk before the request leaves: while Meta has not answered, the audit
+/// log already holds the attempt; the outcome of the same attempt follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intent_is_recorded_before_the_request_leaves() {
+    let mut h = Harness::start(vec![]).await;
+    h.first_refresh().await;
+    let id = sim::DEMO_PENDING_SOLUTION_ID;
+    h.sim.set_faults(vec![
+        // Below the harness's 1 s request timeout: the answer comes, late.
+        Fault::new(FaultAction::Delay { ms: 600 })
+            .method("POST")
+            .path(&format!("{id}/accept")),
+    ]);
+    h.model.solutions.lane = partnerdeck::app::solutions::Lane::All;
+    let pos = h
+        .model
+        .solutions
+        .visible()
+        .iter()
+        .position(|s| s.id() == id)
+        .unwrap();
+    h.model.solutions.selected = pos;
+    h.key('a');
+    h.key('y');
+    // While the simulator holds the answer, the intent is already on disk.
+    let audit_path = h.services.audit.path().to_path_buf();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while partnerdeck::audit::read_records(&audit_path)
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "no intent was written");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(h.model.in_flight.is_some(), "the answer came already");
+    assert_eq!(
+        h.requests("POST", "/accept"),
+        0,
+        "answered before the check"
+    );
+    let records = partnerdeck::audit::read_records(&audit_path).unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].phase, "intent");
+    assert_eq!(records[0].target, id);
+    h.until("the outcome", 10, |m| {
+        matches!(m.overlay, Some(Overlay::Outcome(_)))
+    })
+    .await;
+    let records = partnerdeck::audit::read_records(&audit_path).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1].phase, "outcome");
+    assert_eq!(records[1].attempt, records[0].attempt);
+    assert_eq!(records[1].verified_state.as_deref(), Some("active"));
+}
+
+/// A list read that started before an action lands after the action's verified re-read: it
+/// must not bring the old state back, and the action is not offered (or sent) again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_list_never_overwrites_a_verified_action() {
+    let mut h = Harness::start(vec![]).await;
+    h.first_refresh().await;
+    let id = sim::DEMO_PENDING_SOLUTION_ID;
+    // The next owner list hangs for a while.
+    h.sim.set_faults(vec![
+        Fault::new(FaultAction::Delay { ms: 2500 })
+            .get(LIST)
+            .query("role=OWNER")
+            .times(1),
+    ]);
+    h.ctrl_r();
+    h.until("the delayed refresh to start", 5, |m| {
+        m.refresh.solutions.in_flight
+    })
+    .await;
+    let o = act(&mut h, id, 'a').await;
+    assert!(matches!(o.result, ActionResult::Verified { .. }), "{o:?}");
+    let active = |m: &Model| m.solutions.solution(id).map(|s| s.state);
+    assert_eq!(active(&h.model), Some(SolutionState::Active));
+    // Wait for the delayed list (and a round after it) to land.
+    let done_before = h
+        .seen
+        .iter()
+        .filter(|m| m.starts_with("SolutionsLoaded"))
+        .count();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h
+        .seen
+        .iter()
+        .filter(|m| m.starts_with("SolutionsLoaded"))
+        .count()
+        < done_before + 2
+    {
+        assert!(Instant::now() < deadline, "the lists never came");
+        h.pump(Duration::from_millis(50)).await;
+        assert_eq!(
+            active(&h.model),
+            Some(SolutionState::Active),
+            "an older list brought the old state back"
+        );
+    }
+    // Accept again: not offered, nothing sent.
+    h.key('\u{1b}');
+    h.key('a');
+    assert!(!matches!(h.model.overlay, Some(Overlay::Confirm(_))));
+    h.key('y');
+    h.pump(Duration::from_millis(300)).await;
+    assert_eq!(h.requests("POST", "/accept"), 1, "sent twice");
 }

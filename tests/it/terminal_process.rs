@@ -483,7 +483,11 @@ fn the_token_appears_nowhere_after_a_full_session() {
     places.push(("request URLs".into(), urls));
     // The session did what it should, so the checks mean something.
     let audit = &places.iter().find(|(n, _)| n == "audit log").unwrap().1;
-    assert_eq!(audit.lines().count(), 8, "intent and outcome of 4 actions: {audit}");
+    assert_eq!(
+        audit.lines().count(),
+        8,
+        "intent and outcome of 4 actions: {audit}"
+    );
     let log = &places.iter().find(|(n, _)| n == "log file").unwrap().1;
     assert!(log.contains("graph error") && log.contains("190"), "{log}");
     for (name, text) in &places {
@@ -527,4 +531,66 @@ fn complex_scripts_leave_no_ghost_cells_when_rows_change() {
     }
     c.keys("q");
     c.wait_exit();
+}
+
+/// The terminal goes away while Meta has not answered an accept: the console writes the
+/// attempt's outcome as "interrupted" before it exits (bounded wait), and the next start
+/// finds it, says so, re-reads the solution and records what it found.
+#[test]
+fn a_hangup_mid_action_is_recorded_and_the_next_start_rereads_it() {
+    let rt = rt();
+    let id = sim::DEMO_PENDING_SOLUTION_ID;
+    let sim = start_sim(
+        &rt,
+        vec![
+            Fault::new(FaultAction::Delay { ms: 15_000 })
+                .method("POST")
+                .path(&format!("{id}/accept")),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
+    let mut c = Console::start(&sim, dir.path(), &[]);
+    c.wait_for("refreshed");
+    c.keys("/");
+    c.keys(id);
+    c.keys("\r");
+    c.wait_for(id);
+    c.keys("a");
+    c.wait_for("cannot be undone");
+    c.send("y");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&audit_path)
+        .unwrap_or_default()
+        .contains("\"phase\":\"intent\"")
+    {
+        assert!(Instant::now() < deadline, "no intent was written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.signal("HUP");
+    // Gone within the quit grace and a little: it does not wait for Meta's answer.
+    c.wait_exit_within(Duration::from_secs(8));
+    let audit = std::fs::read_to_string(&audit_path).unwrap();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{audit}");
+    assert_eq!(lines[0]["phase"], "intent");
+    assert_eq!(lines[1]["phase"], "outcome");
+    assert_eq!(lines[1]["outcome"], "interrupted");
+    assert_eq!(lines[1]["attempt"], lines[0]["attempt"]);
+
+    // The next start: said on screen, re-read, recorded.
+    sim.set_faults(vec![]);
+    let mut c = Console::start(&sim, dir.path(), &[]);
+    c.wait_for("Re-read after the last session");
+    c.keys("q");
+    c.wait_exit();
+    let records = partnerdeck::audit::read_records(&audit_path).unwrap();
+    assert_eq!(records.len(), 3, "{records:?}");
+    assert_eq!(records[2].phase, "recovery");
+    assert_eq!(records[2].attempt, records[0].attempt);
+    assert!(records[2].verified_state.is_some(), "{:?}", records[2]);
+    assert!(partnerdeck::audit::unresolved(&records).is_empty());
 }

@@ -3,8 +3,8 @@
 
 use crate::common::*;
 use crossterm::event::KeyCode;
-use partnerdeck::app::model::{Overlay, Pane};
 use partnerdeck::app::ReadStamp;
+use partnerdeck::app::model::{Overlay, Pane};
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, Effect, Failure, FailureKind, Msg, Reread, Scope, Target, WabaList,
 };

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use partnerdeck::app::{Effect, Model, Msg, update};
 use partnerdeck::app::ReadStamp;
+use partnerdeck::app::{Effect, Model, Msg, update};
 use partnerdeck::domain::solution::Solution;
 use partnerdeck::graph::model::{AppRef, PartnerEntry, Role, SolutionNode};
 
