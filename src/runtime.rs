@@ -56,6 +56,7 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
         Msg::Resize {
             width: size.width,
             height: size.height,
+            list_rows: ui::list_rows(size.height),
         },
     );
     // Test hook (documented in docs/when-things-go-wrong.md): panic after the first draw, to
@@ -73,7 +74,11 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
         let msg = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
-                Some(Ok(Event::Resize(width, height))) => Msg::Resize { width, height },
+                Some(Ok(Event::Resize(width, height))) => Msg::Resize {
+                    width,
+                    height,
+                    list_rows: ui::list_rows(height),
+                },
                 Some(Ok(_)) => continue,
                 // The terminal is gone (dropped SSH session, closed pty): stop, don't spin.
                 Some(Err(_)) | None => Msg::Shutdown,

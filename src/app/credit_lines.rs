@@ -109,6 +109,8 @@ pub struct CreditLinesPane {
     /// The selected row, and its index as a fallback when that row is gone.
     pub key: Option<RowKey>,
     pub selected: usize,
+    /// The first visible row (see `app::list::follow`).
+    pub offset: usize,
     /// The detail of the selected row is shown instead of the list.
     pub detail_open: bool,
     /// When the lines shown were read.

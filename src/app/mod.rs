@@ -5,6 +5,7 @@
 pub mod action;
 pub mod credit_lines;
 pub mod keymap;
+pub mod list;
 pub mod model;
 pub mod msg;
 pub mod solutions;

@@ -205,7 +205,8 @@ pub struct Model {
     pub demo: bool,
     pub our_app_id: String,
     pub api_version: String,
-    /// Rows the table can show, from the terminal height; used for PgUp/PgDn.
+    /// Rows a pane's list shows at the terminal's size (from the screen's layout); PgUp/PgDn
+    /// move by this much and the viewport follows the selection with it.
     pub page_rows: usize,
     /// Set by a first `q` while a mutation is in flight; a second `q` quits anyway.
     pub quit_armed: bool,
@@ -237,6 +238,30 @@ impl Model {
             quitting: false,
             usage: None,
             acted: HashMap::new(),
+        }
+    }
+
+    /// Keep the focused pane's viewport around its selection.
+    pub fn follow_viewport(&mut self) {
+        use crate::app::list::follow;
+        let rows = self.page_rows;
+        match self.pane {
+            Pane::Solutions => {
+                let len = self.solutions.visible().len();
+                let p = &mut self.solutions;
+                p.offset = follow(p.offset, p.selected, len, rows);
+            }
+            Pane::Wabas => {
+                let len = self.wabas.visible().len();
+                let p = &mut self.wabas;
+                p.offset = follow(p.offset, p.selected, len, rows);
+            }
+            Pane::CreditLines => {
+                let view = self.credit.view(&self.wabas);
+                let pos = self.credit.position(&view);
+                let p = &mut self.credit;
+                p.offset = follow(p.offset, pos, view.rows.len(), rows);
+            }
         }
     }
 

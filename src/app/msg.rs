@@ -33,10 +33,12 @@ impl ReadStamp {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The terminal's size in cells.
+    /// The terminal's size in cells, and how many rows a pane's list gets at that size (the
+    /// screen's layout says, `ui::list_rows`; the state machine does not guess).
     Resize {
         width: u16,
         height: u16,
+        list_rows: u16,
     },
     /// A background refresh of one scope has started a round of calls.
     RefreshStarted {

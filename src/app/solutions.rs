@@ -83,6 +83,8 @@ pub struct SolutionsPane {
     pub filter_editing: bool,
     /// Index into `visible()`.
     pub selected: usize,
+    /// The first visible row (see `app::list::follow`).
+    pub offset: usize,
     /// Whether the detail of the selected row is open.
     pub detail_open: bool,
     pub details: HashMap<String, Detail>,

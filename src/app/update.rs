@@ -25,14 +25,16 @@ const REFRESH_NOTICES: [&str; 3] = [
     "Trying once more with the same token…",
 ];
 
-/// Rows taken by everything but the table body (tabs, lanes, header, borders, status bar).
-const CHROME_ROWS: u16 = 8;
-
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Key(key) => on_key(model, key),
-        Msg::Resize { height, .. } => {
-            model.page_rows = height.saturating_sub(CHROME_ROWS).max(1) as usize;
+        Msg::Key(key) => {
+            let effects = on_key(model, key);
+            model.follow_viewport();
+            effects
+        }
+        Msg::Resize { list_rows, .. } => {
+            model.page_rows = list_rows.max(1) as usize;
+            model.follow_viewport();
             vec![]
         }
         Msg::RefreshStarted { scope } => {

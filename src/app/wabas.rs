@@ -218,6 +218,8 @@ pub struct WabasPane {
     pub filter_editing: bool,
     /// Index into `visible()`.
     pub selected: usize,
+    /// The first visible row (see `app::list::follow`).
+    pub offset: usize,
     /// The WABA whose detail is open, by id: it stays open when an action moves the WABA out
     /// of the lane (e.g. its checklist turned complete).
     pub open: Option<String>,

@@ -14,6 +14,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::Model;
 use crate::app::credit_lines::{CreditRow, CreditView, LineCounts};
+use crate::app::list::follow;
 use crate::domain::funding::{AllocationCheck, NotFunded, Verification};
 use crate::text::inert;
 use crate::ui::{Theme, draw_filter};
@@ -369,7 +370,7 @@ fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, th
     // Build only the rows that fit: the window that keeps the selection in view.
     let height = body.height.max(1) as usize;
     let selected = pane.position(view);
-    let offset = (selected + 1).saturating_sub(height);
+    let offset = follow(pane.offset, selected, view.rows.len(), height);
     let lines: Vec<Line> = view
         .rows
         .iter()

@@ -23,6 +23,15 @@ use crate::app::{Model, Overlay, Pane};
 use crate::text;
 pub use theme::Theme;
 
+/// Rows everything but a pane's list takes: tab bar, lanes, filter, the table's borders and
+/// header, the message line and the status bar.
+const CHROME_ROWS: u16 = 8;
+
+/// How many rows a pane's list gets on a terminal `height` rows high.
+pub fn list_rows(height: u16) -> u16 {
+    height.saturating_sub(CHROME_ROWS).max(1)
+}
+
 /// Draw the whole screen. `now` is passed in so ages are computed here, not stored.
 pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     // The message line: what the last key did, else why the last refresh failed, else a dead

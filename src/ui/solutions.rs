@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use crate::app::Model;
+use crate::app::list::follow;
 use crate::app::solutions::{Lane, SolutionsPane};
 use crate::domain::solution::{Solution, SolutionState};
 use crate::text::inert;
@@ -95,7 +96,7 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     // Build only the rows that fit: the window that keeps the selection in view.
     let selected = pane.selected.min(rows_all.len() - 1);
-    let offset = (selected + 1).saturating_sub(inner_height.max(1));
+    let offset = follow(pane.offset, selected, rows_all.len(), inner_height);
     let rows: Vec<Row> = rows_all
         .iter()
         .skip(offset)
@@ -140,7 +141,9 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         .header(header)
         .block(block)
         .column_spacing(1)
-        .row_highlight_style(theme.selected);
+        .row_highlight_style(theme.selected)
+        // The selected row is marked in characters too, so it shows without colour.
+        .highlight_symbol("›");
     let mut state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, area, &mut state);
 }

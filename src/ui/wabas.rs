@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::app::Model;
+use crate::app::list::follow;
 use crate::app::wabas::{Change, WabaLane, WabaRow, WabasPane};
 use crate::domain::onboarding::Health;
 use crate::text::{age, inert};
@@ -156,7 +157,7 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
     let inner_height = area.height.saturating_sub(3).max(1) as usize; // borders + header
     // Build only the rows that fit: the window that keeps the selection in view.
     let selected = pane.selected.min(rows_all.len() - 1);
-    let offset = (selected + 1).saturating_sub(inner_height);
+    let offset = follow(pane.offset, selected, rows_all.len(), inner_height);
     let rows: Vec<Row> = rows_all
         .iter()
         .skip(offset)
@@ -242,7 +243,9 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
         .header(Row::new(header).style(theme.header))
         .block(block)
         .column_spacing(1)
-        .row_highlight_style(theme.selected);
+        .row_highlight_style(theme.selected)
+        // The selected row is marked in characters too, so it shows without colour.
+        .highlight_symbol("›");
     let mut state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, area, &mut state);
 }

@@ -81,6 +81,7 @@ impl Harness {
             Msg::Resize {
                 width: 160,
                 height: 30,
+                list_rows: partnerdeck::ui::list_rows(30),
             },
         );
         Harness {

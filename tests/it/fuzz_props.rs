@@ -286,7 +286,7 @@ fn msg() -> impl Strategy<Value = Msg> {
     ]);
     prop_oneof![
         20 => keys().prop_map(Msg::Key),
-        2 => (0u16..300, 0u16..100).prop_map(|(width, height)| Msg::Resize { width, height }),
+        2 => (0u16..300, 0u16..100).prop_map(|(width, height)| Msg::Resize { width, height, list_rows: partnerdeck::ui::list_rows(height) }),
         2 => (prop::collection::vec(0usize..9, 0..9), prop::option::of(failure())).prop_map(move |(pick, err)| {
             let book = crate::common::solutions();
             let result = match err {

@@ -168,6 +168,7 @@ fn tiny_terminal_does_not_panic() {
             [Msg::Resize {
                 width: w,
                 height: h,
+                list_rows: partnerdeck::ui::list_rows(h),
             }],
         );
         screen(&m, w, h);
@@ -214,7 +215,7 @@ fn wabas_attention_lane_80x24() {
     let s = screen(&wabas_model(), 80, 24);
     // Attention is a marker and words, not colour alone; unknown steps are "?".
     assert!(
-        s.contains("│! ") && s.contains("BLOCKED") && s.contains('?'),
+        (s.contains("│ ! ") || s.contains("│›! ")) && s.contains("BLOCKED") && s.contains('?'),
         "{s}"
     );
     insta::assert_snapshot!(s);
@@ -295,4 +296,41 @@ fn a_hold_without_a_failed_list_still_says_why() {
     let s = screen(&m, 80, 24);
     assert!(s.contains("Meta is throttling this app"), "{s}");
     assert!(s.contains("about 11m more"), "{s}");
+}
+
+/// Scrolling back up moves the selection inside the window; the window stays where it was
+/// until the selection leaves it (it does not stick to the bottom row).
+#[test]
+fn the_window_keeps_its_place_when_scrolling_up() {
+    let mut m = wabas_model();
+    let height = 11;
+    feed(
+        &mut m,
+        [Msg::Resize {
+            width: 100,
+            height,
+            list_rows: partnerdeck::ui::list_rows(height),
+        }],
+    );
+    feed(&mut m, [key('l'), key('l')]); // the All lane
+    let n = m.wabas.visible().len();
+    assert!(
+        n > partnerdeck::ui::list_rows(height) as usize + 2,
+        "{n} rows"
+    );
+    for _ in 0..n {
+        feed(&mut m, [key('j')]);
+    }
+    let bottom = screen(&m, 100, height);
+    feed(&mut m, [key('k'), key('k')]);
+    let up = screen(&m, 100, height);
+    let marked = |text: &str| {
+        text.lines()
+            .position(|l| l.contains('›'))
+            .unwrap_or_else(|| panic!("no selected row: {text}"))
+    };
+    assert_eq!(marked(&up) + 2, marked(&bottom), "{bottom}\n{up}");
+    // The same rows are on screen.
+    let rows = |text: &str| text.lines().filter(|l| l.contains("│")).count();
+    assert_eq!(rows(&up), rows(&bottom));
 }

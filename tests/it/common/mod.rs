@@ -110,6 +110,7 @@ pub fn loaded_model() -> Model {
         Msg::Resize {
             width: 80,
             height: 24,
+            list_rows: partnerdeck::ui::list_rows(24),
         },
     );
     update(
