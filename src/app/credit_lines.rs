@@ -17,6 +17,12 @@ use crate::domain::funding::{
 };
 use crate::graph::credit_model::{AllocationConfig, CreditLineData};
 
+use crate::app::keymap::Command;
+use crate::app::model::{Confirm, Model, ShareChoice};
+use crate::app::msg::{Effect, Target};
+use crate::app::pipeline::confirm;
+use crate::graph::credit_model::{WABA_CURRENCIES, default_currency};
+
 /// Counts of one credit line's allocations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineCounts {
@@ -364,6 +370,231 @@ impl CreditLinesPane {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------- keys
+
+/// Keys on the Credit lines pane: move through the lines, allocations and not-funded WABAs
+/// (`h`/`l` jump between sections), `Enter` for the detail of the row, `S` share, `X` revoke.
+pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
+    let view = model.credit.view(&model.wabas);
+    let page = model.page_rows as isize;
+    let pane = &mut model.credit;
+    match cmd {
+        Command::Close => {
+            if pane.detail_open {
+                pane.detail_open = false;
+            } else if !pane.filter.value().is_empty() {
+                pane.filter.reset();
+            }
+        }
+        Command::Down => pane.move_by(&view, 1),
+        Command::Up => pane.move_by(&view, -1),
+        Command::PageDown => pane.move_by(&view, page),
+        Command::PageUp => pane.move_by(&view, -page),
+        Command::Top => pane.move_to(&view, 0),
+        Command::Bottom => pane.move_to(&view, usize::MAX),
+        Command::NextLane => pane.jump_section(&view, true),
+        Command::PrevLane => pane.jump_section(&view, false),
+        Command::Filter => {
+            pane.detail_open = false;
+            pane.filter_editing = true;
+        }
+        Command::Open if !view.rows.is_empty() => {
+            pane.move_by(&view, 0);
+            pane.detail_open = true;
+        }
+        Command::Share => return start_share(model),
+        Command::Revoke => return start_revoke(model),
+        _ => {}
+    }
+    vec![]
+}
+
+/// `S` on a WABA of the not-funded list: share a credit line with it, after a confirm that
+/// lets the user pick the line and the currency.
+fn start_share(model: &mut Model) -> Vec<Effect> {
+    let view = model.credit.view(&model.wabas);
+    let Some(CreditRow::NotFunded { waba_id, reason }) = model.credit.selected_row(&view) else {
+        model.notice = Some(
+            "Select a WABA in the 'Not funded' list (l jumps there), then press S to share a credit line with it."
+                .into(),
+        );
+        return vec![];
+    };
+    let Some(row) = model.wabas.row(&waba_id) else {
+        return vec![];
+    };
+    let waba_name = row.waba.name().to_string();
+    if !reason.shareable() {
+        model.notice = Some(format!(
+            "'{waba_name}' has a funding source attached ({}): Meta does not let it be changed.",
+            reason.label()
+        ));
+        return vec![];
+    }
+    let lines: Vec<(String, String)> = model
+        .credit
+        .lines
+        .iter()
+        .filter(|l| l.line.extra.get("is_access_revoked") != Some(&serde_json::Value::Bool(true)))
+        .map(|l| (l.line.id.clone(), l.line.name().to_string()))
+        .collect();
+    if lines.is_empty() {
+        model.notice = Some("There is no credit line of ours to share.".into());
+        return vec![];
+    }
+    // A business that already has an allocation keeps its line (the share reuses it).
+    let line = match &reason {
+        NotFunded::NotAttached { allocation_id } => model
+            .credit
+            .lines
+            .iter()
+            .find(|l| l.allocations.iter().any(|a| &a.id == allocation_id))
+            .and_then(|l| lines.iter().position(|(id, _)| *id == l.line.id))
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let waba_currency = row.waba.node.currency.clone();
+    let currency = WABA_CURRENCIES
+        .iter()
+        .position(|c| *c == default_currency(waba_currency.as_deref()))
+        .unwrap_or(0);
+    let owner = row.waba.node.owner_business_info.clone();
+    let choice = ShareChoice {
+        lines,
+        line,
+        currency,
+        waba_currency,
+    };
+    let target = share_target(
+        &choice,
+        &waba_id,
+        &waba_name,
+        owner.as_ref().map(|o| o.id.clone()),
+        owner
+            .as_ref()
+            .map(|o| o.name.clone().unwrap_or_else(|| o.id.clone()))
+            .unwrap_or_else(|| "its owner business".into()),
+    );
+    confirm(
+        model,
+        "whatsapp_credit_sharing_and_attach",
+        target,
+        None,
+        Some(choice),
+    );
+    vec![]
+}
+
+fn share_target(
+    choice: &ShareChoice,
+    waba_id: &str,
+    waba_name: &str,
+    business_id: Option<String>,
+    business_name: String,
+) -> Target {
+    let (line_id, line_name) = choice.lines.get(choice.line).cloned().unwrap_or_default();
+    Target::ShareCredit {
+        credit_line_id: line_id,
+        credit_line_name: line_name,
+        waba_id: waba_id.to_string(),
+        waba_name: waba_name.to_string(),
+        business_id,
+        business_name,
+        currency: WABA_CURRENCIES
+            .get(choice.currency)
+            .copied()
+            .unwrap_or("USD")
+            .to_string(),
+    }
+}
+
+/// A key that changes the share dialog's choice: `←`/`→` the currency, `↑`/`↓` the line.
+pub(crate) fn change_share_choice(model: &Model, confirm: &mut Confirm, cmd: Command) -> bool {
+    let Some(choice) = &mut confirm.share else {
+        return false;
+    };
+    let step = |i: usize, n: usize, forward: bool| {
+        if n == 0 {
+            0
+        } else if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }
+    };
+    match cmd {
+        Command::NextLane | Command::PrevLane => {
+            choice.currency = step(
+                choice.currency,
+                WABA_CURRENCIES.len(),
+                cmd == Command::NextLane,
+            );
+        }
+        Command::Down | Command::Up => {
+            choice.line = step(choice.line, choice.lines.len(), cmd == Command::Down);
+        }
+        _ => return false,
+    }
+    let Target::ShareCredit {
+        waba_id,
+        waba_name,
+        business_id,
+        business_name,
+        ..
+    } = &confirm.target
+    else {
+        return false;
+    };
+    let target = share_target(
+        choice,
+        waba_id,
+        waba_name,
+        business_id.clone(),
+        business_name.clone(),
+    );
+    confirm.call = model.call_text(&target);
+    confirm.target = target;
+    true
+}
+
+/// `X` on an allocation: revoke it, after a confirm that says it covers every WABA of that
+/// customer business.
+fn start_revoke(model: &mut Model) -> Vec<Effect> {
+    let view = model.credit.view(&model.wabas);
+    let Some(CreditRow::Allocation { line, alloc, check }) = model.credit.selected_row(&view)
+    else {
+        model.notice = Some(
+            "Select an allocation (a customer business under a credit line), then press X to revoke it."
+                .into(),
+        );
+        return vec![];
+    };
+    let Some(data) = model.credit.lines.get(line) else {
+        return vec![];
+    };
+    let Some(a) = data.allocations.get(alloc) else {
+        return vec![];
+    };
+    if a.is_revoked() {
+        model.notice = Some(format!(
+            "The allocation to '{}' is already revoked (request_status {}).",
+            a.business_name(),
+            a.request_status.as_deref().unwrap_or("DELETED")
+        ));
+        return vec![];
+    }
+    let target = Target::RevokeAllocation {
+        allocation_id: a.id.clone(),
+        credit_line_id: data.line.id.clone(),
+        credit_line_name: data.line.name().to_string(),
+        business_id: a.business_id().map(str::to_string),
+        business_name: a.business_name().to_string(),
+        waba_ids: check.waba_ids,
+    };
+    confirm(model, "the revoke (DELETE)", target, None, None);
+    vec![]
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod keymap;
 pub mod list;
 pub mod model;
 pub mod msg;
+pub mod pipeline;
 pub mod solutions;
 pub mod update;
 pub mod wabas;

@@ -9,6 +9,12 @@ use crate::app::msg::{Failure, ReadStamp};
 use crate::domain::solution::{Solution, SolutionState};
 use crate::graph::model::{Role, SolutionNode};
 
+use crate::app::keymap::Command;
+use crate::app::model::Model;
+use crate::app::msg::{Effect, Target};
+use crate::app::pipeline::confirm;
+use crate::domain::solution::{SolutionIntent, action_for};
+
 /// The lanes across the top of the pane. The first three are what people triage; the rest
 /// (draft, rejected, deactivated, unknown) sit behind `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -267,6 +273,138 @@ impl SolutionsPane {
         self.details.insert(node.id.clone(), Detail::Loaded(node));
         self.select_id(keep.as_deref());
     }
+}
+
+// ---------------------------------------------------------------- keys
+
+pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
+    match cmd {
+        Command::Close => {
+            let pane = &mut model.solutions;
+            if pane.detail_open {
+                pane.detail_open = false;
+            } else if !pane.filter.value().is_empty() {
+                let keep = pane.selected_id();
+                pane.filter.reset();
+                pane.select_id(keep.as_deref());
+            }
+            vec![]
+        }
+        Command::Down => move_selection(model, 1),
+        Command::Up => move_selection(model, -1),
+        Command::PageDown => move_selection(model, model.page_rows as isize),
+        Command::PageUp => move_selection(model, -(model.page_rows as isize)),
+        Command::Top => {
+            model.solutions.selected = 0;
+            follow_detail(model)
+        }
+        Command::Bottom => {
+            model.solutions.move_to_end();
+            follow_detail(model)
+        }
+        Command::NextLane | Command::PrevLane => {
+            let pane = &mut model.solutions;
+            pane.lane = if cmd == Command::NextLane {
+                pane.lane.next()
+            } else {
+                pane.lane.prev()
+            };
+            pane.selected = 0;
+            follow_detail(model)
+        }
+        Command::Filter => {
+            model.solutions.filter_editing = true;
+            vec![]
+        }
+        Command::Open => {
+            if model.solutions.selected_solution().is_none() {
+                return vec![];
+            }
+            model.solutions.detail_open = true;
+            follow_detail(model)
+        }
+        Command::Accept => start_action(model, SolutionIntent::Accept),
+        Command::Reject => start_action(model, SolutionIntent::Reject),
+        Command::Deactivate => start_action(model, SolutionIntent::Deactivate),
+        _ => vec![],
+    }
+}
+
+fn move_selection(model: &mut Model, delta: isize) -> Vec<Effect> {
+    model.solutions.move_by(delta);
+    follow_detail(model)
+}
+
+/// With the detail open, it shows the selected row: fetch it when the selection lands on a
+/// solution whose detail we have not read (or failed to read).
+pub(crate) fn follow_detail(model: &mut Model) -> Vec<Effect> {
+    let pane = &mut model.solutions;
+    if !pane.detail_open {
+        return vec![];
+    }
+    let Some(id) = pane.selected_id() else {
+        return vec![];
+    };
+    fetch_detail(model, &id)
+}
+
+pub(crate) fn fetch_detail(model: &mut Model, id: &str) -> Vec<Effect> {
+    match model.solutions.details.get(id) {
+        Some(Detail::Loading) | Some(Detail::Loaded(_)) => vec![],
+        _ => {
+            model
+                .solutions
+                .details
+                .insert(id.to_string(), Detail::Loading);
+            vec![Effect::FetchDetail { id: id.to_string() }]
+        }
+    }
+}
+
+/// Why a key does nothing on this solution, in words.
+fn why_not(intent: SolutionIntent, s: &Solution) -> String {
+    let what = match intent {
+        SolutionIntent::Accept => "Accept",
+        SolutionIntent::Reject => "Reject",
+        SolutionIntent::Deactivate => "Deactivation",
+    };
+    let rule = match intent {
+        SolutionIntent::Accept | SolutionIntent::Reject => {
+            "is for pending requests and pending deactivations sent to us"
+        }
+        _ => "can be requested only for active solutions we own",
+    };
+    let side = match s.role {
+        Role::Owner => "we own it",
+        Role::Partner => "we are the invited partner",
+        Role::Unknown => "our side is unknown",
+    };
+    format!(
+        "{what} {rule}; '{}' is {} and {side}.",
+        s.name(),
+        s.state.label().replace('_', " ")
+    )
+}
+
+fn start_action(model: &mut Model, intent: SolutionIntent) -> Vec<Effect> {
+    let Some(s) = model.solutions.selected_solution().cloned() else {
+        return vec![];
+    };
+    let Some(action) = action_for(intent, s.state, s.role) else {
+        model.notice = Some(why_not(intent, &s));
+        return vec![];
+    };
+    let what = action.edge();
+    let target = Target::Solution {
+        id: s.id().to_string(),
+        name: s.name().to_string(),
+        action,
+    };
+    if !confirm(model, what, target, None, None) {
+        return vec![];
+    }
+    // The dialog shows both sides' permissions: read them if we have not.
+    fetch_detail(model, s.id())
 }
 
 #[cfg(test)]

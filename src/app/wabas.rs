@@ -10,6 +10,11 @@ use crate::app::msg::{Failure, ReadStamp, WabaList};
 use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
 use crate::graph::waba_model::{PhoneNumber, Waba};
 
+use crate::app::keymap::Command;
+use crate::app::model::{Model, PinField};
+use crate::app::msg::{Effect, Target};
+use crate::app::pipeline::confirm;
+
 /// The lanes across the top of the pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WabaLane {
@@ -512,6 +517,117 @@ fn detail_lines_estimate(row: &WabaRow) -> usize {
     let solutions = row.waba.solutions.as_ref().map_or(1, Vec::len);
     let apps = row.waba.subscribed_apps.as_ref().map_or(1, Vec::len);
     entities + solutions + apps + n.extra.len() + 8
+}
+
+// ---------------------------------------------------------------- keys
+
+/// Keys on the WABAs pane. With the detail open, `j`/`k` pick a phone number (for `R`) and
+/// `PgUp`/`PgDn` scroll the detail; otherwise they move through the table.
+pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
+    let page = model.page_rows as isize;
+    let pane = &mut model.wabas;
+    let detail = pane.open.is_some();
+    match cmd {
+        Command::Close => {
+            if detail {
+                pane.close_detail();
+            } else if !pane.filter.value().is_empty() {
+                let keep = pane.selected_id();
+                pane.filter.reset();
+                pane.select_id(keep.as_deref());
+            }
+        }
+        Command::Down if detail => pane.move_phone(1),
+        Command::Up if detail => pane.move_phone(-1),
+        Command::PageDown if detail => pane.scroll_detail(page),
+        Command::PageUp if detail => pane.scroll_detail(-page),
+        Command::Top if detail => {
+            pane.phone_selected = 0;
+            pane.detail_scroll = 0;
+        }
+        Command::Bottom if detail => pane.move_phone(isize::MAX / 2),
+        Command::Down => pane.move_by(1),
+        Command::Up => pane.move_by(-1),
+        Command::PageDown => pane.move_by(page),
+        Command::PageUp => pane.move_by(-page),
+        Command::Top => pane.move_to(0),
+        Command::Bottom => pane.move_to(usize::MAX),
+        Command::NextLane | Command::PrevLane if !detail => {
+            pane.lane = if cmd == Command::NextLane {
+                pane.lane.next()
+            } else {
+                pane.lane.prev()
+            };
+            pane.move_to(0);
+        }
+        Command::Filter => {
+            pane.close_detail();
+            pane.filter_editing = true;
+        }
+        Command::Open if !detail => pane.open_selected(),
+        Command::Sort => {
+            pane.cycle_sort();
+            model.notice = Some(format!("WABAs sorted by {}.", pane.sort.label()));
+        }
+        Command::Subscribe => return start_subscribe(model),
+        Command::Register => return start_register(model),
+        _ => {}
+    }
+    vec![]
+}
+
+/// `s`: subscribe our app to the selected WABA's webhooks, after a confirm.
+fn start_subscribe(model: &mut Model) -> Vec<Effect> {
+    let Some(row) = model.wabas.current_row() else {
+        return vec![];
+    };
+    let target = Target::SubscribeApp {
+        waba_id: row.id().to_string(),
+        waba_name: row.waba.name().to_string(),
+    };
+    if row.onboarding.webhooks_subscribed == Some(true) {
+        model.notice = Some(format!(
+            "'{}' already sends its webhooks to our app: nothing to subscribe.",
+            row.waba.name()
+        ));
+        return vec![];
+    }
+    confirm(model, "subscribed_apps", target, None, None);
+    vec![]
+}
+
+/// `R` in the WABA detail: register the selected phone number, with a PIN typed in the dialog.
+fn start_register(model: &mut Model) -> Vec<Effect> {
+    let pane = &model.wabas;
+    let Some(row) = pane.open_row() else {
+        model.notice = Some(
+            "Open the WABA with Enter and pick its number with j/k, then press R to register it."
+                .into(),
+        );
+        return vec![];
+    };
+    let Some(phone) = pane.selected_phone() else {
+        model.notice = Some(format!(
+            "'{}' has no phone number to register yet.",
+            row.waba.name()
+        ));
+        return vec![];
+    };
+    if phone.is_connected() {
+        model.notice = Some(format!(
+            "{} is already registered (CONNECTED): nothing to do.",
+            phone.label()
+        ));
+        return vec![];
+    }
+    let target = Target::RegisterPhone {
+        waba_id: row.id().to_string(),
+        waba_name: row.waba.name().to_string(),
+        phone_id: phone.id.clone(),
+        phone: phone.label().to_string(),
+    };
+    confirm(model, "register", target, Some(PinField::default()), None);
+    vec![]
 }
 
 #[cfg(test)]
