@@ -2,8 +2,9 @@
 //! the WABAs the WABAs pane holds (which customers each line funds, whether Meta's check holds,
 //! which WABAs have no credit of ours), the filter, the selection and the open detail.
 //!
-//! The join is computed from the two panes' data whenever it is needed (it is a few map
-//! look-ups per allocation), so it can never be stale against either.
+//! The join is derived from the two panes' data when either changes or the filter does (and
+//! kept until then), so it can never be stale against either and a key or a frame costs no
+//! join.
 
 use std::collections::{HashMap, HashSet};
 
@@ -124,11 +125,43 @@ pub struct CreditLinesPane {
     /// Allocations established by a read that started after the lines' (an action's
     /// re-read): a refresh does not overwrite them.
     pub newer: HashMap<String, ReadStamp>,
+    /// Bumped on every change to `lines`.
+    version: u64,
+    /// The last view and what it was derived from.
+    derived: std::cell::RefCell<Option<(ViewKey, std::sync::Arc<CreditView>)>>,
+}
+
+/// What the view depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ViewKey {
+    lines: u64,
+    wabas: u64,
+    wabas_loaded: bool,
+    needle: String,
 }
 
 impl CreditLinesPane {
-    /// The rows and counts, joined with the WABAs pane's data.
-    pub fn view(&self, wabas: &WabasPane) -> CreditView {
+    /// The rows and counts, joined with the WABAs pane's data; derived again only when the
+    /// lines, the WABAs or the filter changed.
+    pub fn view(&self, wabas: &WabasPane) -> std::sync::Arc<CreditView> {
+        let key = ViewKey {
+            lines: self.version,
+            wabas: wabas.version(),
+            wabas_loaded: wabas.loaded,
+            needle: self.filter.value().trim().to_lowercase(),
+        };
+        let mut d = self.derived.borrow_mut();
+        if let Some((k, v)) = d.as_ref()
+            && *k == key
+        {
+            return v.clone();
+        }
+        let view = std::sync::Arc::new(self.derive_view(wabas));
+        *d = Some((key, view.clone()));
+        view
+    }
+
+    fn derive_view(&self, wabas: &WabasPane) -> CreditView {
         let index = wabas.loaded.then(|| {
             FundingIndex::new(
                 wabas
@@ -217,6 +250,21 @@ impl CreditLinesPane {
         view
     }
 
+    /// Whether `row` is the one `key` names, without building its key.
+    fn row_has_key(&self, row: &CreditRow, key: &RowKey) -> bool {
+        match (row, key) {
+            (CreditRow::Line { line }, RowKey::Line(id)) => {
+                self.lines.get(*line).is_some_and(|l| &l.line.id == id)
+            }
+            (CreditRow::Allocation { line, alloc, .. }, RowKey::Allocation(id)) => {
+                self.allocation(*line, *alloc).is_some_and(|a| &a.id == id)
+            }
+            (CreditRow::NotFundedHeading, RowKey::NotFundedHeading) => true,
+            (CreditRow::NotFunded { waba_id, .. }, RowKey::NotFunded(id)) => waba_id == id,
+            _ => false,
+        }
+    }
+
     /// The key of a row.
     pub fn key_of(&self, row: &CreditRow) -> RowKey {
         match row {
@@ -243,6 +291,12 @@ impl CreditLinesPane {
     /// Where the selection is in `view`: its row if still there, else the last index, kept in
     /// range.
     pub fn position(&self, view: &CreditView) -> usize {
+        // Most keys leave the selected row where it was: no scan.
+        if let (Some(key), Some(row)) = (&self.key, view.rows.get(self.selected))
+            && self.row_has_key(row, key)
+        {
+            return self.selected;
+        }
         if let Some(key) = &self.key
             && let Some(pos) = view.rows.iter().position(|r| &self.key_of(r) == key)
         {
@@ -321,6 +375,7 @@ impl CreditLinesPane {
         self.list_read = started;
         self.lines = lines;
         self.loaded = true;
+        self.version += 1;
     }
 
     /// As of which read the allocation is shown; `None` when it is not held.
@@ -360,6 +415,7 @@ impl CreditLinesPane {
         for a in &allocations {
             self.newer.insert(a.id.clone(), started);
         }
+        self.version += 1;
         let Some(line) = self.lines.iter_mut().find(|l| l.line.id == credit_line_id) else {
             return;
         };

@@ -252,7 +252,7 @@ impl Model {
                 p.offset = follow(p.offset, p.selected, len, rows);
             }
             Pane::Wabas => {
-                let len = self.wabas.visible().len();
+                let len = self.wabas.visible_len();
                 let p = &mut self.wabas;
                 p.offset = follow(p.offset, p.selected, len, rows);
             }

@@ -104,19 +104,28 @@ pub enum Change {
     HealthWorse { was: Health },
 }
 
-/// One WABA with what the pane derives from it.
+/// One WABA with what the pane derives from it, computed once when it arrives: the filter
+/// and the sort read these, not the WABA, so a key costs no lowercasing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WabaRow {
     pub waba: Waba,
     pub health: Health,
     pub onboarding: Onboarding,
+    /// What the filter searches, lowercased, fields separated by newlines.
+    search: String,
+    /// The name lowercased, for sorting.
+    name_key: String,
 }
 
 impl WabaRow {
     pub fn new(waba: Waba, rules: &OnboardingRules) -> WabaRow {
+        let health = Health::of_waba(&waba);
+        let search = search_text(&waba, &health);
         WabaRow {
-            health: Health::of_waba(&waba),
+            name_key: waba.node.name.to_lowercase(),
             onboarding: Onboarding::derive(&waba, rules),
+            health,
+            search,
             waba,
         }
     }
@@ -186,27 +195,51 @@ impl WabaRow {
     }
 
     fn matches(&self, needle: &str) -> bool {
-        let w = &self.waba;
-        let n = &w.node;
-        let mut hay = vec![
-            n.name.as_str(),
-            n.id.as_str(),
-            self.health.label(),
-            n.currency.as_deref().unwrap_or(""),
-            n.account_review_status.as_deref().unwrap_or(""),
-            n.business_verification_status.as_deref().unwrap_or(""),
-        ];
-        if let Some(o) = &n.owner_business_info {
-            hay.push(&o.id);
-            hay.extend(o.name.as_deref());
-        }
-        for p in &n.phone_numbers {
-            hay.push(&p.id);
-            hay.extend(p.display_phone_number.as_deref());
-            hay.extend(p.verified_name.as_deref());
-        }
-        hay.iter().any(|h| h.to_lowercase().contains(needle))
+        self.search.contains(needle)
     }
+}
+
+/// The fields the filter searches: names, ids, health, currency, review and verification
+/// status, the owner business, and each number's id, display number and verified name.
+fn search_text(w: &Waba, health: &Health) -> String {
+    let n = &w.node;
+    let mut hay = vec![
+        n.name.as_str(),
+        n.id.as_str(),
+        health.label(),
+        n.currency.as_deref().unwrap_or(""),
+        n.account_review_status.as_deref().unwrap_or(""),
+        n.business_verification_status.as_deref().unwrap_or(""),
+    ];
+    if let Some(o) = &n.owner_business_info {
+        hay.push(&o.id);
+        hay.extend(o.name.as_deref());
+    }
+    for p in &n.phone_numbers {
+        hay.push(&p.id);
+        hay.extend(p.display_phone_number.as_deref());
+        hay.extend(p.verified_name.as_deref());
+    }
+    hay.join("\n").to_lowercase()
+}
+
+/// What the visible rows depend on: when it is the same, the rows are too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ViewKey {
+    version: u64,
+    lane: WabaLane,
+    sort: SortKey,
+    needle: String,
+}
+
+/// The visible rows (indices into `rows`, in order) and the lane counts, derived when the data
+/// or the query changes, never while drawing.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    key: Option<ViewKey>,
+    visible: std::sync::Arc<Vec<usize>>,
+    counts_version: Option<u64>,
+    counts: [usize; 3],
 }
 
 #[derive(Debug, Clone, Default)]
@@ -245,6 +278,11 @@ pub struct WabasPane {
     /// WABAs established by a read that started after the list's (an action's re-read): the
     /// list does not overwrite them.
     pub newer: HashMap<String, ReadStamp>,
+    /// Bumped on every change to `rows`.
+    version: u64,
+    /// Row index by WABA id.
+    by_id: HashMap<String, usize>,
+    derived: std::cell::RefCell<Derived>,
 }
 
 impl WabasPane {
@@ -255,41 +293,125 @@ impl WabasPane {
         }
     }
 
-    /// The rows shown: the current lane, narrowed by the filter, in the chosen order.
-    pub fn visible(&self) -> Vec<&WabaRow> {
-        let needle = self.filter.value().trim().to_lowercase();
-        let mut rows: Vec<&WabaRow> = self
-            .rows
-            .iter()
-            .filter(|r| self.lane.contains(r) && (needle.is_empty() || r.matches(&needle)))
-            .collect();
-        let name = |r: &WabaRow| (r.waba.node.name.to_lowercase(), r.id().to_string());
+    /// The visible rows as indices into `rows`: the current lane, narrowed by the filter, in
+    /// the chosen order. Derived once per change of data, lane, sort or filter; a filter that
+    /// only grew narrows the previous result instead of scanning the book.
+    pub fn visible_indices(&self) -> std::sync::Arc<Vec<usize>> {
+        let key = ViewKey {
+            version: self.version,
+            lane: self.lane,
+            sort: self.sort,
+            needle: self.filter.value().trim().to_lowercase(),
+        };
+        let mut d = self.derived.borrow_mut();
+        if d.key.as_ref() == Some(&key) {
+            return d.visible.clone();
+        }
+        let narrowing = d.key.as_ref().is_some_and(|old| {
+            old.version == key.version
+                && old.lane == key.lane
+                && old.sort == key.sort
+                && key.needle.starts_with(&old.needle)
+        });
+        let visible: Vec<usize> = if narrowing {
+            // Same order, fewer rows.
+            d.visible
+                .iter()
+                .copied()
+                .filter(|&i| self.rows[i].matches(&key.needle))
+                .collect()
+        } else {
+            let mut v: Vec<usize> = (0..self.rows.len())
+                .filter(|&i| {
+                    let r = &self.rows[i];
+                    self.lane.contains(r) && (key.needle.is_empty() || r.matches(&key.needle))
+                })
+                .collect();
+            self.sort_indices(&mut v);
+            v
+        };
+        d.visible = std::sync::Arc::new(visible);
+        d.key = Some(key);
+        d.visible.clone()
+    }
+
+    fn sort_indices(&self, v: &mut [usize]) {
+        let rows = &self.rows;
+        let name = |i: usize| (rows[i].name_key.as_str(), rows[i].id());
         match self.sort {
-            SortKey::Name => rows.sort_by_cached_key(|r| name(r)),
-            SortKey::Health => rows.sort_by_cached_key(|r| {
+            SortKey::Name => v.sort_by(|&a, &b| name(a).cmp(&name(b))),
+            SortKey::Health => v.sort_by_cached_key(|&i| {
+                let r = &rows[i];
                 (
                     std::cmp::Reverse(r.health.severity()),
                     std::cmp::Reverse(r.missing_steps()),
-                    name(r),
+                    name(i),
                 )
             }),
-            SortKey::Age => rows.sort_by_cached_key(|r| {
+            SortKey::Age => v.sort_by_cached_key(|&i| {
+                let r = &rows[i];
                 (
                     r.waba.node.creation_time.is_none(),
                     std::cmp::Reverse(r.waba.node.creation_time),
-                    name(r),
+                    name(i),
                 )
             }),
         }
-        rows
     }
 
+    /// The rows shown, in order (see [`visible_indices`](Self::visible_indices)).
+    pub fn visible(&self) -> Vec<&WabaRow> {
+        self.visible_indices()
+            .iter()
+            .map(|&i| &self.rows[i])
+            .collect()
+    }
+
+    /// How many rows are shown.
+    pub fn visible_len(&self) -> usize {
+        self.visible_indices().len()
+    }
+
+    /// The `i`-th row shown.
+    pub fn visible_row(&self, i: usize) -> Option<&WabaRow> {
+        let v = self.visible_indices();
+        v.get(i).map(|&r| &self.rows[r])
+    }
+
+    /// How many WABAs each lane holds, counted once per change of the data.
     pub fn lane_count(&self, lane: WabaLane) -> usize {
-        self.rows.iter().filter(|r| lane.contains(r)).count()
+        let mut d = self.derived.borrow_mut();
+        if d.counts_version != Some(self.version) {
+            let mut counts = [0; 3];
+            for r in &self.rows {
+                for (n, l) in counts.iter_mut().zip(WabaLane::ALL) {
+                    *n += usize::from(l.contains(r));
+                }
+            }
+            d.counts = counts;
+            d.counts_version = Some(self.version);
+        }
+        d.counts[WabaLane::ALL.iter().position(|l| *l == lane).unwrap_or(0)]
+    }
+
+    /// Changes with every change of the rows (for views derived from them elsewhere).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The rows changed: what is derived from them is derived again when next asked.
+    fn changed(&mut self) {
+        self.version += 1;
+        self.by_id = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id().to_string(), i))
+            .collect();
     }
 
     pub fn selected_row(&self) -> Option<&WabaRow> {
-        self.visible().get(self.selected).copied()
+        self.visible_row(self.selected)
     }
 
     pub fn selected_id(&self) -> Option<String> {
@@ -297,7 +419,7 @@ impl WabasPane {
     }
 
     pub fn row(&self, id: &str) -> Option<&WabaRow> {
-        self.rows.iter().find(|r| r.id() == id)
+        self.rows.get(*self.by_id.get(id)?)
     }
 
     /// The WABA whose detail is open.
@@ -333,18 +455,21 @@ impl WabasPane {
     /// Select the row with this id if it is visible; otherwise keep the index in range.
     pub fn select_id(&mut self, id: Option<&str>) {
         if let Some(id) = id
-            && let Some(pos) = self.visible().iter().position(|r| r.id() == id)
+            && let Some(pos) = self
+                .visible_indices()
+                .iter()
+                .position(|&i| self.rows[i].id() == id)
         {
             self.selected = pos;
             return;
         }
-        let n = self.visible().len();
+        let n = self.visible_len();
         self.selected = if n == 0 { 0 } else { self.selected.min(n - 1) };
     }
 
     /// Move the selection (the user is looking at the row it lands on).
     pub fn move_by(&mut self, delta: isize) {
-        let n = self.visible().len();
+        let n = self.visible_len();
         self.selected = if n == 0 {
             0
         } else {
@@ -354,7 +479,7 @@ impl WabasPane {
     }
 
     pub fn move_to(&mut self, index: usize) {
-        self.selected = index.min(self.visible().len().saturating_sub(1));
+        self.selected = index.min(self.visible_len().saturating_sub(1));
         self.after_move();
     }
 
@@ -438,10 +563,14 @@ impl WabasPane {
                     });
             }
         }
-        changes.retain(|id, _| rows.iter().any(|r| r.id() == id));
+        if !changes.is_empty() {
+            let listed: HashSet<&str> = rows.iter().map(WabaRow::id).collect();
+            changes.retain(|id, _| listed.contains(id.as_str()));
+        }
         self.changes = changes;
         self.known.extend(rows.iter().map(|r| r.id().to_string()));
         self.rows = rows;
+        self.changed();
         self.extras_failed = list.extras_failed;
         self.loaded = true;
         self.select_id(keep.as_deref());
@@ -459,6 +588,7 @@ impl WabasPane {
         for row in &mut self.rows {
             row.onboarding = Onboarding::derive(&row.waba, &self.rules);
         }
+        self.changed();
         self.select_id(keep.as_deref());
     }
 
@@ -483,13 +613,14 @@ impl WabasPane {
         self.newer.insert(waba.id().to_string(), started);
         let keep = self.selected_id();
         let row = WabaRow::new(waba, &self.rules);
-        match self.rows.iter_mut().find(|r| r.id() == row.id()) {
-            Some(r) => *r = row,
+        match self.by_id.get(row.id()).copied() {
+            Some(i) => self.rows[i] = row,
             None => {
                 self.known.insert(row.id().to_string());
                 self.rows.push(row);
             }
         }
+        self.changed();
         self.select_id(keep.as_deref());
         self.clamp_phone();
     }

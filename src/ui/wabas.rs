@@ -127,7 +127,8 @@ pub(crate) fn age_text(created: Option<i64>, now: DateTime<Utc>) -> String {
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc>, theme: &Theme) {
-    let rows_all = pane.visible();
+    // Indices derived when the data or the query changed: drawing builds only the window.
+    let rows_all = pane.visible_indices();
     let title = format!(
         " {} · {} of {} ",
         pane.lane.title(),
@@ -162,7 +163,8 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
         .iter()
         .skip(offset)
         .take(inner_height)
-        .map(|r| {
+        .map(|&i| {
+            let r = &pane.rows[i];
             let n = &r.waba.node;
             let o = &r.onboarding;
             let mut cells = vec![
