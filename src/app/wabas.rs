@@ -44,7 +44,7 @@ impl WabaLane {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         WabaLane::ALL.iter().position(|l| *l == self).unwrap_or(0)
     }
 
@@ -111,21 +111,16 @@ pub struct WabaRow {
     pub waba: Waba,
     pub health: Health,
     pub onboarding: Onboarding,
-    /// What the filter searches, lowercased, fields separated by newlines.
-    search: String,
     /// The name lowercased, for sorting.
     name_key: String,
 }
 
 impl WabaRow {
     pub fn new(waba: Waba, rules: &OnboardingRules) -> WabaRow {
-        let health = Health::of_waba(&waba);
-        let search = search_text(&waba, &health);
         WabaRow {
             name_key: waba.node.name.to_lowercase(),
             onboarding: Onboarding::derive(&waba, rules),
-            health,
-            search,
+            health: Health::of_waba(&waba),
             waba,
         }
     }
@@ -193,10 +188,6 @@ impl WabaRow {
             .filter(|s| **s == Some(false))
             .count()
     }
-
-    fn matches(&self, needle: &str) -> bool {
-        self.search.contains(needle)
-    }
 }
 
 /// The fields the filter searches: names, ids, health, currency, review and verification
@@ -238,6 +229,9 @@ struct ViewKey {
 struct Derived {
     key: Option<ViewKey>,
     visible: std::sync::Arc<Vec<usize>>,
+    /// Every row in the sort order, and the (version, sort) it was sorted for: lanes and
+    /// filters are scans of this, never a sort.
+    sorted: Option<(u64, SortKey, std::sync::Arc<Vec<usize>>)>,
     counts_version: Option<u64>,
     counts: [usize; 3],
 }
@@ -282,6 +276,10 @@ pub struct WabasPane {
     version: u64,
     /// Row index by WABA id.
     by_id: HashMap<String, usize>,
+    /// Per row, what the filter searches (lowercased) and the lanes it is in (bit per lane),
+    /// kept apart from the rows so a filter keystroke scans dense memory.
+    search: Vec<Box<str>>,
+    lanes: Vec<u8>,
     derived: std::cell::RefCell<Derived>,
 }
 
@@ -313,22 +311,29 @@ impl WabasPane {
                 && old.sort == key.sort
                 && key.needle.starts_with(&old.needle)
         });
+        // One searcher for the whole scan (SIMD), not one per row.
+        let finder = memchr::memmem::Finder::new(key.needle.as_bytes());
+        let matches = |i: usize| finder.find(self.search[i].as_bytes()).is_some();
         let visible: Vec<usize> = if narrowing {
             // Same order, fewer rows.
-            d.visible
+            d.visible.iter().copied().filter(|&i| matches(i)).collect()
+        } else {
+            let sorted = match &d.sorted {
+                Some((v, s, order)) if *v == key.version && *s == key.sort => order.clone(),
+                _ => {
+                    let mut order: Vec<usize> = (0..self.rows.len()).collect();
+                    self.sort_indices(&mut order);
+                    let order = std::sync::Arc::new(order);
+                    d.sorted = Some((key.version, key.sort, order.clone()));
+                    order
+                }
+            };
+            let lane = 1u8 << self.lane.index();
+            sorted
                 .iter()
                 .copied()
-                .filter(|&i| self.rows[i].matches(&key.needle))
+                .filter(|&i| self.lanes[i] & lane != 0 && (key.needle.is_empty() || matches(i)))
                 .collect()
-        } else {
-            let mut v: Vec<usize> = (0..self.rows.len())
-                .filter(|&i| {
-                    let r = &self.rows[i];
-                    self.lane.contains(r) && (key.needle.is_empty() || r.matches(&key.needle))
-                })
-                .collect();
-            self.sort_indices(&mut v);
-            v
         };
         d.visible = std::sync::Arc::new(visible);
         d.key = Some(key);
@@ -383,15 +388,15 @@ impl WabasPane {
         let mut d = self.derived.borrow_mut();
         if d.counts_version != Some(self.version) {
             let mut counts = [0; 3];
-            for r in &self.rows {
-                for (n, l) in counts.iter_mut().zip(WabaLane::ALL) {
-                    *n += usize::from(l.contains(r));
+            for bits in &self.lanes {
+                for (k, n) in counts.iter_mut().enumerate() {
+                    *n += usize::from(bits & (1 << k) != 0);
                 }
             }
             d.counts = counts;
             d.counts_version = Some(self.version);
         }
-        d.counts[WabaLane::ALL.iter().position(|l| *l == lane).unwrap_or(0)]
+        d.counts[lane.index()]
     }
 
     /// Changes with every change of the rows (for views derived from them elsewhere).
@@ -407,6 +412,21 @@ impl WabasPane {
             .iter()
             .enumerate()
             .map(|(i, r)| (r.id().to_string(), i))
+            .collect();
+        self.search = self
+            .rows
+            .iter()
+            .map(|r| search_text(&r.waba, &r.health).into_boxed_str())
+            .collect();
+        self.lanes = self
+            .rows
+            .iter()
+            .map(|r| {
+                WabaLane::ALL
+                    .iter()
+                    .filter(|l| l.contains(r))
+                    .fold(0u8, |bits, l| bits | 1 << l.index())
+            })
             .collect();
     }
 

@@ -1,0 +1,197 @@
+//! What a key and a frame cost as the book grows: `cargo bench --bench console`.
+//!
+//! For books of 100, 10,000 and 100,000 WABAs (built in-process, no HTTP), `update` plus a draw
+//! into a 120x40 `TestBackend` for: a navigation key (`j`), a filter keystroke (typing one more
+//! letter), a pane switch (WABAs → Credit lines → WABAs), and the idle tick (a draw with nothing
+//! changed). The target is a cost per key independent of the book: compare each benchmark's
+//! 100,000 figure with its 100 figure (the README quotes the ratios).
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use partnerdeck::app::msg::WabaList;
+use partnerdeck::app::{Model, Msg, ReadStamp, update};
+use partnerdeck::graph::credit_model::CreditLineData;
+use partnerdeck::graph::waba_model::Waba;
+use partnerdeck::ui::{Theme, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+const SIZES: [usize; 3] = [100, 10_000, 100_000];
+const OUR_APP: &str = "1002003004005006";
+
+fn main() {
+    divan::main();
+}
+
+/// A book of `n` WABAs with the variety of a real one: every tenth blocked or limited, one in
+/// seven not subscribed, one in five not funded, one to three numbers each.
+fn book(n: usize) -> Vec<Waba> {
+    (0..n)
+        .map(|i| {
+            let health = match i % 10 {
+                0 => "BLOCKED",
+                1 => "LIMITED",
+                _ => "AVAILABLE",
+            };
+            let phones: Vec<_> = (0..1 + i % 3)
+                .map(|p| {
+                    json!({
+                        "id": format!("32{i:08}{p}"),
+                        "display_phone_number": format!("+1 555 {i:07}"),
+                        "verified_name": format!("Customer {i}"),
+                        "quality_rating": if i % 17 == 0 { "RED" } else { "GREEN" },
+                        "status": if i % 4 == 0 { "PENDING" } else { "CONNECTED" },
+                    })
+                })
+                .collect();
+            let node = json!({
+                "id": format!("31{i:010}"),
+                "name": format!("Customer {i} Messaging"),
+                "currency": "USD",
+                "creation_time": 1_700_000_000 + i as i64,
+                "health_status": {"can_send_message": health},
+                "owner_business_info": {"id": format!("33{i:010}"), "name": format!("Business {i}")},
+                "primary_funding_id": if i % 5 == 0 { None } else { Some(format!("77{:04}", i % 40)) },
+                "phone_numbers": {"data": phones},
+            });
+            let subscribed = if i % 7 == 0 { json!([]) } else { json!([{"whatsapp_business_api_data": {"id": OUR_APP}}]) };
+            let mut w: Waba = Waba {
+                node: serde_json::from_value(node).expect("a WABA node"),
+                ..Default::default()
+            };
+            w.subscribed_apps = serde_json::from_value(subscribed).ok();
+            w.solutions = Some(vec![]);
+            w
+        })
+        .collect()
+}
+
+/// Two credit lines whose allocations fund most of the book.
+fn lines(n: usize) -> Vec<CreditLineData> {
+    let allocations: Vec<_> = (0..40)
+        .map(|c| {
+            json!({
+                "id": format!("58{c:04}"),
+                "receiving_business": {"id": format!("33{c:010}"), "name": format!("Business {c}")},
+                "receiving_credential": {"id": format!("77{c:04}")},
+                "request_status": "ACTIVE",
+            })
+        })
+        .collect();
+    let _ = n;
+    vec![
+        serde_json::from_value(json!({
+            "id": "7700", "legal_entity_name": "Northwind", "allocations": allocations,
+        }))
+        .map(|line| CreditLineData {
+            line,
+            allocations: serde_json::from_value(json!(allocations)).expect("allocations"),
+        })
+        .expect("a credit line"),
+    ]
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+struct Console {
+    model: Model,
+    terminal: Terminal<TestBackend>,
+    theme: Theme,
+}
+
+impl Console {
+    fn new(n: usize) -> Console {
+        let mut model = Model::new(OUR_APP, "v25.0");
+        let at = Utc.timestamp_opt(1_795_000_000, 0).unwrap();
+        update(
+            &mut model,
+            Msg::Resize {
+                width: 120,
+                height: 40,
+                list_rows: partnerdeck::ui::list_rows(40),
+            },
+        );
+        update(
+            &mut model,
+            Msg::WabasLoaded {
+                at,
+                started: ReadStamp::issue(),
+                result: Ok(WabaList {
+                    wabas: book(n),
+                    extras_failed: None,
+                }),
+            },
+        );
+        update(
+            &mut model,
+            Msg::CreditLinesLoaded {
+                at,
+                started: ReadStamp::issue(),
+                result: Ok(lines(n)),
+            },
+        );
+        update(&mut model, key('2'));
+        update(&mut model, key('l'));
+        update(&mut model, key('l')); // the All lane
+        let mut c = Console {
+            model,
+            terminal: Terminal::new(TestBackend::new(120, 40)).unwrap(),
+            theme: Theme::monochrome(),
+        };
+        c.draw();
+        c
+    }
+
+    fn draw(&mut self) {
+        let (model, theme) = (&self.model, &self.theme);
+        let now = Utc.timestamp_opt(1_795_000_060, 0).unwrap();
+        self.terminal
+            .draw(|f| draw(f, model, now, theme))
+            .expect("draw");
+    }
+
+    fn press(&mut self, msg: Msg) {
+        update(&mut self.model, msg);
+        self.draw();
+    }
+}
+
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 5)]
+fn navigation_key(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    bencher.bench_local(|| c.press(key('j')));
+}
+
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn filter_keystroke(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    c.press(key('/'));
+    c.press(key('c'));
+    // Each sample is two keystrokes: one more letter (a narrowing of the last result), then
+    // Backspace (a scan of the whole book), each with its draw.
+    bencher.with_inputs(|| ()).bench_local_values(|()| {
+        c.press(key('u'));
+        c.press(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
+    });
+}
+
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn pane_switch(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    bencher.bench_local(|| {
+        c.press(key('3'));
+        c.press(key('2'));
+    });
+}
+
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 5)]
+fn idle_tick(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    bencher.bench_local(|| c.draw());
+}
