@@ -102,6 +102,7 @@ mod fields;
 mod paging;
 mod routes;
 pub mod wabas;
+pub mod webhooks;
 mod world;
 
 use std::net::SocketAddr;
@@ -118,6 +119,7 @@ pub use faults::{Fault, FaultAction, FaultStatus};
 pub use fields::{FieldError, FieldSel, parse_fields};
 pub use routes::MAX_BATCH;
 pub use wabas::{EntityHealth, HealthErrorItem, Phone, Waba, WabaGenerator};
+pub use webhooks::{DEMO_APP_SECRET, PushStats, WebhookOptions};
 pub use world::{App, Business, Partner, Solution, Token, World};
 
 /// The token the demo world accepts for our app. Not a secret: it only opens the simulator.
@@ -213,6 +215,8 @@ pub struct SimOptions {
     pub latency: Duration,
     /// Faults switched on from the start (see [`faults`]).
     pub faults: Vec<Fault>,
+    /// Push signed webhooks on state changes (see [`webhooks`]); `None` = off.
+    pub webhooks: Option<WebhookOptions>,
 }
 
 impl Default for SimOptions {
@@ -221,6 +225,7 @@ impl Default for SimOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             latency: Duration::ZERO,
             faults: Vec::new(),
+            webhooks: None,
         }
     }
 }
@@ -313,6 +318,11 @@ impl SimHandle {
         self.shared.faults.add(vec![fault])[0]
     }
 
+    /// Webhook pushes queued, delivered and failed so far (`None` when webhooks are off).
+    pub fn webhook_stats(&self) -> Option<Arc<PushStats>> {
+        self.shared.webhooks.as_ref().map(|p| p.stats.clone())
+    }
+
     /// Switch every fault off.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
@@ -379,7 +389,11 @@ pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError
         latency: opts.latency,
         addr,
         faults: faults::Faults::new(opts_faults),
+        webhooks: opts.webhooks.clone().map(webhooks::Pusher::start),
     });
+    if let Some(every) = opts.webhooks.as_ref().and_then(|w| w.trickle) {
+        tokio::spawn(webhooks::trickle_loop(Arc::downgrade(&shared), every));
+    }
     let app = routes::router(shared.clone()).into_make_service_with_connect_info::<faults::Conn>();
     let listener = faults::SimListener(listener);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

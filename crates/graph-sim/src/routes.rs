@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub latency: Duration,
     pub addr: SocketAddr,
     pub faults: Faults,
+    /// Where webhook deliveries go, when configured.
+    pub webhooks: Option<super::webhooks::Pusher>,
 }
 
 impl Shared {
@@ -141,6 +143,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if path == "/__sim/faults" || path.starts_with("/__sim/faults/") {
         return faults::control(&shared.faults, conn.as_ref(), req).await;
     }
+    if path == "/__sim/onboard_waba" || path == "/__sim/restrict_waba" {
+        return super::webhooks::control(&shared, &method, &path, &raw_query);
+    }
     if path == "/__sim" || path.starts_with("/__sim/") {
         return control(&shared, &method, &path);
     }
@@ -173,7 +178,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         None => {
             let result = {
                 let mut world = shared.world();
-                dispatch(&mut world, &call)
+                let r = dispatch(&mut world, &call);
+                super::webhooks::flush(&shared, &mut world);
+                r
             };
             match result {
                 Ok(v) => (200, v),
@@ -521,6 +528,7 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
             }
             (Some(_), Some(action)) if call.method == Method::POST => {
                 world::apply(world, &sid, &actor.app_id, action)?;
+                super::webhooks::solution_changed(world, &sid);
                 Ok(json!({ "success": true }))
             }
             (Some(_), Some(_)) => Err(GraphError::unsupported_method_on_edge(method)),
