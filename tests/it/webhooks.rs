@@ -509,3 +509,63 @@ async fn follower_thread_sends_events() {
     assert_eq!(next(&mut rx).await.object_id.as_deref(), Some("11"));
     tokio::task::spawn_blocking(move || f.stop()).await.unwrap();
 }
+
+fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        prop_oneof![
+            Just("account_update".to_string()),
+            Just("partner_solutions".to_string()),
+            Just("PARTNER_REMOVED".to_string()),
+            Just("ACCOUNT_RESTRICTION".to_string()),
+            ".{0,12}"
+        ]
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        let keys = prop_oneof![
+            Just("object".to_string()),
+            Just("entry".to_string()),
+            Just("id".to_string()),
+            Just("time".to_string()),
+            Just("changes".to_string()),
+            Just("field".to_string()),
+            Just("value".to_string()),
+            Just("event".to_string()),
+            Just("waba_info".to_string()),
+            Just("restriction_info".to_string()),
+            Just("expiration".to_string()),
+            "[a-z_]{1,8}"
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(keys, inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever arrives, the decoder neither panics nor drops it, and every event is storable.
+    #[test]
+    fn decoder_never_panics_and_keeps_everything(v in any_json(), junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+        for body in [v.to_string().into_bytes(), junk] {
+            let evs = decode(&body);
+            proptest::prop_assert!(!evs.is_empty());
+            for e in evs {
+                proptest::prop_assert!(!e.summary.is_empty());
+                proptest::prop_assert!(!e.summary.chars().any(char::is_control));
+                proptest::prop_assert!(serde_json::from_str::<Value>(&e.raw).is_ok());
+                proptest::prop_assert_eq!(e.id.len(), 32);
+            }
+        }
+    }
+}

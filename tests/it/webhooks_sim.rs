@@ -185,7 +185,20 @@ async fn live_trickle_sends_plausible_events() {
     let dir = tempfile::tempdir().unwrap();
     let (intake, mut rx, _store) = intake(dir.path()).await;
     let url = format!("http://{}/webhook", intake.listen_addr().unwrap());
-    let _h = sim_with(url, SECRET, Some(Duration::from_millis(30))).await;
+    // Switched on after start, as `--demo` does once the listener's port is known.
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    assert!(h.webhook_stats().is_none());
+    let opts = WebhookOptions {
+        trickle: Some(Duration::from_millis(30)),
+        ..WebhookOptions::new(url, SECRET)
+    };
+    assert!(
+        !format!("{opts:?}").contains(SECRET),
+        "Debug hides the secret"
+    );
+    h.set_webhooks(Some(opts));
     for _ in 0..3 {
         let e = next(&mut rx).await.event;
         assert!(
@@ -197,4 +210,6 @@ async fn live_trickle_sends_plausible_events() {
         );
         assert!(!e.summary.contains("?"), "{}", e.summary);
     }
+    h.set_webhooks(None);
+    assert!(h.webhook_stats().is_none());
 }

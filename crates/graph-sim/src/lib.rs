@@ -19,6 +19,9 @@
 //!
 //! `GET /__sim/requests` returns the recorded requests as JSON (for debugging);
 //! `/__sim/faults` switches fault injection on and off at run time (see [`faults`]).
+//! With [`SimOptions::webhooks`] (or [`SimHandle::set_webhooks`]) it pushes signed webhook
+//! deliveries when its state changes; `POST /__sim/onboard_waba` and
+//! `POST /__sim/restrict_waba?waba_id=…` make such changes on demand (see [`webhooks`]).
 //! Nothing is printed per request; requests are traced at `debug` level only.
 //!
 //! # Refusals of solution actions
@@ -320,7 +323,16 @@ impl SimHandle {
 
     /// Webhook pushes queued, delivered and failed so far (`None` when webhooks are off).
     pub fn webhook_stats(&self) -> Option<Arc<PushStats>> {
-        self.shared.webhooks.as_ref().map(|p| p.stats.clone())
+        self.shared.webhooks().as_ref().map(|p| p.stats.clone())
+    }
+
+    /// Start (or redirect, or with `None` stop) webhook pushes on a running simulator, e.g.
+    /// once the receiver's port is known. Must be called inside a tokio runtime.
+    pub fn set_webhooks(&self, opts: Option<WebhookOptions>) {
+        match opts {
+            Some(w) => webhooks::enable(&self.shared, w),
+            None => *self.shared.webhooks() = None,
+        }
     }
 
     /// Switch every fault off.
@@ -389,10 +401,10 @@ pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError
         latency: opts.latency,
         addr,
         faults: faults::Faults::new(opts_faults),
-        webhooks: opts.webhooks.clone().map(webhooks::Pusher::start),
+        webhooks: Mutex::new(None),
     });
-    if let Some(every) = opts.webhooks.as_ref().and_then(|w| w.trickle) {
-        tokio::spawn(webhooks::trickle_loop(Arc::downgrade(&shared), every));
+    if let Some(w) = opts.webhooks.clone() {
+        webhooks::enable(&shared, w);
     }
     let app = routes::router(shared.clone()).into_make_service_with_connect_info::<faults::Conn>();
     let listener = faults::SimListener(listener);

@@ -40,7 +40,7 @@ pub(crate) struct Shared {
     pub addr: SocketAddr,
     pub faults: Faults,
     /// Where webhook deliveries go, when configured.
-    pub webhooks: Option<super::webhooks::Pusher>,
+    pub webhooks: Mutex<Option<super::webhooks::Pusher>>,
 }
 
 impl Shared {
@@ -50,6 +50,10 @@ impl Shared {
 
     pub fn log(&self) -> MutexGuard<'_, Vec<RecordedRequest>> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn webhooks(&self) -> MutexGuard<'_, Option<super::webhooks::Pusher>> {
+        self.webhooks.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

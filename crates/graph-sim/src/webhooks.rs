@@ -36,8 +36,8 @@ use super::world::{Business, World};
 /// The app secret the simulator signs with when none is given. Not a secret: simulator data.
 pub const DEMO_APP_SECRET: &str = "sim-demo-app-secret-not-a-real-secret";
 
-/// Where and how the simulator pushes webhooks.
-#[derive(Clone, Debug)]
+/// Where and how the simulator pushes webhooks. `Debug` does not print the secret.
+#[derive(Clone)]
 pub struct WebhookOptions {
     /// e.g. `http://127.0.0.1:8766/webhook`.
     pub callback_url: String,
@@ -45,6 +45,16 @@ pub struct WebhookOptions {
     pub app_secret: String,
     /// A random plausible event this often (the demo's "live trickle"); `None` = off.
     pub trickle: Option<Duration>,
+}
+
+impl std::fmt::Debug for WebhookOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookOptions")
+            .field("callback_url", &self.callback_url)
+            .field("app_secret", &"<redacted>")
+            .field("trickle", &self.trickle)
+            .finish()
+    }
 }
 
 impl WebhookOptions {
@@ -69,6 +79,25 @@ pub struct PushStats {
 pub(crate) struct Pusher {
     tx: mpsc::UnboundedSender<Value>,
     pub(crate) stats: Arc<PushStats>,
+    /// Cleared when this pusher is replaced or dropped: its trickle stops.
+    alive: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Pusher {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Install a pusher (replacing any) and start its trickle if asked.
+pub(crate) fn enable(shared: &Arc<Shared>, opts: WebhookOptions) {
+    let every = opts.trickle;
+    let pusher = Pusher::start(opts);
+    let alive = pusher.alive.clone();
+    *shared.webhooks() = Some(pusher);
+    if let Some(every) = every.filter(|d| !d.is_zero()) {
+        tokio::spawn(trickle_loop(Arc::downgrade(shared), every, alive));
+    }
 }
 
 impl Pusher {
@@ -77,7 +106,11 @@ impl Pusher {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = Arc::new(PushStats::default());
         tokio::spawn(push_loop(rx, opts.clone(), stats.clone()));
-        Pusher { tx, stats }
+        Pusher {
+            tx,
+            stats,
+            alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        }
     }
 
     pub(crate) fn send(&self, deliveries: Vec<Value>) {
@@ -176,7 +209,7 @@ pub(crate) fn flush(shared: &Shared, world: &mut World) {
         return;
     }
     let out = std::mem::take(&mut world.webhook_outbox);
-    if let Some(p) = &shared.webhooks {
+    if let Some(p) = shared.webhooks().as_ref() {
         p.send(out);
     }
 }
@@ -445,7 +478,11 @@ pub(crate) fn trickle_once(world: &mut World) {
 }
 
 /// The trickle task: every `every`, one random event.
-pub(crate) async fn trickle_loop(shared: std::sync::Weak<Shared>, every: Duration) {
+pub(crate) async fn trickle_loop(
+    shared: std::sync::Weak<Shared>,
+    every: Duration,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await; // the first tick is immediate
     loop {
@@ -453,6 +490,9 @@ pub(crate) async fn trickle_loop(shared: std::sync::Weak<Shared>, every: Duratio
         let Some(shared) = shared.upgrade() else {
             return;
         };
+        if !alive.load(Ordering::Relaxed) {
+            return;
+        }
         let mut world = shared.world();
         trickle_once(&mut world);
         flush(&shared, &mut world);
