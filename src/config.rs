@@ -154,6 +154,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "event_db",
     "event_retention_days",
     "event_retention_count",
+    "event_retention_mb",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,6 +177,7 @@ struct FileSettings {
     event_db: Option<PathBuf>,
     event_retention_days: Option<u64>,
     event_retention_count: Option<u64>,
+    event_retention_mb: Option<u64>,
 }
 
 /// Ids may be written as strings or (carelessly, but commonly) as bare integers.
@@ -439,6 +441,9 @@ fn webhook_settings(
         file.event_retention_count,
     )? {
         retention.max_count = n;
+    }
+    if let Some(mb) = number("PARTNERDECK_EVENT_RETENTION_MB", file.event_retention_mb)? {
+        retention.max_bytes = mb.saturating_mul(1 << 20);
     }
     Ok(WebhookSettings {
         listen,

@@ -21,6 +21,8 @@ use crate::webhooks::{Event, EventKind, Scope};
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Default retention: 100,000 events.
 pub const DEFAULT_MAX_COUNT: u64 = 100_000;
+/// Default retention: 256 MiB of summaries and payloads.
+pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
 /// The database file name in the data directory.
 pub const DEFAULT_FILE_NAME: &str = "events.sqlite3";
 
@@ -31,6 +33,8 @@ pub struct Retention {
     pub max_age: Duration,
     /// At most this many events are kept (the oldest arrivals go first).
     pub max_count: u64,
+    /// At most this many bytes of summaries and raw payloads (the oldest arrivals go first).
+    pub max_bytes: u64,
 }
 
 impl Default for Retention {
@@ -38,6 +42,7 @@ impl Default for Retention {
         Retention {
             max_age: DEFAULT_MAX_AGE,
             max_count: DEFAULT_MAX_COUNT,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -298,6 +303,19 @@ impl EventStore {
             .execute(
                 "DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
                 params![keep],
+            )
+            .map_err(|e| self.err(e))?;
+        let bytes = i64::try_from(retention.max_bytes).unwrap_or(i64::MAX);
+        n += self
+            .conn
+            .execute(
+                "DELETE FROM events WHERE seq <= (
+                     SELECT seq FROM (
+                         SELECT seq, SUM(length(CAST(raw AS BLOB)) + length(CAST(summary AS BLOB)))
+                                OVER (ORDER BY seq DESC) AS total
+                         FROM events)
+                     WHERE total > ?1 ORDER BY seq DESC LIMIT 1)",
+                params![bytes],
             )
             .map_err(|e| self.err(e))?;
         Ok(n)

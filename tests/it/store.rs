@@ -104,6 +104,7 @@ fn retention_by_age_and_count() {
         .prune(&Retention {
             max_age: Duration::from_secs(86_400),
             max_count: 4,
+            ..Retention::default()
         })
         .unwrap();
     assert_eq!(gone, 6);
@@ -114,6 +115,30 @@ fn retention_by_age_and_count() {
         .filter_map(|e| e.event.object_id)
         .collect();
     assert_eq!(left, ["n6", "n7", "n8", "n9"], "the newest arrivals stay");
+    // By size: keep what fits in the newest two events' bytes.
+    let two: u64 = s
+        .query(&Query::default())
+        .unwrap()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| (e.event.raw.len() + e.event.summary.len()) as u64)
+        .sum();
+    let gone = s
+        .prune(&Retention {
+            max_bytes: two,
+            ..Retention::default()
+        })
+        .unwrap();
+    assert_eq!(gone, 2);
+    assert_eq!(s.count().unwrap(), 2);
+    let gone = s
+        .prune(&Retention {
+            max_bytes: two - 1,
+            ..Retention::default()
+        })
+        .unwrap();
+    assert_eq!(gone, 1);
 }
 
 #[test]
@@ -167,4 +192,45 @@ async fn async_store_runs_off_the_workers() {
     assert_eq!(s.unseen(10).await.unwrap().len(), 1);
     s.mark_all_seen().await.unwrap();
     assert!(s.unseen(10).await.unwrap().is_empty());
+}
+
+#[test]
+fn retention_and_database_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "event_db = \"hist/events.db\"\nevent_retention_days = 7\nevent_retention_count = 500\n",
+    )
+    .unwrap();
+    let args = partnerdeck::cli::GlobalArgs {
+        config: Some(cfg),
+        ..Default::default()
+    };
+    let s = partnerdeck::config::load(&args, &|_| None).unwrap();
+    assert_eq!(s.event_db, dir.path().join("hist/events.db"));
+    assert_eq!(s.event_retention.max_age, Duration::from_secs(7 * 86_400));
+    assert_eq!(s.event_retention.max_count, 500);
+    assert_eq!(
+        s.event_retention.max_bytes,
+        partnerdeck::store::DEFAULT_MAX_BYTES
+    );
+    let env = |k: &str| match k {
+        "PARTNERDECK_EVENT_RETENTION_COUNT" => Some("9".to_string()),
+        "PARTNERDECK_EVENT_RETENTION_MB" => Some("1".to_string()),
+        "PARTNERDECK_EVENT_DB" => Some("/tmp/x.db".to_string()),
+        _ => None,
+    };
+    let s = partnerdeck::config::load(&args, &env).unwrap();
+    assert_eq!(s.event_retention.max_count, 9, "env over file");
+    assert_eq!(s.event_retention.max_bytes, 1 << 20);
+    assert_eq!(s.event_db, std::path::PathBuf::from("/tmp/x.db"));
+    let bad = |k: &str| (k == "PARTNERDECK_EVENT_RETENTION_DAYS").then(|| "a week".to_string());
+    let e = partnerdeck::config::load(&args, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("PARTNERDECK_EVENT_RETENTION_DAYS"), "{e}");
+    let d = partnerdeck::config::Settings::default();
+    assert!(d.event_db.ends_with("events.sqlite3"));
+    assert_eq!(d.event_retention, Retention::default());
 }
