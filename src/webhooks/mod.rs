@@ -6,6 +6,24 @@
 //!                          ├─ Event ─> pump ─┤
 //! FileFollower (JSON lines)┘                 └─> UnboundedReceiver<StoredEvent> (only new ones)
 //! ```
+//!
+//! # Wiring it into the console
+//!
+//! ```text
+//! let store = AsyncStore::open(settings.event_db.clone()).await?;      // blocking pool
+//! let unseen = store.unseen(500).await?;                               // since last open
+//! let cfg = IntakeConfig::from_settings(&settings)?;                   // needs the app secret
+//! let (intake, mut new_events) = Intake::start(cfg, store.clone()).await?;
+//! // each `new_events.recv()` is a StoredEvent stored for the first time: show it, and
+//! // refresh `event.scopes` (Solutions / Wabas / CreditLines)
+//! store.insert(vec![Event::local(EventKind::Action, Some(id), scopes, "…", &raw)]).await?;
+//! store.mark_all_seen().await?;                                        // on quit
+//! ```
+//!
+//! For `--demo`: start the intake with a listener on `127.0.0.1:0` and
+//! `AppSecret::new(graph_sim::DEMO_APP_SECRET)`, then
+//! `sim.set_webhooks(Some(WebhookOptions { trickle: Some(45 s), ..WebhookOptions::new(url,
+//! DEMO_APP_SECRET) }))` with `url = format!("http://{}/webhook", intake.listen_addr()?)`.
 
 pub mod decode;
 pub mod event;
