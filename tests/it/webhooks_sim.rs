@@ -213,3 +213,76 @@ async fn live_trickle_sends_plausible_events() {
     h.set_webhooks(None);
     assert!(h.webhook_stats().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_intake_stores_each_change_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let store = AsyncStore::open(dir.path().join("events.sqlite3"))
+        .await
+        .unwrap();
+    let file = dir.path().join("deliveries.jsonl");
+    let cfg = IntakeConfig {
+        file: Some(file.clone()),
+        file_poll: Some(Duration::from_millis(20)),
+        ..IntakeConfig::default()
+    };
+    let (intake, mut rx) = Intake::start(cfg, store.clone()).await.unwrap();
+    let line = |id: &str| {
+        format!(
+            "{}\n",
+            serde_json::json!({"object":"whatsapp_business_account","entry":[{"id":"7","time":1744823932,
+                "changes":[{"field":"account_update","value":{"event":"ACCOUNT_DELETED"}}]}],"x":id})
+        )
+    };
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&file)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    append(&line("first"));
+    let e = next(&mut rx).await;
+    assert_eq!(e.event.summary, "WABA 7 deleted");
+    // The same change delivered again (another envelope around it), then a new one.
+    append(&line("retry"));
+    append(
+        "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"8\",\"time\":1744823932,\"changes\":[{\"field\":\"account_update\",\"value\":{\"event\":\"ACCOUNT_RECONNECTED\"}}]}]}\n",
+    );
+    let e = next(&mut rx).await;
+    assert_eq!(
+        e.event.summary, "WABA 8 reconnected",
+        "the retry was not forwarded"
+    );
+    assert_eq!(store.query(Query::default()).await.unwrap().len(), 2);
+    intake.shutdown().await;
+}
+
+#[test]
+fn sim_webhook_flags() {
+    use clap::Parser;
+    use partnerdeck::cli::{Cli, Command};
+    let c = Cli::try_parse_from([
+        "pd",
+        "sim",
+        "--webhook-url",
+        "http://127.0.0.1:9/webhook",
+        "--webhook-trickle",
+        "45",
+    ])
+    .unwrap();
+    match c.command {
+        Some(Command::Sim(s)) => {
+            assert_eq!(s.webhook_url.as_deref(), Some("http://127.0.0.1:9/webhook"));
+            assert_eq!(s.webhook_trickle, Some(45));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(Cli::try_parse_from(["pd", "sim", "--webhook-trickle", "45"]).is_err());
+    assert!(
+        Cli::try_parse_from(["pd", "--app-secret", "x"]).is_err(),
+        "never a flag"
+    );
+}
