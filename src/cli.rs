@@ -116,6 +116,24 @@ pub struct GlobalArgs {
     /// Where diagnostic logs are written [default: partnerdeck.log in the data directory]
     #[arg(long, global = true, value_name = "PATH", env = "PARTNERDECK_LOG_FILE")]
     pub log_file: Option<PathBuf>,
+
+    /// Receive Meta's webhooks here: PORT (loopback), or IP:PORT (0.0.0.0:PORT for every interface). Needs PARTNERDECK_APP_SECRET.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ADDR",
+        env = "PARTNERDECK_WEBHOOK_LISTEN"
+    )]
+    pub webhook_listen: Option<String>,
+
+    /// Follow a JSON-lines file of webhook deliveries written by another receiver.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "PARTNERDECK_WEBHOOK_FILE"
+    )]
+    pub webhook_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -124,6 +142,32 @@ pub enum Command {
     Sim(SimArgs),
     /// One refresh of everything, printed; exit 0 ok, 1 on failure.
     Snapshot(SnapshotArgs),
+    /// The stored event feed (webhooks and console events), oldest first.
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    /// Only events from this long ago on: e.g. 90s, 30m, 24h, 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Only events of this kind: webhook, observed, action or notice.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+
+    /// One JSON object per event, one per line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Keep printing new events as they are stored (Ctrl-C to stop). With --webhook-listen
+    /// or --webhook-file, also receive and store them.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// At most this many events (the most recent) before following.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -144,6 +188,16 @@ pub struct SimArgs {
     /// time with POST/PUT/DELETE /__sim/faults.
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
+
+    /// Push signed webhooks to this URL when the simulated state changes (signed with
+    /// PARTNERDECK_APP_SECRET, or the simulator's demo secret). Control: POST
+    /// /__sim/onboard_waba, POST /__sim/restrict_waba?waba_id=ID.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+
+    /// With --webhook-url: also push a random plausible event every SECS seconds.
+    #[arg(long, value_name = "SECS", requires = "webhook_url")]
+    pub webhook_trickle: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,8 @@ use crate::cli::{GlobalArgs, parse_bool};
 use crate::graph::client::ClientConfig;
 
 pub use crate::graph::secret::Token;
+pub use crate::store::Retention;
+pub use crate::webhooks::{AppSecret, VerifyToken};
 
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
 pub use crate::graph::client::DEFAULT_API_VERSION;
@@ -35,6 +37,13 @@ pub struct Settings {
     /// The config file that was read, or the default location that was looked at (for
     /// messages telling the user where to put a setting). `None` if there is no config dir.
     pub config_file: Option<PathBuf>,
+    /// Webhooks and the event history (design.md, settings table).
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    pub webhook_file: Option<PathBuf>,
+    pub webhook_verify_token: Option<VerifyToken>,
+    pub app_secret: Option<AppSecret>,
+    pub event_db: PathBuf,
+    pub event_retention: Retention,
 }
 
 impl Default for Settings {
@@ -55,6 +64,12 @@ impl Default for Settings {
             audit_log: data.join("audit.jsonl"),
             log_file: data.join("partnerdeck.log"),
             config_file: default_config_file(dirs.as_ref()),
+            webhook_listen: None,
+            webhook_file: None,
+            webhook_verify_token: None,
+            app_secret: None,
+            event_db: data.join(crate::store::DEFAULT_FILE_NAME),
+            event_retention: Retention::default(),
         }
     }
 }
@@ -106,6 +121,18 @@ pub enum ConfigError {
     TokenMalformed { origin: String },
     #[error("{what}: set {how}.")]
     Missing { what: String, how: String },
+    #[error(
+        "The key `{key}` is not allowed in {path}: put the secret in a file of its own (chmod 600) and name it with {key}_file, or use the environment."
+    )]
+    SecretInConfig { key: String, path: PathBuf },
+    #[error(
+        "The {what} file {path} can be read by other users (mode {mode:o}): run `chmod 600 {path}` and try again."
+    )]
+    SecretFileMode {
+        what: String,
+        path: PathBuf,
+        mode: u32,
+    },
 }
 
 /// The keys a config file may hold.
@@ -121,6 +148,13 @@ pub const CONFIG_KEYS: &[&str] = &[
     "audit_log",
     "log_file",
     "token_file",
+    "webhook_listen",
+    "webhook_file",
+    "app_secret_file",
+    "event_db",
+    "event_retention_days",
+    "event_retention_count",
+    "event_retention_mb",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +171,13 @@ struct FileSettings {
     audit_log: Option<PathBuf>,
     log_file: Option<PathBuf>,
     token_file: Option<PathBuf>,
+    webhook_listen: Option<String>,
+    webhook_file: Option<PathBuf>,
+    app_secret_file: Option<PathBuf>,
+    event_db: Option<PathBuf>,
+    event_retention_days: Option<u64>,
+    event_retention_count: Option<u64>,
+    event_retention_mb: Option<u64>,
 }
 
 /// Ids may be written as strings or (carelessly, but commonly) as bare integers.
@@ -205,6 +246,7 @@ pub fn load(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let hooks = webhook_settings(args, &env, &file, &base, &defaults)?;
 
     let pick = |flag: &Option<String>, var: &str, file: Option<String>| -> Option<String> {
         flag.clone()
@@ -310,7 +352,140 @@ pub fn load(
         audit_log,
         log_file,
         config_file,
+        webhook_listen: hooks.listen,
+        webhook_file: hooks.file,
+        webhook_verify_token: hooks.verify_token,
+        app_secret: hooks.app_secret,
+        event_db: hooks.event_db,
+        event_retention: hooks.retention,
     })
+}
+
+struct WebhookSettings {
+    listen: Option<std::net::SocketAddr>,
+    file: Option<PathBuf>,
+    verify_token: Option<VerifyToken>,
+    app_secret: Option<AppSecret>,
+    event_db: PathBuf,
+    retention: Retention,
+}
+
+/// The webhook and event-history settings. The app secret comes only from
+/// `PARTNERDECK_APP_SECRET` or the 0600 file named by `app_secret_file`; never a flag.
+fn webhook_settings(
+    args: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: &FileSettings,
+    base: &Path,
+    defaults: &Settings,
+) -> Result<WebhookSettings, ConfigError> {
+    let listen_raw = args
+        .webhook_listen
+        .clone()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| env("PARTNERDECK_WEBHOOK_LISTEN"))
+        .or_else(|| file.webhook_listen.clone());
+    let listen = match listen_raw {
+        Some(raw) => Some(crate::webhooks::parse_listen_addr(&raw).map_err(|reason| {
+            ConfigError::BadValue {
+                name: "the webhook listen address".into(),
+                reason,
+            }
+        })?),
+        None => None,
+    };
+    let webhook_file = args
+        .webhook_file
+        .clone()
+        .filter(|p| !p.as_os_str().is_empty())
+        .or_else(|| env("PARTNERDECK_WEBHOOK_FILE").map(PathBuf::from))
+        .or_else(|| file.webhook_file.as_ref().map(|p| resolve(base, p)));
+    let verify_token = env("PARTNERDECK_WEBHOOK_VERIFY_TOKEN").map(|t| VerifyToken::new(t.trim()));
+    let app_secret = match env("PARTNERDECK_APP_SECRET") {
+        Some(s) => Some(AppSecret::new(s.trim())),
+        None => match &file.app_secret_file {
+            Some(p) => Some(AppSecret::new(read_secret_file(
+                &resolve(base, p),
+                "app secret",
+                "app_secret_file",
+            )?)),
+            None => None,
+        },
+    };
+    let event_db = env("PARTNERDECK_EVENT_DB")
+        .map(PathBuf::from)
+        .or_else(|| file.event_db.as_ref().map(|p| resolve(base, p)))
+        .unwrap_or_else(|| defaults.event_db.clone());
+    let number = |var: &str, from_file: Option<u64>| -> Result<Option<u64>, ConfigError> {
+        match env(var) {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| ConfigError::BadValue {
+                    name: var.into(),
+                    reason: format!("expected a whole number, got {:?}", v.trim()),
+                }),
+            None => Ok(from_file),
+        }
+    };
+    let mut retention = defaults.event_retention;
+    if let Some(days) = number(
+        "PARTNERDECK_EVENT_RETENTION_DAYS",
+        file.event_retention_days,
+    )? {
+        retention.max_age = Duration::from_secs(days.saturating_mul(24 * 3600));
+    }
+    if let Some(n) = number(
+        "PARTNERDECK_EVENT_RETENTION_COUNT",
+        file.event_retention_count,
+    )? {
+        retention.max_count = n;
+    }
+    if let Some(mb) = number("PARTNERDECK_EVENT_RETENTION_MB", file.event_retention_mb)? {
+        retention.max_bytes = mb.saturating_mul(1 << 20);
+    }
+    Ok(WebhookSettings {
+        listen,
+        file: webhook_file,
+        verify_token,
+        app_secret,
+        event_db,
+        retention,
+    })
+}
+
+/// Read a secret from a file that must not be readable or writable by group or others.
+fn read_secret_file(path: &Path, what: &str, key: &str) -> Result<String, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: format!("{e} (the {key} setting names it)"),
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::SecretFileMode {
+                what: what.to_string(),
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ConfigError::TokenEmpty {
+            origin: path.display().to_string(),
+        });
+    }
+    Ok(t.to_string())
 }
 
 impl Settings {
@@ -395,6 +570,12 @@ fn read_file_settings(path: &Path) -> Result<FileSettings, ConfigError> {
     for key in table.keys() {
         if key == "token" || key == "access_token" {
             return Err(ConfigError::TokenInConfig {
+                path: path.to_path_buf(),
+            });
+        }
+        if key == "app_secret" || key == "webhook_verify_token" {
+            return Err(ConfigError::SecretInConfig {
+                key: key.clone(),
                 path: path.to_path_buf(),
             });
         }

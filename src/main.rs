@@ -54,6 +54,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Sim(args)) => run_sim(args).await,
         Some(Command::Snapshot(args)) => run_snapshot(&cli.global, args).await,
+        Some(Command::Events(args)) => partnerdeck::events_cli::run(&cli.global, args).await,
         None => run_console(&cli.global).await,
     }
 }
@@ -93,10 +94,25 @@ async fn run_sim(args: SimArgs) -> Result<ExitCode> {
         Some(path) => sim::faults::load(path)?,
         None => vec![],
     };
+    let webhooks = args.webhook_url.as_ref().map(|url| {
+        let secret = std::env::var("PARTNERDECK_APP_SECRET")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| sim::DEMO_APP_SECRET.to_string());
+        println!("Webhooks: pushing signed deliveries to {url}");
+        sim::WebhookOptions {
+            trickle: args
+                .webhook_trickle
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs),
+            ..sim::WebhookOptions::new(url.clone(), secret.trim())
+        }
+    });
     let opts = SimOptions {
         addr,
         latency: std::time::Duration::from_millis(args.latency_ms),
         faults,
+        webhooks,
     };
     sim::run_standalone(world, opts).await?;
     Ok(ExitCode::SUCCESS)

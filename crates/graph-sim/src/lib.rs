@@ -19,6 +19,9 @@
 //!
 //! `GET /__sim/requests` returns the recorded requests as JSON (for debugging);
 //! `/__sim/faults` switches fault injection on and off at run time (see [`faults`]).
+//! With [`SimOptions::webhooks`] (or [`SimHandle::set_webhooks`]) it pushes signed webhook
+//! deliveries when its state changes; `POST /__sim/onboard_waba` and
+//! `POST /__sim/restrict_waba?waba_id=…` make such changes on demand (see [`webhooks`]).
 //! Nothing is printed per request; requests are traced at `debug` level only.
 //!
 //! # Refusals of solution actions
@@ -102,6 +105,7 @@ mod fields;
 mod paging;
 mod routes;
 pub mod wabas;
+pub mod webhooks;
 mod world;
 
 use std::net::SocketAddr;
@@ -118,6 +122,7 @@ pub use faults::{Fault, FaultAction, FaultStatus};
 pub use fields::{FieldError, FieldSel, parse_fields};
 pub use routes::MAX_BATCH;
 pub use wabas::{EntityHealth, HealthErrorItem, Phone, Waba, WabaGenerator};
+pub use webhooks::{DEMO_APP_SECRET, PushStats, WebhookOptions};
 pub use world::{App, Business, Partner, Solution, Token, World};
 
 /// The token the demo world accepts for our app. Not a secret: it only opens the simulator.
@@ -213,6 +218,8 @@ pub struct SimOptions {
     pub latency: Duration,
     /// Faults switched on from the start (see [`faults`]).
     pub faults: Vec<Fault>,
+    /// Push signed webhooks on state changes (see [`webhooks`]); `None` = off.
+    pub webhooks: Option<WebhookOptions>,
 }
 
 impl Default for SimOptions {
@@ -221,6 +228,7 @@ impl Default for SimOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             latency: Duration::ZERO,
             faults: Vec::new(),
+            webhooks: None,
         }
     }
 }
@@ -313,6 +321,20 @@ impl SimHandle {
         self.shared.faults.add(vec![fault])[0]
     }
 
+    /// Webhook pushes queued, delivered and failed so far (`None` when webhooks are off).
+    pub fn webhook_stats(&self) -> Option<Arc<PushStats>> {
+        self.shared.webhooks().as_ref().map(|p| p.stats.clone())
+    }
+
+    /// Start (or redirect, or with `None` stop) webhook pushes on a running simulator, e.g.
+    /// once the receiver's port is known. Must be called inside a tokio runtime.
+    pub fn set_webhooks(&self, opts: Option<WebhookOptions>) {
+        match opts {
+            Some(w) => webhooks::enable(&self.shared, w),
+            None => *self.shared.webhooks() = None,
+        }
+    }
+
     /// Switch every fault off.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
@@ -379,7 +401,11 @@ pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError
         latency: opts.latency,
         addr,
         faults: faults::Faults::new(opts_faults),
+        webhooks: Mutex::new(None),
     });
+    if let Some(w) = opts.webhooks.clone() {
+        webhooks::enable(&shared, w);
+    }
     let app = routes::router(shared.clone()).into_make_service_with_connect_info::<faults::Conn>();
     let listener = faults::SimListener(listener);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

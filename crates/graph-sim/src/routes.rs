@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub latency: Duration,
     pub addr: SocketAddr,
     pub faults: Faults,
+    /// Where webhook deliveries go, when configured.
+    pub webhooks: Mutex<Option<super::webhooks::Pusher>>,
 }
 
 impl Shared {
@@ -48,6 +50,10 @@ impl Shared {
 
     pub fn log(&self) -> MutexGuard<'_, Vec<RecordedRequest>> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn webhooks(&self) -> MutexGuard<'_, Option<super::webhooks::Pusher>> {
+        self.webhooks.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -141,6 +147,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if path == "/__sim/faults" || path.starts_with("/__sim/faults/") {
         return faults::control(&shared.faults, conn.as_ref(), req).await;
     }
+    if path == "/__sim/onboard_waba" || path == "/__sim/restrict_waba" {
+        return super::webhooks::control(&shared, &method, &path, &raw_query);
+    }
     if path == "/__sim" || path.starts_with("/__sim/") {
         return control(&shared, &method, &path);
     }
@@ -173,7 +182,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         None => {
             let result = {
                 let mut world = shared.world();
-                dispatch(&mut world, &call)
+                let r = dispatch(&mut world, &call);
+                super::webhooks::flush(&shared, &mut world);
+                r
             };
             match result {
                 Ok(v) => (200, v),
@@ -521,6 +532,7 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
             }
             (Some(_), Some(action)) if call.method == Method::POST => {
                 world::apply(world, &sid, &actor.app_id, action)?;
+                super::webhooks::solution_changed(world, &sid);
                 Ok(json!({ "success": true }))
             }
             (Some(_), Some(_)) => Err(GraphError::unsupported_method_on_edge(method)),

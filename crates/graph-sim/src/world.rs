@@ -48,6 +48,9 @@ pub struct World {
     /// Allocation configs of those lines (live and revoked), in list order.
     #[serde(default)]
     pub credit_allocations: Vec<CreditAllocation>,
+    /// Webhook deliveries queued by changes, sent after the request (not part of a world file).
+    #[serde(skip)]
+    pub(crate) webhook_outbox: Vec<Value>,
 }
 
 /// A business portfolio.
