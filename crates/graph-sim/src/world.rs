@@ -48,6 +48,9 @@ pub struct World {
     /// Allocation configs of those lines (live and revoked), in list order.
     #[serde(default)]
     pub credit_allocations: Vec<CreditAllocation>,
+    /// Plivo's and Telnyx's registration APIs: accounts, keys, registrations (see [`crate::bsp`]).
+    #[serde(default)]
+    pub bsp: super::bsp::BspWorld,
 }
 
 /// A business portfolio.
