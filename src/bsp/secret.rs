@@ -93,8 +93,10 @@ impl BspCredentials {
         }
         for r in raw {
             out.push(r.to_string());
-            let json = serde_json::to_string(r).unwrap_or_default();
-            out.push(json.trim_matches('"').to_string());
+            // JSON-escaped, and escaped twice (a message quoting an escaped value, inside JSON).
+            let once = json_escaped(r);
+            out.push(json_escaped(&once));
+            out.push(once);
             out.push(url::form_urlencoded::byte_serialize(r.as_bytes()).collect());
             out.push(
                 url::Url::parse("http://x/")
@@ -116,6 +118,11 @@ impl BspCredentials {
     pub fn scrub(&self, text: &str) -> String {
         scrub_forms(text, &self.forms())
     }
+}
+
+fn json_escaped(s: &str) -> String {
+    let json = serde_json::to_string(s).unwrap_or_default();
+    json[1..json.len().saturating_sub(1).max(1)].to_string()
 }
 
 pub(crate) fn scrub_forms(text: &str, forms: &[String]) -> String {

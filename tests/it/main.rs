@@ -1,6 +1,7 @@
 //! The integration tests: one binary (one link on a small CI machine), one module per area.
 
 mod app_update;
+mod bsp;
 mod client_against_sim;
 mod client_credit;
 mod client_wabas;
@@ -11,6 +12,7 @@ mod e2e_pty;
 mod fault_matrix;
 mod fuzz_props;
 mod graph_client;
+mod partner_kind;
 mod sim_solutions;
 mod snapshot_cli;
 mod terminal_process;

@@ -608,3 +608,155 @@ impl World {
         world
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+
+    fn basic(id: &str, token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{token}"));
+        h.insert(header::AUTHORIZATION, format!("Basic {v}").parse().unwrap());
+        h
+    }
+
+    fn plivo_path(id: &str) -> String {
+        format!("/v1/Account/{id}/WhatsApp/EmbeddedSignup/")
+    }
+
+    #[test]
+    fn tech_provider_world_is_what_the_docs_say() {
+        let w = World::demo_tech_provider();
+        w.validate().unwrap();
+        assert_eq!(w.our_token(), Some(DEMO_TP_TOKEN));
+        assert!(
+            w.credit_lines.is_empty(),
+            "a Tech Provider owns no credit line"
+        );
+        let funding = |id: &str| w.waba(id).unwrap().primary_funding_id.clone();
+        assert_eq!(funding(DEMO_TP_WABA_REGISTERED_ID), DEMO_PLIVO_FUNDING_ID);
+        assert_eq!(funding(DEMO_TP_WABA_TELNYX_ID), DEMO_TELNYX_FUNDING_ID);
+        for id in [
+            DEMO_TP_WABA_UNFUNDED_ID,
+            DEMO_TP_WABA_INACTIVE_ID,
+            DEMO_TP_WABA_TELNYX_UNFUNDED_ID,
+        ] {
+            assert!(funding(id).is_empty(), "{id}");
+        }
+        assert!(!onboarded_through_active_solution(
+            &w,
+            DEMO_TP_WABA_INACTIVE_ID
+        ));
+        assert!(onboarded_through_active_solution(
+            &w,
+            DEMO_TP_WABA_UNFUNDED_ID
+        ));
+        assert_eq!(w.bsp.registrations.len(), 1);
+    }
+
+    #[test]
+    fn plivo_answers_in_the_documented_order() {
+        let mut w = World::demo_tech_provider();
+        let p = plivo_path(DEMO_PLIVO_AUTH_ID);
+        let ok = basic(DEMO_PLIVO_AUTH_ID, DEMO_PLIVO_AUTH_TOKEN);
+        let post = |w: &mut World, h: &HeaderMap, body: Value| {
+            handle(w, &Method::POST, &p, h, body.to_string().as_bytes())
+        };
+        // Wrong token, or a path id that is not the Basic user.
+        let (s, b) = post(&mut w, &basic(DEMO_PLIVO_AUTH_ID, "x"), json!({}));
+        assert_eq!(s, 401);
+        assert_eq!(
+            b["error"],
+            "Authentication credentials were not provided or are invalid."
+        );
+        let other = handle(
+            &mut w,
+            &Method::POST,
+            &plivo_path(DEMO_PLIVO_FORBIDDEN_AUTH_ID),
+            &ok,
+            b"{}",
+        );
+        assert_eq!(other.0, 401);
+        let (s, _) = handle(
+            &mut w,
+            &Method::POST,
+            &plivo_path(DEMO_PLIVO_FORBIDDEN_AUTH_ID),
+            &basic(
+                DEMO_PLIVO_FORBIDDEN_AUTH_ID,
+                DEMO_PLIVO_FORBIDDEN_AUTH_TOKEN,
+            ),
+            b"{}",
+        );
+        assert_eq!(s, 403);
+        let (s, b) = post(&mut w, &ok, json!({}));
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("waba_id is required."))
+        );
+        let (_, b) = post(&mut w, &ok, json!({"waba_id": "1"}));
+        assert_eq!(b["error"], "business_id is required.");
+        let (_, b) = post(&mut w, &ok, json!({"waba_id": "1", "business_id": "2"}));
+        assert_eq!(b["error"], "phone_number_id is required.");
+        let (_, b) = post(
+            &mut w,
+            &ok,
+            json!({"waba_id": "abc", "business_id": "2", "phone_number_id": "3"}),
+        );
+        assert_eq!(
+            b["error"],
+            "waba_id is not a valid WhatsApp Business Account ID."
+        );
+        let owner = |w: &World, id: &str| w.waba(id).unwrap().owner_business_id.clone();
+        let body = |w: &World, waba: &str, phone: &str| json!({"waba_id": waba, "business_id": owner(w, waba), "phone_number_id": phone});
+        let b1 = body(&w, DEMO_TP_WABA_INACTIVE_ID, DEMO_TP_PHONE_INACTIVE_ID);
+        let (_, b) = post(&mut w, &ok, b1);
+        assert_eq!(
+            b["error"],
+            "Multi-Partner Solution is not active for your app. Contact Plivo support."
+        );
+        let b2 = body(&w, DEMO_TP_WABA_UNFUNDED_ID, DEMO_TP_PHONE_TELNYX_ID);
+        let (_, b) = post(&mut w, &ok, b2);
+        assert_eq!(
+            b["error"],
+            "This phone number is already registered under another WABA."
+        );
+        let b3 = body(&w, DEMO_TP_WABA_UNFUNDED_ID, DEMO_TP_PHONE_UNFUNDED_ID);
+        let (s, b) = post(&mut w, &ok, b3.clone());
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["message"], "Embedded signup completed successfully.");
+        let (s, b) = post(&mut w, &ok, b3);
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("This WABA is already registered with Plivo."))
+        );
+        w.bsp.fail_next = 1;
+        let (s, _) = post(&mut w, &ok, json!({}));
+        assert_eq!(s, 500);
+        assert_eq!(handle(&mut w, &Method::GET, &p, &ok, b"").0, 405);
+    }
+
+    #[test]
+    fn telnyx_takes_a_bearer_key() {
+        let mut w = World::demo_tech_provider();
+        let path = "/v2/whatsapp/business_accounts/tech_provider";
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
+        assert_eq!(handle(&mut w, &Method::POST, path, &h, b"{}").0, 401);
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {DEMO_TELNYX_API_KEY}").parse().unwrap(),
+        );
+        let body = json!({"waba_id": DEMO_TP_WABA_TELNYX_ID, "phone_number_id": DEMO_TP_PHONE_TELNYX_ID,
+                          "app_id": DEMO_TP_APP_ID, "customer_id": "c-1"});
+        let (s, b) = handle(&mut w, &Method::POST, path, &h, body.to_string().as_bytes());
+        assert_eq!(s, 200);
+        assert_eq!(b["data"]["status"], "registered");
+        assert_eq!(b["data"]["customer_id"], "c-1");
+        let (s, b) = handle(&mut w, &Method::POST, path, &h, b"{}");
+        assert_eq!(s, 422);
+        assert!(b["errors"][0]["detail"].is_string());
+        assert!(is_bsp_path(path) && is_bsp_path(&plivo_path("MA1")));
+        assert!(!is_bsp_path("/v25.0/123/accept"));
+    }
+}
