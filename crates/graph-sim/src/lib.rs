@@ -489,6 +489,7 @@ fn connect_banner(h: &SimHandle) -> String {
          export PARTNERDECK_TOKEN={token}\n\
          export PARTNERDECK_APP_ID={app}\n\
          export PARTNERDECK_BUSINESS_ID={biz}\n\
+         {bsp}\
          \n\
          Faults: GET/POST/PUT/DELETE {url}/__sim/faults (active: {n}).\n\
          Press Ctrl-C to stop.",
@@ -496,7 +497,27 @@ fn connect_banner(h: &SimHandle) -> String {
         token = h.token(),
         app = h.app_id(),
         biz = h.business_id(),
+        bsp = bsp_banner(h),
     )
+}
+
+/// The Plivo and Telnyx lines of the banner (same URL; the world's first credentials).
+fn bsp_banner(h: &SimHandle) -> String {
+    let url = h.base_url();
+    let world = h.shared.world();
+    let mut out = format!(
+        "# Plivo and Telnyx (Tech Providers) are served here too:\nexport PARTNERDECK_PLIVO_URL={url}\nexport PARTNERDECK_TELNYX_URL={url}\n"
+    );
+    if let Some(a) = world.bsp.plivo_accounts.iter().find(|a| a.embedded_signup) {
+        out.push_str(&format!(
+            "export PARTNERDECK_PLIVO_AUTH_ID={} PARTNERDECK_PLIVO_AUTH_TOKEN={}\n",
+            a.auth_id, a.auth_token
+        ));
+    }
+    if let Some(k) = world.bsp.telnyx_api_keys.first() {
+        out.push_str(&format!("export PARTNERDECK_TELNYX_API_KEY={k}\n"));
+    }
+    out
 }
 
 #[cfg(unix)]
