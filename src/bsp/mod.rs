@@ -24,6 +24,7 @@ pub use answer::{BspAnswer, Outcome};
 pub use client::{BspClient, BspConfig, BspError};
 pub use secret::{BspCredentials, BspSecret};
 
+use crate::domain::partner::RegistrationState;
 use crate::domain::solution::SolutionState;
 use crate::graph::model::SolutionNode;
 use crate::graph::waba_model::Waba;
@@ -163,10 +164,53 @@ pub enum PrecheckRefusal {
         "Not sent: our Meta app id is not set (Telnyx needs it as app_id): set --app-id or PARTNERDECK_APP_ID."
     )]
     AppIdMissing,
+    #[error(
+        "Not sent: the phone number {phone} is not a number of WABA {waba}; refresh and try again."
+    )]
+    PhoneNotOfWaba { phone: String, waba: String },
 }
 
 fn digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The registration of one number of `waba`, checked: the number must be one of the WABA's,
+/// then every [`precheck`] (with the WABA's `solutions` edge). What the `B` key builds before
+/// the confirm dialog; `reference` is Plivo's `client_ref` / Telnyx's `customer_id`.
+pub fn prepare(
+    bsp: Bsp,
+    waba: &Waba,
+    phone_number_id: &str,
+    reference: Option<&str>,
+) -> Result<Registration, PrecheckRefusal> {
+    let req = Registration::of_waba(waba, phone_number_id, reference);
+    check_request(bsp, &req)?;
+    if waba.phone(phone_number_id).is_none() {
+        return Err(PrecheckRefusal::PhoneNotOfWaba {
+            phone: phone_number_id.to_string(),
+            waba: waba.id().to_string(),
+        });
+    }
+    precheck(bsp, &req, waba.solutions.as_deref())?;
+    Ok(req)
+}
+
+/// What a registration call's result says, for the audit record and the notice: the HTTP
+/// status (when an answer arrived), the audit outcome word (`ok` | `failed` | `unknown` |
+/// `refused`), the plain sentence, and the registration state (`None`: nothing was sent, the
+/// state stays as it was).
+pub fn summarize(
+    result: &Result<BspAnswer, BspError>,
+) -> (Option<u16>, &'static str, String, Option<RegistrationState>) {
+    match result {
+        Ok(a) => (
+            Some(a.http_status),
+            a.outcome.audit_outcome(),
+            a.sentence.clone(),
+            Some(a.state()),
+        ),
+        Err(e) => (None, e.audit_outcome(), e.sentence(), e.state()),
+    }
 }
 
 /// The checks on the request alone (ids are digits, the reference fits, Plivo has the owner

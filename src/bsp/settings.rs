@@ -36,6 +36,22 @@ impl Default for PartnerSettings {
 }
 
 impl PartnerSettings {
+    /// For `--demo`: the simulator at `sim_url` serves both BSPs; the demo credentials of
+    /// both, `bsp` chosen, the kind left to `auto`.
+    pub fn demo(sim_url: &str, bsp: Bsp) -> PartnerSettings {
+        PartnerSettings {
+            partner_kind: PartnerKindSetting::Auto,
+            bsp: Some(bsp),
+            plivo_url: sim_url.trim_end_matches('/').to_string(),
+            telnyx_url: sim_url.trim_end_matches('/').to_string(),
+            plivo: Some(BspCredentials::plivo(
+                graph_sim::DEMO_PLIVO_AUTH_ID,
+                graph_sim::DEMO_PLIVO_AUTH_TOKEN,
+            )),
+            telnyx: Some(BspCredentials::telnyx(graph_sim::DEMO_TELNYX_API_KEY)),
+        }
+    }
+
     /// The credentials of `bsp`, if given.
     pub fn credentials(&self, bsp: Bsp) -> Option<&BspCredentials> {
         match bsp {

@@ -554,3 +554,80 @@ async fn a_tiny_server_that_drops_the_connection_gets_one_post() {
         "one connection, no retry"
     );
 }
+
+#[tokio::test]
+async fn the_b_key_path_end_to_end_on_the_tech_provider_world() {
+    use partnerdeck::bsp::settings::PartnerSettings;
+    use partnerdeck::bsp::{prepare, summarize};
+    use partnerdeck::config::Token;
+    use partnerdeck::graph::client::{ClientConfig, GraphClient};
+    use partnerdeck::graph::wabas;
+
+    let h = start().await;
+    let graph = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    let book = wabas::refresh(&graph, &h.business_id(), None)
+        .await
+        .unwrap();
+    let waba = |id: &str| book.wabas.iter().find(|w| w.id() == id).unwrap();
+    let partner = PartnerSettings::demo(&h.base_url(), Bsp::Plivo);
+    let client = BspClient::new(partner.bsp_config(Some(&h.app_id()), false).unwrap()).unwrap();
+
+    // Refused before sending: a deactivated onboarding solution, a number of another WABA.
+    let e = prepare(
+        Bsp::Plivo,
+        waba(sim::DEMO_TP_WABA_INACTIVE_ID),
+        sim::DEMO_TP_PHONE_INACTIVE_ID,
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, PrecheckRefusal::SolutionNotActive { .. }),
+        "{e}"
+    );
+    let e = prepare(
+        Bsp::Plivo,
+        waba(sim::DEMO_TP_WABA_UNFUNDED_ID),
+        sim::DEMO_TP_PHONE_TELNYX_ID,
+        None,
+    )
+    .unwrap_err();
+    assert!(matches!(e, PrecheckRefusal::PhoneNotOfWaba { .. }), "{e}");
+    let refused: Result<_, BspError> = Err(e.into());
+    let (status, outcome, sentence, state) = summarize(&refused);
+    assert_eq!((status, outcome, state), (None, "refused", None));
+    assert!(sentence.starts_with("Not sent:"), "{sentence}");
+    assert_eq!(bsp_posts(&h), 0);
+
+    // Prepared from the WABA as read (owner business from owner_business_info), then sent.
+    let req = prepare(
+        Bsp::Plivo,
+        waba(sim::DEMO_TP_WABA_UNFUNDED_ID),
+        sim::DEMO_TP_PHONE_UNFUNDED_ID,
+        Some("bramble-7"),
+    )
+    .unwrap();
+    assert_eq!(req.business_id, "3600000000000002");
+    let result = client.register(&req).await;
+    let (status, outcome, _, state) = summarize(&result);
+    assert_eq!(
+        (status, outcome, state),
+        (Some(200), "ok", Some(RegistrationState::Registered))
+    );
+    // The funding is there on the next read: the checklist's Tech Provider credit step is done.
+    let after = wabas::refresh(&graph, &h.business_id(), None)
+        .await
+        .unwrap();
+    let w = after
+        .wabas
+        .iter()
+        .find(|w| w.id() == sim::DEMO_TP_WABA_UNFUNDED_ID)
+        .unwrap();
+    assert_eq!(
+        partnerdeck::domain::partner::credit_step(
+            partnerdeck::domain::partner::PartnerKind::TechProvider,
+            w.node.funding_id(),
+            None
+        ),
+        Some(true)
+    );
+}
