@@ -282,8 +282,8 @@ impl BspClient {
             Err(_) => {
                 tracing::warn!(bsp = bsp.as_str(), %call, "BSP registration timed out");
                 return Err(BspError::OutcomeUnknown(format!(
-                    "{name} did not answer within {} s: the registration may or may not have been made. It was not re-sent; check with {name}, or try again (Plivo answers \"already registered\" if it was).",
-                    self.cfg.request_timeout.as_secs()
+                    "{name} did not answer within {}: the registration may or may not have been made. It was not re-sent; check with {name}, or try again (Plivo answers \"already registered\" if it was).",
+                    fmt_duration(self.cfg.request_timeout)
                 )));
             }
             Ok(Err(e)) => {
@@ -339,6 +339,14 @@ fn endpoint(base: &Url, creds: &BspCredentials) -> Option<Url> {
         }
     }
     Some(u)
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.as_millis() < 1000 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs())
+    }
 }
 
 fn is_loopback(u: &Url) -> bool {

@@ -342,8 +342,13 @@ async fn credentials_reach_no_sink_even_when_echoed() {
     assert!(a.text.contains("echo"), "{}", a.text);
     assert!(!a.text.contains("with"), "{}", a.text);
     assert!(!format!("{a:?} {t:?} {}", t.describe_call()).contains("with"));
-    // The request log holds no credential either (they are in a header and the Plivo path:
-    // the path is ours to show, redacted in describe_call).
+    // The simulator's request log holds no Auth ID either.
+    assert!(h.requests().iter().all(|r| !r.path.contains(id)));
+    assert!(
+        h.requests()
+            .iter()
+            .any(|r| r.path == "/v1/Account/[redacted]/WhatsApp/EmbeddedSignup/")
+    );
     // A connection that cannot be made: the error sentence names no credential.
     let dead = BspClient::new(BspConfig::new(
         "http://127.0.0.1:9",

@@ -35,6 +35,11 @@
 //! A successful registration has the documented side effects: the BSP's credit is attached
 //! (`primary_funding_id`, if the WABA had none) and the number is `CONNECTED`.
 //!
+//! Faults (`/__sim/faults`) apply to these paths too (globs such as `v1/Account/*` or
+//! `v2/whatsapp/*`); a fault that answers for the server answers in Graph's error shape, which
+//! a BSP client sees as an undocumented answer. In `/__sim/requests` a Plivo path is recorded
+//! with the Auth ID redacted.
+//!
 //! With [`BspWorld::echo_credentials`] every answer also echoes the credentials it received
 //! (as a careless server might), so tests can check they go nowhere.
 
@@ -138,6 +143,14 @@ fn plivo_auth_id(path: &str) -> Option<String> {
     match segs.as_slice() {
         ["v1", "Account", id, "WhatsApp", "EmbeddedSignup"] => Some(percent_decode(id)),
         _ => None,
+    }
+}
+
+/// The path as recorded: a Plivo Auth ID replaced by `[redacted]`.
+pub(crate) fn redact_path(path: &str) -> String {
+    match plivo_auth_id(path) {
+        Some(_) => "/v1/Account/[redacted]/WhatsApp/EmbeddedSignup/".to_string(),
+        None => path.to_string(),
     }
 }
 

@@ -210,7 +210,12 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
         log.push(RecordedRequest {
             method: call.method.to_string(),
-            path,
+            // A Plivo path holds the Auth ID: recorded redacted, like an access_token.
+            path: if is_bsp {
+                bsp::redact_path(&path)
+            } else {
+                path
+            },
             query: redact_query(&raw_query),
             // 0: no answer reached the client.
             status: if cut { 0 } else { status },
