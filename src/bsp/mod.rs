@@ -2,9 +2,15 @@
 //! (reference §6): Plivo's `POST /v1/Account/{auth_id}/WhatsApp/EmbeddedSignup/` and Telnyx's
 //! `POST /v2/whatsapp/business_accounts/tech_provider`.
 //!
-//! - [`precheck`]: the refusals made before anything is sent (a plain sentence each).
+//! - [`prepare`]: the registration of one number of a WABA as read, with every pre-check
+//!   ([`precheck`]: the refusals made before anything is sent, a plain sentence each).
+//! - [`BspClient::describe_call`]: the exact call for the confirm dialog and the audit log,
+//!   the Plivo Auth ID redacted.
 //! - [`BspClient::register`]: one POST, never retried; every documented answer becomes an
 //!   [`Outcome`] with a sentence ([`answer`]); a lost answer is [`BspError::OutcomeUnknown`].
+//! - [`summarize`]: status, audit outcome word, sentence and registration state of a result.
+//! - Build a client from the settings: `BspClient::new(settings.require_bsp()?)`
+//!   (`config::Settings::require_bsp`; `settings::PartnerSettings::demo` for `--demo`).
 //! - Credentials ([`BspCredentials`]) never appear in a URL shown, a log line, an error
 //!   sentence or `Debug` output; answers are scrubbed of them before anything else reads them.
 //!
