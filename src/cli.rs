@@ -134,6 +134,27 @@ pub struct GlobalArgs {
         env = "PARTNERDECK_WEBHOOK_FILE"
     )]
     pub webhook_file: Option<PathBuf>,
+    /// solution_partner, tech_provider or auto [default: auto, from whether our business owns credit lines]
+    #[arg(
+        long,
+        global = true,
+        value_name = "KIND",
+        env = "PARTNERDECK_PARTNER_KIND"
+    )]
+    pub partner_kind: Option<String>,
+
+    /// Plivo's API base URL [default: https://api.plivo.com]. Credentials: PARTNERDECK_PLIVO_AUTH_ID and PARTNERDECK_PLIVO_AUTH_TOKEN (no flags).
+    #[arg(long, global = true, value_name = "URL", env = "PARTNERDECK_PLIVO_URL")]
+    pub plivo_url: Option<String>,
+
+    /// Telnyx's API base URL [default: https://api.telnyx.com]. Key: PARTNERDECK_TELNYX_API_KEY (no flag).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "PARTNERDECK_TELNYX_URL"
+    )]
+    pub telnyx_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::bsp::settings::PartnerSettings;
+use crate::bsp::{Bsp, BspConfig, BspCredentials};
 use crate::cli::{GlobalArgs, parse_bool};
+use crate::domain::partner::PartnerKindSetting;
 use crate::graph::client::ClientConfig;
 
 pub use crate::graph::secret::Token;
@@ -44,6 +47,8 @@ pub struct Settings {
     pub app_secret: Option<AppSecret>,
     pub event_db: PathBuf,
     pub event_retention: Retention,
+    /// Partner kind, BSP, BSP URLs and credentials (issue 10).
+    pub partner: PartnerSettings,
 }
 
 impl Default for Settings {
@@ -70,6 +75,7 @@ impl Default for Settings {
             app_secret: None,
             event_db: data.join(crate::store::DEFAULT_FILE_NAME),
             event_retention: Retention::default(),
+            partner: PartnerSettings::default(),
         }
     }
 }
@@ -155,6 +161,12 @@ pub const CONFIG_KEYS: &[&str] = &[
     "event_retention_days",
     "event_retention_count",
     "event_retention_mb",
+    "partner_kind",
+    "bsp",
+    "plivo_url",
+    "telnyx_url",
+    "plivo_credentials_file",
+    "telnyx_api_key_file",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +190,12 @@ struct FileSettings {
     event_retention_days: Option<u64>,
     event_retention_count: Option<u64>,
     event_retention_mb: Option<u64>,
+    partner_kind: Option<String>,
+    bsp: Option<String>,
+    plivo_url: Option<String>,
+    telnyx_url: Option<String>,
+    plivo_credentials_file: Option<PathBuf>,
+    telnyx_api_key_file: Option<PathBuf>,
 }
 
 /// Ids may be written as strings or (carelessly, but commonly) as bare integers.
@@ -225,7 +243,7 @@ pub fn load(
         .config
         .clone()
         .or_else(|| env("PARTNERDECK_CONFIG").map(PathBuf::from));
-    let (config_file, file) = match explicit {
+    let (config_file, mut file) = match explicit {
         Some(path) => {
             if !path.is_file() {
                 return Err(ConfigError::ConfigMissing { path });
@@ -247,6 +265,7 @@ pub fn load(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let hooks = webhook_settings(args, &env, &file, &base, &defaults)?;
+    let partner = load_partner(args, &env, &mut file, &base)?;
 
     let pick = |flag: &Option<String>, var: &str, file: Option<String>| -> Option<String> {
         flag.clone()
@@ -358,6 +377,7 @@ pub fn load(
         app_secret: hooks.app_secret,
         event_db: hooks.event_db,
         event_retention: hooks.retention,
+        partner,
     })
 }
 
@@ -531,6 +551,36 @@ impl Settings {
                     "--business-id, PARTNERDECK_BUSINESS_ID or business_id in {}",
                     self.config_label()
                 ),
+            })
+    }
+
+    /// The configuration of the client of our BSP (`PARTNERDECK_BSP` with its credentials),
+    /// for the `B` key. The error names the missing setting and every way to give it.
+    pub fn require_bsp(&self) -> Result<BspConfig, ConfigError> {
+        let bsp = self.partner.bsp.ok_or_else(|| ConfigError::Missing {
+            what: "No BSP".into(),
+            how: format!(
+                "PARTNERDECK_BSP=plivo or PARTNERDECK_BSP=telnyx, or bsp in {}",
+                self.config_label()
+            ),
+        })?;
+        self.partner
+            .bsp_config(self.app_id.as_deref(), self.read_only)
+            .ok_or_else(|| match bsp {
+                Bsp::Plivo => ConfigError::Missing {
+                    what: "No Plivo credentials".into(),
+                    how: format!(
+                        "PARTNERDECK_PLIVO_AUTH_ID and PARTNERDECK_PLIVO_AUTH_TOKEN, or plivo_credentials_file in {} naming a file with mode 0600 that holds AUTH_ID:AUTH_TOKEN (there are no credential flags)",
+                        self.config_label()
+                    ),
+                },
+                Bsp::Telnyx => ConfigError::Missing {
+                    what: "No Telnyx API key".into(),
+                    how: format!(
+                        "PARTNERDECK_TELNYX_API_KEY, or telnyx_api_key_file in {} naming a file with mode 0600 (there is no key flag)",
+                        self.config_label()
+                    ),
+                },
             })
     }
 
@@ -708,6 +758,166 @@ pub fn read_token_file(path: &Path) -> Result<Token, ConfigError> {
         reason: e.to_string(),
     })?;
     check_token(&text, &path.display().to_string())
+}
+
+/// The partner-kind and BSP settings (issue 10): kind and URLs from flags, environment or the
+/// config file; the credentials only from the environment or 0600 files named in the config
+/// file, never flags. Takes the credential file settings out of `file`.
+fn load_partner(
+    args: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    file: &mut FileSettings,
+    base: &Path,
+) -> Result<PartnerSettings, ConfigError> {
+    let defaults = PartnerSettings::default();
+    let pick =
+        |flag: &Option<String>, var: &str, file: Option<String>| -> Option<(String, String)> {
+            flag.clone()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (v, var.to_string()))
+                .or_else(|| env(var).map(|v| (v, var.to_string())))
+                .or(file.map(|v| (v, "the config file".to_string())))
+                .map(|(v, from)| (v.trim().to_string(), from))
+        };
+    let partner_kind = match pick(
+        &args.partner_kind,
+        "PARTNERDECK_PARTNER_KIND",
+        file.partner_kind.take(),
+    ) {
+        Some((v, from)) => {
+            v.parse::<PartnerKindSetting>()
+                .map_err(|reason| ConfigError::BadValue {
+                    name: format!("the partner kind ({from})"),
+                    reason,
+                })?
+        }
+        None => defaults.partner_kind,
+    };
+    let bsp = match pick(&None, "PARTNERDECK_BSP", file.bsp.take()) {
+        Some((v, from)) => Some(v.parse::<Bsp>().map_err(|reason| ConfigError::BadValue {
+            name: format!("the BSP ({from})"),
+            reason,
+        })?),
+        None => None,
+    };
+    let url =
+        |flag: &Option<String>, var: &str, file: Option<String>, default: &str, what: &str| {
+            let raw = pick(flag, var, file)
+                .map(|(v, _)| v)
+                .unwrap_or_else(|| default.to_string());
+            validate_graph_url(&raw).map_err(|e| match e {
+                ConfigError::BadValue { reason, .. } => ConfigError::BadValue {
+                    name: format!("the {what} URL"),
+                    reason: reason.replace("the token", "the credentials"),
+                },
+                other => other,
+            })
+        };
+    let plivo_url = url(
+        &args.plivo_url,
+        "PARTNERDECK_PLIVO_URL",
+        file.plivo_url.take(),
+        &defaults.plivo_url,
+        "Plivo",
+    )?;
+    let telnyx_url = url(
+        &args.telnyx_url,
+        "PARTNERDECK_TELNYX_URL",
+        file.telnyx_url.take(),
+        &defaults.telnyx_url,
+        "Telnyx",
+    )?;
+
+    let plivo = match (
+        env("PARTNERDECK_PLIVO_AUTH_ID"),
+        env("PARTNERDECK_PLIVO_AUTH_TOKEN"),
+    ) {
+        (Some(id), Some(token)) => Some(BspCredentials::plivo(
+            check_secret(&id, "PARTNERDECK_PLIVO_AUTH_ID")?,
+            check_secret(&token, "PARTNERDECK_PLIVO_AUTH_TOKEN")?,
+        )),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ConfigError::BadValue {
+                name: "the Plivo credentials".into(),
+                reason: "set both PARTNERDECK_PLIVO_AUTH_ID and PARTNERDECK_PLIVO_AUTH_TOKEN, or neither".into(),
+            });
+        }
+        (None, None) => match file.plivo_credentials_file.take() {
+            Some(p) => {
+                let path = resolve(base, &p);
+                let text = read_credentials_file(&path, "plivo_credentials_file")?;
+                let (id, token) = text.split_once(':').ok_or_else(|| ConfigError::BadValue {
+                    name: format!("the Plivo credentials file {}", path.display()),
+                    reason: "it must hold AUTH_ID:AUTH_TOKEN on one line".into(),
+                })?;
+                let origin = path.display().to_string();
+                Some(BspCredentials::plivo(
+                    check_secret(id, &origin)?,
+                    check_secret(token, &origin)?,
+                ))
+            }
+            None => None,
+        },
+    };
+    let telnyx = match env("PARTNERDECK_TELNYX_API_KEY") {
+        Some(k) => Some(BspCredentials::telnyx(check_secret(
+            &k,
+            "PARTNERDECK_TELNYX_API_KEY",
+        )?)),
+        None => match file.telnyx_api_key_file.take() {
+            Some(p) => {
+                let path = resolve(base, &p);
+                let text = read_credentials_file(&path, "telnyx_api_key_file")?;
+                Some(BspCredentials::telnyx(check_secret(
+                    &text,
+                    &path.display().to_string(),
+                )?))
+            }
+            None => None,
+        },
+    };
+    Ok(PartnerSettings {
+        partner_kind,
+        bsp,
+        plivo_url,
+        telnyx_url,
+        plivo,
+        telnyx,
+    })
+}
+
+/// A credential value: trimmed, not empty, no spaces or control characters (like a token).
+fn check_secret(raw: &str, origin: &str) -> Result<String, ConfigError> {
+    check_token(raw, origin).map(|t| t.expose().to_string())
+}
+
+/// Read a credentials file named in the config file; like the token file it must not be
+/// readable or writable by group or others.
+fn read_credentials_file(path: &Path, key: &str) -> Result<String, ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: format!("{e} (the {key} setting names it)"),
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::BadValue {
+                name: format!("the credentials file {}", path.display()),
+                reason: format!(
+                    "it can be read by other users (mode {mode:o}): run `chmod 600 {}` and try again",
+                    path.display()
+                ),
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde::Serialize;
 
+use crate::bsp::settings::PartnerSettings;
 use crate::domain::funding::{FundingIndex, WabaFunding, check_allocation, our_credentials};
 use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
+use crate::domain::partner::{BspRegistration, PartnerKind, decide_partner_kind};
 use crate::domain::solution::Solution;
 use crate::graph::client::GraphClient;
 use crate::graph::credit;
@@ -25,6 +27,9 @@ pub struct Snapshot {
     pub solutions: Vec<Solution>,
     pub wabas: Vec<SnapshotWaba>,
     pub credit_lines: Vec<SnapshotCreditLine>,
+    /// `solution_partner` or `tech_provider`; `null` when the setting is `auto` and our
+    /// credit lines could not be read.
+    pub partner_kind: Option<PartnerKind>,
     pub errors: Vec<SnapshotError>,
 }
 
@@ -54,6 +59,8 @@ pub struct SnapshotWaba {
     #[serde(flatten)]
     pub waba: Waba,
     pub onboarding: Onboarding,
+    /// What the console knows of the WABA's registration with our BSP (Tech Providers).
+    pub bsp_registration: BspRegistration,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -86,6 +93,28 @@ pub async fn collect(
     partner_business_id: Option<&str>,
     credit_line_id: Option<&str>,
 ) -> Snapshot {
+    collect_with(
+        client,
+        app_id,
+        business_id,
+        partner_business_id,
+        credit_line_id,
+        &PartnerSettings::default(),
+    )
+    .await
+}
+
+/// [`collect`] with the partner-kind and BSP settings: the kind comes from the setting, or
+/// (`auto`) from whether the credit lines read are non-empty. As a Tech Provider the
+/// checklist's credit step means "funded at all" (`domain::partner::credit_step`).
+pub async fn collect_with(
+    client: &GraphClient,
+    app_id: &str,
+    business_id: Option<&str>,
+    partner_business_id: Option<&str>,
+    credit_line_id: Option<&str>,
+    partner: &PartnerSettings,
+) -> Snapshot {
     let (mut snapshot, (wabas, waba_errors), credit) = tokio::join!(
         collect_solutions(client, app_id),
         collect_wabas(client, business_id, partner_business_id),
@@ -98,8 +127,14 @@ pub async fn collect(
             None
         }
     };
+    let kind = decide_partner_kind(partner.partner_kind, lines.as_ref().map(|l| !l.is_empty()));
+    snapshot.partner_kind = kind;
     let mut rules = OnboardingRules::new(app_id);
     rules.our_credentials = lines.as_deref().map(our_credentials);
+    if kind == Some(PartnerKind::TechProvider) {
+        // Funded by anyone's credit (the Solution Partner's): not compared with ours.
+        rules.our_credentials = None;
+    }
     if let (Some(lines), Some(wabas)) = (&lines, &wabas) {
         let index = FundingIndex::new(wabas.iter().map(WabaFunding::of).collect());
         snapshot.credit_lines = credit_lines(lines, Some(&index));
@@ -111,6 +146,7 @@ pub async fn collect(
         .into_iter()
         .map(|waba| SnapshotWaba {
             onboarding: Onboarding::derive(&waba, &rules),
+            bsp_registration: BspRegistration::initial(kind, partner.bsp),
             waba,
         })
         .collect();
@@ -230,6 +266,7 @@ async fn collect_solutions(client: &GraphClient, app_id: &str) -> Snapshot {
         solutions,
         wabas: vec![],
         credit_lines: vec![],
+        partner_kind: None,
         errors,
     }
 }

@@ -64,6 +64,29 @@ pub async fn list_credit_lines(
         .await
 }
 
+/// Does `business_id` own at least one credit line? One cheap read,
+/// `GET /{business-id}/extendedcredits?fields=id&limit=1`: what the `auto` partner kind is
+/// decided from (a Solution Partner owns credit lines, a Tech Provider none; reference §4).
+pub async fn owns_credit_lines(
+    client: &GraphClient,
+    business_id: &str,
+) -> Result<bool, GraphError> {
+    check_id("business id", business_id)?;
+    let v = client
+        .get(
+            &format!("{business_id}/extendedcredits"),
+            &[("fields", "id"), ("limit", "1")],
+        )
+        .await?;
+    match v.get("data") {
+        Some(Value::Array(items)) => Ok(!items.is_empty()),
+        _ => Err(GraphError::new(
+            ErrorKind::Transport,
+            "Meta's answer did not have the expected shape: a list of credit lines",
+        )),
+    }
+}
+
 /// `GET /{credit-line-id}` with [`CREDIT_LINE_FIELDS`].
 pub async fn read_credit_line(client: &GraphClient, id: &str) -> Result<CreditLine, GraphError> {
     check_id("credit line id", id)?;

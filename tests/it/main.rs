@@ -1,6 +1,7 @@
 //! The integration tests: one binary (one link on a small CI machine), one module per area.
 
 mod app_update;
+mod bsp;
 mod client_against_sim;
 mod client_credit;
 mod client_wabas;
@@ -12,6 +13,7 @@ mod events_cli;
 mod fault_matrix;
 mod fuzz_props;
 mod graph_client;
+mod partner_kind;
 mod sim_solutions;
 mod snapshot_cli;
 mod store;

@@ -98,6 +98,7 @@
 //! the other side; [`DEMO_VIEWER_TOKEN`] is a second token of our app without the
 //! `FINANCE_EDITOR` role.
 
+pub mod bsp;
 pub mod credit;
 mod errors;
 pub mod faults;
@@ -117,6 +118,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use bsp::{BspRegistered, BspWorld, PlivoAccount};
 pub use errors::GraphError;
 pub use faults::{Fault, FaultAction, FaultStatus};
 pub use fields::{FieldError, FieldSel, parse_fields};
@@ -178,6 +180,50 @@ pub const DEMO_ALLOCATION_REVOKED_ID: &str = "5800000000000707";
 pub const DEMO_ALLOCATION_NO_WABA_ID: &str = "5800000000000808";
 /// The first generated WABA: more phone numbers than one nested page holds.
 pub const DEMO_WABA_MANY_PHONES_ID: &str = "3100000000000000";
+
+// Plivo and Telnyx (issue 10; see [`bsp`]). Not secrets: they only open the simulator.
+
+/// The Plivo Auth ID every world accepts (with [`DEMO_PLIVO_AUTH_TOKEN`]).
+pub const DEMO_PLIVO_AUTH_ID: &str = "MAZDEMOSIMULATORPLV1";
+pub const DEMO_PLIVO_AUTH_TOKEN: &str = "sim-plivo-auth-token-not-a-real-secret";
+/// A Plivo account without Tech Provider permission: every registration answers 403.
+pub const DEMO_PLIVO_FORBIDDEN_AUTH_ID: &str = "MAZDEMOSIMULATORNOES";
+pub const DEMO_PLIVO_FORBIDDEN_AUTH_TOKEN: &str = "sim-plivo-forbidden-token-not-a-real-secret";
+/// The Telnyx API key every world accepts.
+pub const DEMO_TELNYX_API_KEY: &str = "KEYsim-telnyx-demo-not-a-real-key";
+/// The credit line ids Plivo and Telnyx attach to the WABAs they register.
+pub const DEMO_PLIVO_FUNDING_ID: &str = "5900000000000001";
+pub const DEMO_TELNYX_FUNDING_ID: &str = "5900000000000002";
+
+// The Tech Provider demo world ([`World::demo_tech_provider`]).
+
+/// Our app as a Tech Provider, "Bramble Commerce".
+pub const DEMO_TP_APP_ID: &str = "1509870012345678";
+/// Our business as a Tech Provider: it owns no credit line.
+pub const DEMO_TP_BUSINESS_ID: &str = "3400000000000001";
+pub const DEMO_TP_TOKEN: &str = "EAAsim-demo-bramble-tech-provider-not-a-real-token";
+/// Plivo's app and business, Solution Partner of [`DEMO_TP_PLIVO_SOLUTION_ID`].
+pub const DEMO_PLIVO_APP_ID: &str = "1600000000000001";
+pub const DEMO_PLIVO_BUSINESS_ID: &str = "3500000000000001";
+/// Telnyx's app and business, owner of [`DEMO_TP_TELNYX_SOLUTION_ID`].
+pub const DEMO_TELNYX_APP_ID: &str = "1600000000000002";
+pub const DEMO_TELNYX_BUSINESS_ID: &str = "3500000000000002";
+/// ACTIVE, owned by us, Plivo the partner.
+pub const DEMO_TP_PLIVO_SOLUTION_ID: &str = "2400000000000001";
+/// ACTIVE, owned by Telnyx, we the partner.
+pub const DEMO_TP_TELNYX_SOLUTION_ID: &str = "2400000000000002";
+/// DEACTIVATED, owned by us, Plivo the partner.
+pub const DEMO_TP_DEACTIVATED_SOLUTION_ID: &str = "2400000000000003";
+pub const DEMO_TP_WABA_REGISTERED_ID: &str = "4500000000000001";
+pub const DEMO_TP_PHONE_REGISTERED_ID: &str = "4600000000000001";
+pub const DEMO_TP_WABA_UNFUNDED_ID: &str = "4500000000000002";
+pub const DEMO_TP_PHONE_UNFUNDED_ID: &str = "4600000000000002";
+pub const DEMO_TP_WABA_INACTIVE_ID: &str = "4500000000000003";
+pub const DEMO_TP_PHONE_INACTIVE_ID: &str = "4600000000000003";
+pub const DEMO_TP_WABA_TELNYX_ID: &str = "4500000000000004";
+pub const DEMO_TP_PHONE_TELNYX_ID: &str = "4600000000000004";
+pub const DEMO_TP_WABA_TELNYX_UNFUNDED_ID: &str = "4500000000000005";
+pub const DEMO_TP_PHONE_TELNYX_UNFUNDED_ID: &str = "4600000000000005";
 
 /// Why the simulator could not load a world or start.
 #[derive(Debug, thiserror::Error)]
@@ -304,6 +350,21 @@ impl SimHandle {
                 .post("*/whatsapp_credit_*")
                 .times(1),
         );
+    }
+
+    /// The registrations Plivo and Telnyx have taken so far (see [`bsp`]).
+    pub fn bsp_registrations(&self) -> Vec<BspRegistered> {
+        self.shared.world().bsp.registrations.clone()
+    }
+
+    /// Test hook: echo the received BSP credentials in every BSP answer (or stop).
+    pub fn set_bsp_echo_credentials(&self, on: bool) {
+        self.shared.world().bsp.echo_credentials = on;
+    }
+
+    /// Test hook: the next `n` authenticated BSP requests answer HTTP 500.
+    pub fn fail_next_bsp_requests(&self, n: u32) {
+        self.shared.world().bsp.fail_next = n;
     }
 
     /// A copy of the live world.
@@ -454,6 +515,7 @@ fn connect_banner(h: &SimHandle) -> String {
          export PARTNERDECK_TOKEN={token}\n\
          export PARTNERDECK_APP_ID={app}\n\
          export PARTNERDECK_BUSINESS_ID={biz}\n\
+         {bsp}\
          \n\
          Faults: GET/POST/PUT/DELETE {url}/__sim/faults (active: {n}).\n\
          Press Ctrl-C to stop.",
@@ -461,7 +523,27 @@ fn connect_banner(h: &SimHandle) -> String {
         token = h.token(),
         app = h.app_id(),
         biz = h.business_id(),
+        bsp = bsp_banner(h),
     )
+}
+
+/// The Plivo and Telnyx lines of the banner (same URL; the world's first credentials).
+fn bsp_banner(h: &SimHandle) -> String {
+    let url = h.base_url();
+    let world = h.shared.world();
+    let mut out = format!(
+        "# Plivo and Telnyx (Tech Providers) are served here too:\nexport PARTNERDECK_PLIVO_URL={url}\nexport PARTNERDECK_TELNYX_URL={url}\n"
+    );
+    if let Some(a) = world.bsp.plivo_accounts.iter().find(|a| a.embedded_signup) {
+        out.push_str(&format!(
+            "export PARTNERDECK_PLIVO_AUTH_ID={} PARTNERDECK_PLIVO_AUTH_TOKEN={}\n",
+            a.auth_id, a.auth_token
+        ));
+    }
+    if let Some(k) = world.bsp.telnyx_api_keys.first() {
+        out.push_str(&format!("export PARTNERDECK_TELNYX_API_KEY={k}\n"));
+    }
+    out
 }
 
 #[cfg(unix)]

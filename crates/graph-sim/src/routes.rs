@@ -14,6 +14,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::RecordedRequest;
+use super::bsp;
 use super::credit;
 use super::errors::{self, GraphError};
 use super::faults::{self, Conn, Faults, RequestCtx};
@@ -165,6 +166,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .await
         .unwrap_or_default();
     let call = parse_call(method, &path, &raw_query, &headers, &body, shared.addr);
+    let is_bsp = bsp::is_bsp_path(&path);
     let version = call
         .version
         .clone()
@@ -178,6 +180,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 e.insert("fbtrace_id".into(), json!(trace));
             }
             (status, body)
+        }
+        // Plivo's and Telnyx's registration APIs, same port (see `bsp`).
+        None if is_bsp => {
+            let mut world = shared.world();
+            bsp::handle(&mut world, &call.method, &path, &headers, &body)
         }
         None => {
             let result = {
@@ -214,17 +221,23 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
         log.push(RecordedRequest {
             method: call.method.to_string(),
-            path,
+            // A Plivo path holds the Auth ID: recorded redacted, like an access_token.
+            path: if is_bsp {
+                bsp::redact_path(&path)
+            } else {
+                path
+            },
             query: redact_query(&raw_query),
             // 0: no answer reached the client.
             status: if cut { 0 } else { status },
             fault: fired.as_ref().map(|f| f.id),
         });
     }
-    let mut resp = json_response(status.max(200), &body, &trace, Some(&version));
+    let version = (!is_bsp).then_some(version);
+    let mut resp = json_response(status.max(200), &body, &trace, version.as_deref());
     let business = shared.world().our_business_id().to_string();
     faults::add_usage_headers(&shared.faults, &mut resp, fired.as_ref(), &business);
-    if status == 401 {
+    if status == 401 && !is_bsp {
         // Meta names the OAuth failure in this header too.
         let msg = body["error"]["message"].as_str().unwrap_or("invalid_token");
         if let Ok(v) = HeaderValue::from_str(&format!(

@@ -51,6 +51,9 @@ pub struct World {
     /// Webhook deliveries queued by changes, sent after the request (not part of a world file).
     #[serde(skip)]
     pub(crate) webhook_outbox: Vec<Value>,
+    /// Plivo's and Telnyx's registration APIs: accounts, keys, registrations (see [`crate::bsp`]).
+    #[serde(default)]
+    pub bsp: super::bsp::BspWorld,
 }
 
 /// A business portfolio.
