@@ -11,6 +11,8 @@ mod e2e_pty;
 mod fault_matrix;
 mod fuzz_props;
 mod graph_client;
+mod hostile_answers;
+mod process_hygiene;
 mod sim_solutions;
 mod snapshot_cli;
 mod terminal_process;
