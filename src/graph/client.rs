@@ -287,7 +287,20 @@ impl GraphClient {
     /// up to `max_get_retries` times with jittered exponential backoff.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, GraphError> {
         let url = self.url_for(path)?;
-        self.get_url(url, query).await
+        self.get_url(url, query, &AtomicU32::new(0)).await
+    }
+
+    /// The first page of a list and every further page, sharing one throttle-retry budget:
+    /// a throttled list is retried once at most, however many pages it has.
+    async fn list_items(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<Value>, GraphError> {
+        let budget = AtomicU32::new(0);
+        let url = self.url_for(path)?;
+        let first = self.get_url(url, query, &budget).await?;
+        self.rest_of_list(first, path, &budget).await
     }
 
     /// GET every page of a list (following `paging.next`), de-duplicated by `id`, each item
@@ -297,8 +310,7 @@ impl GraphClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, GraphError> {
-        let first = self.get(path, query).await?;
-        let items = self.rest_of_list(first, path).await?;
+        let items = self.list_items(path, query).await?;
         items
             .into_iter()
             .enumerate()
@@ -325,8 +337,7 @@ impl GraphClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, GraphError> {
-        let first = self.get(path, query).await?;
-        let items = self.rest_of_list(first, path).await?;
+        let items = self.list_items(path, query).await?;
         Ok(super::model::decode_rows(&items))
     }
 
@@ -334,10 +345,15 @@ impl GraphClient {
     /// another call, `phone_numbers{...}`), reading the further pages its `paging.next` names
     /// with the same rules as [`get_all`](Self::get_all). `what` names the list in logs.
     pub async fn follow_pages(&self, first: Value, what: &str) -> Result<Vec<Value>, GraphError> {
-        self.rest_of_list(first, what).await
+        self.rest_of_list(first, what, &AtomicU32::new(0)).await
     }
 
-    async fn rest_of_list(&self, first: Value, path: &str) -> Result<Vec<Value>, GraphError> {
+    async fn rest_of_list(
+        &self,
+        first: Value,
+        path: &str,
+        throttle_budget: &AtomicU32,
+    ) -> Result<Vec<Value>, GraphError> {
         let mut pager = Pager::new();
         let mut step = pager.push(paging::parse_page(first)?)?;
         loop {
@@ -354,7 +370,7 @@ impl GraphClient {
                 Step::Next(next) => {
                     let url = paging::check_next_url(&self.inner.base, &next)
                         .map_err(|e| self.scrub(e))?;
-                    let body = self.get_url(url, &[]).await?;
+                    let body = self.get_url(url, &[], throttle_budget).await?;
                     step = pager.push(paging::parse_page(body)?)?;
                 }
             }
@@ -396,7 +412,7 @@ impl GraphClient {
             });
             let url = self.url_for("")?;
             let answer = self
-                .retrying(&url, || async {
+                .retrying(&url, &AtomicU32::new(0), || async {
                     let a = self
                         .exec(Method::Post, url.clone(), &[], Some(&body), false, None)
                         .await?;
@@ -533,7 +549,12 @@ impl GraphClient {
         })
     }
 
-    async fn get_url(&self, url: Url, query: &[(&str, &str)]) -> Result<Value, GraphError> {
+    async fn get_url(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+        throttle_budget: &AtomicU32,
+    ) -> Result<Value, GraphError> {
         let attempt = || async {
             let a = self
                 .exec(Method::Get, url.clone(), query, None, false, None)
@@ -553,19 +574,24 @@ impl GraphClient {
                 )),
             }
         };
-        self.retrying(&url, attempt).await
+        self.retrying(&url, throttle_budget, attempt).await
     }
 
     /// Run a read, retrying transient failures (and short throttles) with jittered
     /// exponential backoff, at most `max_get_retries` times.
-    async fn retrying<T, F, Fut>(&self, url: &Url, attempt: F) -> Result<T, GraphError>
+    async fn retrying<T, F, Fut>(
+        &self,
+        url: &Url,
+        throttle_retries: &AtomicU32,
+        attempt: F,
+    ) -> Result<T, GraphError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, GraphError>>,
     {
-        // A throttle is retried at most once per read, and only when it may be (see
+        // A throttle is retried at most once per read (per list, for the pages of one list:
+        // `throttle_retries` is shared), and only when it may be (see
         // `GraphError::is_retryable`): calls made while throttled extend the block.
-        let throttle_retries = AtomicU32::new(0);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(RETRY_MIN_DELAY)
             .with_max_delay(RETRY_MAX_DELAY)

@@ -556,6 +556,42 @@ async fn a_throttle_below_the_limit_is_retried_once_at_most() {
 }
 
 #[tokio::test]
+async fn a_throttled_list_is_retried_once_over_all_its_pages() {
+    let s = stub(|r| {
+        let throttle = || {
+            Reply::json(400, json!({"error":{"message":"(#4) limit","code":4}})).header(
+                "x-app-usage",
+                r#"{"call_count":50,"total_cputime":1,"total_time":1}"#,
+            )
+        };
+        let page = |ids: &[&str], after: &str| {
+            Reply::json(
+                200,
+                json!({"data": ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>(),
+                       "paging": {"cursors": {"after": after},
+                                  "next": format!("{}/v25.0/42/things?after={after}", r.origin)}}),
+            )
+        };
+        match r.n {
+            1 => page(&["1"], "a"),
+            2 | 4 | 5 => throttle(),
+            3 => page(&["2"], "b"),
+            _ => Reply::json(200, json!({"data":[{"id":"3"}]})),
+        }
+    })
+    .await;
+    let c = GraphClient::new(ClientConfig {
+        max_get_retries: 3,
+        ..cfg(&s.base)
+    })
+    .unwrap();
+    let e = c.get_all::<Value>("42/things", &[]).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled);
+    // Page 2 was retried once; the throttle on page 3 is not retried again.
+    assert_eq!(s.count(), 4);
+}
+
+#[tokio::test]
 async fn post_is_never_retried() {
     let s = stub(|_| Reply::json(500, json!({"error":{"message":"Unknown","code":1}}))).await;
     let c = GraphClient::new(ClientConfig {

@@ -1293,6 +1293,37 @@ mod tests {
     }
 
     #[test]
+    fn issue_9_faults_parse() {
+        let f = parse_json(
+            r#"[{"do":{"kind":"echo_token","into":"message","escaped":true,"pad":180}},
+                {"do":{"kind":"oversize"}},
+                {"do":{"kind":"oversize","bytes":1048576,"announce":true}},
+                {"do":{"kind":"patch_row","index":2,"row":{"name":42}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f[0].action,
+            FaultAction::EchoToken {
+                into: EchoInto::Message,
+                escaped: true,
+                pad: 180
+            }
+        );
+        assert_eq!(
+            f[1].action,
+            FaultAction::Oversize {
+                bytes: None,
+                announce: false
+            }
+        );
+        assert!(matches!(
+            f[3].action,
+            FaultAction::PatchRow { index: 2, .. }
+        ));
+        assert!(parse_json(r#"{"do":{"kind":"echo_token","into":"nowhere"}}"#).is_err());
+    }
+
+    #[test]
     fn hostile_names_replace_every_name() {
         let mut v =
             json!({"data":[{"id":"1","name":"a"},{"id":"2","name":"b","owner_app":{"name":"c"}}]});
