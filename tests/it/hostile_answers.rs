@@ -412,3 +412,60 @@ async fn a_bad_allocation_row_spoils_only_itself() {
         "\"not an allocation\""
     );
 }
+
+#[tokio::test]
+async fn a_batch_operation_with_a_path_that_is_not_plain_fails_alone() {
+    use partnerdeck::graph::BatchGet;
+    let (h, c) = start().await;
+    let reqs = [
+        BatchGet::new(
+            format!("{}/subscribed_apps", sim::DEMO_WABA_COMPLETE_ID),
+            &[],
+        ),
+        BatchGet::new("1045/../1/subscribed_apps", &[]),
+        BatchGet::new(format!("{}/subscribed_apps", sim::DEMO_WABA_PIN_ID), &[]),
+    ];
+    let out = c.batch_get(&reqs).await.unwrap();
+    assert_eq!(out.len(), 3);
+    assert!(out[0].is_ok() && out[2].is_ok(), "{out:?}");
+    assert_eq!(out[1].as_ref().unwrap_err().kind, ErrorKind::InvalidRequest);
+    assert_eq!(calls_to(&h, ""), 1, "one batch request");
+}
+
+#[test]
+fn a_token_sent_as_the_trace_id_never_reaches_the_log() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = rt
+        .block_on(sim::start(World::demo(), SimOptions::default()))
+        .unwrap();
+    h.set_faults(vec![
+        Fault::new(FaultAction::EchoToken {
+            into: EchoInto::FbtraceId,
+            escaped: true,
+            pad: 0,
+        })
+        .get("*/whatsapp_business_solutions"),
+    ]);
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("partnerdeck.log");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
+        .args(["snapshot", "--json", "--graph-url", &h.base_url()])
+        .args(["--app-id", &h.app_id()])
+        .arg("--log-file")
+        .arg(&log)
+        .env_clear()
+        .env("PARTNERDECK_TOKEN", h.token())
+        .env("PARTNERDECK_LOG", "debug")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("graph error"), "{log}");
+    assert_clean(&log, &h.token());
+    assert_clean(&String::from_utf8_lossy(&out.stdout), &h.token());
+}
