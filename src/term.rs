@@ -27,14 +27,15 @@ use unicode_width::UnicodeWidthStr;
 /// The console's terminal: crossterm on stdout, through [`GlyphSafe`].
 pub type Tui = ratatui::Terminal<GlyphSafe<ratatui::backend::CrosstermBackend<std::io::Stdout>>>;
 
-/// Why the console cannot run here, as one sentence, or `Ok` when it can: standard input
-/// and output are terminals, there is a controlling terminal, and `TERM` is set and not
-/// `dumb`. `term` is the value of `TERM`.
+/// Why the console cannot run here, as one sentence, or `Ok` when it can: standard output
+/// is a terminal, keys can be read (standard input is a terminal, or there is a controlling
+/// terminal), and `TERM` is set and not `dumb`. `term` is the value of `TERM`.
 pub fn check_terminal(term: Option<&str>) -> Result<(), String> {
     if !io::stdout().is_terminal() {
         return Err("Standard output is not a terminal, so the console cannot be drawn: run partnerdeck in a terminal, or use `partnerdeck snapshot` (with --json) for a file or a pipe.".into());
     }
-    if !io::stdin().is_terminal() || std::fs::File::open("/dev/tty").is_err() {
+    // Keys are read from stdin when it is a terminal, else from the controlling terminal.
+    if !io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_err() {
         return Err("There is no controlling terminal to read keys from: run partnerdeck in a terminal (ssh -t for a remote one), or use `partnerdeck snapshot`.".into());
     }
     match term.map(str::trim) {

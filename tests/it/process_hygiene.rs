@@ -56,6 +56,25 @@ fn wait_raw(c: &Console) {
     }
 }
 
+/// Wait until the last alternate-screen switch in the output is the one that leaves it.
+fn wait_left_alternate_screen(c: &Console) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let raw = String::from_utf8_lossy(&c.raw_bytes()).into_owned();
+        let (enter, leave) = (raw.rfind("\u{1b}[?1049h"), raw.rfind("\u{1b}[?1049l"));
+        if leave.is_some() && leave > enter {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alternate screen was not left"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The screen parser is fed right after the raw copy.
+    std::thread::sleep(Duration::from_millis(100));
+}
+
 #[test]
 fn ctrl_z_and_sigtstp_then_fg_give_back_a_working_console() {
     let rt = rt();
@@ -70,7 +89,9 @@ fn ctrl_z_and_sigtstp_then_fg_give_back_a_working_console() {
             _ => c.signal("TSTP"),
         }
         wait_state(c.pid(), 'T');
-        // Stopped: the terminal is the shell's again, as it was.
+        // Stopped: the terminal is the shell's again, as it was (once the reader has seen
+        // what was written before the stop).
+        wait_left_alternate_screen(&c);
         c.assert_restored();
         // `fg`.
         c.signal("CONT");
@@ -88,6 +109,7 @@ fn ctrl_z_and_sigtstp_then_fg_give_back_a_working_console() {
     }
     c.keys("q");
     assert!(c.wait_exit().success());
+    wait_left_alternate_screen(&c);
     c.assert_restored();
 }
 
