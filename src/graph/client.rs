@@ -57,6 +57,9 @@ pub struct ClientConfig {
 /// The default cap on one answer's size: 32 MB.
 pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
 
+/// Names the setting in the sentence of an answer over the size cap (and marks it as one).
+const TOO_LARGE_MARK: &str = "(max_answer_bytes)";
+
 /// What replaces a secret wherever Meta echoes it.
 pub const REDACTED: &str = "<redacted>";
 
@@ -601,7 +604,9 @@ impl GraphClient {
         attempt
             .retry(backoff)
             .when(|e: &GraphError| {
+                // An answer over the size cap would be as large again: not retried.
                 e.is_retryable()
+                    && !(e.kind == ErrorKind::Transport && e.message.contains(TOO_LARGE_MARK))
                     && (e.kind != ErrorKind::Throttled
                         || throttle_retries.fetch_add(1, Ordering::Relaxed) == 0)
             })
@@ -749,7 +754,7 @@ impl GraphClient {
                 let e = GraphError::new(
                     ErrorKind::Transport,
                     format!(
-                        "Meta's answer was larger than the limit of {} (max_answer_bytes), so it was not read",
+                        "Meta's answer was larger than the limit of {} {TOO_LARGE_MARK}, so it was not read",
                         fmt_bytes(cap)
                     ),
                 )

@@ -292,6 +292,26 @@ async fn an_endless_answer_is_cut_at_the_limit_quickly() {
         .await
         .unwrap_err();
     assert!(e.sentence().contains("1 MB"), "{}", e.sentence());
+    // Not retried, even where reads are: it would be as large again.
+    let (h2, c2) = start_with(|cfg| ClientConfig {
+        max_answer_bytes: 1024 * 1024,
+        max_get_retries: 3,
+        ..cfg
+    })
+    .await;
+    h2.set_faults(vec![
+        Fault::new(FaultAction::Oversize {
+            bytes: None,
+            announce: false,
+        })
+        .get("*/extendedcredits"),
+    ]);
+    assert!(
+        credit::list_credit_lines(&c2, sim::DEMO_BUSINESS_ID)
+            .await
+            .is_err()
+    );
+    assert_eq!(calls_to(&h2, "extendedcredits"), 1);
     h.set_faults(vec![
         Fault::new(FaultAction::Oversize {
             bytes: Some(512 * 1024),

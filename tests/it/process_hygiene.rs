@@ -245,3 +245,31 @@ fn the_data_directory_is_private_and_the_log_is_0600() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("partnerdeck.log")), 0o600);
 }
+
+#[test]
+fn a_poll_interval_beyond_a_day_is_one_sentence() {
+    let home = tempfile::tempdir().unwrap();
+    for bad in ["0", "86401", "10000000000000"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
+            .args([
+                "snapshot",
+                "--graph-url",
+                "http://127.0.0.1:9",
+                "--app-id",
+                "1",
+            ])
+            .args(["--poll-interval", bad])
+            .env_clear()
+            .env("PARTNERDECK_TOKEN", "EAAx")
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("at least 1 second and at most 24 hours"),
+            "{err}"
+        );
+    }
+}
