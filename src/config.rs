@@ -22,6 +22,10 @@ pub use crate::webhooks::{AppSecret, VerifyToken};
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
 pub use crate::graph::client::DEFAULT_API_VERSION;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30);
+/// The shortest poll interval accepted.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest poll interval accepted: 24 hours.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Everything partnerdeck is configured with, after layering.
 #[derive(Debug, Clone)]
@@ -37,6 +41,9 @@ pub struct Settings {
     pub poll_interval: Duration,
     pub audit_log: PathBuf,
     pub log_file: PathBuf,
+    /// The largest Graph answer read, in bytes (`max_answer_bytes`,
+    /// `PARTNERDECK_MAX_ANSWER_BYTES`); default 32 MB.
+    pub max_answer_bytes: u64,
     /// The config file that was read, or the default location that was looked at (for
     /// messages telling the user where to put a setting). `None` if there is no config dir.
     pub config_file: Option<PathBuf>,
@@ -68,6 +75,7 @@ impl Default for Settings {
             poll_interval: DEFAULT_POLL_INTERVAL,
             audit_log: data.join("audit.jsonl"),
             log_file: data.join("partnerdeck.log"),
+            max_answer_bytes: crate::graph::client::DEFAULT_MAX_ANSWER_BYTES,
             config_file: default_config_file(dirs.as_ref()),
             webhook_listen: None,
             webhook_file: None,
@@ -121,6 +129,14 @@ pub enum ConfigError {
         "The token file {path} can be read by other users (mode {mode:o}): run `chmod 600 {path}` and try again."
     )]
     TokenFileMode { path: PathBuf, mode: u32 },
+    #[error(
+        "The token file {path} is not a regular file (a pipe, a device or a directory): name a plain file with mode 0600."
+    )]
+    TokenFileKind { path: PathBuf },
+    #[error(
+        "The token file {path} is larger than {max} bytes, so it cannot hold just a token: name the file that holds only the token."
+    )]
+    TokenFileSize { path: PathBuf, max: u64 },
     #[error("The token in {origin} is empty.")]
     TokenEmpty { origin: String },
     #[error("The token in {origin} contains spaces or control characters.")]
@@ -167,7 +183,15 @@ pub const CONFIG_KEYS: &[&str] = &[
     "telnyx_url",
     "plivo_credentials_file",
     "telnyx_api_key_file",
+    "max_answer_bytes",
 ];
+
+/// The largest token file read: a token is a few hundred bytes.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 8 * 1024;
+
+/// The smallest and largest `max_answer_bytes` accepted: 64 KB … 1 GB.
+pub const MIN_ANSWER_BYTES: u64 = 64 * 1024;
+pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024 * 1024;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +220,7 @@ struct FileSettings {
     telnyx_url: Option<String>,
     plivo_credentials_file: Option<PathBuf>,
     telnyx_api_key_file: Option<PathBuf>,
+    max_answer_bytes: Option<u64>,
 }
 
 /// Ids may be written as strings or (carelessly, but commonly) as bare integers.
@@ -329,10 +354,12 @@ pub fn load(
         },
     };
     let poll_interval = match poll_secs {
-        Some(0) => {
+        Some(s) if !(MIN_POLL_INTERVAL.as_secs()..=MAX_POLL_INTERVAL.as_secs()).contains(&s) => {
             return Err(ConfigError::BadValue {
                 name: "the poll interval".into(),
-                reason: "it must be at least 1 second".into(),
+                reason: format!(
+                    "it must be at least 1 second and at most 24 hours (86400 seconds), got {s}"
+                ),
             });
         }
         Some(s) => Duration::from_secs(s),
@@ -349,6 +376,26 @@ pub fn load(
         .unwrap_or(defaults.audit_log);
     let log_file = path_setting(&args.log_file, "PARTNERDECK_LOG_FILE", file.log_file)
         .unwrap_or(defaults.log_file);
+
+    let max_answer_bytes = match env("PARTNERDECK_MAX_ANSWER_BYTES") {
+        Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ConfigError::BadValue {
+            name: "PARTNERDECK_MAX_ANSWER_BYTES".into(),
+            reason: format!("expected a whole number of bytes, got {:?}", v.trim()),
+        })?),
+        None => file.max_answer_bytes,
+    };
+    let max_answer_bytes = match max_answer_bytes {
+        Some(n) if !(MIN_ANSWER_BYTES..=MAX_ANSWER_BYTES).contains(&n) => {
+            return Err(ConfigError::BadValue {
+                name: "the answer size limit (max_answer_bytes)".into(),
+                reason: format!(
+                    "it must be between {MIN_ANSWER_BYTES} (64 KB) and {MAX_ANSWER_BYTES} (1 GB) bytes, got {n}"
+                ),
+            });
+        }
+        Some(n) => n,
+        None => defaults.max_answer_bytes,
+    };
 
     let token = match env("PARTNERDECK_TOKEN") {
         Some(t) => Some(check_token(&t, "PARTNERDECK_TOKEN")?),
@@ -370,6 +417,7 @@ pub fn load(
         poll_interval,
         audit_log,
         log_file,
+        max_answer_bytes,
         config_file,
         webhook_listen: hooks.listen,
         webhook_file: hooks.file,
@@ -589,6 +637,7 @@ impl Settings {
         ClientConfig {
             api_version: self.api_version.clone(),
             read_only: self.read_only,
+            max_answer_bytes: self.max_answer_bytes,
             ..ClientConfig::new(self.graph_url.clone(), token)
         }
     }
@@ -734,12 +783,25 @@ fn check_token(raw: &str, source: &str) -> Result<Token, ConfigError> {
     Ok(Token::new(t))
 }
 
-/// Read the token file; it must not be readable or writable by group or others.
+/// Read the token file; it must be a regular file of at most [`MAX_TOKEN_FILE_BYTES`]
+/// (checked before it is opened, so a FIFO never hangs start-up), not readable or writable
+/// by group or others.
 pub fn read_token_file(path: &Path) -> Result<Token, ConfigError> {
     let meta = std::fs::metadata(path).map_err(|e| ConfigError::Read {
         path: path.to_path_buf(),
         reason: format!("{e} (the token_file setting names it)"),
     })?;
+    if !meta.file_type().is_file() {
+        return Err(ConfigError::TokenFileKind {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_TOKEN_FILE_BYTES {
+        return Err(ConfigError::TokenFileSize {
+            path: path.to_path_buf(),
+            max: MAX_TOKEN_FILE_BYTES,
+        });
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -753,10 +815,27 @@ pub fn read_token_file(path: &Path) -> Result<Token, ConfigError> {
     }
     #[cfg(not(unix))]
     let _ = meta;
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    // Read at most one byte past the limit: the file may have grown since the check.
+    let mut text = String::new();
+    {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        file.take(MAX_TOKEN_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| ConfigError::Read {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+    }
+    if text.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        return Err(ConfigError::TokenFileSize {
+            path: path.to_path_buf(),
+            max: MAX_TOKEN_FILE_BYTES,
+        });
+    }
     check_token(&text, &path.display().to_string())
 }
 
@@ -1119,6 +1198,62 @@ audit_log = "audit/file.jsonl"
         assert!(load(&args_with_config(&cfg), &fake_env(&[])).is_ok());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn token_file_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "token_file = \"token\"\n", 0o600);
+        // A FIFO: refused before it is opened (opening it would block start-up).
+        let fifo = dir.path().join("token");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::TokenFileKind { .. }), "{e}");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::fs::remove_file(&fifo).unwrap();
+        // A directory.
+        std::fs::create_dir(&fifo).unwrap();
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::TokenFileKind { .. }), "{e}");
+        std::fs::remove_dir(&fifo).unwrap();
+        // Too large.
+        write(dir.path(), "token", &"A".repeat(9000), 0o600);
+        let e = load(&args_with_config(&cfg), &fake_env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::TokenFileSize { .. }), "{e}");
+        assert!(e.to_string().contains("8192 bytes"), "{e}");
+        assert!(!e.to_string().contains("AAAA"), "{e}");
+    }
+
+    #[test]
+    fn answer_size_limit_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "c.toml", "max_answer_bytes = 1048576\n", 0o600);
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.max_answer_bytes, 1 << 20);
+        let s = load(
+            &args_with_config(&cfg),
+            &fake_env(&[("PARTNERDECK_MAX_ANSWER_BYTES", "2097152")]),
+        )
+        .unwrap();
+        assert_eq!(s.max_answer_bytes, 2 << 20);
+        assert_eq!(s.client_config(Token::new("x")).max_answer_bytes, 2 << 20);
+        let cfg = write(dir.path(), "d.toml", "", 0o600);
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.max_answer_bytes, 32 << 20);
+        for bad in ["12", "nope", "99999999999"] {
+            let e = load(
+                &args_with_config(&cfg),
+                &fake_env(&[("PARTNERDECK_MAX_ANSWER_BYTES", bad)]),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("MAX_ANSWER_BYTES")
+                    || e.to_string().contains("max_answer_bytes"),
+                "{e}"
+            );
+        }
+    }
+
     #[test]
     fn empty_or_missing_token_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -1159,6 +1294,16 @@ audit_log = "audit/file.jsonl"
         assert!(with(&[("PARTNERDECK_GRAPH_URL", "http://localhost:1")]).is_ok());
         let e = with(&[("PARTNERDECK_POLL_INTERVAL", "0")]).unwrap_err();
         assert!(e.to_string().contains("at least 1 second"), "{e}");
+        for huge in ["86401", "10000000000000", "18446744073709551615"] {
+            let e = with(&[("PARTNERDECK_POLL_INTERVAL", huge)]).unwrap_err();
+            assert!(e.to_string().contains("at most 24 hours"), "{e}");
+        }
+        assert_eq!(
+            with(&[("PARTNERDECK_POLL_INTERVAL", "86400")])
+                .unwrap()
+                .poll_interval,
+            MAX_POLL_INTERVAL
+        );
         assert!(with(&[("PARTNERDECK_POLL_INTERVAL", "soon")]).is_err());
         assert!(with(&[("PARTNERDECK_READ_ONLY", "maybe")]).is_err());
         assert!(with(&[("PARTNERDECK_READ_ONLY", "yes")]).unwrap().read_only);

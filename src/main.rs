@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, WrapErr};
 
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::app::Model;
@@ -17,9 +17,12 @@ use partnerdeck::graph::client::GraphClient;
 use partnerdeck::{logging, runtime, snapshot};
 
 fn main() -> ExitCode {
+    // The process holds the token: no core dump, no ptrace attach by other users' tools.
+    harden_process();
     if let Err(e) = color_eyre::install() {
         eprintln!("partnerdeck: {e}");
     }
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -36,9 +39,10 @@ fn main() -> ExitCode {
         match run(cli).await {
             Ok(code) => code,
             Err(e) => {
-                // Settings problems are one plain sentence, not a report with a backtrace.
-                match e.downcast_ref::<config::ConfigError>() {
-                    Some(c) => eprintln!("partnerdeck: {c}"),
+                // Anything a user caused (settings, files, the terminal, a closed pipe) is one
+                // plain sentence; only a real bug gets the report with a backtrace.
+                match plain_sentence(&e) {
+                    Some(s) => eprintln!("partnerdeck: {s}"),
                     None => eprintln!("partnerdeck: {e:?}"),
                 }
                 ExitCode::from(2)
@@ -48,6 +52,85 @@ fn main() -> ExitCode {
     // Don't wait for blocked stdin readers or stalled requests on the way out.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     code
+}
+
+/// A problem the user caused (or can fix), said in one sentence; `main` prints it without a
+/// backtrace and exits 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UserError(String);
+
+/// The error as one plain sentence when a user caused it (bad settings or files, an I/O
+/// failure, the terminal, a refusal by the Graph client or the simulator); `None` for a bug.
+fn plain_sentence(e: &color_eyre::Report) -> Option<String> {
+    let user_caused = e.chain().any(|c| {
+        c.is::<config::ConfigError>()
+            || c.is::<UserError>()
+            || c.is::<std::io::Error>()
+            || c.is::<partnerdeck::graph::GraphError>()
+            || c.is::<sim::SimError>()
+    });
+    if !user_caused {
+        return None;
+    }
+    let parts: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string().trim().trim_end_matches('.').to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    Some(format!("{}.", parts.join(": ")))
+}
+
+/// No core dumps (`RLIMIT_CORE` 0) and not dumpable (`PR_SET_DUMPABLE` 0, which also keeps
+/// other processes of the same user from attaching a debugger): the token is in memory.
+fn harden_process() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: plain system calls with valid arguments.
+        unsafe {
+            if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
+                eprintln!("partnerdeck: warning: could not disable core dumps");
+            }
+            #[cfg(target_os = "linux")]
+            if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+                eprintln!("partnerdeck: warning: could not make the process non-dumpable");
+            }
+        }
+    }
+}
+
+/// A closed pipe on stdout (`partnerdeck sim | head -1`) ends the process quietly instead of
+/// a panic report: printing macros panic on EPIPE, and that is no bug of ours.
+fn quiet_broken_pipe() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        previous(info);
+    }));
+}
+
+/// Print to stdout; a closed pipe is not an error (the reader has what it wanted).
+fn print_out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(UserError(format!("Cannot write the snapshot to standard output: {e}")).into())
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -85,10 +168,10 @@ async fn run_sim(args: SimArgs) -> Result<ExitCode> {
         None => World::demo(),
     };
     let addr: SocketAddr = args.addr.parse().map_err(|_| {
-        eyre!(
+        UserError(format!(
             "--addr {} is not HOST:PORT (e.g. 127.0.0.1:8765)",
             args.addr
-        )
+        ))
     })?;
     let faults = match &args.faults {
         Some(path) => sim::faults::load(path)?,
@@ -124,6 +207,9 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
         true => Some(start_demo(global, &mut settings).await?),
         false => None,
     };
+    if let Some(dir) = settings.log_file.parent() {
+        let _ = logging::private_dir(dir);
+    }
     let _log = logging::init(&settings.log_file).ok();
     let ready = settings.require()?;
     let client = GraphClient::new(settings.client_config(ready.token))?;
@@ -136,9 +222,9 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
     )
     .await;
     if args.json {
-        println!("{}", snap.to_json());
+        print_out(&format!("{}\n", snap.to_json()))?;
     } else {
-        print!("{}", snap.to_text());
+        print_out(&snap.to_text())?;
     }
     Ok(if snap.ok() {
         ExitCode::SUCCESS
@@ -148,16 +234,27 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
 }
 
 async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
+    // Before anything else: without a terminal there is no console (and no 11 KB of escape
+    // codes in a file).
+    let term = std::env::var("TERM").ok();
+    partnerdeck::term::check_terminal(term.as_deref()).map_err(UserError)?;
     let mut settings = load_settings(global)?;
     let _demo = match global.demo {
         true => Some(start_demo(global, &mut settings).await?),
         false => None,
     };
     let ready = settings.require()?;
+    // The data directory (log, audit log) is private: created 0700, files 0600.
+    for file in [&settings.log_file, &settings.audit_log] {
+        if let Some(dir) = file.parent() {
+            logging::private_dir(dir)
+                .wrap_err_with(|| format!("Cannot create the directory {}", dir.display()))?;
+        }
+    }
     let _log = logging::init(&settings.log_file)
-        .wrap_err_with(|| format!("opening the log file {}", settings.log_file.display()))?;
+        .wrap_err_with(|| format!("Cannot open the log file {}", settings.log_file.display()))?;
     let audit = AuditLog::open(&settings.audit_log)
-        .wrap_err_with(|| format!("opening the audit log {}", settings.audit_log.display()))?;
+        .wrap_err_with(|| format!("Cannot open the audit log {}", settings.audit_log.display()))?;
     let client = GraphClient::new(settings.client_config(ready.token))?;
     tracing::info!(
         graph_url = %settings.graph_url,

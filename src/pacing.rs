@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::graph::client::Usage;
 use crate::graph::error::{ErrorKind, GraphError};
 
@@ -21,6 +23,23 @@ pub const SLOWER_ABOVE_PCT: u32 = 90;
 /// The hold after throttling when Meta did not say how long: this, or four poll intervals,
 /// whichever is longer.
 pub const THROTTLE_FALLBACK: Duration = Duration::from_secs(120);
+
+/// The longest any wait or hold lasts, whatever Meta says (`Retry-After`, regain time):
+/// 24 hours. Waits are said in words with [`wait_words`].
+pub use crate::graph::error::{MAX_WAIT, wait_words};
+
+/// `d`, at most [`MAX_WAIT`].
+pub fn clamp_wait(d: Duration) -> Duration {
+    d.min(MAX_WAIT)
+}
+
+/// `now + d`, saturating: never overflows or panics, whatever `d` is (a wait is clamped to
+/// [`MAX_WAIT`] first, and the sum saturates at the latest time chrono can hold).
+pub fn deadline(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    let d = chrono::Duration::from_std(clamp_wait(d)).unwrap_or(chrono::Duration::MAX);
+    now.checked_add_signed(d)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// The highest percentage in the usage Meta reported, over the app and business use cases.
 pub fn highest_pct(u: &Usage) -> Option<u32> {
@@ -91,15 +110,16 @@ pub enum NextRound {
 
 /// The next round after a round that ended with `outcome`, polling every `base` at
 /// `usage_pct` percent of the limit.
+/// Every wait it returns is at most [`MAX_WAIT`].
 pub fn next_round(base: Duration, usage_pct: Option<u32>, outcome: &Outcome) -> NextRound {
-    let slowed = base.saturating_mul(usage_factor(usage_pct));
+    let slowed = clamp_wait(base.saturating_mul(usage_factor(usage_pct)));
     match outcome {
         Outcome::Ok | Outcome::Failed => NextRound::After(slowed),
         Outcome::AuthExpired => NextRound::WakeOnly,
-        Outcome::Throttled { wait: Some(w) } if !w.is_zero() => NextRound::Hold(*w),
-        Outcome::Throttled { .. } => {
-            NextRound::Hold(THROTTLE_FALLBACK.max(base.saturating_mul(4)).max(slowed))
-        }
+        Outcome::Throttled { wait: Some(w) } if !w.is_zero() => NextRound::Hold(clamp_wait(*w)),
+        Outcome::Throttled { .. } => NextRound::Hold(clamp_wait(
+            THROTTLE_FALLBACK.max(base.saturating_mul(4)).max(slowed),
+        )),
     }
 }
 
@@ -200,5 +220,48 @@ mod tests {
             Outcome::Failed
         );
         assert_eq!(Outcome::of::<()>(&Ok(())), Outcome::Ok);
+    }
+
+    #[test]
+    fn huge_waits_are_clamped_and_deadlines_saturate() {
+        let huge = Duration::from_secs(10u64.pow(13));
+        for outcome in [
+            Outcome::Throttled { wait: Some(huge) },
+            Outcome::Throttled {
+                wait: Some(Duration::MAX),
+            },
+            Outcome::Throttled { wait: None },
+        ] {
+            match next_round(Duration::MAX, Some(100), &outcome) {
+                NextRound::Hold(d) => assert!(d <= MAX_WAIT, "{d:?}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            next_round(Duration::MAX, None, &Outcome::Ok),
+            NextRound::After(MAX_WAIT)
+        );
+        assert_eq!(clamp_wait(huge), MAX_WAIT);
+        assert_eq!(clamp_wait(S30), S30);
+        let now = Utc::now();
+        assert_eq!(deadline(now, huge), now + chrono::Duration::hours(24));
+        assert_eq!(
+            deadline(now, Duration::MAX),
+            now + chrono::Duration::hours(24)
+        );
+        assert_eq!(
+            deadline(DateTime::<Utc>::MAX_UTC, S30),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(deadline(now, S30), now + chrono::Duration::seconds(30));
+    }
+
+    #[test]
+    fn waits_in_words() {
+        assert_eq!(wait_words(Duration::from_millis(300)), "1 s");
+        assert_eq!(wait_words(Duration::from_secs(45)), "45 s");
+        assert_eq!(wait_words(Duration::from_secs(12 * 60)), "12 min");
+        assert_eq!(wait_words(Duration::from_secs(200 * 60)), "3 h 20 min");
+        assert_eq!(wait_words(Duration::from_secs(10u64.pow(13))), "24 h");
     }
 }

@@ -48,6 +48,9 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+    // SIGTSTP from outside suspends like Ctrl-Z (term::suspend_and_resume).
+    let mut sigtstp =
+        signal(SignalKind::from_raw(libc::SIGTSTP)).wrap_err("installing the SIGTSTP handler")?;
     let mut tick = tokio::time::interval(AGE_TICK);
 
     let size = terminal.size()?;
@@ -73,6 +76,11 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
         }
         let msg = tokio::select! {
             event = events.next() => match event {
+                // Ctrl-Z gives the terminal back and stops; after `fg`, a full redraw.
+                Some(Ok(Event::Key(key))) if crate::term::is_suspend_key(&key) => {
+                    crate::term::suspend_and_resume(terminal)?;
+                    continue;
+                }
                 Some(Ok(Event::Key(key))) => Msg::Key(key),
                 Some(Ok(Event::Resize(width, height))) => Msg::Resize {
                     width,
@@ -87,6 +95,10 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
             _ = sigterm.recv() => Msg::Shutdown,
             _ = sighup.recv() => Msg::Shutdown,
             _ = sigint.recv() => Msg::Shutdown,
+            _ = sigtstp.recv() => {
+                crate::term::suspend_and_resume(terminal)?;
+                continue;
+            }
             _ = tick.tick() => continue,
         };
         let mut quit = false;

@@ -141,6 +141,28 @@ pub async fn collect_with(
     } else if let Some(lines) = &lines {
         snapshot.credit_lines = credit_lines(lines, None);
     }
+    if let Some(w) = &wabas
+        && let Some(e) = malformed_rows(
+            "wabas",
+            "WABA row(s)",
+            w.iter().map(|w| (w.id(), w.node.malformed.as_deref())),
+        )
+    {
+        snapshot.errors.push(e);
+    }
+    if let Some(lines) = &lines {
+        let rows = lines
+            .iter()
+            .map(|l| (l.line.id.as_str(), l.line.malformed.as_deref()))
+            .chain(lines.iter().flat_map(|l| {
+                l.allocations
+                    .iter()
+                    .map(|a| (a.id.as_str(), a.malformed.as_deref()))
+            }));
+        if let Some(e) = malformed_rows("credit_lines", "credit line or allocation row(s)", rows) {
+            snapshot.errors.push(e);
+        }
+    }
     snapshot.wabas = wabas
         .unwrap_or_default()
         .into_iter()
@@ -152,6 +174,54 @@ pub async fn collect_with(
         .collect();
     snapshot.errors.extend(waba_errors);
     snapshot
+}
+
+/// Write the characters a terminal acts on as `\u` escapes. Outside strings, serde_json's
+/// output is ASCII, so every such character is inside a string, where the escape is exact.
+pub fn inert_json(json: &str) -> String {
+    if !json.chars().any(needs_escape) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\u{7f}'..='\u{9f}'
+        | '\u{061c}'
+        | '\u{200e}' | '\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+        || (c.is_control() && c != '\n' && c != '\t' && c != '\r')
+}
+
+/// One error per list whose rows Meta sent in a shape we could not read (the rows are kept,
+/// marked; see `graph::model::Malformed`).
+fn malformed_rows<'a>(
+    scope: &str,
+    what: &str,
+    rows: impl Iterator<Item = (&'a str, Option<&'a crate::graph::model::Malformed>)>,
+) -> Option<SnapshotError> {
+    let bad: Vec<(&str, &crate::graph::model::Malformed)> =
+        rows.filter_map(|(id, m)| m.map(|m| (id, m))).collect();
+    let (first_id, first) = bad.first()?;
+    Some(SnapshotError {
+        scope: scope.into(),
+        code: None,
+        message: format!(
+            "{} {what} could not be read as expected (first: {first_id}): {}; the other rows are complete.",
+            bad.len(),
+            first.reason.trim_end_matches('.')
+        ),
+    })
 }
 
 fn credit_lines(lines: &[CreditLineData], index: Option<&FundingIndex>) -> Vec<SnapshotCreditLine> {
@@ -242,20 +312,34 @@ async fn collect_solutions(client: &GraphClient, app_id: &str) -> Snapshot {
             vec![]
         }
     };
-    let detailed: Vec<(Solution, Result<Solution, GraphError>)> = futures::stream::iter(listed)
-        .map(|s| async move {
-            let d = solutions::solution_detail(client, s.id()).await;
-            let role = s.role;
-            (Solution::from(s), d.map(|node| Solution::new(node, role)))
-        })
-        .buffered(DETAIL_CONCURRENCY)
-        .collect()
-        .await;
+    errors.extend(malformed_rows(
+        "solutions",
+        "solution row(s)",
+        listed.iter().map(|s| (s.id(), s.node.malformed.as_deref())),
+    ));
+    let detailed: Vec<(Solution, Option<Result<Solution, GraphError>>)> =
+        futures::stream::iter(listed)
+            .map(|s| async move {
+                // A malformed row has no id to ask about: it is printed as listed.
+                if s.node.malformed.is_some() {
+                    return (Solution::from(s), None);
+                }
+                let d = solutions::solution_detail(client, s.id()).await;
+                let role = s.role;
+                (
+                    Solution::from(s),
+                    Some(d.map(|node| Solution::new(node, role))),
+                )
+            })
+            .buffered(DETAIL_CONCURRENCY)
+            .collect()
+            .await;
     let solutions = detailed
         .into_iter()
         .map(|(listed, detail)| match detail {
-            Ok(d) => d,
-            Err(e) => {
+            None => listed,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
                 errors.push(SnapshotError::from_graph("solutions", &e));
                 listed
             }
@@ -276,8 +360,13 @@ impl Snapshot {
         self.errors.is_empty()
     }
 
+    /// The JSON form. Characters that can change what a terminal shows (DEL, C1 controls,
+    /// bidi overrides and isolates, line and paragraph separators) are written as `\u`
+    /// escapes, so `cat` of the output is inert; the data decodes to exactly what Meta sent.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        let json =
+            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        inert_json(&json)
     }
 
     /// The person's form: one line per solution, then any errors.
@@ -385,5 +474,22 @@ impl Snapshot {
             out.push_str(&format!("error [{}]: {}\n", e.scope, inert(&e.message)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_output_is_inert_and_exact() {
+        let hostile = "a\u{202e}b\u{9b}31m\u{7f}c\u{2028}d\u{2066}e\u{1b}[2J 👨\u{200d}👩 ok";
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "name": hostile })).unwrap();
+        let out = inert_json(&json);
+        assert!(out.chars().all(|c| !needs_escape(c)), "{out:?}");
+        assert!(out.contains("\\u202e") && out.contains("\\u009b") && out.contains("\\u007f"));
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back["name"], hostile);
+        assert_eq!(inert_json("{\"a\": \"plain\"}"), "{\"a\": \"plain\"}");
     }
 }

@@ -16,6 +16,9 @@
 //! cluster is replaced it blanks the rest of its old span. The extra output is a few cells
 //! per changed cluster.
 
+use std::io::{self, IsTerminal};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::{Position, Rect, Size};
@@ -23,6 +26,77 @@ use unicode_width::UnicodeWidthStr;
 
 /// The console's terminal: crossterm on stdout, through [`GlyphSafe`].
 pub type Tui = ratatui::Terminal<GlyphSafe<ratatui::backend::CrosstermBackend<std::io::Stdout>>>;
+
+/// Why the console cannot run here, as one sentence, or `Ok` when it can: standard output
+/// is a terminal, keys can be read (standard input is a terminal, or there is a controlling
+/// terminal), and `TERM` is set and not `dumb`. `term` is the value of `TERM`.
+pub fn check_terminal(term: Option<&str>) -> Result<(), String> {
+    if !io::stdout().is_terminal() {
+        return Err("Standard output is not a terminal, so the console cannot be drawn: run partnerdeck in a terminal, or use `partnerdeck snapshot` (with --json) for a file or a pipe.".into());
+    }
+    // Keys are read from stdin when it is a terminal, else from the controlling terminal.
+    if !io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_err() {
+        return Err("There is no controlling terminal to read keys from: run partnerdeck in a terminal (ssh -t for a remote one), or use `partnerdeck snapshot`.".into());
+    }
+    match term.map(str::trim) {
+        None | Some("") | Some("dumb") => Err(format!(
+            "This terminal (TERM={}) cannot show the console: use one that understands escape codes (e.g. TERM=xterm-256color), or `partnerdeck snapshot` for plain text.",
+            term.map(str::trim)
+                .filter(|t| !t.is_empty())
+                .unwrap_or("unset")
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Whether a key is the suspend key: `Ctrl-Z` (in raw mode it arrives as a key, not as
+/// SIGTSTP).
+pub fn is_suspend_key(key: &KeyEvent) -> bool {
+    key.kind != KeyEventKind::Release
+        && key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(key.code, KeyCode::Char('z') | KeyCode::Char('Z'))
+}
+
+/// `Ctrl-Z` or SIGTSTP: give the terminal back to the shell as it was (main screen, cooked
+/// mode, cursor shown), stop the process, and after SIGCONT (`fg`) take the terminal again
+/// (raw mode, alternate screen, hidden cursor) and force a full redraw on the next draw
+/// (the caller marks the model dirty).
+pub fn suspend_and_resume(terminal: &mut Tui) -> io::Result<()> {
+    leave_terminal()?;
+    // SIGSTOP cannot be caught or ignored: this returns once the process is continued.
+    // SAFETY: raise only sends a signal to this process.
+    let rc = unsafe { libc::raise(libc::SIGSTOP) };
+    let stopped = if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    };
+    enter_terminal()?;
+    // A full redraw on the next draw: clear the screen and forget what was drawn. Not
+    // `terminal.clear()`, which asks the terminal for the cursor position while the event
+    // reader would swallow the answer; `resize` to the current size clears without asking.
+    let size = terminal.size()?;
+    terminal.resize(Rect::new(0, 0, size.width, size.height))?;
+    stopped
+}
+
+fn leave_terminal() -> io::Result<()> {
+    crossterm::terminal::disable_raw_mode()?;
+    crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    )
+}
+
+fn enter_terminal() -> io::Result<()> {
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::cursor::Hide
+    )
+}
 
 pub struct GlyphSafe<B: Backend> {
     inner: B,
@@ -249,6 +323,22 @@ mod tests {
         }
         parser.process(&bytes);
         parser.screen().contents()
+    }
+
+    #[test]
+    fn ctrl_z_is_the_suspend_key() {
+        assert!(is_suspend_key(&KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::CONTROL
+        )));
+        assert!(!is_suspend_key(&KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::NONE
+        )));
+        assert!(!is_suspend_key(&KeyEvent::new(
+            KeyCode::Char('r'),
+            KeyModifiers::CONTROL
+        )));
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub async fn pace(
     };
     match plan {
         NextRound::Hold(d) => {
-            let until = Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+            let until = pacing::deadline(Utc::now(), d);
             tracing::info!(
                 scope = scope.label(),
                 hold_secs = d.as_secs(),

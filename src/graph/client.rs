@@ -9,7 +9,7 @@
 //!   `ErrorKind::OutcomeUnknown`: the caller must re-read, not re-send.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,19 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Default 3.
     pub max_get_retries: usize,
+    /// The largest answer read, in bytes; a larger one is a transport error naming the
+    /// limit, and reading stops there. Default [`DEFAULT_MAX_ANSWER_BYTES`] (32 MB).
+    pub max_answer_bytes: u64,
 }
+
+/// The default cap on one answer's size: 32 MB.
+pub const DEFAULT_MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Names the setting in the sentence of an answer over the size cap (and marks it as one).
+const TOO_LARGE_MARK: &str = "(max_answer_bytes)";
+
+/// What replaces a secret wherever Meta echoes it.
+pub const REDACTED: &str = "<redacted>";
 
 impl ClientConfig {
     /// A config with the default version (v25.0), timeouts and retries, not read-only.
@@ -62,6 +74,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(20),
             max_get_retries: 3,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 }
@@ -277,7 +290,20 @@ impl GraphClient {
     /// up to `max_get_retries` times with jittered exponential backoff.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, GraphError> {
         let url = self.url_for(path)?;
-        self.get_url(url, query).await
+        self.get_url(url, query, &AtomicU32::new(0)).await
+    }
+
+    /// The first page of a list and every further page, sharing one throttle-retry budget:
+    /// a throttled list is retried once at most, however many pages it has.
+    async fn list_items(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<Value>, GraphError> {
+        let budget = AtomicU32::new(0);
+        let url = self.url_for(path)?;
+        let first = self.get_url(url, query, &budget).await?;
+        self.rest_of_list(first, path, &budget).await
     }
 
     /// GET every page of a list (following `paging.next`), de-duplicated by `id`, each item
@@ -287,8 +313,7 @@ impl GraphClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, GraphError> {
-        let first = self.get(path, query).await?;
-        let items = self.rest_of_list(first, path).await?;
+        let items = self.list_items(path, query).await?;
         items
             .into_iter()
             .enumerate()
@@ -307,14 +332,31 @@ impl GraphClient {
             .collect()
     }
 
+    /// GET every page of a list like [`get_all`](Self::get_all), decoding it row by row:
+    /// a row that does not read as `T`, or whose id is not a plain Graph id, is kept with a
+    /// [`Malformed`](super::model::Malformed) mark; the other rows stand.
+    pub async fn get_rows<T: super::model::Row>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, GraphError> {
+        let items = self.list_items(path, query).await?;
+        Ok(super::model::decode_rows(&items))
+    }
+
     /// The items of a list whose first page is already in hand (e.g. an edge expanded inside
     /// another call, `phone_numbers{...}`), reading the further pages its `paging.next` names
     /// with the same rules as [`get_all`](Self::get_all). `what` names the list in logs.
     pub async fn follow_pages(&self, first: Value, what: &str) -> Result<Vec<Value>, GraphError> {
-        self.rest_of_list(first, what).await
+        self.rest_of_list(first, what, &AtomicU32::new(0)).await
     }
 
-    async fn rest_of_list(&self, first: Value, path: &str) -> Result<Vec<Value>, GraphError> {
+    async fn rest_of_list(
+        &self,
+        first: Value,
+        path: &str,
+        throttle_budget: &AtomicU32,
+    ) -> Result<Vec<Value>, GraphError> {
         let mut pager = Pager::new();
         let mut step = pager.push(paging::parse_page(first)?)?;
         loop {
@@ -331,7 +373,7 @@ impl GraphClient {
                 Step::Next(next) => {
                     let url = paging::check_next_url(&self.inner.base, &next)
                         .map_err(|e| self.scrub(e))?;
-                    let body = self.get_url(url, &[]).await?;
+                    let body = self.get_url(url, &[], throttle_budget).await?;
                     step = pager.push(paging::parse_page(body)?)?;
                 }
             }
@@ -348,12 +390,23 @@ impl GraphClient {
         &self,
         requests: &[BatchGet],
     ) -> Result<Vec<Result<Value, GraphError>>, GraphError> {
-        let mut out = Vec::with_capacity(requests.len());
-        for chunk in requests.chunks(MAX_BATCH) {
+        // Checked like any path, so an operation cannot leave the Graph API either; an
+        // operation whose path is not plain fails alone, without being sent.
+        let mut slots: Vec<Option<Result<Value, GraphError>>> = Vec::with_capacity(requests.len());
+        let mut sendable: Vec<&BatchGet> = Vec::with_capacity(requests.len());
+        for r in requests {
+            match self.url_for(&r.path) {
+                Ok(_) => {
+                    slots.push(None);
+                    sendable.push(r);
+                }
+                Err(e) => slots.push(Some(Err(e))),
+            }
+        }
+        let mut answered: Vec<Result<Value, GraphError>> = Vec::with_capacity(sendable.len());
+        for chunk in sendable.chunks(MAX_BATCH) {
             let mut ops = Vec::with_capacity(chunk.len());
             for r in chunk {
-                // Checked like any path, so an operation cannot leave the Graph API either.
-                self.url_for(&r.path)?;
                 ops.push(serde_json::json!({ "method": "GET", "relative_url": r.relative_url() }));
             }
             let body = serde_json::json!({
@@ -362,9 +415,9 @@ impl GraphClient {
             });
             let url = self.url_for("")?;
             let answer = self
-                .retrying(&url, || async {
+                .retrying(&url, &AtomicU32::new(0), || async {
                     let a = self
-                        .exec(Method::Post, url.clone(), &[], Some(&body), false)
+                        .exec(Method::Post, url.clone(), &[], Some(&body), false, None)
                         .await?;
                     match a.body {
                         Value::Array(items) if items.len() == chunk.len() => Ok(items),
@@ -383,9 +436,20 @@ impl GraphClient {
                     }
                 })
                 .await?;
-            out.extend(answer.into_iter().map(|item| self.batch_item(item)));
+            answered.extend(answer.into_iter().map(|item| self.batch_item(item)));
         }
-        Ok(out)
+        let mut answered = answered.into_iter();
+        Ok(slots
+            .into_iter()
+            .map(|slot| {
+                slot.or_else(|| answered.next()).unwrap_or_else(|| {
+                    Err(GraphError::new(
+                        ErrorKind::Transport,
+                        "Meta's answer to one request of a batch is missing",
+                    ))
+                })
+            })
+            .collect())
     }
 
     /// One operation's answer inside a batch: `{code, headers?, body: "<json>"}`, or `null`
@@ -405,13 +469,15 @@ impl GraphClient {
             .and_then(Value::as_u64)
             .and_then(|c| u16::try_from(c).ok())
             .ok_or_else(|| shape("has no status code"))?;
-        let body: Value = match item.get("body") {
+        let mut body: Value = match item.get("body") {
             Some(Value::String(s)) => {
                 serde_json::from_str(s).map_err(|_| shape("is not valid JSON"))?
             }
             Some(v @ (Value::Object(_) | Value::Array(_))) => v.clone(),
             _ => return Err(shape("has no body").with_status(status)),
         };
+        // The inner body was a JSON string: what it decodes to is scrubbed again.
+        scrub_value(&mut body, &self.secrets(None));
         if let Some(e) = GraphError::from_envelope(&body, Some(status), None) {
             return Err(self.scrub(e));
         }
@@ -435,7 +501,22 @@ impl GraphClient {
         query: &[(&str, &str)],
         json_body: Option<Value>,
     ) -> Result<MutationResponse, GraphError> {
-        self.mutate(Method::Post, path, query, json_body).await
+        self.mutate(Method::Post, path, query, json_body, None)
+            .await
+    }
+
+    /// Like [`post`](Self::post), for a body that carries a secret besides the token (the
+    /// two-step verification PIN of `register`): should Meta echo it, it is scrubbed from
+    /// the answer and the error exactly like the token.
+    pub async fn post_with_secret(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        json_body: Option<Value>,
+        secret: &str,
+    ) -> Result<MutationResponse, GraphError> {
+        self.mutate(Method::Post, path, query, json_body, Some(secret))
+            .await
     }
 
     /// DELETE once (never retried). In read-only mode, refused with `ErrorKind::ReadOnly`
@@ -445,7 +526,7 @@ impl GraphClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<MutationResponse, GraphError> {
-        self.mutate(Method::Delete, path, query, None).await
+        self.mutate(Method::Delete, path, query, None, None).await
     }
 
     async fn mutate(
@@ -454,13 +535,16 @@ impl GraphClient {
         path: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
+        secret: Option<&str>,
     ) -> Result<MutationResponse, GraphError> {
         if self.read_only() {
             tracing::info!(method = method.as_str(), path = %redact_path(path), "refused: read-only mode");
             return Err(GraphError::read_only());
         }
         let url = self.url_for(path)?;
-        let a = self.exec(method, url, query, body.as_ref(), true).await?;
+        let a = self
+            .exec(method, url, query, body.as_ref(), true, secret)
+            .await?;
         Ok(MutationResponse {
             http_status: a.status,
             body: a.body,
@@ -468,10 +552,15 @@ impl GraphClient {
         })
     }
 
-    async fn get_url(&self, url: Url, query: &[(&str, &str)]) -> Result<Value, GraphError> {
+    async fn get_url(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+        throttle_budget: &AtomicU32,
+    ) -> Result<Value, GraphError> {
         let attempt = || async {
             let a = self
-                .exec(Method::Get, url.clone(), query, None, false)
+                .exec(Method::Get, url.clone(), query, None, false, None)
                 .await?;
             match a.body {
                 Value::Object(_) | Value::Array(_) => Ok(a.body),
@@ -488,16 +577,24 @@ impl GraphClient {
                 )),
             }
         };
-        self.retrying(&url, attempt).await
+        self.retrying(&url, throttle_budget, attempt).await
     }
 
     /// Run a read, retrying transient failures (and short throttles) with jittered
     /// exponential backoff, at most `max_get_retries` times.
-    async fn retrying<T, F, Fut>(&self, url: &Url, attempt: F) -> Result<T, GraphError>
+    async fn retrying<T, F, Fut>(
+        &self,
+        url: &Url,
+        throttle_retries: &AtomicU32,
+        attempt: F,
+    ) -> Result<T, GraphError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, GraphError>>,
     {
+        // A throttle is retried at most once per read (per list, for the pages of one list:
+        // `throttle_retries` is shared), and only when it may be (see
+        // `GraphError::is_retryable`): calls made while throttled extend the block.
         let backoff = ExponentialBuilder::default()
             .with_min_delay(RETRY_MIN_DELAY)
             .with_max_delay(RETRY_MAX_DELAY)
@@ -506,7 +603,13 @@ impl GraphClient {
             .with_jitter();
         attempt
             .retry(backoff)
-            .when(GraphError::is_retryable)
+            .when(|e: &GraphError| {
+                // An answer over the size cap would be as large again: not retried.
+                e.is_retryable()
+                    && !(e.kind == ErrorKind::Transport && e.message.contains(TOO_LARGE_MARK))
+                    && (e.kind != ErrorKind::Throttled
+                        || throttle_retries.fetch_add(1, Ordering::Relaxed) == 0)
+            })
             .adjust(
                 |e: &GraphError, d: Option<Duration>| match (e.retry_after, d) {
                     (Some(wait), Some(d)) => Some(d.max(wait)),
@@ -556,6 +659,14 @@ impl GraphClient {
         e.scrub(self.inner.cfg.token.expose())
     }
 
+    /// The secrets no answer may carry past the client: the token, and `extra` (a PIN).
+    fn secrets<'a>(&'a self, extra: Option<&'a str>) -> Vec<&'a str> {
+        let mut v = vec![self.inner.cfg.token.expose()];
+        v.extend(extra);
+        v.retain(|s| !s.is_empty());
+        v
+    }
+
     /// One HTTP exchange: send, read the whole body within `request_timeout`, record usage,
     /// turn any failure into a classified, scrubbed `GraphError`. `mutation`: whether the call
     /// changes something, so a lost answer leaves the outcome unknown (a batch of reads is a
@@ -567,8 +678,11 @@ impl GraphClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
         mutation: bool,
+        secret: Option<&str>,
     ) -> Result<Answer, GraphError> {
         let inner = &self.inner;
+        let secrets = self.secrets(secret);
+        let scrub = |e: GraphError| e.scrub_all(&secrets);
         let log_path = url.path().to_string();
         let mut req = match method {
             Method::Get => inner.http.get(url),
@@ -584,56 +698,77 @@ impl GraphClient {
         }
         let started = Instant::now();
         let timeout = inner.cfg.request_timeout;
+        let cap = inner.cfg.max_answer_bytes;
         let exchange = async {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let bytes = resp.bytes().await;
-            Ok::<_, reqwest::Error>((status, headers, bytes))
+            let body = read_capped(resp, cap).await;
+            Ok::<_, reqwest::Error>((status, headers, body))
         };
         let result = tokio::time::timeout(timeout, exchange).await;
         let ms = started.elapsed().as_millis() as u64;
 
-        let (status, headers, bytes) = match result {
+        let (status, headers, body) = match result {
             Err(_) => {
                 tracing::warn!(method = method.as_str(), path = %log_path, ms, "request timed out");
                 let e = GraphError::new(
                     ErrorKind::Transport,
                     format!("The request timed out after {}", fmt_secs(timeout)),
                 );
-                return Err(self.scrub(lost_answer(e, mutation)));
+                return Err(scrub(lost_answer(e, mutation)));
             }
             Ok(Err(e)) => {
-                tracing::warn!(method = method.as_str(), path = %log_path, ms, error = %self.scrub_str(&root_cause(&e)), "request failed");
-                return Err(self.scrub(self.transport_error(&e, mutation)));
+                tracing::warn!(method = method.as_str(), path = %log_path, ms, error = %scrub_text(&root_cause(&e), &secrets), "request failed");
+                return Err(scrub(self.transport_error(&e, mutation)));
             }
             Ok(Ok(parts)) => parts,
         };
+        // A trace id is shown, logged and written to the audit log: only a plain one that
+        // carries no secret is kept.
         let fbtrace = headers
             .get("x-fb-trace-id")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+            .and_then(super::error::trace_id)
+            .filter(|t| !secrets.iter().any(|s| t.contains(s)));
         let (app, buc) = (
             headers.get("x-app-usage").and_then(|v| v.to_str().ok()),
             headers
                 .get("x-business-use-case-usage")
                 .and_then(|v| v.to_str().ok()),
         );
+        let app = app.and_then(parse_app_usage);
         let (buc_pct, regain) = buc.map(parse_buc_usage).unwrap_or((None, None));
-        self.record_usage(
-            app.and_then(parse_app_usage),
-            buc.map(|_| (buc_pct, regain)),
-        );
+        self.record_usage(app, buc.map(|_| (buc_pct, regain)));
+        let usage_pct = app
+            .into_iter()
+            .flat_map(|(a, b, c)| [a, b, c])
+            .chain([buc_pct])
+            .flatten()
+            .max();
 
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => {
+        let bytes = match body {
+            Body::Read(b) => b,
+            Body::TooLarge => {
+                tracing::warn!(method = method.as_str(), path = %log_path, status, ms, limit = cap, "answer larger than the limit; not read");
+                let e = GraphError::new(
+                    ErrorKind::Transport,
+                    format!(
+                        "Meta's answer was larger than the limit of {} {TOO_LARGE_MARK}, so it was not read",
+                        fmt_bytes(cap)
+                    ),
+                )
+                .with_status(status)
+                .with_fbtrace(fbtrace);
+                return Err(scrub(lost_answer(e, mutation)));
+            }
+            Body::Failed(e) => {
                 tracing::warn!(method = method.as_str(), path = %log_path, status, ms, "reading the body failed");
                 let err = self
                     .transport_error(&e, mutation)
                     .with_status(status)
                     .with_fbtrace(fbtrace);
-                return Err(self.scrub(err));
+                return Err(scrub(err));
             }
         };
         tracing::debug!(
@@ -646,9 +781,15 @@ impl GraphClient {
             "graph call"
         );
 
-        // Should Meta (or a proxy) ever echo the token, it goes no further than here.
-        let bytes = scrub_bytes(&bytes, inner.cfg.token.expose().as_bytes());
-        let json: Value = match serde_json::from_slice(&bytes) {
+        // Should Meta (or a proxy) ever echo a secret, it goes no further than here: out of
+        // the raw bytes, then out of every decoded string (a \u-escaped echo decodes to it).
+        let mut bytes = std::borrow::Cow::Borrowed(&bytes[..]);
+        for secret in &secrets {
+            if let std::borrow::Cow::Owned(b) = scrub_bytes(&bytes, secret.as_bytes()) {
+                bytes = std::borrow::Cow::Owned(b);
+            }
+        }
+        let mut json: Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(_) => {
                 let content_type = headers
@@ -659,14 +800,15 @@ impl GraphClient {
                     GraphError::new(ErrorKind::Transport, not_json(status, content_type, &bytes))
                         .with_status(status)
                         .with_fbtrace(fbtrace);
-                return Err(self.scrub(lost_answer(e, mutation)));
+                return Err(scrub(lost_answer(e, mutation)));
             }
         };
+        scrub_value(&mut json, &secrets);
 
         let throttle_wait = || {
             regain
                 .filter(|m| *m > 0)
-                .map(|m| Duration::from_secs(u64::from(m) * 60))
+                .map(|m| Duration::from_secs(u64::from(m).saturating_mul(60)))
                 .or_else(|| {
                     headers
                         .get(reqwest::header::RETRY_AFTER)
@@ -682,12 +824,14 @@ impl GraphClient {
             None => None,
         };
         if let Some(mut e) = err {
+            e.usage_pct = usage_pct;
             if e.kind == ErrorKind::Throttled {
-                e.retry_after = throttle_wait();
+                e.retry_after = throttle_wait().map(|d| d.min(super::error::MAX_WAIT));
             }
             if e.kind == ErrorKind::AuthExpired {
                 inner.auth_failed.store(true, Ordering::Relaxed);
             }
+            let e = scrub(e);
             tracing::warn!(
                 method = method.as_str(),
                 path = %log_path,
@@ -698,7 +842,7 @@ impl GraphClient {
                 fbtrace_id = e.fbtrace_id.as_deref().unwrap_or(""),
                 "graph error"
             );
-            return Err(self.scrub(e));
+            return Err(e);
         }
         inner.auth_failed.store(false, Ordering::Relaxed);
         if mutation {
@@ -709,15 +853,6 @@ impl GraphClient {
             body: json,
             fbtrace,
         })
-    }
-
-    fn scrub_str(&self, s: &str) -> String {
-        let t = self.inner.cfg.token.expose();
-        if t.is_empty() {
-            s.to_string()
-        } else {
-            s.replace(t, "<redacted>")
-        }
     }
 
     fn record_usage(
@@ -791,6 +926,82 @@ fn lost_answer(mut e: GraphError, mutation: bool) -> GraphError {
     e
 }
 
+/// How reading an answer's body ended.
+enum Body {
+    Read(Vec<u8>),
+    /// Larger than the cap: reading stopped there.
+    TooLarge,
+    Failed(reqwest::Error),
+}
+
+/// Read a body chunk by chunk, stopping as soon as it is larger than `cap` bytes (a
+/// `Content-Length` above the cap stops it before the first byte).
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Body {
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Body::TooLarge;
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if (buf.len() as u64).saturating_add(chunk.len() as u64) > cap {
+                    return Body::TooLarge;
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Body::Read(buf),
+            Err(e) => return Body::Failed(e),
+        }
+    }
+}
+
+/// `32 MB`, `512 KB`, `100 bytes`.
+fn fmt_bytes(n: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if n >= MB && n.is_multiple_of(MB) {
+        format!("{} MB", n / MB)
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Replace every occurrence of each secret in `s` with [`REDACTED`].
+fn scrub_text(s: &str, secrets: &[&str]) -> String {
+    let mut out = s.to_string();
+    for secret in secrets.iter().filter(|x| !x.is_empty()) {
+        if out.contains(secret) {
+            out = out.replace(secret, REDACTED);
+        }
+    }
+    out
+}
+
+/// Scrub every string of a JSON value, object keys included, of each secret.
+fn scrub_value(v: &mut Value, secrets: &[&str]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let dirty = |s: &str| secrets.iter().any(|x| s.contains(x));
+    match v {
+        Value::String(s) if dirty(s) => *s = scrub_text(s, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|x| scrub_value(x, secrets)),
+        Value::Object(map) => {
+            if map.keys().any(|k| dirty(k)) {
+                let old = std::mem::take(map);
+                for (k, mut val) in old {
+                    scrub_value(&mut val, secrets);
+                    map.insert(scrub_text(&k, secrets), val);
+                }
+            } else {
+                map.values_mut().for_each(|x| scrub_value(x, secrets));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Replace every occurrence of `secret` in `body` with `<redacted>`.
 fn scrub_bytes<'a>(body: &'a [u8], secret: &[u8]) -> std::borrow::Cow<'a, [u8]> {
     if secret.is_empty() || body.len() < secret.len() {
@@ -804,7 +1015,7 @@ fn scrub_bytes<'a>(body: &'a [u8], secret: &[u8]) -> std::borrow::Cow<'a, [u8]> 
     let mut rest = &body[first..];
     while !rest.is_empty() {
         if rest.starts_with(secret) {
-            out.extend_from_slice(b"<redacted>");
+            out.extend_from_slice(REDACTED.as_bytes());
             rest = &rest[secret.len()..];
         } else {
             out.push(rest[0]);

@@ -44,7 +44,12 @@ pub async fn refresh(
     };
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
-        let allocations = list_allocations(client, &line.id, None).await?;
+        // A malformed row (or one whose id is not a plain id) has no allocations to read.
+        let allocations = if line.malformed.is_some() {
+            vec![]
+        } else {
+            list_allocations(client, &line.id, None).await?
+        };
         out.push(CreditLineData { line, allocations });
     }
     Ok(out)
@@ -57,7 +62,7 @@ pub async fn list_credit_lines(
 ) -> Result<Vec<CreditLine>, GraphError> {
     check_id("business id", business_id)?;
     client
-        .get_all(
+        .get_rows(
             &format!("{business_id}/extendedcredits"),
             &[("fields", CREDIT_LINE_FIELDS), ("limit", LIST_LIMIT)],
         )
@@ -109,7 +114,7 @@ pub async fn list_allocations(
         query.push(("receiving_business_id", b));
     }
     client
-        .get_all(
+        .get_rows(
             &format!("{credit_line_id}/owning_credit_allocation_configs"),
             &query,
         )

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::model::{Malformed, Row};
 use super::waba_model::{BusinessRef, id_string, opt_of, opt_string};
 
 /// The `waba_currency` values Meta accepts when a credit line is attached (§4.3).
@@ -29,6 +30,10 @@ pub struct CreditLine {
     /// Every other field Meta sent, verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// Set when this row could not be read as a credit line, or its id is not a plain Graph
+    /// id (its allocations are then not read).
+    #[serde(skip)]
+    pub malformed: Option<Box<Malformed>>,
 }
 
 impl CreditLine {
@@ -75,7 +80,32 @@ pub struct AllocationConfig {
     pub request_status: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// Set when this row could not be read as an allocation config, or its id is not a
+    /// plain Graph id.
+    #[serde(skip)]
+    pub malformed: Option<Box<Malformed>>,
 }
+
+macro_rules! row_impl {
+    ($t:ty) => {
+        impl Row for $t {
+            fn row_id(&self) -> &str {
+                &self.id
+            }
+            fn set_row_id(&mut self, id: String) {
+                self.id = id;
+            }
+            fn malformed(&self) -> Option<&Malformed> {
+                self.malformed.as_deref()
+            }
+            fn set_malformed(&mut self, m: Malformed) {
+                self.malformed = Some(Box::new(m));
+            }
+        }
+    };
+}
+row_impl!(CreditLine);
+row_impl!(AllocationConfig);
 
 pub(crate) fn non_empty(s: &str) -> Option<&str> {
     let s = s.trim();

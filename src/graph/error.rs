@@ -51,13 +51,57 @@ pub struct GraphError {
     /// When throttled: how long Meta says until access is regained
     /// (`X-Business-Use-Case-Usage` `estimated_time_to_regain_access`, or `Retry-After`).
     pub retry_after: Option<Duration>,
+    /// The highest usage percentage Meta reported with this answer (`X-App-Usage`,
+    /// `X-Business-Use-Case-Usage`), if it reported any. Decides whether a throttle may be
+    /// retried at all.
+    pub usage_pct: Option<u32>,
 }
 
 /// Longest Meta-provided text we keep, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 200;
 
-/// A throttle whose announced wait is at most this long is retried automatically (GET only).
-pub const SHORT_THROTTLE_WAIT: Duration = Duration::from_secs(5);
+/// The longest wait partnerdeck takes from Meta (`Retry-After`, regain time): 24 hours.
+/// A longer announced time is taken as 24 hours; the next round asks again.
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A wait said in words for a person: `45 s`, `12 min`, `3 h 20 min`, `24 h` (at most
+/// [`MAX_WAIT`]).
+pub fn wait_words(d: Duration) -> String {
+    let secs = d.min(MAX_WAIT).as_secs();
+    if secs < 60 {
+        format!("{} s", secs.max(1))
+    } else if secs < 3600 {
+        format!("{} min", secs.div_ceil(60))
+    } else {
+        let mins = secs.div_ceil(60);
+        let (h, m) = (mins / 60, mins % 60);
+        if m == 0 {
+            format!("{h} h")
+        } else {
+            format!("{h} h {m} min")
+        }
+    }
+}
+
+/// Longest `fbtrace_id` kept; a longer one (or one with other characters than
+/// `[A-Za-z0-9_-]`) is not a trace id and is dropped.
+pub const MAX_TRACE_ID_CHARS: usize = 64;
+
+/// A usage percentage at or above this means the limit is reached: a throttle is then not
+/// retried (calls made while throttled extend the block).
+pub const USAGE_LIMIT_PCT: u32 = 100;
+
+/// `s` if it looks like one of Meta's trace ids (`[A-Za-z0-9_-]`, 1 to
+/// [`MAX_TRACE_ID_CHARS`] characters), else `None`. Anything else Meta (or a proxy) puts
+/// there is not shown or logged.
+pub fn trace_id(s: &str) -> Option<String> {
+    let s = s.trim();
+    let ok = !s.is_empty()
+        && s.len() <= MAX_TRACE_ID_CHARS
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then(|| s.to_string())
+}
 
 impl GraphError {
     /// A bare error of `kind` with a message (sanitized here).
@@ -73,6 +117,7 @@ impl GraphError {
             user_title: None,
             user_msg: None,
             retry_after: None,
+            usage_pct: None,
         }
     }
 
@@ -91,7 +136,7 @@ impl GraphError {
 
     pub fn with_fbtrace(mut self, id: Option<String>) -> GraphError {
         if self.fbtrace_id.is_none() {
-            self.fbtrace_id = id.map(|s| sanitize(&s));
+            self.fbtrace_id = id.as_deref().and_then(trace_id);
         }
         self
     }
@@ -141,11 +186,16 @@ impl GraphError {
             http_status,
             code,
             subcode,
-            fbtrace_id: text("fbtrace_id").or_else(|| header_fbtrace.map(sanitize)),
+            fbtrace_id: err
+                .get("fbtrace_id")
+                .and_then(Value::as_str)
+                .and_then(trace_id)
+                .or_else(|| header_fbtrace.and_then(trace_id)),
             message,
             user_title: text("error_user_title"),
             user_msg: text("error_user_msg"),
             retry_after: None,
+            usage_pct: None,
         })
     }
 
@@ -160,35 +210,48 @@ impl GraphError {
     }
 
     /// Whether a GET that failed like this is worth retrying automatically: transient and
-    /// transport failures, and throttling whose announced wait is short (or unknown).
+    /// transport failures; a throttle only when Meta gave no time to regain access and the
+    /// usage it reported is known to be below the limit (calls made while throttled extend
+    /// the block). The client retries a throttle at most once per read.
     pub fn is_retryable(&self) -> bool {
         match self.kind {
             ErrorKind::Transient | ErrorKind::Transport => true,
-            ErrorKind::Throttled => self.retry_after.is_none_or(|d| d <= SHORT_THROTTLE_WAIT),
+            ErrorKind::Throttled => {
+                self.retry_after.is_none_or(|d| d.is_zero())
+                    && self.usage_pct.is_some_and(|p| p < USAGE_LIMIT_PCT)
+            }
             _ => false,
         }
     }
 
     /// Remove every occurrence of `secret` from the texts of this error.
-    pub fn scrub(mut self, secret: &str) -> GraphError {
-        if secret.is_empty() {
-            return self;
-        }
-        let clean = |s: &mut String| {
-            if s.contains(secret) {
-                *s = s.replace(secret, "<redacted>");
+    pub fn scrub(self, secret: &str) -> GraphError {
+        self.scrub_all(&[secret])
+    }
+
+    /// Remove every occurrence of each of `secrets` from the texts of this error; a trace id
+    /// that contains one is dropped.
+    pub fn scrub_all(mut self, secrets: &[&str]) -> GraphError {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            let clean = |s: &mut String| {
+                if s.contains(secret) {
+                    *s = s.replace(secret, "<redacted>");
+                }
+            };
+            clean(&mut self.message);
+            for s in [&mut self.user_title, &mut self.user_msg]
+                .into_iter()
+                .flatten()
+            {
+                clean(s);
             }
-        };
-        clean(&mut self.message);
-        for s in [
-            &mut self.user_title,
-            &mut self.user_msg,
-            &mut self.fbtrace_id,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            clean(s);
+            if self
+                .fbtrace_id
+                .as_deref()
+                .is_some_and(|t| t.contains(secret))
+            {
+                self.fbtrace_id = None;
+            }
         }
         self
     }
@@ -238,13 +301,9 @@ impl GraphError {
                 own_sentence(&self.message, &code)
             }
             ErrorKind::Throttled => match self.retry_after {
-                Some(d) if d.as_secs() >= 60 => format!(
-                    "Meta is throttling this app{code}: calls resume in about {} min.",
-                    d.as_secs().div_ceil(60)
-                ),
                 Some(d) if !d.is_zero() => format!(
-                    "Meta is throttling this app{code}: calls resume in about {} s.",
-                    d.as_secs().max(1)
+                    "Meta is throttling this app{code}: calls resume in about {}.",
+                    wait_words(d)
                 ),
                 _ => format!("Meta is throttling this app{code}: slow down and try again shortly."),
             },
@@ -543,6 +602,24 @@ mod tests {
     }
 
     #[test]
+    fn trace_ids_are_plain_or_dropped() {
+        assert_eq!(trace_id(" AbC-12_x ").as_deref(), Some("AbC-12_x"));
+        for bad in ["", "a b", "x\u{1b}[2J", &"A".repeat(65), "a/b", "é"] {
+            assert_eq!(trace_id(bad), None, "{bad:?}");
+        }
+        let e = json!({"error":{"message":"m","code":100,"fbtrace_id":"\u{1b}]0;x\u{7}"}});
+        let g = GraphError::from_envelope(&e, Some(400), Some("HDR-1")).unwrap();
+        assert_eq!(g.fbtrace_id.as_deref(), Some("HDR-1"));
+        let g = GraphError::new(ErrorKind::Transport, "x").with_fbtrace(Some("a b".into()));
+        assert_eq!(g.fbtrace_id, None);
+        // A trace id that is a secret is dropped by the scrub.
+        let g = GraphError::new(ErrorKind::Transport, "x")
+            .with_fbtrace(Some("EAAsecret".into()))
+            .scrub("EAAsecret");
+        assert_eq!(g.fbtrace_id, None);
+    }
+
+    #[test]
     fn scrub_removes_the_secret() {
         let e = json!({"error":{"message":"bad token EAAsecret123 here","code":190,"error_user_msg":"EAAsecret123"}});
         let g = GraphError::from_envelope(&e, Some(401), None)
@@ -556,7 +633,16 @@ mod tests {
     #[test]
     fn retryable() {
         assert!(env(2, None, 500).is_retryable());
-        assert!(env(4, None, 400).is_retryable());
+        // A throttle: only when the usage is known to be below the limit and Meta gave no
+        // time to regain access.
+        let mut t = env(4, None, 400);
+        assert!(!t.is_retryable(), "usage unknown");
+        t.usage_pct = Some(100);
+        assert!(!t.is_retryable(), "at the limit");
+        t.usage_pct = Some(60);
+        assert!(t.is_retryable());
+        t.retry_after = Some(Duration::from_secs(2));
+        assert!(!t.is_retryable(), "Meta gave a time");
         let mut t = env(80007, None, 400);
         t.retry_after = Some(Duration::from_secs(60));
         assert!(!t.is_retryable());

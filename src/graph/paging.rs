@@ -129,7 +129,29 @@ pub fn check_next_url(base: &Url, next: &str) -> Result<Url, GraphError> {
             ),
         ));
     }
-    Ok(url)
+    Ok(without_access_token(url))
+}
+
+/// The URL without any `access_token` query parameter: the token travels in the
+/// Authorization header only, whatever a `paging.next` link carries.
+pub fn without_access_token(mut url: Url) -> Url {
+    let has = url
+        .query_pairs()
+        .any(|(k, _)| k.eq_ignore_ascii_case("access_token"));
+    if !has {
+        return url;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("access_token"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    url
 }
 
 /// What to do after a page.
@@ -283,6 +305,15 @@ mod tests {
         ] {
             assert!(check_next_url(&base, bad).is_err(), "{bad}");
         }
+        let u = check_next_url(
+            &base,
+            "https://graph.facebook.com/v25.0/1/x?access_token=EAAsecret&after=a&ACCESS_TOKEN=b",
+        )
+        .unwrap();
+        assert_eq!(u.as_str(), "https://graph.facebook.com/v25.0/1/x?after=a");
+        let u =
+            check_next_url(&base, "https://graph.facebook.com/v25.0/1/x?access_token=x").unwrap();
+        assert_eq!(u.as_str(), "https://graph.facebook.com/v25.0/1/x");
         let local = Url::parse("http://127.0.0.1:8765").unwrap();
         assert!(check_next_url(&local, "http://127.0.0.1:8765/v25.0/x").is_ok());
         assert!(check_next_url(&local, "http://127.0.0.1:8766/v25.0/x").is_err());

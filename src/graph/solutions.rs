@@ -15,12 +15,7 @@ pub const LIST_LIMIT: &str = "100";
 
 /// Refuse an id that is not a plain Graph id segment before anything is sent.
 pub(crate) fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
+    if super::model::is_plain_id(id) {
         Ok(())
     } else {
         Err(GraphError::new(
@@ -43,7 +38,7 @@ pub async fn list_solutions(
         let path = path.clone();
         async move {
             client
-                .get_all::<SolutionNode>(
+                .get_rows::<SolutionNode>(
                     &path,
                     &[
                         ("role", role),
@@ -65,7 +60,8 @@ pub fn merge_roles(owned: Vec<SolutionNode>, partnered: Vec<SolutionNode>) -> Ve
     let mut out = Vec::with_capacity(owned.len() + partnered.len());
     for (nodes, role) in [(owned, Role::Owner), (partnered, Role::Partner)] {
         for node in nodes {
-            if seen.insert(node.id.clone()) {
+            // A malformed row has no trustworthy id to merge by: it is kept as it came.
+            if node.malformed.is_some() || seen.insert(node.id.clone()) {
                 out.push(ListedSolution { node, role });
             }
         }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::model::{AppRef, SolutionNode};
+use super::model::{AppRef, Malformed, Row, SolutionNode};
 
 /// `{id, name}` of a business portfolio (`owner_business_info`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -232,6 +232,25 @@ pub struct WabaNode {
     /// Every other field Meta sent, verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// Set when this row of the list could not be read as a WABA, or its id is not a plain
+    /// Graph id (its edges are then not read): the rest of the book stands.
+    #[serde(skip)]
+    pub malformed: Option<Box<Malformed>>,
+}
+
+impl Row for WabaNode {
+    fn row_id(&self) -> &str {
+        &self.id
+    }
+    fn set_row_id(&mut self, id: String) {
+        self.id = id;
+    }
+    fn malformed(&self) -> Option<&Malformed> {
+        self.malformed.as_deref()
+    }
+    fn set_malformed(&mut self, m: Malformed) {
+        self.malformed = Some(Box::new(m));
+    }
 }
 
 /// One entry of `GET /{waba-id}/subscribed_apps`.

@@ -104,29 +104,27 @@ pub async fn list_client_wabas(
     let items: Vec<Value> = client.get_all(&path, &query).await?;
     let mut nodes = Vec::with_capacity(items.len());
     for item in items {
-        nodes.push(waba_node(client, item, &path).await?);
+        nodes.push(waba_node(client, item).await?);
     }
     Ok(nodes)
 }
 
-/// Read a WABA item: follow its phone numbers' `paging.next`, then type it.
-async fn waba_node(
-    client: &GraphClient,
-    mut item: Value,
-    what: &str,
-) -> Result<WabaNode, GraphError> {
-    if let Some(phones) = item.get_mut("phone_numbers")
+/// Read a WABA item: follow its phone numbers' `paging.next`, then type it. A row that does
+/// not read as a WABA, or whose id is not a plain Graph id, is kept with a `malformed` mark
+/// (see [`Row`](super::model::Row)); the rest of the book stands.
+async fn waba_node(client: &GraphClient, mut item: Value) -> Result<WabaNode, GraphError> {
+    let plain = item
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(super::model::is_plain_id);
+    if plain
+        && let Some(phones) = item.get_mut("phone_numbers")
         && phones.pointer("/paging/next").is_some_and(Value::is_string)
     {
         let first = phones.take();
         *phones = Value::Array(client.follow_pages(first, "phone_numbers").await?);
     }
-    serde_json::from_value(item).map_err(|e| {
-        GraphError::new(
-            ErrorKind::Transport,
-            format!("Meta's answer did not have the expected shape: a WABA of {what}: {e}"),
-        )
-    })
+    Ok(super::model::decode_row(&item))
 }
 
 type Extras = (
@@ -148,12 +146,20 @@ fn extras_requests(id: &str) -> [BatchGet; 2] {
 /// A failed batch fails the edges of the WABAs in it, not the refresh.
 pub async fn read_extras(client: &GraphClient, ids: &[String]) -> HashMap<String, Extras> {
     let mut out = HashMap::with_capacity(ids.len());
+    // An id that is not a plain Graph id never becomes part of a path: that WABA's edges
+    // are unknown, the others' are read.
+    let (ids, bad): (Vec<&String>, Vec<&String>) =
+        ids.iter().partition(|id| check_id("WABA id", id).is_ok());
+    for id in bad {
+        let e = check_id("WABA id", id).unwrap_err();
+        out.insert(id.clone(), (Err(e.clone()), Err(e)));
+    }
     let requests: Vec<BatchGet> = ids.iter().flat_map(|id| extras_requests(id)).collect();
     let answers = match client.batch_get(&requests).await {
         Ok(a) => a,
         Err(e) => {
             for id in ids {
-                out.insert(id.clone(), (Err(e.clone()), Err(e.clone())));
+                out.insert((*id).clone(), (Err(e.clone()), Err(e.clone())));
             }
             return out;
         }
@@ -168,7 +174,7 @@ pub async fn read_extras(client: &GraphClient, ids: &[String]) -> HashMap<String
             Ok(v) => items_of_paged(client, v, "solutions").await,
             Err(e) => Err(e),
         };
-        out.insert(id.clone(), (subscribed, solutions));
+        out.insert((*id).clone(), (subscribed, solutions));
     }
     out
 }
@@ -217,7 +223,7 @@ pub async fn read_waba(client: &GraphClient, waba_id: &str) -> Result<Waba, Grap
     ];
     let mut answers = client.batch_get(&requests).await?.into_iter();
     let node = answers.next().unwrap_or_else(|| Err(missing()))?;
-    let node = waba_node(client, node, waba_id).await?;
+    let node = waba_node(client, node).await?;
     let subscribed = answers
         .next()
         .unwrap_or_else(|| Err(missing()))
@@ -256,8 +262,14 @@ pub async fn register_phone(
 ) -> Result<MutationResponse, GraphError> {
     check_id("phone number id", phone_id)?;
     let body = json!({ "messaging_product": "whatsapp", "pin": pin.expose() });
+    // Should Meta echo the request body, the PIN is scrubbed from the answer like the token.
     let resp = client
-        .post(&format!("{phone_id}/register"), &[], Some(body))
+        .post_with_secret(
+            &format!("{phone_id}/register"),
+            &[],
+            Some(body),
+            pin.expose(),
+        )
         .await?;
     check_success(&resp, phone_id)?;
     Ok(resp)

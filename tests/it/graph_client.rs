@@ -519,6 +519,79 @@ async fn long_throttle_is_not_retried_and_says_when() {
 }
 
 #[tokio::test]
+async fn a_throttle_below_the_limit_is_retried_once_at_most() {
+    // Usage known and below 100 %, no regain time: one retry, not max_get_retries.
+    let s = stub(|_| {
+        Reply::json(
+            400,
+            json!({"error":{"message":"(#613) Calls to this api have exceeded the rate limit.","code":613}}),
+        )
+        .header(
+            "x-app-usage",
+            r#"{"call_count":60,"total_cputime":10,"total_time":10}"#,
+        )
+    })
+    .await;
+    let c = GraphClient::new(ClientConfig {
+        max_get_retries: 3,
+        ..cfg(&s.base)
+    })
+    .unwrap();
+    let e = c.get("1", &[]).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled);
+    assert_eq!(e.usage_pct, Some(60));
+    assert_eq!(s.count(), 2);
+    // Usage unknown: not retried at all.
+    let s = stub(|_| Reply::json(400, json!({"error":{"message":"(#17) limit","code":17}}))).await;
+    let c = GraphClient::new(ClientConfig {
+        max_get_retries: 3,
+        ..cfg(&s.base)
+    })
+    .unwrap();
+    assert_eq!(
+        c.get("1", &[]).await.unwrap_err().kind,
+        ErrorKind::Throttled
+    );
+    assert_eq!(s.count(), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_list_is_retried_once_over_all_its_pages() {
+    let s = stub(|r| {
+        let throttle = || {
+            Reply::json(400, json!({"error":{"message":"(#4) limit","code":4}})).header(
+                "x-app-usage",
+                r#"{"call_count":50,"total_cputime":1,"total_time":1}"#,
+            )
+        };
+        let page = |ids: &[&str], after: &str| {
+            Reply::json(
+                200,
+                json!({"data": ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>(),
+                       "paging": {"cursors": {"after": after},
+                                  "next": format!("{}/v25.0/42/things?after={after}", r.origin)}}),
+            )
+        };
+        match r.n {
+            1 => page(&["1"], "a"),
+            2 | 4 | 5 => throttle(),
+            3 => page(&["2"], "b"),
+            _ => Reply::json(200, json!({"data":[{"id":"3"}]})),
+        }
+    })
+    .await;
+    let c = GraphClient::new(ClientConfig {
+        max_get_retries: 3,
+        ..cfg(&s.base)
+    })
+    .unwrap();
+    let e = c.get_all::<Value>("42/things", &[]).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled);
+    // Page 2 was retried once; the throttle on page 3 is not retried again.
+    assert_eq!(s.count(), 4);
+}
+
+#[tokio::test]
 async fn post_is_never_retried() {
     let s = stub(|_| Reply::json(500, json!({"error":{"message":"Unknown","code":1}}))).await;
     let c = GraphClient::new(ClientConfig {

@@ -337,3 +337,49 @@ fn missing_settings_are_one_sentence_naming_the_setting() {
         "one sentence, no backtrace: {err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_json_of_hostile_names_is_inert_and_exact() {
+    use graph_sim::{Fault, FaultAction};
+    let h = sim::start(
+        World::demo(),
+        SimOptions {
+            faults: vec![Fault::new(FaultAction::HostileNames).get("*")],
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (_, json, raw) = snapshot(&h.base_url(), &h.app_id(), &h.token(), home.path());
+    // What `cat` would send to a terminal: no C1 controls, DEL or bidi controls, raw.
+    for c in raw.chars() {
+        assert!(
+            !matches!(c, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                && (!c.is_control() || c == '\n'),
+            "{:?} raw in the output",
+            c
+        );
+    }
+    // The data stays exact: the hostile names decode to what Meta sent.
+    fn names<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x.as_str()) {
+                        ("name", Some(n)) => out.push(n),
+                        _ => names(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| names(x, out)),
+            _ => {}
+        }
+    }
+    let mut found = vec![];
+    names(&json, &mut found);
+    let names = found;
+    for hostile in &graph_sim::faults::HOSTILE_NAMES[..4] {
+        assert!(names.contains(hostile), "{hostile:?} not in {names:?}");
+    }
+}

@@ -187,6 +187,53 @@ pub enum FaultAction {
     /// Every `name` in the answer becomes a hostile string: ANSI and OSC escapes, C1
     /// controls, bidi overrides, zero-width joiners, emoji, Devanagari, 500 characters.
     HostileNames,
+    /// Meta (or a proxy) echoes the request's access token `into` some part of the answer;
+    /// with `escaped`, every character of the token inside the JSON body is written as a
+    /// `\uXXXX` escape (the raw bytes never hold it, the decoded strings do).
+    EchoToken {
+        into: EchoInto,
+        #[serde(default)]
+        escaped: bool,
+        /// For `message`: this many characters before the token, so a message cut at 200
+        /// characters cuts the token.
+        #[serde(default)]
+        pad: usize,
+    },
+    /// A body larger than any sane answer: `{"data":[],"pad":"xxxx…"}` of `bytes` bytes
+    /// (absent: endless), streamed in chunks without a `Content-Length` unless
+    /// `announce` is set.
+    Oversize {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
+        #[serde(default)]
+        announce: bool,
+    },
+    /// One row of a successful answer is spoiled: row `index` of `data` (or the node itself
+    /// when there is no `data`) gets the fields of `row` when it is an object, or is
+    /// replaced by `row` when it is anything else (a number, a string).
+    PatchRow {
+        #[serde(default)]
+        index: usize,
+        row: Value,
+    },
+}
+
+/// Where [`FaultAction::EchoToken`] puts the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoInto {
+    /// Every `name` of a successful answer becomes `Leak <token>`.
+    Name,
+    /// An error (HTTP 400, code 100) whose message holds the token after `pad` characters.
+    Message,
+    /// An error (HTTP 400, code 100) whose `fbtrace_id` is the token.
+    FbtraceId,
+    /// A normal answer whose `x-fb-trace-id` header is the token.
+    Header,
+    /// A normal list answer whose `paging.next` carries `access_token=<token>`.
+    Next,
+    /// An error (HTTP 400, code 100) whose message echoes the request body (a PIN, say).
+    Body,
 }
 
 fn stall_forever() -> u64 {
@@ -552,6 +599,8 @@ impl Faults {
 /// What the fault layer needs to know about the request beyond its path.
 pub(crate) struct RequestCtx<'a> {
     pub token: Option<&'a str>,
+    /// The request's raw body (for `echo_token` into `body`).
+    pub body: &'a str,
     /// The `after` cursor of the request, if any.
     pub after: Option<&'a str>,
     /// This request's URL with `after=` its own cursor (for `repeat_cursor`).
@@ -641,9 +690,31 @@ impl Fired {
                 error_type.as_deref().unwrap_or(METHOD),
                 *code,
                 *subcode,
-                message.replace("{token}", ctx.token.unwrap_or("")),
+                message
+                    .replace("{token}", ctx.token.unwrap_or(""))
+                    .replace("{body}", ctx.body),
                 *is_transient,
             ),
+            A::EchoToken { into, pad, .. } => {
+                let token = ctx.token.unwrap_or("");
+                let (message, trace) = match into {
+                    EchoInto::Message => (
+                        format!("(#100) {}{token} is not valid", "x".repeat(*pad)),
+                        None,
+                    ),
+                    EchoInto::FbtraceId => ("(#100) Invalid parameter".to_string(), Some(token)),
+                    EchoInto::Body => (
+                        format!("(#100) Invalid parameter in request body {}", ctx.body),
+                        None,
+                    ),
+                    EchoInto::Name | EchoInto::Header | EchoInto::Next => return None,
+                };
+                let (status, mut body) = env(400, METHOD, 100, None, message, None);
+                if let Some(t) = trace {
+                    body["error"]["fbtrace_id"] = json!(t);
+                }
+                (status, body)
+            }
             _ => return None,
         })
     }
@@ -661,6 +732,39 @@ impl Fired {
         }
         match &self.action {
             FaultAction::HostileNames => hostile_names(&mut body, &mut 0),
+            FaultAction::EchoToken {
+                into: EchoInto::Name,
+                ..
+            } => {
+                let leak = format!("Leak {}", ctx.token.unwrap_or(""));
+                set_names(&mut body, &leak);
+            }
+            FaultAction::EchoToken {
+                into: EchoInto::Next,
+                ..
+            } => {
+                if let Some(Value::String(next)) = body.pointer_mut("/paging/next") {
+                    let sep = if next.contains('?') { '&' } else { '?' };
+                    next.push_str(&format!("{sep}access_token={}", ctx.token.unwrap_or("")));
+                }
+            }
+            FaultAction::PatchRow { index, row } => {
+                let target = match body.get_mut("data") {
+                    Some(Value::Array(items)) => items.get_mut(*index),
+                    Some(_) => None,
+                    None => Some(&mut body),
+                };
+                if let Some(target) = target {
+                    match (row, target.as_object_mut()) {
+                        (Value::Object(fields), Some(obj)) => {
+                            for (k, v) in fields {
+                                obj.insert(k.clone(), v.clone());
+                            }
+                        }
+                        (other, _) => *target = other.clone(),
+                    }
+                }
+            }
             FaultAction::EmptyPage => {
                 if let Some(d) = body.get_mut("data") {
                     *d = json!([]);
@@ -706,10 +810,77 @@ impl Fired {
     }
 
     /// Deliver the response the way this fault says: as is, as HTML, truncated, stalled
-    /// half-way, or not at all (the connection is cut).
-    pub async fn deliver(&self, resp: Response, conn: Option<&Conn>) -> Response {
+    /// half-way, not at all (the connection is cut), endless, or with the request's token
+    /// echoed where `echo_token` says.
+    pub async fn deliver(
+        &self,
+        resp: Response,
+        conn: Option<&Conn>,
+        token: Option<&str>,
+    ) -> Response {
         use FaultAction as A;
         match &self.action {
+            A::EchoToken { into, escaped, .. } => {
+                let token = token.unwrap_or("");
+                let (mut parts, body) = resp.into_parts();
+                if *into == EchoInto::Header
+                    && let Ok(v) = HeaderValue::from_str(token)
+                {
+                    parts.headers.insert("x-fb-trace-id", v);
+                }
+                if !*escaped || token.is_empty() {
+                    return Response::from_parts(parts, body);
+                }
+                let bytes = axum::body::to_bytes(body, usize::MAX)
+                    .await
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes);
+                let escaped: String = token
+                    .chars()
+                    .map(|c| format!("\\u{:04x}", c as u32))
+                    .collect();
+                let out = text.replace(token, &escaped);
+                parts.headers.remove(header::CONTENT_LENGTH);
+                Response::from_parts(parts, Body::from(out))
+            }
+            A::Oversize { bytes, announce } => {
+                let (mut parts, _) = resp.into_parts();
+                const HEAD: &[u8] = b"{\"data\":[],\"pad\":\"";
+                const TAIL: &[u8] = b"\"}";
+                const CHUNK: usize = 64 * 1024;
+                let total = bytes.map(|b| b.max((HEAD.len() + TAIL.len()) as u64));
+                parts.headers.remove(header::CONTENT_LENGTH);
+                if let (true, Some(t)) = (*announce, total) {
+                    parts
+                        .headers
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(t));
+                }
+                let mut pad_left = total.map(|t| t - (HEAD.len() + TAIL.len()) as u64);
+                let mut state = 0u8; // 0 head, 1 pad, 2 tail, 3 done
+                let stream = futures::stream::poll_fn(move |_| {
+                    let chunk: Option<Bytes> = match state {
+                        0 => {
+                            state = 1;
+                            Some(Bytes::from_static(HEAD))
+                        }
+                        1 => match pad_left {
+                            Some(0) => {
+                                state = 3;
+                                Some(Bytes::from_static(TAIL))
+                            }
+                            Some(n) => {
+                                let k = n.min(CHUNK as u64);
+                                pad_left = Some(n - k);
+                                Some(Bytes::from(vec![b'x'; k as usize]))
+                            }
+                            None => Some(Bytes::from(vec![b'x'; CHUNK])),
+                        },
+                        _ => None,
+                    };
+                    std::task::Poll::Ready(chunk.map(Ok::<Bytes, std::io::Error>))
+                });
+                Response::from_parts(parts, Body::from_stream(stream))
+            }
             A::Reset | A::CommitThenDrop => {
                 if let Some(c) = conn {
                     c.cut();
@@ -837,6 +1008,22 @@ pub fn long_name() -> String {
     }
     s.push('!');
     s
+}
+
+fn set_names(v: &mut Value, to: &str) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                if k == "name" && val.is_string() {
+                    *val = Value::String(to.to_string());
+                } else {
+                    set_names(val, to);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| set_names(x, to)),
+        _ => {}
+    }
 }
 
 fn hostile_names(v: &mut Value, i: &mut usize) {
@@ -1103,6 +1290,37 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].after, 2);
         assert_eq!(f[1].action, FaultAction::CommitThenDrop);
+    }
+
+    #[test]
+    fn issue_9_faults_parse() {
+        let f = parse_json(
+            r#"[{"do":{"kind":"echo_token","into":"message","escaped":true,"pad":180}},
+                {"do":{"kind":"oversize"}},
+                {"do":{"kind":"oversize","bytes":1048576,"announce":true}},
+                {"do":{"kind":"patch_row","index":2,"row":{"name":42}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f[0].action,
+            FaultAction::EchoToken {
+                into: EchoInto::Message,
+                escaped: true,
+                pad: 180
+            }
+        );
+        assert_eq!(
+            f[1].action,
+            FaultAction::Oversize {
+                bytes: None,
+                announce: false
+            }
+        );
+        assert!(matches!(
+            f[3].action,
+            FaultAction::PatchRow { index: 2, .. }
+        ));
+        assert!(parse_json(r#"{"do":{"kind":"echo_token","into":"nowhere"}}"#).is_err());
     }
 
     #[test]

@@ -494,11 +494,15 @@ pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError
 
 /// For `partnerdeck sim`: start, print how to connect, serve until Ctrl-C, SIGTERM or SIGHUP.
 pub async fn run_standalone(world: World, opts: SimOptions) -> Result<(), SimError> {
+    use std::io::Write;
     let handle = start(world, opts).await?;
-    println!("{}", connect_banner(&handle));
+    // A closed stdout (`partnerdeck sim | head -1`) is not a reason to stop serving or to
+    // panic: what could not be printed is dropped.
+    let _ = writeln!(std::io::stdout(), "{}", connect_banner(&handle));
+    let _ = std::io::stdout().flush();
     wait_for_stop_signal().await?;
     handle.shutdown().await;
-    println!("Graph API simulator stopped.");
+    let _ = writeln!(std::io::stdout(), "Graph API simulator stopped.");
     Ok(())
 }
 

@@ -167,17 +167,19 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         .unwrap_or_default();
     let call = parse_call(method, &path, &raw_query, &headers, &body, shared.addr);
     let is_bsp = bsp::is_bsp_path(&path);
+    let raw_body = String::from_utf8_lossy(&body).into_owned();
     let version = call
         .version
         .clone()
         .unwrap_or_else(|| DEFAULT_VERSION.into());
     let trace = errors::new_trace_id();
-    let ctx = fault_ctx(&call);
+    let ctx = fault_ctx(&call, &raw_body);
     let (status, body) = match fired.as_ref().and_then(|f| f.refusal(&ctx)) {
         // A refusal by a fault: the world is not touched.
         Some((status, mut body)) => {
             if let Some(e) = body.get_mut("error").and_then(Value::as_object_mut) {
-                e.insert("fbtrace_id".into(), json!(trace));
+                // A fault may set its own (hostile) trace id.
+                e.entry("fbtrace_id").or_insert_with(|| json!(trace));
             }
             (status, body)
         }
@@ -247,13 +249,13 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
     }
     match &fired {
-        Some(f) => f.deliver(resp, conn.as_ref()).await,
+        Some(f) => f.deliver(resp, conn.as_ref(), call.token.as_deref()).await,
         None => resp,
     }
 }
 
 /// What the fault layer needs to know about a call.
-fn fault_ctx(call: &Call) -> RequestCtx<'_> {
+fn fault_ctx<'a>(call: &'a Call, raw_body: &'a str) -> RequestCtx<'a> {
     let after = call
         .query
         .iter()
@@ -267,6 +269,7 @@ fn fault_ctx(call: &Call) -> RequestCtx<'_> {
     }
     RequestCtx {
         token: call.token.as_deref(),
+        body: raw_body,
         after,
         same_page_url: after.map(|a| call.page_url("after", a)),
         list_key: format!("{}?{}", call.segments.join("/"), key.finish()),
