@@ -106,6 +106,8 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
         let stale: Vec<Solution> = match &result {
             Ok(list) => list
                 .iter()
+                // A row that could not be read has no usable id to read a detail by.
+                .filter(|s| s.node.malformed.is_none())
                 .filter(|s| {
                     read_at.get(s.id())
                         != Some(&(

@@ -140,6 +140,13 @@ pub struct Malformed {
     pub raw: String,
 }
 
+impl Malformed {
+    /// How a list shows the row: that it could not be read, and Meta's text of it.
+    pub fn label(&self) -> String {
+        format!("⚠ unreadable row: {}", self.raw)
+    }
+}
+
 /// The longest raw row text kept in a [`Malformed`].
 pub const MAX_RAW_ROW_BYTES: usize = 2048;
 

@@ -261,7 +261,12 @@ fn row_line<'a>(
                     check_style(check.verification, theme),
                 ),
                 Span::raw(" "),
-                Span::raw(fit(a.business_name(), b)),
+                Span::raw(fit(
+                    &a.malformed
+                        .as_deref()
+                        .map_or_else(|| a.business_name().to_string(), |m| m.label()),
+                    b,
+                )),
                 Span::raw(" "),
             ];
             if wide {

@@ -116,7 +116,11 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             };
             Row::new(vec![
                 Cell::from(Span::styled(marker, theme.attention)),
-                Cell::from(inert(s.name()).into_owned()),
+                // A row Meta sent in a shape we could not read is shown raw, never dropped.
+                Cell::from(match s.node.malformed.as_deref() {
+                    Some(m) => inert(&m.label()).into_owned(),
+                    None => inert(s.name()).into_owned(),
+                }),
                 Cell::from(inert(s.id()).into_owned()),
                 Cell::from(Span::styled(
                     inert(&state_text(s)).into_owned(),

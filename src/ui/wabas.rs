@@ -169,7 +169,11 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
             let o = &r.onboarding;
             let mut cells = vec![
                 Cell::from(Span::styled(markers(r, pane), theme.attention)),
-                Cell::from(inert(&n.name).into_owned()),
+                // A row Meta sent in a shape we could not read is shown raw, never dropped.
+                Cell::from(match n.malformed.as_deref() {
+                    Some(m) => inert(&m.label()).into_owned(),
+                    None => inert(&n.name).into_owned(),
+                }),
             ];
             if wide {
                 cells.push(Cell::from(

@@ -334,3 +334,28 @@ fn the_window_keeps_its_place_when_scrolling_up() {
     let rows = |text: &str| text.lines().filter(|l| l.contains("│")).count();
     assert_eq!(rows(&up), rows(&bottom));
 }
+
+/// A row Meta sent in a shape that could not be read stays in the list, shown raw and marked.
+#[test]
+fn an_unreadable_row_is_shown_raw_and_marked() {
+    let mut m = loaded_model();
+    let mut items = solutions();
+    items[0].node.malformed = Some(Box::new(partnerdeck::graph::model::Malformed {
+        reason: "invalid type: integer, expected a string".into(),
+        raw: r#"{"id":"7001","name":42}"#.into(),
+    }));
+    feed(
+        &mut m,
+        [Msg::SolutionsLoaded {
+            at: at(5),
+            started: ReadStamp::issue(),
+            result: Ok(items),
+        }],
+    );
+    let s = screen(&m, 120, 24);
+    assert!(s.contains("⚠ unreadable row:"), "{s}");
+    assert!(
+        s.contains("Atlas Support Desk"),
+        "the other rows stand: {s}"
+    );
+}
