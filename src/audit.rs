@@ -168,14 +168,38 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// `$USER` (or `$LOGNAME`, `$USERNAME`), else `unknown`.
+/// `$USER` (or `$LOGNAME`, `$USERNAME`), else the login name of the process's user, else
+/// `unknown`.
 pub fn operator() -> String {
     ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())
+        .chain(login_name())
         .map(|v| crate::graph::error::sanitize(&v))
         .find(|v| !v.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The user name of the effective user id, from the password database.
+#[cfg(unix)]
+fn login_name() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer into static storage or null; the name is copied out
+    // at once, before any other call could reuse that storage.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_str()
+            .ok()
+            .map(str::to_string)
+    }
+}
+
+#[cfg(not(unix))]
+fn login_name() -> Option<String> {
+    None
 }
 
 /// An append-only JSON-lines file, safe to share between threads. Appends block (they sync
@@ -494,5 +518,14 @@ mod tests {
         let mut old = rec("accept", "ok");
         old.attempt.clear();
         assert!(unresolved(&[old]).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_operator_falls_back_to_the_login_name() {
+        // Whatever the environment says, the password database knows this process's user.
+        let name = login_name().expect("a user name for this uid");
+        assert!(!name.is_empty());
+        assert_ne!(operator(), "unknown");
     }
 }
