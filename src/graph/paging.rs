@@ -16,8 +16,14 @@ use url::Url;
 
 use super::error::{ErrorKind, GraphError};
 
-/// At most this many pages are read for one list.
-pub const MAX_PAGES: usize = 1000;
+/// A last-resort bound on the pages of one list: 100,000 pages of 100 is ten million rows,
+/// far beyond any real book, so it never cuts off a real one. The loop guard that matters is
+/// [`MAX_FRUITLESS_PAGES`].
+pub const MAX_PAGES: usize = 100_000;
+
+/// A list stops when this many pages in a row brought no row it had not seen: Meta is going
+/// round in circles (a cursor that advances but repeats rows).
+pub const MAX_FRUITLESS_PAGES: usize = 20;
 
 /// One page of a Graph list.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -175,6 +181,8 @@ pub struct Pager {
     nexts: HashSet<String>,
     pages: usize,
     max_pages: usize,
+    /// Pages in a row that brought nothing new.
+    fruitless: usize,
 }
 
 impl Pager {
@@ -196,6 +204,7 @@ impl Pager {
     /// Take in one page; say what to do next. Errors when the page cap is reached.
     pub fn push(&mut self, page: Page) -> Result<Step, GraphError> {
         self.pages += 1;
+        let before = self.items.len();
         for item in page.items {
             match item.get("id").and_then(id_string) {
                 Some(id) => {
@@ -206,6 +215,11 @@ impl Pager {
                 None => self.items.push(item),
             }
         }
+        self.fruitless = if self.items.len() > before {
+            0
+        } else {
+            self.fruitless + 1
+        };
         let Some(next) = page.next else {
             return Ok(Step::Done);
         };
@@ -215,6 +229,15 @@ impl Pager {
         };
         if !advanced_after || !self.nexts.insert(next.clone()) {
             return Ok(Step::Stalled);
+        }
+        if self.fruitless >= MAX_FRUITLESS_PAGES {
+            return Err(GraphError::new(
+                ErrorKind::Transport,
+                format!(
+                    "Stopped reading a list after {} pages in a row brought nothing new: Meta kept sending more",
+                    self.fruitless
+                ),
+            ));
         }
         if self.pages >= self.max_pages {
             return Err(GraphError::new(
@@ -406,5 +429,35 @@ mod tests {
             ));
         }
         assert!(p.push(page(&[], Some("a9"), Some("u9"))).is_err());
+    }
+
+    #[test]
+    fn a_long_real_list_is_never_cut_off_but_a_circling_one_is() {
+        // 3,000 pages of new rows: far past the old cap of 1,000 pages.
+        let mut p = Pager::new();
+        for i in 0..3000 {
+            let id = i.to_string();
+            let a = format!("a{i}");
+            let u = format!("u{i}");
+            assert!(matches!(
+                p.push(page(&[&id], Some(&a), Some(&u))).unwrap(),
+                Step::Next(_)
+            ));
+        }
+        assert_eq!(p.pages(), 3000);
+        // Then cursors that advance but only repeat rows: stopped after a few.
+        let mut stopped = None;
+        for i in 0..100 {
+            let a = format!("b{i}");
+            let u = format!("v{i}");
+            if let Err(e) = p.push(page(&["1", "2"], Some(&a), Some(&u))) {
+                stopped = Some((i, e));
+                break;
+            }
+        }
+        let (after, e) = stopped.expect("a circling list stops");
+        assert_eq!(after + 1, MAX_FRUITLESS_PAGES);
+        assert!(e.message.contains("nothing new"), "{}", e.message);
+        assert_eq!(p.into_items().len(), 3000, "what was read stays");
     }
 }
