@@ -118,6 +118,8 @@ pub enum Overlay {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RefreshStatus {
     pub in_flight: bool,
+    /// When the round in flight started (for the elapsed time on screen).
+    pub since: Option<DateTime<Utc>>,
     pub last_success: Option<DateTime<Utc>>,
     /// The last failure, kept until the next success.
     pub last_error: Option<(DateTime<Utc>, Failure)>,
@@ -179,6 +181,8 @@ pub struct InFlight {
     pub target: Target,
     /// The answer was lost; the target is being re-read to see what happened.
     pub answer_lost: bool,
+    /// When the request left (for the elapsed time on screen).
+    pub since: Option<DateTime<Utc>>,
 }
 
 impl InFlight {
@@ -186,6 +190,7 @@ impl InFlight {
         InFlight {
             target,
             answer_lost: false,
+            since: None,
         }
     }
 }

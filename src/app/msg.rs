@@ -40,9 +40,15 @@ pub enum Msg {
         height: u16,
         list_rows: u16,
     },
-    /// A background refresh of one scope has started a round of calls.
+    /// A background refresh of one scope has started a round of calls, at `at`.
     RefreshStarted {
         scope: Scope,
+        at: DateTime<Utc>,
+    },
+    /// The request of the action in flight is leaving now (its intent is on disk).
+    ActionSending {
+        id: String,
+        at: DateTime<Utc>,
     },
     /// A refresh of the solutions list finished.
     SolutionsLoaded {

@@ -33,9 +33,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.follow_viewport();
             vec![]
         }
-        Msg::RefreshStarted { scope } => {
+        Msg::RefreshStarted { scope, at } => {
             let r = model.refresh.of_mut(scope);
             r.in_flight = true;
+            r.since = Some(at);
             r.held_until = None;
             vec![]
         }
@@ -49,6 +50,16 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Notice(text) => {
             model.notice = Some(text);
+            vec![]
+        }
+        Msg::ActionSending { id, at } => {
+            if let Some(f) = model
+                .in_flight
+                .as_mut()
+                .filter(|f| f.target.object_id() == id)
+            {
+                f.since = Some(at);
+            }
             vec![]
         }
         Msg::ActionAnswerLost { id } => {

@@ -162,6 +162,12 @@ pub async fn perform(
     }
 
     let sent_at = ReadStamp::issue();
+    if let Some(tx) = &progress {
+        let _ = tx.send(Msg::ActionSending {
+            id: target.object_id().to_string(),
+            at: chrono::Utc::now(),
+        });
+    }
     let sent = send(client, &target, pin.as_ref()).await;
     drop(pin);
     let mut record = AuditRecord::outcome_of(&intent);

@@ -93,6 +93,7 @@ pub async fn poll_solutions(services: Services, mut wake: Wake, tx: mpsc::Unboun
         if tx
             .send(Msg::RefreshStarted {
                 scope: Scope::Solutions,
+                at: Utc::now(),
             })
             .is_err()
         {
@@ -202,6 +203,7 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
         if tx
             .send(Msg::RefreshStarted {
                 scope: Scope::Wabas,
+                at: Utc::now(),
             })
             .is_err()
         {
@@ -241,6 +243,7 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
         if tx
             .send(Msg::RefreshStarted {
                 scope: Scope::CreditLines,
+                at: Utc::now(),
             })
             .is_err()
         {

@@ -13,11 +13,28 @@ use crate::pacing::usage_factor;
 use crate::text::{age, inert};
 use crate::ui::Theme;
 
+/// A frame of the spinner that says a call is on its way; it moves with the clock (the screen
+/// is redrawn every second), so slow can be told from hung.
+fn spinner(now: DateTime<Utc>) -> &'static str {
+    const FRAMES: [&str; 4] = ["◐", "◓", "◑", "◒"];
+    FRAMES[now.timestamp().rem_euclid(4) as usize]
+}
+
+/// " 4s" since `since`, when known.
+fn elapsed(now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> String {
+    since.map_or(String::new(), |t| {
+        format!(" {}", age((now - t).num_seconds().max(0)))
+    })
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     let mut spans = vec![];
     let r = model.pane_refresh();
     if r.in_flight {
-        spans.push(Span::styled("⟳ refreshing ", theme.attention));
+        spans.push(Span::styled(
+            format!("{} refreshing{} ", spinner(now), elapsed(now, r.since)),
+            theme.attention,
+        ));
     }
     match r.last_success {
         Some(t) => {
@@ -75,9 +92,11 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
     if let Some(f) = &model.in_flight {
         spans.push(Span::styled(
             format!(
-                " · sending {} '{}'",
-                f.target.action_label(),
-                inert(&f.target.name())
+                " · {} sending {} '{}'{}",
+                spinner(now),
+                f.target.action_label().replace('_', " "),
+                inert(&f.target.name()),
+                elapsed(now, f.since),
             ),
             theme.attention,
         ));

@@ -264,6 +264,7 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
         [
             Msg::RefreshStarted {
                 scope: Scope::Solutions,
+                at: at(0),
             },
             Msg::SolutionsLoaded {
                 started: ReadStamp::issue(),

@@ -144,6 +144,7 @@ fn a_failed_refresh_keeps_the_lines_and_says_why() {
         [
             Msg::RefreshStarted {
                 scope: Scope::CreditLines,
+                at: at(0),
             },
             Msg::CreditLinesLoaded {
                 started: ReadStamp::issue(),
@@ -503,6 +504,7 @@ fn no_second_share_after_a_lost_answer_until_a_later_waba_refresh() {
         [
             Msg::RefreshStarted {
                 scope: Scope::Wabas,
+                at: at(0),
             },
             loaded(ReadStamp::issue()),
             key('S'),

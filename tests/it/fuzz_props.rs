@@ -311,7 +311,7 @@ fn msg() -> impl Strategy<Value = Msg> {
             }),
         1 => some_id().prop_map(|id| Msg::ActionAnswerLost { id }),
         1 => Just(Msg::ScopeHeld { scope: Scope::Solutions, until: at }),
-        1 => Just(Msg::RefreshStarted { scope: Scope::Solutions }),
+        1 => Just(Msg::RefreshStarted { scope: Scope::Solutions, at: Utc.timestamp_opt(0, 0).unwrap() }),
         1 => (prop::option::of(0u32..200), prop::option::of(0u32..200))
             .prop_map(|(app_pct, buc_pct)| Msg::UsageReported(UsageReport { app_pct, buc_pct })),
     ]

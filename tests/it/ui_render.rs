@@ -120,6 +120,7 @@ fn before_the_first_refresh_80x24() {
         &mut m,
         [Msg::RefreshStarted {
             scope: Scope::Solutions,
+            at: at(0),
         }],
     );
     insta::assert_snapshot!(screen(&m, 80, 24));
@@ -358,4 +359,33 @@ fn an_unreadable_row_is_shown_raw_and_marked() {
         s.contains("Atlas Support Desk"),
         "the other rows stand: {s}"
     );
+}
+
+/// A refresh and an action on their way show a spinner and the seconds they have taken, so a
+/// slow call can be told from a hung one.
+#[test]
+fn motion_while_waiting_spinner_and_elapsed_seconds() {
+    let mut m = loaded_model();
+    feed(
+        &mut m,
+        [Msg::RefreshStarted {
+            scope: Scope::Solutions,
+            at: at(30),
+        }],
+    );
+    let s = screen(&m, 100, 24);
+    assert!(s.contains("refreshing 12s"), "{s}");
+    // An accept on its way for 7 seconds.
+    feed(&mut m, [key('a'), key('y')]);
+    let id = m
+        .in_flight
+        .as_ref()
+        .expect("in flight")
+        .target
+        .object_id()
+        .to_string();
+    feed(&mut m, [Msg::ActionSending { id, at: at(35) }]);
+    let s = screen(&m, 120, 24);
+    assert!(s.contains("sending accept 'Kōbe Retail Connect' 7s"), "{s}");
+    assert!(["◐", "◓", "◑", "◒"].iter().any(|f| s.contains(f)), "{s}");
 }

@@ -304,6 +304,7 @@ fn a_failed_refresh_keeps_the_wabas_and_says_why() {
         [
             Msg::RefreshStarted {
                 scope: Scope::Wabas,
+                at: at(0),
             },
             Msg::WabasLoaded {
                 started: ReadStamp::issue(),
