@@ -246,6 +246,15 @@ impl Model {
         }
     }
 
+    /// Whether the focused pane shows the detail of a row instead of its list.
+    pub fn detail_open(&self) -> bool {
+        match self.pane {
+            Pane::Solutions => self.solutions.detail_open,
+            Pane::Wabas => self.wabas.open.is_some(),
+            Pane::CreditLines => self.credit.detail_open,
+        }
+    }
+
     /// Keep the focused pane's viewport around its selection.
     pub fn follow_viewport(&mut self) {
         use crate::app::list::follow;

@@ -189,9 +189,18 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
         return vec![];
     }
-    let Some(cmd) = command_for(&key) else {
+    let Some(mut cmd) = command_for(&key) else {
         return vec![];
     };
+    // `q` in a detail view closes the detail, as Esc does; from a list it quits. (Ctrl-c
+    // always quits.)
+    if cmd == Command::Quit
+        && key.code == KeyCode::Char('q')
+        && model.overlay.is_none()
+        && model.detail_open()
+    {
+        cmd = Command::Close;
+    }
     if cmd != Command::Quit {
         model.quit_armed = false;
     }

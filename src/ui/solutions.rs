@@ -43,7 +43,16 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme
         if i > 0 {
             spans.push(Span::styled(" │ ", theme.dim));
         }
-        let text = format!("{} {}", lane.title(), pane.lane_count(*lane));
+        let text = format!(
+            "{} {}",
+            lane.title(),
+            lane_count_text(
+                pane.loaded,
+                pane.lane_count(*lane),
+                (*lane == pane.lane && !pane.filter.value().trim().is_empty())
+                    .then(|| pane.visible().len()),
+            )
+        );
         let style = if *lane == pane.lane {
             theme.tab_active
         } else if *lane == Lane::Pending && pane.lane_count(Lane::Pending) > 0 {
@@ -54,6 +63,15 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme
         spans.push(Span::styled(text, style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A lane's count: "…" until the first load, "n of m" for the lane a filter narrows.
+pub(crate) fn lane_count_text(loaded: bool, count: usize, filtered: Option<usize>) -> String {
+    match (loaded, filtered) {
+        (false, _) => "…".to_string(),
+        (true, Some(n)) => format!("{n} of {count}"),
+        (true, None) => count.to_string(),
+    }
 }
 
 /// The state as shown: known states by name; unknown ones with Meta's raw values.

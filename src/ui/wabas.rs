@@ -63,7 +63,16 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, theme: &Theme) {
         } else {
             theme.text
         };
-        spans.push(Span::styled(format!("{} {count}", lane.title()), style));
+        let filtered = (*lane == pane.lane && !pane.filter.value().trim().is_empty())
+            .then(|| pane.visible_len());
+        spans.push(Span::styled(
+            format!(
+                "{} {}",
+                lane.title(),
+                super::solutions::lane_count_text(pane.loaded, count, filtered)
+            ),
+            style,
+        ));
     }
     spans.push(Span::styled("  · ", theme.dim));
     spans.push(Span::styled("o", theme.key));

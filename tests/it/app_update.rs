@@ -346,3 +346,17 @@ fn ctrl_r_asks_for_a_refresh_and_help_opens() {
     assert!(feed(&mut m, [key('q')]).is_empty());
     assert!(m.overlay.is_none());
 }
+
+/// `q` in a detail closes it (like Esc); from the list it quits.
+#[test]
+fn q_in_a_detail_closes_it_and_quits_from_the_list() {
+    let mut m = loaded_model();
+    let effects = feed(&mut m, [code(KeyCode::Enter)]);
+    assert!(m.solutions.detail_open);
+    let _ = effects;
+    let effects = feed(&mut m, [key('q')]);
+    assert!(!m.solutions.detail_open, "q closed the detail");
+    assert!(!effects.contains(&Effect::Quit) && !m.quitting);
+    let effects = feed(&mut m, [key('q')]);
+    assert!(effects.contains(&Effect::Quit));
+}

@@ -187,6 +187,8 @@ fn subscribe_a_waba_and_register_its_number_with_keys() {
     assert!(!log.contains(sim::DEMO_PHONE_PIN), "the PIN is in the log");
 
     console.keys("\u{1b}");
+    // The WABA detail is still open: Esc closes it (q would too), then q quits.
+    console.keys("\u{1b}");
     console.keys("q");
     assert!(console.wait_exit().success());
 }

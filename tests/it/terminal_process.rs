@@ -284,6 +284,8 @@ fn hostile_names_never_reach_the_terminal_as_commands() {
             &raw[i..(i + 8).min(raw.len())]
         );
     }
+    // Out of the detail first (q there closes it), then quit.
+    c.keys(ESC);
     c.keys("q");
     c.wait_exit();
 }
