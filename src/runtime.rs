@@ -12,7 +12,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::app::{Model, Msg, update};
+use crate::app::{Effect, Model, Msg, update};
 use crate::effects::{Executor, Services};
 use crate::term::{GlyphSafe, Tui};
 use crate::ui::{self, Theme};
@@ -103,6 +103,12 @@ async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) ->
         };
         let mut quit = false;
         for effect in update(&mut model, msg) {
+            if let Effect::Copy { text } = &effect {
+                // The clipboard escape goes to the terminal, between two draws.
+                if let Err(e) = crate::term::copy_to_clipboard(&mut std::io::stdout(), text) {
+                    tracing::warn!("could not write the clipboard escape: {e}");
+                }
+            }
             quit |= executor.run(effect);
         }
         if quit {

@@ -246,6 +246,33 @@ impl Model {
         }
     }
 
+    /// What `c` copies on the focused pane: the selected row's id, or in an open WABA detail
+    /// the selected number's id; with what it is, in words.
+    pub fn selected_object_id(&self) -> Option<(&'static str, String)> {
+        match self.pane {
+            Pane::Solutions => self.solutions.selected_id().map(|id| ("solution id", id)),
+            Pane::Wabas => match self.wabas.open_row() {
+                Some(_) => self
+                    .wabas
+                    .selected_phone()
+                    .map(|p| ("phone number id", p.id.clone()))
+                    .or_else(|| self.wabas.open.clone().map(|id| ("WABA id", id))),
+                None => self.wabas.selected_id().map(|id| ("WABA id", id)),
+            },
+            Pane::CreditLines => {
+                let view = self.credit.view(&self.wabas);
+                match self.credit.key_of(&self.credit.selected_row(&view)?) {
+                    crate::app::credit_lines::RowKey::Line(id) => Some(("credit line id", id)),
+                    crate::app::credit_lines::RowKey::Allocation(id) => {
+                        Some(("allocation config id", id))
+                    }
+                    crate::app::credit_lines::RowKey::NotFunded(id) => Some(("WABA id", id)),
+                    crate::app::credit_lines::RowKey::NotFundedHeading => None,
+                }
+            }
+        }
+    }
+
     /// Whether the focused pane shows the detail of a row instead of its list.
     pub fn detail_open(&self) -> bool {
         match self.pane {

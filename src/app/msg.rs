@@ -147,6 +147,10 @@ pub enum Effect {
         target: Target,
         pin: Option<Pin>,
     },
+    /// Put `text` on the clipboard of the terminal (OSC 52: works over SSH and in tmux).
+    Copy {
+        text: String,
+    },
     Quit,
 }
 
@@ -167,6 +171,8 @@ pub struct Failure {
     /// One plain sentence, naming Meta's code when there is one.
     pub sentence: String,
     pub code: Option<i64>,
+    /// Meta's trace id of the failed call, for support (`c` copies it).
+    pub fbtrace_id: Option<String>,
 }
 
 /// The client's classification of errors is plain data, so the state machine uses it as is.
@@ -178,6 +184,7 @@ impl Failure {
             kind,
             sentence: sentence.into(),
             code,
+            fbtrace_id: None,
         }
     }
 }

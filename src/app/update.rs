@@ -9,7 +9,7 @@ use tui_input::{Input, InputRequest};
 
 use crate::app::keymap::{Command, command_for};
 use crate::app::model::{InFlight, Model, Overlay, Pane};
-use crate::app::msg::{Effect, Msg};
+use crate::app::msg::{ActionOutcome, ActionResult, Effect, Msg};
 use crate::app::solutions::Detail;
 use crate::app::{credit_lines, pipeline, solutions, wabas};
 use crate::graph::waba_model::Pin;
@@ -220,6 +220,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             }
             quit(model)
         }
+        Command::Copy => copy_selected_id(model),
         Command::Help => {
             model.overlay = Some(Overlay::Help);
             vec![]
@@ -302,6 +303,42 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     vec![]
 }
 
+/// `c`: the id of what is selected (a number in an open WABA detail), to the clipboard.
+fn copy_selected_id(model: &mut Model) -> Vec<Effect> {
+    let Some((what, id)) = model.selected_object_id() else {
+        model.notice = Some("Nothing is selected to copy.".into());
+        return vec![];
+    };
+    model.notice = Some(format!(
+        "Copied {what} {id} to the clipboard (OSC 52; the terminal must allow it)."
+    ));
+    vec![Effect::Copy { text: id }]
+}
+
+/// `c` in a result dialog: Meta's trace id of the call, for support.
+fn copy_trace_id(model: &mut Model, o: &ActionOutcome) -> Vec<Effect> {
+    let trace = match &o.result {
+        ActionResult::Failed { failure, .. }
+        | ActionResult::Unverified { failure }
+        | ActionResult::OutcomeUnknown { failure, .. } => failure.fbtrace_id.clone(),
+        _ => None,
+    };
+    match trace {
+        Some(t) => {
+            model.notice = Some(format!(
+                "Copied fbtrace_id {t} to the clipboard (OSC 52; the terminal must allow it)."
+            ));
+            vec![Effect::Copy { text: t }]
+        }
+        None => {
+            model.notice = Some(
+                "Meta gave no fbtrace_id for this call (the audit log has what it gave).".into(),
+            );
+            vec![]
+        }
+    }
+}
+
 fn switch_pane(model: &mut Model, pane: Pane) -> Vec<Effect> {
     model.pane = pane;
     vec![]
@@ -319,7 +356,10 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
             vec![]
         }
         // Not `y`: a second `y` pressed while sending must not close the result unseen.
-        Overlay::Outcome(_) => {
+        Overlay::Outcome(o) => {
+            if cmd == Command::Copy {
+                return copy_trace_id(model, &o);
+            }
             if matches!(cmd, Command::Close | Command::Open | Command::Quit) {
                 model.overlay = None;
             }

@@ -19,7 +19,9 @@ use crate::graph::error::GraphError;
 
 impl From<&GraphError> for Failure {
     fn from(e: &GraphError) -> Failure {
-        Failure::new(e.kind, e.sentence(), e.code)
+        let mut f = Failure::new(e.kind, e.sentence(), e.code);
+        f.fbtrace_id = e.fbtrace_id.clone();
+        f
     }
 }
 
@@ -116,6 +118,8 @@ impl Executor {
                     let _ = tx.send(Msg::ActionFinished(outcome));
                 });
             }
+            // The terminal is the runtime's: it writes the clipboard escape itself.
+            Effect::Copy { .. } => {}
             Effect::Quit => return true,
         }
         false

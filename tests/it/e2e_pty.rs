@@ -192,3 +192,32 @@ fn subscribe_a_waba_and_register_its_number_with_keys() {
     console.keys("q");
     assert!(console.wait_exit().success());
 }
+
+/// `c` copies the selected id with OSC 52 (the bytes go to the terminal) and says what it
+/// copied.
+#[test]
+fn c_copies_the_selected_id_with_osc_52() {
+    use base64::Engine;
+    let rt = rt();
+    let sim = rt
+        .block_on(sim::start(World::demo(), SimOptions::default()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = sim::DEMO_PENDING_SOLUTION_ID;
+    let mut console = Console::start(&sim, dir.path(), &[]);
+    console.wait_for("refreshed");
+    console.keys("/");
+    console.keys(id);
+    console.keys("\r");
+    console.wait_for(id);
+    console.keys("c");
+    console.wait_for(&format!("Copied solution id {id}"));
+    let raw = String::from_utf8_lossy(&console.raw_bytes()).into_owned();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(id);
+    assert!(
+        raw.contains(&format!("\u{1b}]52;c;{encoded}")),
+        "no OSC 52 with the id in the output"
+    );
+    console.keys("q");
+    assert!(console.wait_exit().success());
+}

@@ -355,3 +355,25 @@ fn a_new_waba_and_a_worse_health_are_marked_until_selected() {
     select(&mut m, "909");
     assert!(!m.wabas.changes.contains_key("909"));
 }
+
+/// `c` copies the selected WABA's id; in its detail, the selected number's id.
+#[test]
+fn c_copies_the_selected_waba_or_number_id() {
+    let mut m = wabas_model();
+    let id = m.wabas.selected_id().unwrap();
+    let effects = feed(&mut m, [key('c')]);
+    assert_eq!(effects, vec![Effect::Copy { text: id.clone() }]);
+    assert!(
+        m.notice
+            .as_deref()
+            .unwrap()
+            .contains(&format!("WABA id {id}"))
+    );
+    feed(&mut m, [code(KeyCode::Enter)]);
+    let effects = feed(&mut m, [key('c')]);
+    match (m.wabas.selected_phone(), effects.as_slice()) {
+        (Some(p), [Effect::Copy { text }]) => assert_eq!(text, &p.id),
+        (None, [Effect::Copy { text }]) => assert_eq!(text, &id),
+        other => panic!("{other:?}"),
+    }
+}
