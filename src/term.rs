@@ -279,6 +279,24 @@ impl<B: Backend> Backend for GlyphSafe<B> {
     }
 }
 
+/// Put `text` on the terminal's clipboard with OSC 52 (it travels in the byte stream, so it
+/// works over SSH). Inside tmux the sequence is also sent wrapped for tmux's passthrough, so it
+/// reaches the outer terminal whether tmux takes OSC 52 itself (`set-clipboard on`) or passes
+/// it through (`allow-passthrough on`).
+pub fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    use crossterm::clipboard::CopyToClipboard;
+    crossterm::execute!(out, CopyToClipboard::to_clipboard_from(text))?;
+    if std::env::var_os("TMUX").is_some() {
+        let mut plain = Vec::new();
+        crossterm::execute!(&mut plain, CopyToClipboard::to_clipboard_from(text))?;
+        // DCS tmux; <sequence with every ESC doubled> ST
+        let inner = String::from_utf8_lossy(&plain).replace('\u{1b}', "\u{1b}\u{1b}");
+        write!(out, "\u{1b}Ptmux;{inner}\u{1b}\\")?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,22 +395,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Put `text` on the terminal's clipboard with OSC 52 (it travels in the byte stream, so it
-/// works over SSH). Inside tmux the sequence is also sent wrapped for tmux's passthrough, so it
-/// reaches the outer terminal whether tmux takes OSC 52 itself (`set-clipboard on`) or passes
-/// it through (`allow-passthrough on`).
-pub fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
-    use crossterm::clipboard::CopyToClipboard;
-    crossterm::execute!(out, CopyToClipboard::to_clipboard_from(text))?;
-    if std::env::var_os("TMUX").is_some() {
-        let mut plain = Vec::new();
-        crossterm::execute!(&mut plain, CopyToClipboard::to_clipboard_from(text))?;
-        // DCS tmux; <sequence with every ESC doubled> ST
-        let inner = String::from_utf8_lossy(&plain).replace('\u{1b}', "\u{1b}\u{1b}");
-        write!(out, "\u{1b}Ptmux;{inner}\u{1b}\\")?;
-        out.flush()?;
-    }
-    Ok(())
 }
