@@ -748,6 +748,19 @@ fn start_subscribe(model: &mut Model) -> Vec<Effect> {
 }
 
 /// `R` in the WABA detail: register the selected phone number, with a PIN typed in the dialog.
+/// Why a number in this status cannot be registered for Cloud API (reference §3.4), if it
+/// cannot: a register attempt would only fail and may count against the PIN.
+fn register_impossible(status: &str) -> Option<&'static str> {
+    match status {
+        "BANNED" => Some("it is BANNED by WhatsApp"),
+        "DELETED" => Some("it is DELETED"),
+        "MIGRATED" => Some("it was MIGRATED away from this WABA"),
+        "RESTRICTED" => Some("it is RESTRICTED; wait until the restriction ends"),
+        "FLAGGED" => Some("it is FLAGGED for its quality; fix that first"),
+        _ => None,
+    }
+}
+
 fn start_register(model: &mut Model) -> Vec<Effect> {
     let pane = &model.wabas;
     let Some(row) = pane.open_row() else {
@@ -767,6 +780,14 @@ fn start_register(model: &mut Model) -> Vec<Effect> {
     if phone.is_connected() {
         model.notice = Some(format!(
             "{} is already registered (CONNECTED): nothing to do.",
+            phone.label()
+        ));
+        return vec![];
+    }
+    // Know before spending a PIN attempt: some statuses make registering impossible.
+    if let Some(why) = phone.status.as_deref().and_then(register_impossible) {
+        model.notice = Some(format!(
+            "{} cannot be registered: {why}. Nothing was sent.",
             phone.label()
         ));
         return vec![];

@@ -377,3 +377,36 @@ fn c_copies_the_selected_waba_or_number_id() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `R` on a number whose status makes registering impossible says why and sends nothing:
+/// no PIN attempt is spent.
+#[test]
+fn r_on_a_banned_number_says_why_and_sends_nothing() {
+    let mut m = wabas_model();
+    let mut wabas = wabas();
+    let w = wabas.iter_mut().find(|w| w.id() == "303").unwrap();
+    for p in &mut w.node.phone_numbers {
+        p.status = Some("BANNED".into());
+    }
+    feed(
+        &mut m,
+        [Msg::WabasLoaded {
+            started: ReadStamp::issue(),
+            at: at(9),
+            result: Ok(WabaList {
+                wabas,
+                extras_failed: None,
+            }),
+        }],
+    );
+    select(&mut m, "303");
+    let mut effects = feed(&mut m, [code(KeyCode::Enter), key('R')]);
+    assert!(m.overlay.is_none(), "no PIN dialog");
+    assert!(
+        m.notice.as_deref().unwrap().contains("BANNED"),
+        "{:?}",
+        m.notice
+    );
+    effects.extend(feed(&mut m, [key('y')]));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Perform { .. })));
+}
