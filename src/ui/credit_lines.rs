@@ -359,6 +359,11 @@ fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, th
     let legend = " ✓ verified ✗ mismatched ? unknown – revoked · S share X revoke Enter detail ";
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
+        .title(super::solutions::position(
+            model.credit.position(view),
+            view.rows.len(),
+            theme,
+        ))
         .title_bottom(Span::styled(legend, theme.dim));
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -65,6 +65,15 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &SolutionsPane, theme: &Theme
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Where the selection is in the list, e.g. ` 12/307 `, for the top right of a table's border.
+pub(crate) fn position(selected: usize, len: usize, theme: &Theme) -> Line<'static> {
+    let text = match len {
+        0 => String::new(),
+        n => format!(" {}/{n} ", selected.min(n - 1) + 1),
+    };
+    Line::from(Span::styled(text, theme.dim)).right_aligned()
+}
+
 /// A lane's count: "…" until the first load, "n of m" for the lane a filter narrows.
 pub(crate) fn lane_count_text(loaded: bool, count: usize, filtered: Option<usize>) -> String {
     match (loaded, filtered) {
@@ -96,7 +105,9 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         rows_all.len(),
         pane.lane_count(pane.lane)
     );
-    let block = Block::bordered().title(Span::styled(title, theme.title));
+    let block = Block::bordered()
+        .title(Span::styled(title, theme.title))
+        .title(position(pane.selected, rows_all.len(), theme));
     let inner_height = area.height.saturating_sub(3) as usize; // borders + header
     if rows_all.is_empty() {
         let msg = if !pane.loaded {

@@ -147,6 +147,11 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
     let legend = " Hook=webhooks Cred=credit line Reg=numbers registered · ✓ ✗ ?=unknown ";
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
+        .title(super::solutions::position(
+            pane.selected,
+            rows_all.len(),
+            theme,
+        ))
         .title_bottom(Span::styled(legend, theme.dim));
     if rows_all.is_empty() {
         let msg = if !pane.loaded {
