@@ -226,6 +226,8 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
     } else {
         print_out(&snap.to_text())?;
     }
+    // Errors go to standard error, so a script reading the data is not confused by them.
+    eprint!("{}", snap.errors_text());
     Ok(if snap.ok() {
         ExitCode::SUCCESS
     } else {

@@ -374,7 +374,7 @@ impl Snapshot {
         use crate::text::inert;
         let mut out = format!(
             "Solutions: {} (fetched {})\n",
-            self.solutions.len(),
+            self.count_or_why("solutions", self.solutions.len()),
             self.fetched_at
         );
         out.push_str(&format!(
@@ -401,7 +401,10 @@ impl Snapshot {
                 inert(s.name())
             ));
         }
-        out.push_str(&format!("\nWABAs: {}\n", self.wabas.len()));
+        out.push_str(&format!(
+            "\nWABAs: {}\n",
+            self.count_or_why("wabas", self.wabas.len())
+        ));
         out.push_str(&format!(
             "{:<10} {:<11} {:<10} {:<18} {}\n",
             "HEALTH", "HOOK/CR/REG", "PHONES", "ID", "NAME"
@@ -432,7 +435,10 @@ impl Snapshot {
                 inert(w.waba.name())
             ));
         }
-        out.push_str(&format!("\nCredit lines: {}\n", self.credit_lines.len()));
+        out.push_str(&format!(
+            "\nCredit lines: {}\n",
+            self.count_or_why("credit_lines", self.credit_lines.len())
+        ));
         for l in &self.credit_lines {
             out.push_str(&format!(
                 "{} {} ({} allocations)\n",
@@ -470,10 +476,24 @@ impl Snapshot {
                 ));
             }
         }
-        for e in &self.errors {
-            out.push_str(&format!("error [{}]: {}\n", e.scope, inert(&e.message)));
-        }
         out
+    }
+
+    /// The errors, one line each, for standard error (the text form's stdout is the data).
+    pub fn errors_text(&self) -> String {
+        self.errors
+            .iter()
+            .map(|e| format!("error [{}]: {}\n", e.scope, crate::text::inert(&e.message)))
+            .collect()
+    }
+
+    /// A scope's count, or when it could not be read at all, "not read — <reason>" (an
+    /// empty table would read as "none").
+    fn count_or_why(&self, scope: &str, n: usize) -> String {
+        match self.errors.iter().find(|e| e.scope == scope) {
+            Some(e) if n == 0 => format!("not read — {}", crate::text::inert(&e.message)),
+            _ => n.to_string(),
+        }
     }
 }
 

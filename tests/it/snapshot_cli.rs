@@ -383,3 +383,34 @@ async fn snapshot_json_of_hostile_names_is_inert_and_exact() {
         assert!(names.contains(hostile), "{hostile:?} not in {names:?}");
     }
 }
+
+/// The text form: a scope that could not be read says so instead of "0" and an empty table,
+/// and the errors go to standard error, not into the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_text_says_not_read_and_errors_go_to_stderr() {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
+        .args([
+            "snapshot",
+            "--graph-url",
+            &h.base_url(),
+            "--app-id",
+            &h.app_id(),
+        ])
+        .args(["--business-id", sim::DEMO_BUSINESS_ID])
+        .env_clear()
+        .env("PARTNERDECK_TOKEN", "EAAexpired-token-for-the-test")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("Solutions: not read — "), "{stdout}");
+    assert!(stdout.contains("WABAs: not read — "), "{stdout}");
+    assert!(!stdout.contains("error ["), "errors in the data: {stdout}");
+    assert!(stderr.contains("error [solutions]:"), "{stderr}");
+}
