@@ -230,7 +230,10 @@ proptest! {
 fn keys() -> impl Strategy<Value = KeyEvent> {
     let none = KeyModifiers::NONE;
     prop_oneof![
-        8 => prop::sample::select(vec!['a', 'r', 'd', 'y', 'n', 'j', 'k', 'g', 'G', 'h', 'l', '/', '?', 'q', '1', '2', '3', 'x', ' '])
+        8 => prop::sample::select(vec!['a', 'r', 'd', 'y', 'n', 'j', 'k', 'g', 'G', 'h', 'l', '/', '?', 'q', '1', '2', '3', 'x', ' ', 's', 'R', 'S', 'X', 'o', 'c'])
+            .prop_map(move |c| KeyEvent::new(KeyCode::Char(c), none)),
+        // Digits: pane jumps, and the PIN of a register dialog.
+        2 => prop::sample::select(vec!['0', '1', '4', '5', '6', '9'])
             .prop_map(move |c| KeyEvent::new(KeyCode::Char(c), none)),
         3 => prop::sample::select(vec![
             KeyCode::Enter, KeyCode::Esc, KeyCode::Tab, KeyCode::BackTab, KeyCode::Up,
@@ -310,6 +313,24 @@ fn msg() -> impl Strategy<Value = Msg> {
                 Msg::ActionFinished(ActionOutcome { target, result, sent: ReadStamp::issue(), reread: ReadStamp::issue(), audit: Ok("/a".into()) })
             }),
         1 => some_id().prop_map(|id| Msg::ActionAnswerLost { id }),
+        // WABA and credit-line refreshes, whole or partial, or failed.
+        2 => (prop::collection::vec(0usize..8, 0..8), prop::option::of(failure())).prop_map(move |(pick, err)| {
+            let mut book = crate::common::wabas();
+            book.extend(crate::common::credit_wabas());
+            let result = match err {
+                Some(f) => Err(f),
+                None => Ok(partnerdeck::app::msg::WabaList {
+                    wabas: pick.into_iter().filter_map(|i| book.get(i).cloned()).collect(),
+                    extras_failed: None,
+                }),
+            };
+            Msg::WabasLoaded { at, started: ReadStamp::issue(), result }
+        }),
+        1 => prop::option::of(failure()).prop_map(move |err| Msg::CreditLinesLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: err.map_or_else(|| Ok(crate::common::credit_lines()), Err),
+        }),
         1 => Just(Msg::ScopeHeld { scope: Scope::Solutions, until: at }),
         1 => Just(Msg::RefreshStarted { scope: Scope::Solutions, at: Utc.timestamp_opt(0, 0).unwrap() }),
         1 => (prop::option::of(0u32..200), prop::option::of(0u32..200))
@@ -318,6 +339,13 @@ fn msg() -> impl Strategy<Value = Msg> {
 }
 
 fn check_invariants(m: &Model) -> Result<(), TestCaseError> {
+    let wabas = m.wabas.visible_len();
+    prop_assert!(
+        wabas == 0 || m.wabas.selected < wabas,
+        "WABA selection out of range"
+    );
+    let view = m.credit.view(&m.wabas);
+    prop_assert!(view.rows.is_empty() || m.credit.position(&view) < view.rows.len());
     let visible = m.solutions.visible().len();
     if visible == 0 {
         prop_assert_eq!(m.solutions.selected, 0);
@@ -346,7 +374,8 @@ proptest! {
         msgs in prop::collection::vec(msg(), 0..80),
         read_only in any::<bool>(),
     ) {
-        let mut m = crate::common::loaded_model();
+        // All three panes loaded, starting on the Credit lines pane.
+        let mut m = crate::common::credit_model();
         m.read_only = read_only;
         for msg in msgs {
             // What the model looked like before: was a confirm dialog open, unsent?
@@ -355,11 +384,15 @@ proptest! {
                 _ => None,
             };
             let busy = m.in_flight.is_some();
-            let is_y = matches!(&msg, Msg::Key(k) if k.code == KeyCode::Char('y') && k.modifiers == KeyModifiers::NONE);
+            // `y` confirms; in the register dialog Enter does too (with a full PIN).
+            let is_y = matches!(&msg, Msg::Key(k) if (k.code == KeyCode::Char('y') || k.code == KeyCode::Enter) && k.modifiers == KeyModifiers::NONE);
             let effects = update(&mut m, msg);
             let performs: Vec<&Effect> = effects.iter().filter(|e| matches!(e, Effect::Perform { .. })).collect();
             prop_assert!(performs.len() <= 1, "{performs:?}");
-            if let Some(Effect::Perform { target, .. }) = performs.first() {
+            if let Some(Effect::Perform { target, pin }) = performs.first() {
+                // The PIN never shows in what is printed of an effect.
+                let shown = format!("{:?}", pin);
+                prop_assert!(!shown.chars().any(|c| c.is_ascii_digit()), "the PIN shows: {}", shown);
                 prop_assert!(!read_only, "a mutation in read-only mode");
                 prop_assert!(is_y, "Perform without a `y`");
                 prop_assert_eq!(open_confirm.as_ref(), Some(target), "Perform without an open confirm for it");
