@@ -242,6 +242,17 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Command::Solutions => switch_pane(model, Pane::Solutions),
         Command::Wabas => switch_pane(model, Pane::Wabas),
         Command::CreditLines => switch_pane(model, Pane::CreditLines),
+        // A key of another pane says where it works, instead of doing nothing.
+        _ if cmd.pane().is_some_and(|p| p != model.pane) => {
+            let other = cmd.pane().map_or("", Pane::title);
+            model.notice = Some(format!(
+                "{} works in the {other} pane (press {} to go there): {}.",
+                key_name(&key),
+                other_pane_key(cmd),
+                cmd.help()
+            ));
+            vec![]
+        }
         _ => match model.pane {
             Pane::Solutions => solutions::on_key(model, cmd),
             Pane::Wabas => wabas::on_key(model, cmd),
@@ -301,6 +312,16 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         _ => {}
     }
     vec![]
+}
+
+/// The key as the help writes it.
+fn key_name(key: &KeyEvent) -> String {
+    crate::app::keymap::key_label(key.code, key.modifiers - KeyModifiers::SHIFT)
+}
+
+/// The key that jumps to the pane a command belongs to.
+fn other_pane_key(cmd: Command) -> usize {
+    cmd.pane().map_or(0, |p| p.index() + 1)
 }
 
 /// `c`: the id of what is selected (a number in an open WABA detail), to the clipboard.

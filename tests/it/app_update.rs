@@ -360,3 +360,16 @@ fn q_in_a_detail_closes_it_and_quits_from_the_list() {
     let effects = feed(&mut m, [key('q')]);
     assert!(effects.contains(&Effect::Quit));
 }
+
+/// A key that belongs to another pane says so instead of doing nothing.
+#[test]
+fn a_key_of_another_pane_says_where_it_works() {
+    let mut m = loaded_model();
+    let effects = feed(&mut m, [key('o')]);
+    assert!(effects.is_empty());
+    let notice = m.notice.clone().unwrap();
+    assert!(
+        notice.contains("o works in the WABAs pane (press 2"),
+        "{notice}"
+    );
+}
