@@ -339,17 +339,24 @@ fn row_line<'a>(
     }
 }
 
-/// The names of the WABAs an allocation covers, else their count.
+/// The names of the WABAs an allocation covers (the first few: a cell shows no more), and
+/// how many more there are.
 fn wabas_text(model: &Model, check: &AllocationCheck) -> String {
+    const SHOWN: usize = 3;
     if check.waba_ids.is_empty() {
         return "none of ours".into();
     }
-    check
+    let mut text = check
         .waba_ids
         .iter()
+        .take(SHOWN)
         .map(|id| model.wabas.row(id).map_or(id.as_str(), |r| r.waba.name()))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if check.waba_ids.len() > SHOWN {
+        text.push_str(&format!(" +{} more", check.waba_ids.len() - SHOWN));
+    }
+    text
 }
 
 fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
