@@ -93,6 +93,8 @@ pub struct EventsPane {
     pub detail_open: bool,
     /// Events stored after this sequence number have not been seen.
     pub seen_seq: i64,
+    /// What `seen_seq` was when the pane was last opened: rows after it are marked new.
+    pub new_since: i64,
     /// Where webhooks come from, in words (`None`: no feed configured).
     pub feed: Option<String>,
 }
@@ -169,6 +171,18 @@ impl EventsPane {
             .iter()
             .filter(|e| e.seq > self.seen_seq && is_news(e.event.kind))
             .count()
+    }
+
+    /// The pane is opened: what was unseen stays marked as new on its rows, and counts as
+    /// seen.
+    pub fn open(&mut self) {
+        self.new_since = self.seen_seq;
+        self.mark_seen();
+    }
+
+    /// Whether a row is marked new (news that arrived since the pane was last opened).
+    pub fn is_new(&self, e: &StoredEvent) -> bool {
+        e.seq > self.new_since && is_news(e.event.kind)
     }
 
     /// Everything held counts as seen.

@@ -71,6 +71,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             pane.loaded = true;
             pane.feed = feed;
             pane.seen_seq = pane.seen_seq.max(last_seen);
+            pane.new_since = pane.seen_seq;
             pane.add(events);
             let unseen = pane.unseen();
             if model.pane == Pane::Events {
@@ -474,7 +475,7 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
 fn switch_pane(model: &mut Model, pane: Pane) -> Vec<Effect> {
     model.pane = pane;
     if pane == Pane::Events {
-        model.events.mark_seen();
+        model.events.open();
     }
     vec![]
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::app::Model;
-use crate::app::events::{EventsPane, Lane, is_news};
+use crate::app::events::{EventsPane, Lane};
 use crate::app::list::follow;
 use crate::store::StoredEvent;
 use crate::text::inert;
@@ -106,11 +106,7 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &EventsPane, theme: &Theme) {
         .map(|e| {
             let ev = &e.event;
             // "•" marks news not seen yet, in a symbol as well as colour.
-            let marker = if e.seq > pane.seen_seq && is_news(ev.kind) {
-                "•"
-            } else {
-                " "
-            };
+            let marker = if pane.is_new(e) { "•" } else { " " };
             Row::new(vec![
                 Cell::from(Span::styled(marker, theme.attention)),
                 Cell::from(ev.time.format("%m-%d %H:%M:%S").to_string()),

@@ -135,6 +135,15 @@ fn key_4_opens_the_pane_and_marks_it_seen() {
     feed(&mut m, [key('4')]);
     assert_eq!(m.pane, Pane::Events);
     assert_eq!(m.events.unseen(), 0);
+    // The rows that were news stay marked while the pane is open.
+    let marked: Vec<&str> = m
+        .events
+        .visible()
+        .into_iter()
+        .filter(|e| m.events.is_new(e))
+        .map(|e| e.event.id.as_str())
+        .collect();
+    assert_eq!(marked, ["ev5", "ev4"]);
     // Tab order: Credit lines → Events → Solutions.
     feed(&mut m, [code(KeyCode::Tab)]);
     assert_eq!(m.pane, Pane::Solutions);
@@ -581,4 +590,44 @@ async fn an_onboarded_waba_arrives_through_the_feed() {
     let s = screen(&m, 80, 24);
     assert!(s.contains(&waba), "{s}");
     task.abort();
+}
+
+#[test]
+fn an_action_outcome_is_recorded_as_an_action_event() {
+    use partnerdeck::app::msg::{ActionOutcome, ActionResult, Reread, Target};
+    use partnerdeck::graph::model::SolutionAction;
+    let mut m = loaded_model();
+    feed(&mut m, [key('a'), key('y')]);
+    let fx = feed(
+        &mut m,
+        [Msg::ActionFinished(ActionOutcome {
+            sent: ReadStamp::issue(),
+            reread: ReadStamp::issue(),
+            target: Target::Solution {
+                id: "7001".into(),
+                name: "Kōbe Retail Connect".into(),
+                action: SolutionAction::Accept,
+            },
+            result: ActionResult::Verified {
+                reread: Reread::Solution(Box::new(node(
+                    "7001",
+                    "Kōbe Retail Connect",
+                    "ACTIVE",
+                    "NONE",
+                ))),
+            },
+            audit: Ok("/tmp/audit.jsonl".into()),
+        })],
+    );
+    let r = recorded(&fx);
+    assert_eq!(r.len(), 1, "{fx:?}");
+    assert_eq!(r[0].kind, EventKind::Action);
+    assert_eq!(r[0].object_id.as_deref(), Some("7001"));
+    assert!(r[0].summary.contains("verified"), "{}", r[0].summary);
+    assert!(
+        r[0].raw["call"]
+            .as_str()
+            .unwrap()
+            .starts_with("POST /v25.0/7001")
+    );
 }
