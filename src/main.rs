@@ -13,7 +13,10 @@ use partnerdeck::audit::AuditLog;
 use partnerdeck::cli::{Cli, Command, GlobalArgs, SimArgs, SnapshotArgs};
 use partnerdeck::config::{self, Settings, Token};
 use partnerdeck::effects::Services;
+use partnerdeck::effects::feed::{EventFeed, ListenHook};
 use partnerdeck::graph::client::GraphClient;
+use partnerdeck::store::AsyncStore;
+use partnerdeck::webhooks::{AppSecret, IntakeConfig};
 use partnerdeck::{logging, runtime, snapshot};
 
 fn main() -> ExitCode {
@@ -148,7 +151,7 @@ fn load_settings(global: &GlobalArgs) -> Result<Settings> {
 
 /// `--demo`: start the simulator in-process and point the settings at it. Mutations go to a
 /// separate audit file unless one was named, so a demo never mixes with real records.
-async fn start_demo(global: &GlobalArgs, settings: &mut Settings) -> Result<SimHandle> {
+async fn start_demo(global: &GlobalArgs, settings: &mut Settings) -> Result<Arc<SimHandle>> {
     let handle = sim::start(World::demo(), SimOptions::default())
         .await
         .wrap_err("starting the built-in simulator")?;
@@ -159,7 +162,33 @@ async fn start_demo(global: &GlobalArgs, settings: &mut Settings) -> Result<SimH
     if global.audit_log.is_none() {
         settings.audit_log = settings.audit_log.with_file_name("demo-audit.jsonl");
     }
-    Ok(handle)
+    // Its own event history next to the demo audit log, and a listener the simulator pushes
+    // signed webhooks to (see `demo_webhooks`).
+    settings.event_db = settings.audit_log.with_file_name("demo-events.sqlite3");
+    settings.webhook_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    settings.webhook_file = None;
+    settings.app_secret = Some(AppSecret::new(sim::DEMO_APP_SECRET));
+    Ok(Arc::new(handle))
+}
+
+/// How often the demo simulator pushes a plausible webhook by itself:
+/// `PARTNERDECK_DEMO_TRICKLE` seconds (0 = never), 45 by default.
+fn demo_trickle() -> Option<std::time::Duration> {
+    let secs = std::env::var("PARTNERDECK_DEMO_TRICKLE")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(45);
+    (secs > 0).then(|| std::time::Duration::from_secs(secs))
+}
+
+/// Once the console listens, point the demo simulator's webhooks at it.
+fn demo_webhooks(sim: Arc<SimHandle>) -> ListenHook {
+    Arc::new(move |addr| {
+        sim.set_webhooks(Some(sim::WebhookOptions {
+            trickle: demo_trickle(),
+            ..sim::WebhookOptions::new(format!("http://{addr}/webhook"), sim::DEMO_APP_SECRET)
+        }))
+    })
 }
 
 async fn run_sim(args: SimArgs) -> Result<ExitCode> {
@@ -241,13 +270,14 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
     let term = std::env::var("TERM").ok();
     partnerdeck::term::check_terminal(term.as_deref()).map_err(UserError)?;
     let mut settings = load_settings(global)?;
-    let _demo = match global.demo {
+    let demo = match global.demo {
         true => Some(start_demo(global, &mut settings).await?),
         false => None,
     };
     let ready = settings.require()?;
-    // The data directory (log, audit log) is private: created 0700, files 0600.
-    for file in [&settings.log_file, &settings.audit_log] {
+    let intake = IntakeConfig::from_settings(&settings)?;
+    // The data directory (log, audit log, events) is private: created 0700, files 0600.
+    for file in [&settings.log_file, &settings.audit_log, &settings.event_db] {
         if let Some(dir) = file.parent() {
             logging::private_dir(dir)
                 .wrap_err_with(|| format!("Cannot create the directory {}", dir.display()))?;
@@ -271,6 +301,18 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
     model.wabas.not_configured = settings.business_id.is_none();
     model.credit.not_configured =
         settings.business_id.is_none() && settings.credit_line_id.is_none();
+    let mut feed = EventFeed {
+        intake: Some(intake),
+        on_listen: demo.clone().map(demo_webhooks),
+        ..EventFeed::default()
+    };
+    match AsyncStore::open(settings.event_db.clone()).await {
+        Ok(store) => feed.store = Some(store),
+        Err(e) => {
+            tracing::warn!(error = %e, "opening the event store");
+            feed.store_error = Some(e.to_string());
+        }
+    }
     let services = Services {
         client,
         app_id: ready.app_id,
@@ -279,6 +321,7 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
         credit_line_id: settings.credit_line_id.clone(),
         audit: Arc::new(audit),
         poll_interval: settings.poll_interval,
+        feed,
     };
     runtime::run_console(services, model).await?;
     Ok(ExitCode::SUCCESS)

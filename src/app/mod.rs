@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod credit_lines;
+pub mod events;
 pub mod keymap;
 pub mod list;
 pub mod model;

@@ -7,6 +7,7 @@ use std::fmt;
 use tui_input::Input;
 
 use crate::app::credit_lines::CreditLinesPane;
+use crate::app::events::EventsPane;
 use std::collections::HashMap;
 
 use crate::app::msg::{
@@ -22,16 +23,23 @@ pub enum Pane {
     Solutions,
     Wabas,
     CreditLines,
+    Events,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Solutions, Pane::Wabas, Pane::CreditLines];
+    pub const ALL: [Pane; 4] = [
+        Pane::Solutions,
+        Pane::Wabas,
+        Pane::CreditLines,
+        Pane::Events,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Solutions => "Solutions",
             Pane::Wabas => "WABAs",
             Pane::CreditLines => "Credit lines",
+            Pane::Events => "Events",
         }
     }
 
@@ -47,12 +55,13 @@ impl Pane {
         Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
     }
 
-    /// The data this pane shows.
-    pub fn scope(self) -> Scope {
+    /// The data this pane shows; `None` for the Events pane (it is fed, not polled).
+    pub fn scope(self) -> Option<Scope> {
         match self {
-            Pane::Solutions => Scope::Solutions,
-            Pane::Wabas => Scope::Wabas,
-            Pane::CreditLines => Scope::CreditLines,
+            Pane::Solutions => Some(Scope::Solutions),
+            Pane::Wabas => Some(Scope::Wabas),
+            Pane::CreditLines => Some(Scope::CreditLines),
+            Pane::Events => None,
         }
     }
 }
@@ -201,6 +210,7 @@ pub struct Model {
     pub solutions: SolutionsPane,
     pub wabas: WabasPane,
     pub credit: CreditLinesPane,
+    pub events: EventsPane,
     pub overlay: Option<Overlay>,
     pub refresh: Freshness,
     pub in_flight: Option<InFlight>,
@@ -230,6 +240,7 @@ impl Model {
             solutions: SolutionsPane::default(),
             wabas: WabasPane::new(OnboardingRules::new(our_app_id.clone())),
             credit: CreditLinesPane::default(),
+            events: EventsPane::default(),
             overlay: None,
             refresh: Freshness::default(),
             in_flight: None,
@@ -270,6 +281,7 @@ impl Model {
                     crate::app::credit_lines::RowKey::NotFundedHeading => None,
                 }
             }
+            Pane::Events => self.events.selected_object().map(|id| ("object id", id)),
         }
     }
 
@@ -279,6 +291,7 @@ impl Model {
             Pane::Solutions => self.solutions.detail_open,
             Pane::Wabas => self.wabas.open.is_some(),
             Pane::CreditLines => self.credit.detail_open,
+            Pane::Events => self.events.detail_open,
         }
     }
 
@@ -302,6 +315,11 @@ impl Model {
                 let pos = self.credit.position(&view);
                 let p = &mut self.credit;
                 p.offset = follow(p.offset, pos, view.rows.len(), rows);
+            }
+            Pane::Events => {
+                let len = self.events.visible().len();
+                let p = &mut self.events;
+                p.offset = follow(p.offset, p.selected, len, rows);
             }
         }
     }
@@ -376,8 +394,26 @@ impl Model {
         )
     }
 
-    /// The freshness of what the current pane shows.
+    /// The freshness of what the current pane shows (the Events pane is not polled: it is
+    /// always "idle").
     pub fn pane_refresh(&self) -> &RefreshStatus {
-        self.refresh.of(self.pane.scope())
+        static IDLE: RefreshStatus = RefreshStatus {
+            in_flight: false,
+            since: None,
+            last_success: None,
+            last_error: None,
+            held_until: None,
+        };
+        match self.pane.scope() {
+            Some(scope) => self.refresh.of(scope),
+            None => &IDLE,
+        }
+    }
+
+    /// Whether a scope's data needs a look: the last refresh failed (the data shown is stale,
+    /// or there is none) or Meta holds it.
+    pub fn scope_marked(&self, scope: Scope) -> bool {
+        let r = self.refresh.of(scope);
+        r.last_error.is_some() || r.held_until.is_some()
     }
 }

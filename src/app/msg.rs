@@ -9,6 +9,8 @@ use crate::domain::solution::Solution;
 use crate::graph::credit_model::CreditLineData;
 use crate::graph::model::SolutionNode;
 use crate::graph::waba_model::{Pin, Waba};
+use crate::store::StoredEvent;
+use crate::webhooks::EventKind;
 
 pub use super::action::{
     ActionOutcome, ActionResult, AllocationState, CreditReread, FundingState, ObservedState,
@@ -94,6 +96,15 @@ pub enum Msg {
     UsageReported(UsageReport),
     /// Something the console wants to tell the user (e.g. what start-up recovery found).
     Notice(String),
+    /// The event history read at start (oldest first), the store's last-seen marker (what
+    /// arrived after it came while the console was closed), and where webhooks come from.
+    EventsHistory {
+        events: Vec<StoredEvent>,
+        last_seen: i64,
+        feed: Option<String>,
+    },
+    /// Events stored for the first time (webhooks, or what the console recorded).
+    EventsArrived(Vec<StoredEvent>),
     /// The terminal went away, or a signal asked us to stop.
     Shutdown,
 }
@@ -108,6 +119,26 @@ pub enum Scope {
 }
 
 impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Solutions, Scope::Wabas, Scope::CreditLines];
+
+    /// The console's scope an event's scope names.
+    pub fn of_event(s: crate::webhooks::Scope) -> Scope {
+        match s {
+            crate::webhooks::Scope::Solutions => Scope::Solutions,
+            crate::webhooks::Scope::Wabas => Scope::Wabas,
+            crate::webhooks::Scope::CreditLines => Scope::CreditLines,
+        }
+    }
+
+    /// The same scope in the event model's words.
+    pub fn to_event(self) -> crate::webhooks::Scope {
+        match self {
+            Scope::Solutions => crate::webhooks::Scope::Solutions,
+            Scope::Wabas => crate::webhooks::Scope::Wabas,
+            Scope::CreditLines => crate::webhooks::Scope::CreditLines,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Scope::Solutions => "solutions",
@@ -137,6 +168,11 @@ impl UsageReport {
 pub enum Effect {
     /// Refresh everything now (also done on the poll interval).
     Refresh,
+    /// Refresh these scopes now (a webhook said something changed there).
+    RefreshScopes(Vec<Scope>),
+    /// Store an event the console made (observed, action, notice); it comes back as
+    /// `EventsArrived`. The effect stamps its time.
+    RecordEvent(LocalEvent),
     /// Read one solution's detail.
     FetchDetail {
         id: String,
@@ -152,6 +188,16 @@ pub enum Effect {
         text: String,
     },
     Quit,
+}
+
+/// An event the state machine wants recorded: everything but the time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalEvent {
+    pub kind: EventKind,
+    pub object_id: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub summary: String,
+    pub raw: serde_json::Value,
 }
 
 /// The client WABAs one refresh read.

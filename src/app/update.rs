@@ -9,10 +9,14 @@ use tui_input::{Input, InputRequest};
 
 use crate::app::keymap::{Command, command_for};
 use crate::app::model::{InFlight, Model, Overlay, Pane};
-use crate::app::msg::{ActionOutcome, ActionResult, Effect, Msg};
+use crate::app::msg::{ActionOutcome, ActionResult, Effect, LocalEvent, Msg, Scope};
 use crate::app::solutions::Detail;
-use crate::app::{credit_lines, pipeline, solutions, wabas};
+use crate::app::wabas::Change;
+use crate::app::{credit_lines, events, pipeline, solutions, wabas};
+use crate::domain::solution::SolutionState;
 use crate::graph::waba_model::Pin;
+use crate::webhooks::EventKind;
+use std::collections::HashMap;
 
 /// What Ctrl-r says until the refresh it asked for has an answer.
 const REFRESH_NOTICES: [&str; 3] = [
@@ -49,7 +53,37 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Notice(text) => {
+            let effect = Effect::RecordEvent(LocalEvent {
+                kind: EventKind::Notice,
+                object_id: None,
+                scopes: vec![],
+                summary: text.clone(),
+                raw: serde_json::json!({ "notice": text }),
+            });
             model.notice = Some(text);
+            vec![effect]
+        }
+        Msg::EventsHistory {
+            events,
+            last_seen,
+            feed,
+        } => {
+            let pane = &mut model.events;
+            pane.loaded = true;
+            pane.feed = feed;
+            pane.seen_seq = pane.seen_seq.max(last_seen);
+            pane.new_since = pane.seen_seq;
+            pane.add(events);
+            let unseen = pane.unseen();
+            if model.pane == Pane::Events {
+                model.events.mark_seen();
+            }
+            if unseen > 0 && model.notice.is_none() {
+                model.notice = Some(format!(
+                    "{unseen} event{} arrived since the console was last open: see 4 Events.",
+                    if unseen == 1 { "" } else { "s" }
+                ));
+            }
             vec![]
         }
         Msg::ActionSending { id, at } => {
@@ -61,6 +95,28 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 f.since = Some(at);
             }
             vec![]
+        }
+        Msg::EventsArrived(events) => {
+            // Webhooks are hints: refresh what they concern; polling stays the truth.
+            let mut scopes: Vec<Scope> = vec![];
+            for e in events.iter().filter(|e| e.event.kind == EventKind::Webhook) {
+                for s in &e.event.scopes {
+                    let s = Scope::of_event(*s);
+                    if !scopes.contains(&s) {
+                        scopes.push(s);
+                    }
+                }
+            }
+            model.events.add(events);
+            if model.pane == Pane::Events {
+                model.events.mark_seen();
+            }
+            model.follow_viewport();
+            if scopes.is_empty() {
+                vec![]
+            } else {
+                vec![Effect::RefreshScopes(scopes)]
+            }
         }
         Msg::ActionAnswerLost { id } => {
             if let Some(f) = model
@@ -95,7 +151,19 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 Ok(items) => {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
+                    let before: Option<HashMap<String, SolutionState>> =
+                        model.solutions.loaded.then(|| {
+                            model
+                                .solutions
+                                .items
+                                .iter()
+                                .map(|s| (s.id().to_string(), s.state))
+                                .collect()
+                        });
                     model.solutions.set_items(items, started);
+                    if let Some(before) = before {
+                        return observed_solutions(model, &before);
+                    }
                 }
                 // Keep the last good data; the status bar marks it stale with the reason.
                 Err(failure) => refresh.last_error = Some((at, failure)),
@@ -113,7 +181,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 Ok(list) => {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
+                    let before = model.wabas.changes.clone();
                     model.wabas.set_items(list, started);
+                    return observed_wabas(model, &before);
                 }
                 Err(failure) => refresh.last_error = Some((at, failure)),
             }
@@ -151,9 +221,120 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::ActionFinished(outcome) => pipeline::on_action_finished(model, outcome),
+        Msg::ActionFinished(outcome) => {
+            let record = action_event(model, &outcome);
+            let mut effects = pipeline::on_action_finished(model, outcome);
+            effects.push(record);
+            effects
+        }
         Msg::Shutdown => quit(model),
     }
+}
+
+/// What an action came to, as an event.
+fn action_event(model: &Model, o: &ActionOutcome) -> Effect {
+    let summary = pipeline::outcome_summary(o, &model.our_app_id);
+    Effect::RecordEvent(LocalEvent {
+        kind: EventKind::Action,
+        object_id: Some(o.target.object_id().to_string()),
+        scopes: vec![],
+        raw: serde_json::json!({
+            "action": o.target.action_label(),
+            "object_id": o.target.object_id(),
+            "name": o.target.name(),
+            "call": model.call_text(&o.target),
+            "outcome": summary,
+        }),
+        summary,
+    })
+}
+
+/// Solutions that changed state, or appeared, since the list before.
+fn observed_solutions(model: &Model, before: &HashMap<String, SolutionState>) -> Vec<Effect> {
+    model
+        .solutions
+        .items
+        .iter()
+        .filter_map(|s| {
+            let (summary, was) = match before.get(s.id()) {
+                Some(was) if *was == s.state => return None,
+                Some(was) => (
+                    format!(
+                        "Solution '{}' ({}) is now {} (was {}).",
+                        s.name(),
+                        s.id(),
+                        s.state.label(),
+                        was.label()
+                    ),
+                    Some(was.label()),
+                ),
+                None => (
+                    format!(
+                        "New solution '{}' ({}), {}.",
+                        s.name(),
+                        s.id(),
+                        s.state.label()
+                    ),
+                    None,
+                ),
+            };
+            Some(Effect::RecordEvent(LocalEvent {
+                kind: EventKind::Observed,
+                object_id: Some(s.id().to_string()),
+                scopes: vec![Scope::Solutions],
+                summary,
+                raw: serde_json::json!({
+                    "solution_id": s.id(),
+                    "name": s.name(),
+                    "state": s.state.label(),
+                    "was": was,
+                    "status": s.node.status,
+                    "status_for_pending_request": s.node.status_for_pending_request,
+                }),
+            }))
+        })
+        .collect()
+}
+
+/// WABAs the pane newly marks (new since the first refresh, health worse).
+fn observed_wabas(model: &Model, before: &HashMap<String, Change>) -> Vec<Effect> {
+    let mut marks: Vec<(&String, &Change)> = model
+        .wabas
+        .changes
+        .iter()
+        .filter(|(id, c)| before.get(*id) != Some(*c))
+        .collect();
+    marks.sort_by(|a, b| a.0.cmp(b.0));
+    marks
+        .into_iter()
+        .filter_map(|(id, change)| {
+            let row = model.wabas.row(id)?;
+            let name = row.waba.name();
+            let (summary, raw) = match change {
+                Change::New => (
+                    format!("New client WABA '{name}' ({id})."),
+                    serde_json::json!({ "waba_id": id, "name": name, "change": "new",
+                        "health": row.health.label() }),
+                ),
+                Change::HealthWorse { was } => (
+                    format!(
+                        "WABA '{name}' ({id}) health is now {} (was {}).",
+                        row.health.label(),
+                        was.label()
+                    ),
+                    serde_json::json!({ "waba_id": id, "name": name, "change": "health_worse",
+                        "health": row.health.label(), "was": was.label() }),
+                ),
+            };
+            Some(Effect::RecordEvent(LocalEvent {
+                kind: EventKind::Observed,
+                object_id: Some(id.clone()),
+                scopes: vec![Scope::Wabas],
+                summary,
+                raw,
+            }))
+        })
+        .collect()
 }
 
 fn quit(model: &mut Model) -> Vec<Effect> {
@@ -178,6 +359,13 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     }
     if model.wabas.filter_editing {
         let pane = &mut model.wabas;
+        let keep = pane.selected_id();
+        edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
+        pane.select_id(keep.as_deref());
+        return vec![];
+    }
+    if model.events.filter_editing {
+        let pane = &mut model.events;
         let keep = pane.selected_id();
         edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
         pane.select_id(keep.as_deref());
@@ -242,6 +430,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Command::Solutions => switch_pane(model, Pane::Solutions),
         Command::Wabas => switch_pane(model, Pane::Wabas),
         Command::CreditLines => switch_pane(model, Pane::CreditLines),
+        Command::Events => switch_pane(model, Pane::Events),
         // A key of another pane says where it works, instead of doing nothing.
         _ if cmd.pane().is_some_and(|p| p != model.pane) => {
             let other = cmd.pane().map_or("", Pane::title);
@@ -257,6 +446,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             Pane::Solutions => solutions::on_key(model, cmd),
             Pane::Wabas => wabas::on_key(model, cmd),
             Pane::CreditLines => credit_lines::on_key(model, cmd),
+            Pane::Events => events::on_key(model, cmd),
         },
     }
 }
@@ -362,6 +552,9 @@ fn copy_trace_id(model: &mut Model, o: &ActionOutcome) -> Vec<Effect> {
 
 fn switch_pane(model: &mut Model, pane: Pane) -> Vec<Effect> {
     model.pane = pane;
+    if pane == Pane::Events {
+        model.events.open();
+    }
     vec![]
 }
 

@@ -3,6 +3,7 @@
 //! as messages (background pollers, detail reads, the action pipeline, start-up recovery, the
 //! usage Meta reports). Audit writes run on blocking threads.
 
+pub mod feed;
 pub mod perform;
 pub mod poll;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::app::msg::{Effect, Failure, Msg, UsageReport};
+use crate::app::msg::{Effect, Failure, Msg, Scope, UsageReport};
 use crate::audit::AuditLog;
 use crate::graph::client::{GraphClient, Usage};
 use crate::graph::error::GraphError;
@@ -38,6 +39,8 @@ pub struct Services {
     pub credit_line_id: Option<String>,
     pub audit: Arc<AuditLog>,
     pub poll_interval: Duration,
+    /// The event store and the webhook intake (the Events pane).
+    pub feed: feed::EventFeed,
 }
 
 /// Ctrl-r: every poller watches this counter and refreshes when it moves.
@@ -50,8 +53,9 @@ const USAGE_EVERY: Duration = Duration::from_secs(1);
 pub struct Executor {
     services: Services,
     tx: mpsc::UnboundedSender<Msg>,
-    /// Ctrl-r bumps the counter; a press during a refresh queues exactly one more round.
-    wake: watch::Sender<u64>,
+    /// One counter per scope (`Scope::ALL` order): Ctrl-r bumps them all, a webhook the ones
+    /// it concerns; a bump during a refresh queues exactly one more round.
+    wake: [watch::Sender<u64>; 3],
     background: Vec<tokio::task::JoinHandle<()>>,
     actions: JoinSet<()>,
     pending: perform::Pending,
@@ -62,7 +66,7 @@ impl Executor {
         Executor {
             services,
             tx,
-            wake: watch::channel(0u64).0,
+            wake: std::array::from_fn(|_| watch::channel(0u64).0),
             background: vec![],
             actions: JoinSet::new(),
             pending: Default::default(),
@@ -77,19 +81,32 @@ impl Executor {
     /// attempts an earlier session left without an outcome.
     pub fn start(&mut self) {
         let s = &self.services;
-        let wake = || self.wake.subscribe();
+        let wake = |scope: Scope| self.wake[scope_index(scope)].subscribe();
         self.background.extend([
-            tokio::spawn(poll::poll_solutions(s.clone(), wake(), self.tx.clone())),
-            tokio::spawn(poll::poll_wabas(s.clone(), wake(), self.tx.clone())),
-            tokio::spawn(poll::poll_credit_lines(s.clone(), wake(), self.tx.clone())),
+            tokio::spawn(poll::poll_solutions(
+                s.clone(),
+                wake(Scope::Solutions),
+                self.tx.clone(),
+            )),
+            tokio::spawn(poll::poll_wabas(
+                s.clone(),
+                wake(Scope::Wabas),
+                self.tx.clone(),
+            )),
+            tokio::spawn(poll::poll_credit_lines(
+                s.clone(),
+                wake(Scope::CreditLines),
+                self.tx.clone(),
+            )),
             tokio::spawn(watch_usage(s.client.clone(), self.tx.clone())),
             tokio::spawn(recover(s.clone(), self.tx.clone())),
+            tokio::spawn(feed::run(s.feed.clone(), self.tx.clone())),
         ]);
     }
 
     /// Start only the solutions poller (tests that look at one scope).
     pub fn start_solutions_only(&mut self) {
-        let rx = self.wake.subscribe();
+        let rx = self.wake[scope_index(Scope::Solutions)].subscribe();
         self.background.push(tokio::spawn(poll::poll_solutions(
             self.services.clone(),
             rx,
@@ -100,7 +117,23 @@ impl Executor {
     /// Carry out one effect. `true` when it asks the console to quit.
     pub fn run(&mut self, effect: Effect) -> bool {
         match effect {
-            Effect::Refresh => self.wake.send_modify(|n| *n += 1),
+            Effect::Refresh => {
+                for w in &self.wake {
+                    w.send_modify(|n| *n += 1);
+                }
+            }
+            Effect::RefreshScopes(scopes) => {
+                for scope in scopes {
+                    self.wake[scope_index(scope)].send_modify(|n| *n += 1);
+                }
+            }
+            Effect::RecordEvent(local) => {
+                tokio::spawn(feed::record(
+                    self.services.feed.store.clone(),
+                    local,
+                    self.tx.clone(),
+                ));
+            }
             Effect::FetchDetail { id } => {
                 tokio::spawn(poll::fetch_detail(
                     self.services.clone(),
@@ -137,6 +170,10 @@ impl Executor {
         })
         .await;
         self.actions.abort_all();
+        // What the console showed this session counts as seen next time.
+        if let Some(store) = self.services.feed.store.clone() {
+            let _ = tokio::time::timeout(grace, store.mark_all_seen()).await;
+        }
         let audit = self.services.audit.clone();
         let pending = self.pending.clone();
         tokio::task::spawn_blocking(move || perform::interrupt_pending(&audit, &pending))
@@ -151,6 +188,10 @@ impl Drop for Executor {
             task.abort();
         }
     }
+}
+
+fn scope_index(scope: Scope) -> usize {
+    Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0)
 }
 
 /// The usage the status bar shows, from what the client last saw.

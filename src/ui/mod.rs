@@ -3,6 +3,7 @@
 
 mod credit_lines;
 mod dialog;
+mod events;
 mod help;
 mod solution_detail;
 mod solutions;
@@ -83,6 +84,7 @@ pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme)
         Pane::Solutions => solutions::draw(frame, body, model, theme),
         Pane::Wabas => wabas::draw(frame, body, model, now, theme),
         Pane::CreditLines => credit_lines::draw(frame, body, model, theme),
+        Pane::Events => events::draw(frame, body, model, theme),
     }
     if let Some(span) = message {
         frame.render_widget(
@@ -104,7 +106,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let titles: Vec<Line> = Pane::ALL
         .iter()
         .enumerate()
-        .map(|(i, p)| Line::from(format!(" {} {} ", i + 1, p.title())))
+        .map(|(i, p)| Line::from(format!(" {} {}{} ", i + 1, p.title(), tab_mark(model, *p))))
         .collect();
     let tabs = Tabs::new(titles)
         .select(model.pane.index())
@@ -126,6 +128,19 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     badges.push(Span::styled("partnerdeck", theme.title));
     frame.render_widget(Paragraph::new(Line::from(badges)).right_aligned(), right);
+}
+
+/// What a tab says besides its name, in symbols that survive `NO_COLOR`: `!` when the pane's
+/// data failed to refresh (stale, or none) or Meta holds it; `•N` for N events not seen.
+pub fn tab_mark(model: &Model, pane: Pane) -> String {
+    match pane.scope() {
+        Some(scope) if model.scope_marked(scope) => " !".into(),
+        Some(_) => String::new(),
+        None => match model.events.unseen() {
+            0 => String::new(),
+            n => format!(" •{n}"),
+        },
+    }
 }
 
 /// The filter line of a pane: the text typed so far, with the cursor while it is edited.

@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::Model;
+use crate::app::{Model, Pane};
 use crate::pacing::usage_factor;
 use crate::text::{age, inert};
 use crate::ui::Theme;
@@ -29,6 +29,66 @@ fn elapsed(now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> String {
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     let mut spans = vec![];
+    if model.pane == Pane::Events {
+        events_status(&mut spans, model, theme);
+    } else {
+        refresh_status(&mut spans, model, now, theme);
+    }
+    if let Some(pct) = model.usage.and_then(|u| u.highest()) {
+        let factor = usage_factor(Some(pct));
+        let (text, style) = if factor > 1 {
+            (
+                format!(" · usage {pct}%, polling ×{factor} slower"),
+                theme.warn,
+            )
+        } else {
+            (format!(" · usage {pct}%"), theme.dim)
+        };
+        spans.push(Span::styled(text, style));
+    }
+    if let Some(f) = &model.in_flight {
+        spans.push(Span::styled(
+            format!(
+                " · {} sending {} '{}'{}",
+                spinner(now),
+                f.target.action_label().replace('_', " "),
+                inert(&f.target.name()),
+                elapsed(now, f.since),
+            ),
+            theme.attention,
+        ));
+    }
+    // The keys hint gives way to the state when the line is full: "? help" is enough.
+    let status = Line::from(spans);
+    let mut hint = vec![
+        Span::styled("?", theme.key),
+        Span::styled(" help", theme.dim),
+    ];
+    let full = status.width() + 16 <= usize::from(area.width);
+    if full {
+        hint.extend([
+            Span::styled("  ", theme.dim),
+            Span::styled("q", theme.key),
+            Span::styled(" quit", theme.dim),
+        ]);
+    }
+    let hint = Line::from(hint);
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(10),
+        Constraint::Length(hint.width() as u16 + 1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(status), left);
+    frame.render_widget(Paragraph::new(hint).right_aligned(), right);
+}
+
+/// How fresh the pane's data is: refreshing, age, failure, hold, dead token.
+fn refresh_status<'a>(
+    spans: &mut Vec<Span<'a>>,
+    model: &'a Model,
+    now: DateTime<Utc>,
+    theme: &Theme,
+) {
     let r = model.pane_refresh();
     if r.in_flight {
         spans.push(Span::styled(
@@ -77,50 +137,17 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
             theme.error,
         ));
     }
-    if let Some(pct) = model.usage.and_then(|u| u.highest()) {
-        let factor = usage_factor(Some(pct));
-        let (text, style) = if factor > 1 {
-            (
-                format!(" · usage {pct}%, polling ×{factor} slower"),
-                theme.warn,
-            )
-        } else {
-            (format!(" · usage {pct}%"), theme.dim)
-        };
-        spans.push(Span::styled(text, style));
-    }
-    if let Some(f) = &model.in_flight {
-        spans.push(Span::styled(
-            format!(
-                " · {} sending {} '{}'{}",
-                spinner(now),
-                f.target.action_label().replace('_', " "),
-                inert(&f.target.name()),
-                elapsed(now, f.since),
-            ),
-            theme.attention,
-        ));
-    }
-    // The keys hint gives way to the state when the line is full: "? help" is enough.
-    let status = Line::from(spans);
-    let mut hint = vec![
-        Span::styled("?", theme.key),
-        Span::styled(" help", theme.dim),
-    ];
-    let full = status.width() + 16 <= usize::from(area.width);
-    if full {
-        hint.extend([
-            Span::styled("  ", theme.dim),
-            Span::styled("q", theme.key),
-            Span::styled(" quit", theme.dim),
-        ]);
-    }
-    let hint = Line::from(hint);
-    let [left, right] = Layout::horizontal([
-        Constraint::Min(10),
-        Constraint::Length(hint.width() as u16 + 1),
-    ])
-    .areas(area);
-    frame.render_widget(Paragraph::new(status), left);
-    frame.render_widget(Paragraph::new(hint).right_aligned(), right);
+}
+
+/// Where events come from and how many are held.
+fn events_status(spans: &mut Vec<Span<'_>>, model: &Model, theme: &Theme) {
+    let pane = &model.events;
+    let feed = match &pane.feed {
+        Some(f) => inert(f).into_owned(),
+        None => "webhooks off".into(),
+    };
+    spans.push(Span::styled(
+        format!("{} events · {feed}", pane.items.len()),
+        theme.dim,
+    ));
 }

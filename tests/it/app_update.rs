@@ -242,7 +242,15 @@ fn panes_switch_with_tab_and_numbers() {
     let mut m = loaded_model();
     feed(&mut m, [code(KeyCode::Tab)]);
     assert_eq!(m.pane, Pane::Wabas);
-    feed(&mut m, [code(KeyCode::BackTab), code(KeyCode::BackTab)]);
+    // Back past the first pane wraps to the last ones: Events, then Credit lines.
+    feed(
+        &mut m,
+        [
+            code(KeyCode::BackTab),
+            code(KeyCode::BackTab),
+            code(KeyCode::BackTab),
+        ],
+    );
     assert_eq!(m.pane, Pane::CreditLines);
     feed(&mut m, [key('1')]);
     assert_eq!(m.pane, Pane::Solutions);

@@ -43,6 +43,7 @@ async fn setup(read_only: bool) -> Setup {
         credit_line_id: None,
         audit: Arc::new(AuditLog::open(&audit_path).unwrap()),
         poll_interval: Duration::from_secs(3600),
+        feed: Default::default(),
     };
     Setup {
         sim,

@@ -68,6 +68,7 @@ impl Harness {
             app_id: sim.app_id(),
             audit: Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap()),
             poll_interval: POLL,
+            feed: Default::default(),
             business_id: None,
             partner_business_id: None,
             credit_line_id: None,

@@ -10,6 +10,8 @@ mod credit_flow;
 mod credit_update;
 mod e2e_pty;
 mod events_cli;
+mod events_e2e;
+mod events_pane;
 mod fault_matrix;
 mod fuzz_props;
 mod graph_client;
