@@ -346,3 +346,98 @@ async fn a_failed_precheck_refuses_before_any_dialog() {
     assert_eq!(bsp_posts(&s.sim), 0);
     assert!(read_records(&s.audit_path).unwrap().is_empty());
 }
+
+/// The real binary in a pseudo-terminal, configured as a Tech Provider with Plivo at the
+/// simulator: find the unfunded WABA, `B`, `y`, and the BSP step turns ✓; one POST; the
+/// credentials never on screen.
+#[test]
+fn pty_tech_provider_registers_a_number_with_plivo() {
+    use crate::common::console::Console;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt
+        .block_on(sim::start(
+            World::demo_tech_provider(),
+            SimOptions::default(),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let business = sim.business_id();
+    let url = sim.base_url();
+    let mut c = Console::start_env(
+        &sim,
+        dir.path(),
+        &[
+            "--business-id",
+            &business,
+            "--partner-kind",
+            "tech_provider",
+        ],
+        &[
+            ("PARTNERDECK_BSP", "plivo"),
+            ("PARTNERDECK_PLIVO_URL", &url),
+            ("PARTNERDECK_PLIVO_AUTH_ID", sim::DEMO_PLIVO_AUTH_ID),
+            ("PARTNERDECK_PLIVO_AUTH_TOKEN", sim::DEMO_PLIVO_AUTH_TOKEN),
+        ],
+    );
+    c.wait_for("refreshed");
+    c.keys("2");
+    c.wait_for("Fund");
+    let id = sim::DEMO_TP_WABA_UNFUNDED_ID;
+    c.keys("/");
+    c.keys(id);
+    c.keys("\r");
+    c.wait_for(id);
+    c.keys("\r");
+    c.wait_for("BSP");
+    c.keys("B");
+    let dialog = c.wait_for("EmbeddedSignup");
+    assert!(dialog.contains("Plivo"), "{dialog}");
+    c.keys("y");
+    c.wait_for("Done: Plivo registered");
+    c.keys("\r");
+    let after = c.wait_for("registered with Plivo");
+    assert!(after.contains("✓ registered with Plivo"), "{after}");
+    assert_eq!(bsp_posts(&sim), 1);
+    let raw = String::from_utf8_lossy(&c.raw_bytes()).into_owned();
+    no_secret(&raw, "terminal");
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"bsp_register\""), "{audit}");
+    no_secret(&audit, "audit log");
+    c.keys("q");
+    assert!(c.wait_exit().success());
+}
+
+/// `--demo --demo-kind tech_provider` starts the Tech Provider world with Plivo configured.
+#[test]
+fn pty_demo_as_a_tech_provider() {
+    use crate::common::console::Console;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sim = rt
+        .block_on(sim::start(World::demo(), SimOptions::default()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Console::start(
+        &sim,
+        dir.path(),
+        &["--demo", "--demo-kind", "tech_provider"],
+    );
+    c.wait_for(" TP ");
+    c.keys("3");
+    c.wait_for("We are a Tech Provider");
+    c.keys("2");
+    c.keys("l");
+    c.keys("l");
+    let s = c.wait_for("Saffron Lane Books");
+    assert!(s.contains("BSP"), "{s}");
+    assert_eq!(sim.requests().len(), 0, "the demo runs its own simulator");
+    c.keys("q");
+    assert!(c.wait_exit().success());
+}
