@@ -441,3 +441,52 @@ fn pty_demo_as_a_tech_provider() {
     c.keys("q");
     assert!(c.wait_exit().success());
 }
+
+/// `partnerdeck snapshot --json` reads the BSP registration of each WABA from the audit log
+/// and says the partner kind at the top level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_takes_the_bsp_registration_from_the_audit_log() {
+    use partnerdeck::audit::AuditRecord;
+    let h = sim::start(World::demo_tech_provider(), SimOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&audit_path).unwrap();
+    let id = sim::DEMO_TP_WABA_UNFUNDED_ID;
+    let intent = AuditRecord::new(
+        "bsp_register",
+        id,
+        Some("Saffron Lane Books"),
+        "POST http://127.0.0.1/v1/Account/MA…redacted/WhatsApp/EmbeddedSignup/",
+    );
+    log.append(&intent).unwrap();
+    let mut outcome = AuditRecord::outcome_of(&intent);
+    outcome.outcome = "ok".into();
+    log.append(&outcome).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
+        .args(["snapshot", "--json", "--graph-url", &h.base_url()])
+        .args(["--app-id", &h.app_id(), "--business-id", &h.business_id()])
+        .args(["--partner-kind", "tech_provider", "--audit-log"])
+        .arg(&audit_path)
+        .env_clear()
+        .env("PARTNERDECK_TOKEN", h.token())
+        .env("PARTNERDECK_BSP", "plivo")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(json["partner_kind"], "tech_provider");
+    let wabas = json["wabas"].as_array().unwrap();
+    let reg = |w: &str| {
+        wabas
+            .iter()
+            .find(|x| x["waba"]["id"] == w || x["id"] == w)
+            .map(|x| x["bsp_registration"].clone())
+            .unwrap_or_else(|| panic!("no WABA {w} in {json}"))
+    };
+    assert_eq!(reg(id)["state"], "registered", "{json}");
+    assert_eq!(reg(id)["bsp"], "plivo");
+    assert_eq!(reg(sim::DEMO_TP_WABA_TELNYX_ID)["state"], "unknown");
+}
