@@ -308,6 +308,28 @@ pub fn read_records(path: &Path) -> io::Result<Vec<AuditRecord>> {
         .collect())
 }
 
+/// The BSP registration records (`bsp_register`, every phase) as `domain::partner` derives
+/// the registration state from them (records whose time does not parse are skipped).
+pub fn registration_records(
+    records: &[AuditRecord],
+) -> Vec<crate::domain::partner::RegistrationRecord> {
+    records
+        .iter()
+        .filter(|r| r.action == crate::domain::partner::BSP_REGISTER_ACTION)
+        .filter_map(|r| {
+            crate::domain::partner::RegistrationRecord::from_audit_fields(
+                &r.action,
+                &r.target,
+                &r.outcome,
+                &r.time,
+                &r.operator,
+                r.message.as_deref(),
+                &r.call,
+            )
+        })
+        .collect()
+}
+
 /// The intents whose attempt has no outcome, or only an `interrupted` one, and no recovery
 /// record: what happened to them is not known. In file order.
 pub fn unresolved(records: &[AuditRecord]) -> Vec<AuditRecord> {

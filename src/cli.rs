@@ -38,6 +38,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// With --demo: which partner the demo business is, solution_partner (default) or
+    /// tech_provider (a Tech Provider world, BSP Plivo served by the simulator).
+    #[arg(
+        long,
+        global = true,
+        value_name = "KIND",
+        env = "PARTNERDECK_DEMO_KIND"
+    )]
+    pub demo_kind: Option<String>,
+
     /// Graph API base URL [default: https://graph.facebook.com]
     #[arg(long, global = true, value_name = "URL", env = "PARTNERDECK_GRAPH_URL")]
     pub graph_url: Option<String>,

@@ -152,9 +152,35 @@ fn load_settings(global: &GlobalArgs) -> Result<Settings> {
 /// `--demo`: start the simulator in-process and point the settings at it. Mutations go to a
 /// separate audit file unless one was named, so a demo never mixes with real records.
 async fn start_demo(global: &GlobalArgs, settings: &mut Settings) -> Result<Arc<SimHandle>> {
-    let handle = sim::start(World::demo(), SimOptions::default())
+    use partnerdeck::domain::partner::{PartnerKind, PartnerKindSetting, decide_partner_kind};
+    let kind = match global.demo_kind.as_deref() {
+        None => PartnerKind::SolutionPartner,
+        Some(k) => k
+            .parse::<PartnerKindSetting>()
+            .ok()
+            .and_then(|s| decide_partner_kind(s, None))
+            .ok_or_else(|| {
+                UserError(format!(
+                    "--demo-kind (PARTNERDECK_DEMO_KIND) {k:?} is not solution_partner or tech_provider"
+                ))
+            })?,
+    };
+    let world = match kind {
+        PartnerKind::SolutionPartner => World::demo(),
+        PartnerKind::TechProvider => World::demo_tech_provider(),
+    };
+    let handle = sim::start(world, SimOptions::default())
         .await
         .wrap_err("starting the built-in simulator")?;
+    if kind == PartnerKind::TechProvider {
+        // The simulator serves Plivo too, with its demo credentials.
+        let mut partner = partnerdeck::bsp::settings::PartnerSettings::demo(
+            &handle.base_url(),
+            partnerdeck::bsp::Bsp::Plivo,
+        );
+        partner.partner_kind = PartnerKindSetting::TechProvider;
+        settings.partner = partner;
+    }
     settings.graph_url = handle.base_url();
     settings.token = Some(Token::new(handle.token()));
     settings.app_id = Some(handle.app_id());
@@ -242,14 +268,27 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
     let _log = logging::init(&settings.log_file).ok();
     let ready = settings.require()?;
     let client = GraphClient::new(settings.client_config(ready.token))?;
-    let snap = snapshot::collect(
+    let mut snap = snapshot::collect_with(
         &client,
         &ready.app_id,
         settings.business_id.as_deref(),
         settings.partner_business_id.as_deref(),
         settings.credit_line_id.as_deref(),
+        &settings.partner,
     )
     .await;
+    // The BSP registration of each WABA, from what this console did (the audit log).
+    let records = partnerdeck::audit::read_records(&settings.audit_log)
+        .map(|r| partnerdeck::audit::registration_records(&r))
+        .unwrap_or_default();
+    for w in &mut snap.wabas {
+        w.bsp_registration = partnerdeck::domain::partner::registration_of(
+            snap.partner_kind,
+            w.waba.id(),
+            &records,
+            settings.partner.bsp,
+        );
+    }
     if args.json {
         print_out(&format!("{}\n", snap.to_json()))?;
     } else {
@@ -313,7 +352,31 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
             feed.store_error = Some(e.to_string());
         }
     }
+    // The BSP client, built once from the settings (a Tech Provider's `B`).
+    model.partner_kind_setting = settings.partner.partner_kind;
+    model.bsp = settings.partner.bsp;
+    let bsp = match settings.require_bsp() {
+        Ok(cfg) => match partnerdeck::bsp::BspClient::new(cfg) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                model.bsp_missing = Some(e.sentence());
+                None
+            }
+        },
+        Err(e) => {
+            model.bsp_missing = Some(e.to_string());
+            None
+        }
+    };
+    model.bsp_call = bsp.as_ref().map(|c| c.describe_call());
+    if let Some(kind) =
+        partnerdeck::domain::partner::decide_partner_kind(settings.partner.partner_kind, None)
+    {
+        model.set_partner_kind(Some(kind));
+    }
     let services = Services {
+        partner_kind: settings.partner.partner_kind,
+        bsp,
         client,
         app_id: ready.app_id,
         business_id: settings.business_id.clone(),

@@ -130,6 +130,7 @@ pub async fn collect_with(
     let kind = decide_partner_kind(partner.partner_kind, lines.as_ref().map(|l| !l.is_empty()));
     snapshot.partner_kind = kind;
     let mut rules = OnboardingRules::new(app_id);
+    rules.partner_kind = kind;
     rules.our_credentials = lines.as_deref().map(our_credentials);
     if kind == Some(PartnerKind::TechProvider) {
         // Funded by anyone's credit (the Solution Partner's): not compared with ours.

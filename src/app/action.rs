@@ -2,6 +2,8 @@
 //! must reach; the object as re-read afterwards, and the typed state it shows. "Verified"
 //! means the observed state equals the expected one, compared as values, never as text.
 
+use crate::bsp::{Bsp, Registration};
+use crate::domain::partner::{BSP_REGISTER_ACTION, RegistrationState};
 use crate::domain::solution::{Solution, SolutionState};
 use crate::graph::credit_model::AllocationConfig;
 use crate::graph::model::{SolutionAction, SolutionNode};
@@ -51,6 +53,17 @@ pub enum Target {
         /// The WABAs of that business we know of: the revoke covers them all; they are re-read.
         waba_ids: Vec<String>,
     },
+    /// `POST` to our BSP's registration API (Plivo's EmbeddedSignup, Telnyx's tech_provider):
+    /// register one number of a customer's WABA with the BSP. Not a Graph call; neither BSP
+    /// can be read back, so its own answer is the "re-read" ([`Reread::Bsp`]).
+    BspRegister {
+        bsp: Bsp,
+        waba_name: String,
+        /// The number as people read it.
+        phone: String,
+        /// What is sent (WABA, owner business, number; checked by `bsp::prepare`).
+        registration: Registration,
+    },
 }
 
 impl Target {
@@ -62,6 +75,7 @@ impl Target {
             Target::RegisterPhone { phone_id, .. } => phone_id,
             Target::ShareCredit { credit_line_id, .. } => credit_line_id,
             Target::RevokeAllocation { allocation_id, .. } => allocation_id,
+            Target::BspRegister { registration, .. } => &registration.waba_id,
         }
     }
 
@@ -72,7 +86,7 @@ impl Target {
             Target::SubscribeApp { .. } => "subscribed_apps",
             Target::RegisterPhone { .. } => "register",
             Target::ShareCredit { .. } => "whatsapp_credit_sharing_and_attach",
-            Target::RevokeAllocation { .. } => "",
+            Target::RevokeAllocation { .. } | Target::BspRegister { .. } => "",
         }
     }
 
@@ -108,6 +122,7 @@ impl Target {
             Target::RegisterPhone { .. } => "register",
             Target::ShareCredit { .. } => "share_credit_line",
             Target::RevokeAllocation { .. } => "revoke_credit_allocation",
+            Target::BspRegister { .. } => BSP_REGISTER_ACTION,
         }
     }
 
@@ -121,6 +136,9 @@ impl Target {
             } => format!("{phone} of {waba_name}"),
             Target::ShareCredit { waba_name, .. } => waba_name.clone(),
             Target::RevokeAllocation { business_name, .. } => business_name.clone(),
+            Target::BspRegister {
+                phone, waba_name, ..
+            } => format!("{phone} of {waba_name}"),
         }
     }
 
@@ -134,6 +152,7 @@ impl Target {
             Target::RegisterPhone { .. } => ObservedState::Phone(PhoneState::Connected),
             Target::ShareCredit { .. } => ObservedState::Funding(FundingState::Verified),
             Target::RevokeAllocation { .. } => ObservedState::Allocation(AllocationState::Revoked),
+            Target::BspRegister { .. } => ObservedState::Bsp(RegistrationState::Registered),
         }
     }
 
@@ -155,6 +174,8 @@ impl Target {
                 v.extend(waba_ids.iter().map(String::as_str));
                 v
             }
+            // Nothing Meta shows changes: the WABA as read stays as true as it was.
+            Target::BspRegister { .. } => vec![],
         }
     }
 }
@@ -168,6 +189,8 @@ pub enum ObservedState {
     Phone(PhoneState),
     Funding(FundingState),
     Allocation(AllocationState),
+    /// What the BSP answered about the registration.
+    Bsp(RegistrationState),
 }
 
 /// A phone number's `status`, as far as registering goes.
@@ -234,6 +257,10 @@ impl ObservedState {
             ObservedState::Allocation(AllocationState::Live(s)) => s.clone(),
             ObservedState::Allocation(AllocationState::NoStatus) => "no status".into(),
             ObservedState::Allocation(AllocationState::Gone) => "no longer listed".into(),
+            ObservedState::Bsp(RegistrationState::Failed { reason }) => {
+                format!("not registered ({reason})")
+            }
+            ObservedState::Bsp(s) => s.as_str().replace('_', " "),
         }
     }
 }
@@ -292,6 +319,13 @@ pub enum Reread {
     Solution(Box<SolutionNode>),
     Waba(Box<Waba>),
     Credit(Box<CreditReread>),
+    /// A BSP's answer to a registration (neither BSP documents a way to read one back): the
+    /// state it says, and its sentence.
+    Bsp {
+        bsp: Bsp,
+        state: RegistrationState,
+        sentence: String,
+    },
 }
 
 impl Reread {
@@ -303,6 +337,7 @@ impl Reread {
                 &n.status,
                 n.status_for_pending_request.as_deref(),
             )),
+            (Reread::Bsp { state, .. }, _) => ObservedState::Bsp(state.clone()),
             (Reread::Credit(c), _) => c
                 .observed(target)
                 .unwrap_or(ObservedState::Funding(FundingState::Unread)),

@@ -30,6 +30,7 @@ pub enum Command {
     Deactivate,
     Subscribe,
     Register,
+    BspRegister,
     Sort,
     Share,
     Revoke,
@@ -45,7 +46,9 @@ impl Command {
     pub fn pane(self) -> Option<Pane> {
         match self {
             Command::Accept | Command::Reject | Command::Deactivate => Some(Pane::Solutions),
-            Command::Subscribe | Command::Register | Command::Sort => Some(Pane::Wabas),
+            Command::Subscribe | Command::Register | Command::BspRegister | Command::Sort => {
+                Some(Pane::Wabas)
+            }
             Command::Share | Command::Revoke => Some(Pane::CreditLines),
             _ => None,
         }
@@ -75,6 +78,7 @@ impl Command {
             Command::Deactivate => "ask to deactivate (ours)",
             Command::Subscribe => "subscribe our app (webhooks)",
             Command::Register => "register number (in detail)",
+            Command::BspRegister => "register number with our BSP (in detail)",
             Command::Sort => "sort: health, age, name",
             Command::Share => "share a credit line",
             Command::Revoke => "revoke an allocation",
@@ -121,6 +125,7 @@ pub const KEYMAP: &[(KeyCode, KeyModifiers, Command)] = &[
     (KeyCode::Char('d'), NONE, Command::Deactivate),
     (KeyCode::Char('s'), NONE, Command::Subscribe),
     (KeyCode::Char('R'), NONE, Command::Register),
+    (KeyCode::Char('B'), NONE, Command::BspRegister),
     (KeyCode::Char('o'), NONE, Command::Sort),
     (KeyCode::Char('S'), NONE, Command::Share),
     (KeyCode::Char('X'), NONE, Command::Revoke),

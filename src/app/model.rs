@@ -15,7 +15,11 @@ use crate::app::msg::{
 };
 use crate::app::solutions::SolutionsPane;
 use crate::app::wabas::WabasPane;
+use crate::bsp::Bsp;
 use crate::domain::onboarding::OnboardingRules;
+use crate::domain::partner::{
+    BspRegistration, PartnerKind, PartnerKindSetting, RegistrationRecord, registration_of,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pane {
@@ -230,6 +234,21 @@ pub struct Model {
     pub usage: Option<UsageReport>,
     /// The last action on each object (by id), for the objects it changed.
     pub acted: HashMap<String, Acted>,
+    /// The partner kind setting (`auto` until decided at start).
+    pub partner_kind_setting: PartnerKindSetting,
+    /// The partner kind in force: from the setting, or (`auto`) decided at start from whether
+    /// our business owns a credit line. `None` while not known.
+    pub partner_kind: Option<PartnerKind>,
+    /// The BSP we register customers' numbers with (`bsp` setting), if any.
+    pub bsp: Option<Bsp>,
+    /// The BSP's registration call as the confirm dialog shows it (credentials redacted);
+    /// `None` when no BSP client could be built from the settings (the reason is `bsp_missing`).
+    pub bsp_call: Option<String>,
+    /// Why there is no BSP client, as a sentence (settings missing), for a `B` refusal.
+    pub bsp_missing: Option<String>,
+    /// The BSP registration records of the audit log (read at start, re-read after each
+    /// registration): the BSP step is derived from them.
+    pub bsp_records: Vec<RegistrationRecord>,
 }
 
 impl Model {
@@ -254,6 +273,12 @@ impl Model {
             quitting: false,
             usage: None,
             acted: HashMap::new(),
+            partner_kind_setting: PartnerKindSetting::Auto,
+            partner_kind: None,
+            bsp: None,
+            bsp_call: None,
+            bsp_missing: None,
+            bsp_records: vec![],
         }
     }
 
@@ -293,6 +318,22 @@ impl Model {
             Pane::CreditLines => self.credit.detail_open,
             Pane::Events => self.events.detail_open,
         }
+    }
+
+    /// Set the partner kind in force: the WABAs' checklist is derived again for it.
+    pub fn set_partner_kind(&mut self, kind: Option<PartnerKind>) {
+        self.partner_kind = kind;
+        self.wabas.set_partner_kind(kind);
+    }
+
+    /// Whether we are a Tech Provider (known).
+    pub fn tech_provider(&self) -> bool {
+        self.partner_kind == Some(PartnerKind::TechProvider)
+    }
+
+    /// The BSP registration of a WABA, from the audit records.
+    pub fn registration(&self, waba_id: &str) -> BspRegistration {
+        registration_of(self.partner_kind, waba_id, &self.bsp_records, self.bsp)
     }
 
     /// Keep the focused pane's viewport around its selection.
@@ -386,6 +427,12 @@ impl Model {
 
     /// The exact Graph call an action sends, as the confirm dialog and the audit log show it.
     pub fn call_text(&self, target: &Target) -> String {
+        if let Target::BspRegister { .. } = target {
+            return self
+                .bsp_call
+                .clone()
+                .unwrap_or_else(|| "POST (no BSP client configured)".into());
+        }
         format!(
             "{} /{}/{}",
             target.method(),

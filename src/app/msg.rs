@@ -94,6 +94,12 @@ pub enum Msg {
     },
     /// The latest rate-limit usage Meta reported.
     UsageReported(UsageReport),
+    /// The partner kind in force was decided at start (`auto`: from whether our business owns
+    /// a credit line); `Err` says why it could not be told.
+    PartnerKindDecided(Result<crate::domain::partner::PartnerKind, String>),
+    /// The BSP registration records of the audit log, read at start and again after each
+    /// registration.
+    RegistrationsLoaded(Vec<crate::domain::partner::RegistrationRecord>),
     /// Something the console wants to tell the user (e.g. what start-up recovery found).
     Notice(String),
     /// The event history read at start (oldest first), the store's last-seen marker (what

@@ -69,7 +69,7 @@ pub(crate) fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> V
             }
             model.wabas.set_credentials(model.credit.credentials());
         }
-        None => {}
+        Some(Reread::Bsp { .. }) | None => {}
     }
     model.record_action(&outcome);
     model.notice = Some(outcome_summary(&outcome, &model.our_app_id));
@@ -141,6 +141,43 @@ fn credit_summary(o: &ActionOutcome) -> Option<String> {
     })
 }
 
+/// What came of a BSP registration: the BSP's own sentence.
+fn bsp_summary(o: &ActionOutcome) -> Option<String> {
+    let Target::BspRegister { bsp, .. } = &o.target else {
+        return None;
+    };
+    let name = o.target.name();
+    let bsp = bsp.name();
+    Some(match &o.result {
+        ActionResult::NotSent { reason } => {
+            if reason.starts_with("Not sent") {
+                reason.clone()
+            } else {
+                format!("Not sent: {reason}")
+            }
+        }
+        ActionResult::Verified { reread } => match reread {
+            Reread::Bsp { sentence, .. } => {
+                format!("Done: {bsp} registered {name}. {sentence}")
+            }
+            _ => format!("Done: {bsp} registered {name}."),
+        },
+        ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
+            failure.sentence.clone()
+        }
+        ActionResult::Failed { failure, .. } | ActionResult::Unverified { failure } => {
+            format!("{bsp} did not register {name}: {}", failure.sentence)
+        }
+        ActionResult::Unexpected { state, .. } => {
+            format!("{bsp} answered for {name}, but the registration reads {state}.")
+        }
+        ActionResult::OutcomeUnknown { failure, .. } => format!(
+            "Outcome unknown: the answer from {bsp} for {name} was lost (not sent again): {}",
+            failure.sentence
+        ),
+    })
+}
+
 fn capitalized(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -152,6 +189,9 @@ fn capitalized(s: &str) -> String {
 /// One line saying what came of an action, for the notice line.
 pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
     if let Some(s) = credit_summary(o) {
+        return s;
+    }
+    if let Some(s) = bsp_summary(o) {
         return s;
     }
     let what = o.target.action_label();

@@ -52,6 +52,21 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.usage = Some(u);
             vec![]
         }
+        Msg::PartnerKindDecided(result) => {
+            match result {
+                Ok(kind) => model.set_partner_kind(Some(kind)),
+                Err(why) => {
+                    model.notice = Some(format!(
+                        "The partner kind could not be told ({why}); checking as a Solution Partner. Set --partner-kind to choose."
+                    ))
+                }
+            }
+            vec![]
+        }
+        Msg::RegistrationsLoaded(records) => {
+            model.bsp_records = records;
+            vec![]
+        }
         Msg::Notice(text) => {
             let effect = Effect::RecordEvent(LocalEvent {
                 kind: EventKind::Notice,

@@ -113,12 +113,16 @@ pub struct WabaRow {
     pub onboarding: Onboarding,
     /// The name lowercased, for sorting.
     name_key: String,
+    /// Our partner kind when the row was derived (a Tech Provider owns no credit).
+    tech_provider: bool,
 }
 
 impl WabaRow {
     pub fn new(waba: Waba, rules: &OnboardingRules) -> WabaRow {
         WabaRow {
             name_key: waba.node.name.to_lowercase(),
+            tech_provider: rules.partner_kind
+                == Some(crate::domain::partner::PartnerKind::TechProvider),
             onboarding: Onboarding::derive(&waba, rules),
             health: Health::of_waba(&waba),
             waba,
@@ -152,7 +156,10 @@ impl WabaRow {
             out.push("webhooks not subscribed".into());
         }
         if self.onboarding.credit_shared == Some(false) {
-            out.push(if self.waba.node.funding_id().is_some() {
+            // A Tech Provider owns no credit: only a WABA nobody funds is a reason.
+            out.push(if self.tech_provider {
+                "not funded".into()
+            } else if self.waba.node.funding_id().is_some() {
                 "funding not from our credit lines".into()
             } else {
                 "no credit line".into()
@@ -612,6 +619,22 @@ impl WabasPane {
         self.select_id(keep.as_deref());
     }
 
+    /// Our partner kind is known (or changed): the checklist's credit step follows it
+    /// (`domain::partner::credit_step`), every row is derived again.
+    pub fn set_partner_kind(&mut self, kind: Option<crate::domain::partner::PartnerKind>) {
+        if self.rules.partner_kind == kind {
+            return;
+        }
+        let keep = self.selected_id();
+        self.rules.partner_kind = kind;
+        let rules = self.rules.clone();
+        for row in &mut self.rows {
+            *row = WabaRow::new(row.waba.clone(), &rules);
+        }
+        self.changed();
+        self.select_id(keep.as_deref());
+    }
+
     /// As of which read the WABA is shown; `None` when it is not held.
     pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
         self.row(id)?;
@@ -722,6 +745,7 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
         }
         Command::Subscribe => return start_subscribe(model),
         Command::Register => return start_register(model),
+        Command::BspRegister => return start_bsp_register(model),
         _ => {}
     }
     vec![]
@@ -744,6 +768,68 @@ fn start_subscribe(model: &mut Model) -> Vec<Effect> {
         return vec![];
     }
     confirm(model, "subscribed_apps", target, None, None);
+    vec![]
+}
+
+/// `B` in the WABA detail: register the selected number with our BSP (a Tech Provider's
+/// customers are registered by the BSP). Every pre-check (`bsp::prepare`) refuses with a
+/// sentence before any dialog opens.
+fn start_bsp_register(model: &mut Model) -> Vec<Effect> {
+    let pane = &model.wabas;
+    let Some(row) = pane.open_row() else {
+        model.notice = Some(
+            "Open the WABA with Enter and pick its number with j/k, then press B to register it with our BSP."
+                .into(),
+        );
+        return vec![];
+    };
+    if model.partner_kind == Some(crate::domain::partner::PartnerKind::SolutionPartner) {
+        model.notice = Some(
+            "We are a Solution Partner: there is no BSP to register with (R registers the number with Meta)."
+                .into(),
+        );
+        return vec![];
+    }
+    let Some(bsp) = model.bsp else {
+        model.notice = Some(
+            "No BSP is configured: set PARTNERDECK_BSP=plivo or telnyx and its credentials.".into(),
+        );
+        return vec![];
+    };
+    if model.bsp_call.is_none() {
+        model.notice = Some(format!(
+            "Not sent: the {} client could not be set up ({}).",
+            bsp.name(),
+            model
+                .bsp_missing
+                .as_deref()
+                .unwrap_or("its settings are missing")
+                .trim_end_matches('.')
+        ));
+        return vec![];
+    }
+    let Some(phone) = pane.selected_phone() else {
+        model.notice = Some(format!(
+            "'{}' has no phone number to register with {} yet.",
+            row.waba.name(),
+            bsp.name()
+        ));
+        return vec![];
+    };
+    let registration = match crate::bsp::prepare(bsp, &row.waba, &phone.id, None) {
+        Ok(r) => r,
+        Err(refusal) => {
+            model.notice = Some(refusal.to_string());
+            return vec![];
+        }
+    };
+    let target = Target::BspRegister {
+        bsp,
+        waba_name: row.waba.name().to_string(),
+        phone: phone.label().to_string(),
+        registration,
+    };
+    confirm(model, "the BSP registration", target, None, None);
     vec![]
 }
 
@@ -792,13 +878,28 @@ fn start_register(model: &mut Model) -> Vec<Effect> {
         ));
         return vec![];
     }
+    // A Tech Provider's customer numbers are registered by the BSP (B), not by us.
+    let bsp_warning = (model.partner_kind == Some(crate::domain::partner::PartnerKind::TechProvider))
+        .then_some(model.bsp)
+        .flatten()
+        .map(|b| {
+            format!(
+                "Note: this WABA is managed through {}: {} registers the number with Meta itself once B registers it there.",
+                b.name(),
+                b.name()
+            )
+        });
     let target = Target::RegisterPhone {
         waba_id: row.id().to_string(),
         waba_name: row.waba.name().to_string(),
         phone_id: phone.id.clone(),
         phone: phone.label().to_string(),
     };
-    confirm(model, "register", target, Some(PinField::default()), None);
+    if confirm(model, "register", target, Some(PinField::default()), None)
+        && let Some(w) = bsp_warning
+    {
+        model.notice = Some(w);
+    }
     vec![]
 }
 

@@ -96,6 +96,10 @@ pub struct OnboardingRules {
     /// The `receiving_credential` ids of our credit-line allocations, once they are known
     /// (credit-lines work). Until then any funding source counts as shared.
     pub our_credentials: Option<HashSet<String>>,
+    /// Our partner kind once decided: as a Tech Provider the credit step means "funded at
+    /// all" (`domain::partner::credit_step`); `None` (not known yet) checks as a Solution
+    /// Partner.
+    pub partner_kind: Option<crate::domain::partner::PartnerKind>,
 }
 
 impl OnboardingRules {
@@ -103,6 +107,7 @@ impl OnboardingRules {
         OnboardingRules {
             our_app_id: our_app_id.into(),
             our_credentials: None,
+            partner_kind: None,
         }
     }
 }
@@ -114,7 +119,13 @@ impl Onboarding {
                 w.subscribed_apps.as_deref(),
                 &rules.our_app_id,
             ),
-            credit_shared: credit_shared(w.node.funding_id(), rules.our_credentials.as_ref()),
+            credit_shared: crate::domain::partner::credit_step(
+                rules
+                    .partner_kind
+                    .unwrap_or(crate::domain::partner::PartnerKind::SolutionPartner),
+                w.node.funding_id(),
+                rules.our_credentials.as_ref(),
+            ),
             phones_registered: phones_registered(&w.node.phone_numbers),
         }
     }

@@ -41,6 +41,11 @@ pub struct Services {
     pub poll_interval: Duration,
     /// The event store and the webhook intake (the Events pane).
     pub feed: feed::EventFeed,
+    /// The partner kind setting: `auto` is decided at start from our credit lines.
+    pub partner_kind: crate::domain::partner::PartnerKindSetting,
+    /// Our BSP's client (a Tech Provider registers its customers' numbers with it), built
+    /// once from the settings; `None` when no BSP is configured.
+    pub bsp: Option<crate::bsp::BspClient>,
 }
 
 /// Ctrl-r: every poller watches this counter and refreshes when it moves.
@@ -101,6 +106,8 @@ impl Executor {
             tokio::spawn(watch_usage(s.client.clone(), self.tx.clone())),
             tokio::spawn(recover(s.clone(), self.tx.clone())),
             tokio::spawn(feed::run(s.feed.clone(), self.tx.clone())),
+            tokio::spawn(decide_partner_kind(s.clone(), self.tx.clone())),
+            tokio::spawn(load_registrations(s.clone(), self.tx.clone())),
         ]);
     }
 
@@ -147,7 +154,14 @@ impl Executor {
                 let (s, tx, pending) =
                     (self.services.clone(), self.tx.clone(), self.pending.clone());
                 self.actions.spawn(async move {
-                    let outcome = perform::perform(s, target, pin, pending, Some(tx.clone())).await;
+                    let bsp = matches!(target, crate::app::msg::Target::BspRegister { .. });
+                    let outcome =
+                        perform::perform(s.clone(), target, pin, pending, Some(tx.clone())).await;
+                    if bsp {
+                        // The registration state is derived from the audit records: read
+                        // them again now that this attempt's outcome is written.
+                        load_registrations(s, tx.clone()).await;
+                    }
                     let _ = tx.send(Msg::ActionFinished(outcome));
                 });
             }
@@ -220,6 +234,43 @@ async fn watch_usage(client: GraphClient, tx: mpsc::UnboundedSender<Msg>) {
             }
         }
     }
+}
+
+/// The partner kind in force: the setting, or (`auto`) whether our business owns a credit
+/// line (`GET /{business-id}/extendedcredits`).
+async fn decide_partner_kind(services: Services, tx: mpsc::UnboundedSender<Msg>) {
+    use crate::domain::partner::decide_partner_kind as decide;
+    let owns = match (services.partner_kind, services.business_id.as_deref()) {
+        (crate::domain::partner::PartnerKindSetting::Auto, Some(business)) => {
+            match crate::graph::credit::owns_credit_lines(&services.client, business).await {
+                Ok(owns) => Some(owns),
+                Err(e) => {
+                    let _ = tx.send(Msg::PartnerKindDecided(Err(format!(
+                        "our credit lines could not be read: {}",
+                        e.sentence()
+                    ))));
+                    return;
+                }
+            }
+        }
+        _ => None,
+    };
+    let result = decide(services.partner_kind, owns)
+        .ok_or_else(|| "no business id is set to look for our credit lines".to_string());
+    let _ = tx.send(Msg::PartnerKindDecided(result));
+}
+
+/// Read the BSP registration records of the audit log (on a blocking thread).
+async fn load_registrations(services: Services, tx: mpsc::UnboundedSender<Msg>) {
+    let path = services.audit.path().to_path_buf();
+    let records = tokio::task::spawn_blocking(move || {
+        crate::audit::read_records(&path).map(|r| crate::audit::registration_records(&r))
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let _ = tx.send(Msg::RegistrationsLoaded(records));
 }
 
 /// Re-read what an earlier session left unresolved, saying so before and after.

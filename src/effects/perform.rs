@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use crate::app::msg::{
-    ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, ReadStamp, Reread, Target,
+    ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, ObservedState, ReadStamp,
+    Reread, Target,
 };
 use crate::audit::{AuditLog, AuditRecord};
 use crate::graph::client::GraphClient;
@@ -118,6 +119,7 @@ async fn reread(client: &GraphClient, target: &Target) -> Result<Reread, GraphEr
         Target::ShareCredit { .. } | Target::RevokeAllocation { .. } => {
             reread_credit(client, target).await
         }
+        Target::BspRegister { .. } => Err(not_graph()),
     }
 }
 
@@ -132,6 +134,9 @@ pub async fn perform(
     pending: Pending,
     progress: Option<mpsc::UnboundedSender<Msg>>,
 ) -> ActionOutcome {
+    if let Target::BspRegister { .. } = &target {
+        return perform_bsp(services, target, pending).await;
+    }
     let client = &services.client;
     let call = client.describe_call(target.method(), &target.call_path());
     let name = target.name();
@@ -242,6 +247,140 @@ pub async fn perform(
     }
 }
 
+fn not_graph() -> GraphError {
+    GraphError::new(
+        ErrorKind::InvalidRequest,
+        "a BSP registration is not a Graph call",
+    )
+}
+
+/// A BSP registration through the same pipeline: intent written and synced first → one POST
+/// to the BSP (never retried) → its answer is the "re-read" (neither BSP can be read back)
+/// → expected `Registered` vs what it said → outcome record (`bsp_register`) → result. The
+/// audit records name the call with the credentials redacted (`describe_call`).
+async fn perform_bsp(services: Services, target: Target, pending: Pending) -> ActionOutcome {
+    let Target::BspRegister {
+        bsp, registration, ..
+    } = &target
+    else {
+        unreachable!("perform_bsp is only called with a BSP registration")
+    };
+    let (bsp, registration) = (*bsp, registration.clone());
+    let not_sent = |target: Target, reason: String, audit: Result<String, String>| ActionOutcome {
+        target,
+        result: ActionResult::NotSent { reason },
+        sent: ReadStamp::issue(),
+        reread: ReadStamp::issue(),
+        audit,
+    };
+    let Some(client) = services.bsp.clone().filter(|c| c.bsp() == bsp) else {
+        return not_sent(
+            target,
+            format!(
+                "no {} client is configured (set PARTNERDECK_BSP and its credentials).",
+                bsp.name()
+            ),
+            Err("nothing was sent".into()),
+        );
+    };
+    // Read-only refuses before anything, and needs no intent: nothing can be sent.
+    if client.read_only() || services.client.read_only() {
+        return ActionOutcome {
+            target,
+            result: ActionResult::Failed {
+                failure: Failure::new(
+                    FailureKind::ReadOnly,
+                    format!(
+                        "Read-only mode: the {} registration is not sent.",
+                        bsp.name()
+                    ),
+                    None,
+                ),
+                reread: None,
+            },
+            sent: ReadStamp::issue(),
+            reread: ReadStamp::issue(),
+            audit: Err("read-only: nothing was sent".into()),
+        };
+    }
+    let call = client.describe_call();
+    let name = target.name();
+    let intent = AuditRecord::new(
+        target.action_label(),
+        target.object_id(),
+        Some(&name),
+        &call,
+    );
+    let audit_path = services.audit.path().display().to_string();
+    if let Err(reason) = append(&services.audit, intent.clone()).await {
+        return not_sent(
+            target,
+            format!("the audit log could not record it first ({reason})."),
+            Err(reason),
+        );
+    }
+    if let Ok(mut p) = pending.lock() {
+        p.insert(intent.attempt.clone(), intent.clone());
+    }
+
+    let sent_at = ReadStamp::issue();
+    let answer = client.register(&registration).await;
+    let reread_at = ReadStamp::issue();
+    let (status, outcome_word, sentence, state) = crate::bsp::summarize(&answer);
+    let mut record = AuditRecord::outcome_of(&intent);
+    record.http_status = status;
+    record.outcome = outcome_word.to_string();
+    record.message = Some(sentence.clone());
+    if let Some(st) = &state {
+        record.verified_state = Some(ObservedState::Bsp(st.clone()).label());
+    }
+    let reread = state.clone().map(|state| Reread::Bsp {
+        bsp,
+        state,
+        sentence: sentence.clone(),
+    });
+    let expected = target.expected();
+    let result = match (&answer, reread) {
+        (Ok(_), Some(r)) if r.observed(&target, &services.app_id) == expected => {
+            ActionResult::Verified { reread: r }
+        }
+        (Ok(_), r) => ActionResult::Failed {
+            failure: Failure::new(FailureKind::InvalidRequest, sentence.clone(), None),
+            reread: r,
+        },
+        (Err(crate::bsp::BspError::OutcomeUnknown(_)), r) => ActionResult::OutcomeUnknown {
+            reread: r.filter(|r| {
+                !matches!(
+                    r,
+                    Reread::Bsp {
+                        state: crate::domain::partner::RegistrationState::Unknown,
+                        ..
+                    }
+                )
+            }),
+            failure: Failure::new(FailureKind::OutcomeUnknown, sentence.clone(), None),
+        },
+        (Err(crate::bsp::BspError::ReadOnly), _) => ActionResult::Failed {
+            failure: Failure::new(FailureKind::ReadOnly, sentence.clone(), None),
+            reread: None,
+        },
+        (Err(_), _) => ActionResult::NotSent {
+            reason: sentence.clone(),
+        },
+    };
+    let audit = append(&services.audit, record).await.map(|()| audit_path);
+    if let Ok(mut p) = pending.lock() {
+        p.remove(&intent.attempt);
+    }
+    ActionOutcome {
+        target,
+        result,
+        sent: sent_at,
+        reread: reread_at,
+        audit,
+    }
+}
+
 /// [`perform`] on its own: no other attempt in flight, nobody to tell about a lost answer.
 pub async fn perform_alone(services: Services, target: Target, pin: Option<Pin>) -> ActionOutcome {
     perform(services, target, pin, Pending::default(), None).await
@@ -276,6 +415,7 @@ async fn send(
         Target::RevokeAllocation { allocation_id, .. } => {
             credit::revoke(client, allocation_id).await
         }
+        Target::BspRegister { .. } => Err(not_graph()),
     }
 }
 

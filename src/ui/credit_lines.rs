@@ -39,6 +39,10 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         );
         return;
     }
+    if model.tech_provider() {
+        draw_tech_provider(frame, area, model, theme);
+        return;
+    }
     if pane.lines.is_empty() {
         let text = if pane.loaded {
             "Our business has no credit line (extendedcredits is empty): nothing to share."
@@ -71,6 +75,58 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
 }
 
 /// `2 lines · 78 allocations ✓40 ✗5 mismatched ?20 –13 revoked · 61 not funded`.
+/// As a Tech Provider the pane is empty by nature: one sentence why, then the WABAs nobody
+/// funds, each with the solution (and so the Solution Partner) that onboarded it.
+fn draw_tech_provider(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
+    let mut lines = vec![
+        Line::from(Span::styled(
+            "We are a Tech Provider: we own no credit line, so there is nothing of ours to share; our customers' WABAs are funded by the credit line of the Solution Partner (the BSP) that onboarded them.",
+            theme.dim,
+        )),
+        Line::default(),
+    ];
+    if !model.wabas.loaded {
+        lines.push(Line::from(Span::styled("Loading client WABAs…", theme.dim)));
+    } else {
+        let wabas: Vec<_> = model.wabas.rows.iter().map(|r| r.waba.clone()).collect();
+        let unfunded = crate::domain::partner::unfunded_wabas(
+            &wabas,
+            &model.solutions.items,
+            &model.our_app_id,
+        );
+        if unfunded.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "Every client WABA is funded.",
+                theme.ok,
+            )));
+        } else {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} WABA{} with no funding at all (cannot send paid messages); the Solution Partner named should attach its credit:",
+                    unfunded.len(),
+                    if unfunded.len() == 1 { "" } else { "s" }
+                ),
+                theme.warn,
+            )));
+            for u in &unfunded {
+                lines.push(Line::from(vec![
+                    Span::styled("✗ ", theme.error),
+                    Span::raw(inert(&u.sentence()).into_owned()),
+                ]));
+            }
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(Span::styled(
+                " Credit lines · Tech Provider ".to_string(),
+                theme.title,
+            ))),
+        area,
+    );
+}
+
 fn draw_summary(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
     let t = view.total();
     let mut spans = vec![Span::styled(

@@ -94,6 +94,29 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, model: &Model, c: &Confirm, t
             " Revoke this credit allocation? ".to_string(),
             revoke_lines(model, c, theme),
         ),
+        Target::BspRegister {
+            bsp,
+            waba_name,
+            phone,
+            registration,
+        } => (
+            format!(" Register this number with {}? ", bsp.name()),
+            vec![
+                named("BSP", bsp.name(), None, theme),
+                named("WABA", waba_name, Some(&registration.waba_id), theme),
+                named("Number", phone, Some(&registration.phone_number_id), theme),
+                named("Business", &registration.business_id, None, theme),
+                sends(c, theme),
+                Line::default(),
+                Line::from(Span::styled(
+                    format!(
+                        "Sent once; {} registers the number with Meta itself. Its answer is the only record: the console keeps it in the audit log.",
+                        bsp.name()
+                    ),
+                    theme.warn,
+                )),
+            ],
+        ),
     };
     lines.push(Line::default());
     let answer_lost = model

@@ -114,8 +114,10 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         .highlight_style(theme.tab_active)
         .divider("│")
         .padding("", "");
+    // Room for the partner-kind badge once it is known.
+    let right = if model.partner_kind.is_some() { 30 } else { 24 };
     let [left, right] =
-        Layout::horizontal([Constraint::Min(10), Constraint::Length(24)]).areas(area);
+        Layout::horizontal([Constraint::Min(10), Constraint::Length(right)]).areas(area);
     frame.render_widget(tabs, left);
     let mut badges = vec![];
     if model.read_only {
@@ -124,6 +126,15 @@ fn draw_tabs(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
     if model.demo {
         badges.push(Span::styled(" DEMO ", theme.tab_active));
+        badges.push(Span::raw(" "));
+    }
+    if let Some(kind) = model.partner_kind {
+        // The partner kind in force, in short: TP (Tech Provider) or SP (Solution Partner).
+        let short = match kind {
+            crate::domain::partner::PartnerKind::TechProvider => " TP ",
+            crate::domain::partner::PartnerKind::SolutionPartner => " SP ",
+        };
+        badges.push(Span::styled(short, theme.tab_active));
         badges.push(Span::raw(" "));
     }
     badges.push(Span::styled("partnerdeck", theme.title));

@@ -44,7 +44,8 @@ pub fn draw(
         // Header + rows, leaving the lower part some room on small screens.
         (phones.len() as u16 + 1).min((inner.height / 3).max(3))
     };
-    let summary_text = summary_lines(row, now, inner.width, theme);
+    let tp = model.tech_provider().then(|| model.registration(row.id()));
+    let summary_text = summary_lines(row, tp.as_ref(), now, inner.width, theme);
     let [summary, phone_area, selected_line, lower, keys] = Layout::vertical([
         Constraint::Length(summary_text.len() as u16),
         Constraint::Length(phone_rows),
@@ -90,6 +91,47 @@ pub fn draw(
     frame.render_widget(Paragraph::new(Line::from(hint)), keys);
 }
 
+/// The BSP step of a Tech Provider's checklist: registered (when, by whom), failed (why) or
+/// not known, from the audit log.
+fn bsp_step<'a>(reg: &crate::domain::partner::BspRegistration, theme: &Theme) -> Vec<Span<'a>> {
+    use crate::domain::partner::RegistrationState;
+    let bsp = reg.bsp.map_or("our BSP", |b| b.name());
+    let when = reg
+        .at
+        .map(|t| {
+            format!(
+                " {}{}",
+                t.format("%Y-%m-%d %H:%M UTC"),
+                reg.operator
+                    .as_deref()
+                    .map(|o| format!(" by {}", inert(o)))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let (step, words) = match &reg.state {
+        RegistrationState::Registered => (Some(true), format!(" registered with {bsp}{when}")),
+        RegistrationState::Failed { reason } => (
+            Some(false),
+            format!(" {bsp} refused{when}: {}", inert(reason)),
+        ),
+        RegistrationState::Unknown if reg.at.is_some() => (
+            None,
+            format!(" {bsp} registration unknown (answer lost{when}; B tries again)"),
+        ),
+        RegistrationState::Unknown => (
+            None,
+            format!(" not registered with {bsp} by this console (B registers)"),
+        ),
+        RegistrationState::NotApplicable => (None, " no BSP".to_string()),
+    };
+    vec![
+        Span::styled("BSP        ", theme.dim),
+        mark(step, theme),
+        Span::raw(words),
+    ]
+}
+
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
 }
@@ -97,6 +139,7 @@ fn text(v: &Option<String>) -> &str {
 /// Health, review, owner, money, age; the checklist; why it needs attention (wrapped).
 fn summary_lines<'a>(
     row: &WabaRow,
+    bsp: Option<&crate::domain::partner::BspRegistration>,
     now: DateTime<Utc>,
     width: u16,
     theme: &Theme,
@@ -163,6 +206,9 @@ fn summary_lines<'a>(
         }),
         mark(o.credit_shared, theme),
         Span::raw(match (funding.is_some(), o.credit_shared) {
+            // A Tech Provider owns no credit: the step is "funded" by anyone's.
+            _ if bsp.is_some() && funding.is_some() => " funded  ",
+            _ if bsp.is_some() => " not funded  ",
             (true, Some(false)) => " credit not ours  ",
             (true, _) => " credit line  ",
             (false, _) => " no credit line  ",
@@ -180,6 +226,9 @@ fn summary_lines<'a>(
         Line::from(money),
         Line::from(checklist),
     ];
+    if let Some(reg) = bsp {
+        lines.push(Line::from(bsp_step(reg, theme)));
+    }
     let reasons = row.attention_reasons();
     if reasons.is_empty() {
         lines.push(Line::from(Span::styled(

@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
     draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
     match pane.open_row() {
         Some(row) => waba_detail::draw(frame, rest, model, row, now, theme),
-        None => draw_table(frame, rest, pane, now, theme),
+        None => draw_table(frame, rest, model, now, theme),
     }
 }
 
@@ -108,6 +108,16 @@ pub(crate) fn mark(step: Option<bool>, theme: &Theme) -> Span<'static> {
     }
 }
 
+/// The BSP step of a row: registered ✓, refused ✗, not known ?.
+fn bsp_step(model: &Model, waba_id: &str) -> Option<bool> {
+    use crate::domain::partner::RegistrationState;
+    match model.registration(waba_id).state {
+        RegistrationState::Registered => Some(true),
+        RegistrationState::Failed { .. } => Some(false),
+        _ => None,
+    }
+}
+
 /// `!` needs attention, then `+` new since start or `↓` health got worse.
 fn markers(row: &WabaRow, pane: &WabasPane) -> String {
     let attention = if row.needs_attention() { '!' } else { ' ' };
@@ -135,7 +145,8 @@ pub(crate) fn age_text(created: Option<i64>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc>, theme: &Theme) {
+fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
+    let pane = &model.wabas;
     // Indices derived when the data or the query changed: drawing builds only the window.
     let rows_all = pane.visible_indices();
     let title = format!(
@@ -144,7 +155,12 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
         rows_all.len(),
         pane.lane_count(pane.lane)
     );
-    let legend = " Hook=webhooks Cred=credit line Reg=numbers registered · ✓ ✗ ?=unknown ";
+    let tp = model.tech_provider();
+    let legend = if tp {
+        " Hook=webhooks Fund=funded Reg=numbers registered BSP=registered with our BSP · ✓ ✗ ? "
+    } else {
+        " Hook=webhooks Cred=credit line Reg=numbers registered · ✓ ✗ ?=unknown "
+    };
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
         .title(super::solutions::position(
@@ -202,6 +218,9 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
                 Cell::from(mark(o.credit_shared, theme)),
                 Cell::from(mark(o.phones_registered, theme)),
             ]);
+            if tp {
+                cells.push(Cell::from(mark(bsp_step(model, r.id()), theme)));
+            }
             if wide {
                 let text = |v: &Option<String>| inert(v.as_deref().unwrap_or("-")).into_owned();
                 cells.extend([
@@ -259,6 +278,19 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
             ],
         )
     };
+    let (mut header, mut widths) = (header, widths);
+    if tp {
+        // A Tech Provider owns no credit: the step is "funded", and the BSP step follows.
+        for h in header.iter_mut().filter(|h| **h == "Cred") {
+            *h = "Fund";
+        }
+        let at = header
+            .iter()
+            .position(|h| *h == "Reg")
+            .map_or(header.len(), |i| i + 1);
+        header.insert(at, "BSP");
+        widths.insert(at, Constraint::Length(3));
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .block(block)

@@ -36,6 +36,8 @@ async fn setup(read_only: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let audit_path = dir.path().join("audit.jsonl");
     let services = Services {
+        partner_kind: Default::default(),
+        bsp: None,
         client: GraphClient::new(cfg).unwrap(),
         app_id: sim.app_id(),
         business_id: Some(sim.business_id()),

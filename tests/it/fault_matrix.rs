@@ -64,6 +64,8 @@ impl Harness {
         let client = GraphClient::new(cfg).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let services = Services {
+            partner_kind: Default::default(),
+            bsp: None,
             client,
             app_id: sim.app_id(),
             audit: Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap()),

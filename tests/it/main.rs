@@ -22,6 +22,7 @@ mod sim_solutions;
 mod snapshot_cli;
 mod store;
 mod terminal_process;
+mod tp_console;
 mod ui_credit;
 mod ui_render;
 mod waba_update;
