@@ -576,8 +576,8 @@ async fn a_failing_detail_read_leaves_the_list_fresh() {
 
 // ---------------------------------------------------------------- mutations
 
-/// Select a solution and confirm `key` on it; wait for the outcome.
-async fn act(h: &mut Harness, id: &str, key: char) -> partnerdeck::app::msg::ActionOutcome {
+/// Select the solution `id` in the All lane.
+fn select_solution(h: &mut Harness, id: &str) {
     h.model.solutions.lane = partnerdeck::app::solutions::Lane::All;
     let pos = h
         .model
@@ -587,6 +587,11 @@ async fn act(h: &mut Harness, id: &str, key: char) -> partnerdeck::app::msg::Act
         .position(|s| s.id() == id)
         .unwrap();
     h.model.solutions.selected = pos;
+}
+
+/// Select a solution and confirm `key` on it; wait for the outcome.
+async fn act(h: &mut Harness, id: &str, key: char) -> partnerdeck::app::msg::ActionOutcome {
+    select_solution(h, id);
     h.key(key);
     assert!(
         matches!(h.model.overlay, Some(Overlay::Confirm(_))),
@@ -621,15 +626,7 @@ async fn a_lost_answer_to_a_committed_accept_is_outcome_unknown_then_the_truth()
             .query("fields="),
     ]);
     let o = {
-        h.model.solutions.lane = partnerdeck::app::solutions::Lane::All;
-        let pos = h
-            .model
-            .solutions
-            .visible()
-            .iter()
-            .position(|s| s.id() == id)
-            .unwrap();
-        h.model.solutions.selected = pos;
+        select_solution(&mut h, id);
         h.key('a');
         h.key('y');
         h.until("outcome unknown — re-reading", 10, |m| {
@@ -942,15 +939,7 @@ async fn the_intent_is_recorded_before_the_request_leaves() {
             .method("POST")
             .path(&format!("{id}/accept")),
     ]);
-    h.model.solutions.lane = partnerdeck::app::solutions::Lane::All;
-    let pos = h
-        .model
-        .solutions
-        .visible()
-        .iter()
-        .position(|s| s.id() == id)
-        .unwrap();
-    h.model.solutions.selected = pos;
+    select_solution(&mut h, id);
     h.key('a');
     h.key('y');
     // While the simulator holds the answer, the intent is already on disk.
