@@ -390,6 +390,12 @@ fn start_action(model: &mut Model, intent: SolutionIntent) -> Vec<Effect> {
     let Some(s) = model.solutions.selected_solution().cloned() else {
         return vec![];
     };
+    // Our side comes from the list's `role`; when the detail's owner app says otherwise, no
+    // action is offered (it would be the wrong side's call).
+    if let Some(why) = crate::domain::partner::solution_role_disagreement(&s, &model.our_app_id) {
+        model.notice = Some(format!("{why} No action is offered on it."));
+        return vec![];
+    }
     let Some(action) = action_for(intent, s.state, s.role) else {
         model.notice = Some(why_not(intent, &s));
         return vec![];

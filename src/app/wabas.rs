@@ -287,6 +287,9 @@ pub struct WabasPane {
     /// kept apart from the rows so a filter keystroke scans dense memory.
     search: Vec<Box<str>>,
     lanes: Vec<u8>,
+    /// Every known `creation_time`, sorted: how many were onboarded since a time is a binary
+    /// search, not a scan (the Tech Provider's weekly onboarding gauge).
+    created: Vec<i64>,
     derived: std::cell::RefCell<Derived>,
 }
 
@@ -406,6 +409,13 @@ impl WabasPane {
         d.counts[lane.index()]
     }
 
+    /// How many WABAs were onboarded (created) in `(since, until]`, Unix seconds.
+    pub fn onboarded_between(&self, since: i64, until: i64) -> usize {
+        let from = self.created.partition_point(|&t| t <= since);
+        let to = self.created.partition_point(|&t| t <= until);
+        to.saturating_sub(from)
+    }
+
     /// Changes with every change of the rows (for views derived from them elsewhere).
     pub fn version(&self) -> u64 {
         self.version
@@ -420,6 +430,12 @@ impl WabasPane {
             .enumerate()
             .map(|(i, r)| (r.id().to_string(), i))
             .collect();
+        self.created = self
+            .rows
+            .iter()
+            .filter_map(|r| r.waba.node.creation_time)
+            .collect();
+        self.created.sort_unstable();
         self.search = self
             .rows
             .iter()
@@ -1091,5 +1107,14 @@ mod tests {
         assert_eq!(p.detail_scroll, 0);
         p.scroll_detail(1000);
         assert!(p.detail_scroll > 0 && p.detail_scroll < 100);
+    }
+
+    #[test]
+    fn onboardings_in_a_window_are_counted_by_binary_search() {
+        let p = pane();
+        // Created at 100, 200, 300, 400.
+        assert_eq!(p.onboarded_between(100, 400), 3, "(since, until]");
+        assert_eq!(p.onboarded_between(0, 1000), 4);
+        assert_eq!(p.onboarded_between(400, 1000), 0);
     }
 }

@@ -61,11 +61,22 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     }
 
     let mut hint = vec![];
+    // The list's role and the owner app disagree: say so, offer nothing.
+    let disagreement = crate::domain::partner::solution_role_disagreement(s, &model.our_app_id);
+    if let Some(why) = &disagreement {
+        hint.push(Span::styled(
+            format!("{} No action is offered.  ", inert(why)),
+            theme.error,
+        ));
+    }
     for (key, intent) in [
         ('a', SolutionIntent::Accept),
         ('r', SolutionIntent::Reject),
         ('d', SolutionIntent::Deactivate),
     ] {
+        if disagreement.is_some() {
+            break;
+        }
         if let Some(action) = action_for(intent, s.state, s.role) {
             hint.push(Span::styled(format!("{key} "), theme.key));
             hint.push(Span::raw(format!("{}  ", action.edge().replace('_', " "))));

@@ -435,12 +435,26 @@ fn lower_lines<'a>(model: &Model, row: &WabaRow, width: u16, theme: &Theme) -> V
         Some(list) if list.is_empty() => {
             lines.push(Line::from(Span::styled("  none listed", theme.dim)))
         }
+        // The derived state (ACTIVE + PENDING_DEACTIVATION reads "pending deactivation"), with
+        // Meta's raw values when the pair is not one we know.
         Some(list) => lines.extend(list.iter().map(|s| {
+            let state = crate::domain::solution::SolutionState::derive(
+                &s.status,
+                s.status_for_pending_request.as_deref(),
+            );
+            let state = match state {
+                crate::domain::solution::SolutionState::Unknown => format!(
+                    "unknown ({}/{})",
+                    s.status,
+                    s.status_for_pending_request.as_deref().unwrap_or("-")
+                ),
+                st => st.label().replace('_', " "),
+            };
             Line::from(format!(
                 "  {} ({}) {}",
                 inert(&s.name),
                 inert(&s.id),
-                inert(&s.status)
+                inert(&state)
             ))
         })),
     }

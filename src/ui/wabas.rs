@@ -41,7 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
         Constraint::Min(3),
     ])
     .areas(area);
-    draw_lanes(frame, lanes, pane, theme);
+    draw_lanes(frame, lanes, pane, now, theme);
     draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
     match pane.open_row() {
         Some(row) => waba_detail::draw(frame, rest, model, row, now, theme),
@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, th
     }
 }
 
-fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, theme: &Theme) {
+fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc>, theme: &Theme) {
     let mut spans = vec![];
     for (i, lane) in WabaLane::ALL.iter().enumerate() {
         if i > 0 {
@@ -72,6 +72,15 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, theme: &Theme) {
                 super::solutions::lane_count_text(pane.loaded, count, filtered)
             ),
             style,
+        ));
+    }
+    // A Tech Provider may onboard 200 new customers a rolling week: a gauge (approximate —
+    // only customers new to the platform count, and Meta does not say which those are).
+    if pane.rules.partner_kind == Some(crate::domain::partner::PartnerKind::TechProvider) {
+        let week = pane.onboarded_between(now.timestamp() - 7 * 86_400, now.timestamp());
+        spans.push(Span::styled(
+            format!("  · new in 7 days ≈{week}/200"),
+            if week >= 200 { theme.error } else { theme.dim },
         ));
     }
     spans.push(Span::styled("  · ", theme.dim));

@@ -381,3 +381,46 @@ fn a_key_of_another_pane_says_where_it_works() {
         "{notice}"
     );
 }
+
+/// Our side comes from the list's role; when the detail's owner app disagrees, the console
+/// says so and offers no action.
+#[test]
+fn a_role_that_disagrees_with_the_owner_app_offers_no_action() {
+    let mut m = loaded_model();
+    // 7002 is listed as a request sent to us (role PARTNER), but its owner app is ours.
+    let mut n = node(
+        "7002",
+        "Atlas Support Desk",
+        "INITIATED",
+        "PENDING_ACTIVATION",
+    );
+    n.owner_app = Some(partnerdeck::graph::model::AppRef {
+        id: OUR_APP.into(),
+        name: Some("Northwind Messaging".into()),
+        link: None,
+    });
+    feed(
+        &mut m,
+        [Msg::DetailLoaded {
+            id: "7002".into(),
+            started: ReadStamp::issue(),
+            result: Ok(n),
+        }],
+    );
+    let pos = m
+        .solutions
+        .visible()
+        .iter()
+        .position(|s| s.id() == "7002")
+        .unwrap();
+    m.solutions.selected = pos;
+    let mut effects = feed(&mut m, [key('a')]);
+    assert!(!matches!(m.overlay, Some(Overlay::Confirm(_))), "no dialog");
+    let notice = m.notice.clone().unwrap();
+    assert!(
+        notice.contains("owner app is our app") && notice.contains("No action"),
+        "{notice}"
+    );
+    effects.extend(feed(&mut m, [key('y')]));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Perform { .. })));
+}
