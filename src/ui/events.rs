@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
 use crate::app::Model;
 use crate::app::events::{EventsPane, Lane};
@@ -124,15 +124,16 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &EventsPane, theme: &Theme) {
         Constraint::Length(16),
         Constraint::Fill(1),
     ];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block)
-        .column_spacing(1)
-        .row_highlight_style(theme.selected)
-        // The selected row is marked in characters too, so it shows without colour.
-        .highlight_symbol("›");
-    let mut state = TableState::default().with_selected(Some(selected - offset));
-    frame.render_stateful_widget(table, area, &mut state);
+    super::draw_list_table(
+        frame,
+        area,
+        rows,
+        widths,
+        header,
+        block,
+        selected - offset,
+        theme,
+    );
 }
 
 /// The raw payload, pretty-printed when it is JSON, as lines made inert.

@@ -186,6 +186,30 @@ pub(crate) fn draw_filter(
     }
 }
 
+/// A pane's table as every list draws it: its rows (only the window's), header and block, the
+/// selected row (index within the window) highlighted and marked `›` so it shows without
+/// colour too.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn draw_list_table<'a>(
+    frame: &mut Frame,
+    area: Rect,
+    rows: Vec<ratatui::widgets::Row<'a>>,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: ratatui::widgets::Row<'a>,
+    block: ratatui::widgets::Block<'a>,
+    selected: usize,
+    theme: &Theme,
+) {
+    let table = ratatui::widgets::Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(theme.selected)
+        .highlight_symbol("›");
+    let mut state = ratatui::widgets::TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
 /// A rectangle of at most `width` x `height`, centred in `area`.
 pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
 use crate::app::Model;
 use crate::app::list::follow;
@@ -300,15 +300,16 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
         header.insert(at, "BSP");
         widths.insert(at, Constraint::Length(3));
     }
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.header))
-        .block(block)
-        .column_spacing(1)
-        .row_highlight_style(theme.selected)
-        // The selected row is marked in characters too, so it shows without colour.
-        .highlight_symbol("›");
-    let mut state = TableState::default().with_selected(Some(selected - offset));
-    frame.render_stateful_widget(table, area, &mut state);
+    super::draw_list_table(
+        frame,
+        area,
+        rows,
+        widths,
+        Row::new(header).style(theme.header),
+        block,
+        selected - offset,
+        theme,
+    );
 }
 
 /// A label and a value, for the detail's summary lines.
