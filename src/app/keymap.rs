@@ -153,8 +153,17 @@ pub fn command_for(key: &KeyEvent) -> Option<Command> {
         .map(|(_, _, c)| *c)
 }
 
+/// The key that runs `command`, as the help writes it (the first of its keys): footers and
+/// hints name keys through this, never with a literal, so they follow the key map.
+pub fn key_label(command: Command) -> String {
+    KEYMAP
+        .iter()
+        .find(|(_, _, c)| *c == command)
+        .map_or_else(|| "—".to_string(), |(code, mods, _)| key_name(*code, *mods))
+}
+
 /// A key as a person would write it.
-pub fn key_label(code: KeyCode, mods: KeyModifiers) -> String {
+pub fn key_name(code: KeyCode, mods: KeyModifiers) -> String {
     let base = match code {
         KeyCode::Tab => "Tab".to_string(),
         KeyCode::BackTab => "Shift-Tab".to_string(),
@@ -186,7 +195,7 @@ pub fn help_lines(pane: Pane) -> Vec<(String, &'static str)> {
         if cmd.pane().is_some_and(|p| p != pane) {
             continue;
         }
-        let label = key_label(*code, *mods);
+        let label = key_name(*code, *mods);
         match out.iter_mut().find(|(c, _)| c == cmd) {
             Some((_, keys)) => keys.push(label),
             None => out.push((*cmd, vec![label])),
@@ -252,5 +261,12 @@ mod tests {
         let n = helps.len();
         helps.dedup();
         assert_eq!(helps.len(), n);
+    }
+
+    #[test]
+    fn key_label_names_the_first_key_of_a_command() {
+        assert_eq!(key_label(Command::Accept), "a");
+        assert_eq!(key_label(Command::Down), "j");
+        assert_eq!(key_label(Command::Refresh), "Ctrl-r");
     }
 }

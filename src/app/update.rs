@@ -521,7 +521,7 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
 
 /// The key as the help writes it.
 fn key_name(key: &KeyEvent) -> String {
-    crate::app::keymap::key_label(key.code, key.modifiers - KeyModifiers::SHIFT)
+    crate::app::keymap::key_name(key.code, key.modifiers - KeyModifiers::SHIFT)
 }
 
 /// The key that jumps to the pane a command belongs to.
