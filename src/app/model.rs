@@ -249,6 +249,8 @@ pub struct Model {
     /// The BSP registration records of the audit log (read at start, re-read after each
     /// registration): the BSP step is derived from them.
     pub bsp_records: Vec<RegistrationRecord>,
+    /// The key map in force (the defaults with the config file's `[keys]`).
+    pub keymap: std::sync::Arc<crate::app::keymap::Keymap>,
 }
 
 impl Model {
@@ -279,6 +281,7 @@ impl Model {
             bsp_call: None,
             bsp_missing: None,
             bsp_records: vec![],
+            keymap: crate::app::keymap::default_keymap(),
         }
     }
 

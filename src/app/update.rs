@@ -7,7 +7,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::{Input, InputRequest};
 
-use crate::app::keymap::{Command, command_for};
+use crate::app::keymap::{self, Command};
 use crate::app::model::{InFlight, Model, Overlay, Pane};
 use crate::app::msg::{ActionOutcome, ActionResult, Effect, LocalEvent, Msg, Scope};
 use crate::app::solutions::Detail;
@@ -26,6 +26,13 @@ const REFRESH_NOTICES: [&str; 3] = [
 ];
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    // The model's key map is the active one while it runs, so `keymap::key_label` in any
+    // notice names the key the user actually has.
+    let keys = model.keymap.clone();
+    keymap::with_active(&keys, || route(model, msg))
+}
+
+fn route(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => {
             let effects = on_key(model, key);
@@ -352,6 +359,19 @@ fn observed_wabas(model: &Model, before: &HashMap<String, Change>) -> Vec<Effect
         .collect()
 }
 
+/// A quit key: quits, unless an action is on its way and this is the first press.
+fn ask_to_quit(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
+    if model.in_flight.is_some() && !model.quit_armed {
+        model.quit_armed = true;
+        model.notice = Some(format!(
+            "An action is still being sent and verified: press {} again to quit anyway.",
+            key_name(key)
+        ));
+        return vec![];
+    }
+    quit(model)
+}
+
 fn quit(model: &mut Model) -> Vec<Effect> {
     model.quitting = true;
     vec![Effect::Quit]
@@ -360,6 +380,12 @@ fn quit(model: &mut Model) -> Vec<Effect> {
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return vec![];
+    }
+    // Ctrl-c quits from anywhere, a dialog or a field being typed included; no `[keys]`
+    // table can take it away.
+    if keymap::is_hard_quit(&key) {
+        model.overlay = None;
+        return ask_to_quit(model, &key);
     }
     // The PIN field takes every key while it is open: digits would otherwise switch panes.
     if matches!(&model.overlay, Some(Overlay::Confirm(c)) if c.pin.is_some() && !c.sending) {
@@ -392,16 +418,12 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         edit_filter(&mut pane.filter, &mut pane.filter_editing, key);
         return vec![];
     }
-    let Some(mut cmd) = command_for(&key) else {
+    let Some(mut cmd) = model.keymap.command_for(&key) else {
         return vec![];
     };
     // `q` in a detail view closes the detail, as Esc does; from a list it quits. (Ctrl-c
-    // always quits.)
-    if cmd == Command::Quit
-        && key.code == KeyCode::Char('q')
-        && model.overlay.is_none()
-        && model.detail_open()
-    {
+    // always quits, above.)
+    if cmd == Command::Quit && model.overlay.is_none() && model.detail_open() {
         cmd = Command::Close;
     }
     if cmd != Command::Quit {
@@ -412,17 +434,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     }
     model.notice = None;
     match cmd {
-        Command::Quit => {
-            if model.in_flight.is_some() && !model.quit_armed {
-                model.quit_armed = true;
-                model.notice = Some(
-                    "An action is still being sent and verified: press q again to quit anyway."
-                        .into(),
-                );
-                return vec![];
-            }
-            quit(model)
-        }
+        Command::Quit => ask_to_quit(model, &key),
         Command::Copy => copy_selected_id(model),
         Command::Help => {
             model.overlay = Some(Overlay::Help);
@@ -481,9 +493,13 @@ fn edit_filter(input: &mut Input, editing: &mut bool, key: KeyEvent) {
 }
 
 /// A key in the register dialog: digits (at most six) and Backspace edit the PIN; Enter or
-/// `y` sends it once it has six digits; Esc, `n` or Ctrl-c cancel. The PIN moves into the
-/// effect and leaves the model.
+/// `y` (the confirm keys) send it once it has six digits; Esc or `n` (the close keys) cancel,
+/// Ctrl-c quits. The PIN moves into the effect and leaves the model.
 fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    // Enter and Esc always send and cancel; so do the confirm and close keys of the map
+    // (which cannot be digits or Backspace: those are typed).
+    let cancel = key.code == KeyCode::Esc || model.keymap.is_key_of(&key, Command::Close);
+    let send = key.code == KeyCode::Enter || model.keymap.is_key_of(&key, Command::Confirm);
     let Some(Overlay::Confirm(c)) = &mut model.overlay else {
         return vec![];
     };
@@ -492,15 +508,14 @@ fn on_pin_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     };
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
-        KeyCode::Esc | KeyCode::Char('n') => model.overlay = None,
-        KeyCode::Char('c') if ctrl => model.overlay = None,
+        _ if cancel => model.overlay = None,
         KeyCode::Backspace => {
             field.input.handle(InputRequest::DeletePrevChar);
         }
         KeyCode::Char(d) if d.is_ascii_digit() && !ctrl && field.input.value().len() < Pin::LEN => {
             field.input.handle(InputRequest::InsertChar(d));
         }
-        KeyCode::Enter | KeyCode::Char('y') => match Pin::parse(field.input.value()) {
+        _ if send => match Pin::parse(field.input.value()) {
             Some(pin) => {
                 c.pin = None;
                 c.sending = true;

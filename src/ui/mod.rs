@@ -33,8 +33,13 @@ pub fn list_rows(height: u16) -> u16 {
     height.saturating_sub(CHROME_ROWS).max(1)
 }
 
-/// Draw the whole screen. `now` is passed in so ages are computed here, not stored.
+/// Draw the whole screen. `now` is passed in so ages are computed here, not stored. The
+/// model's key map is the active one meanwhile, so every key hint follows `[keys]`.
 pub fn draw(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme) {
+    crate::app::keymap::with_active(&model.keymap, || draw_screen(frame, model, now, theme))
+}
+
+fn draw_screen(frame: &mut Frame, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     // The message line: what the last key did, else why the last refresh failed, else a dead
     // token (it stops every pane's polling, so every pane says so), else what part of the
     // WABAs could not be read.
