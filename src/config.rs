@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::app::keymap::{KeyOverride, Keymap};
 use crate::bsp::settings::PartnerSettings;
 use crate::bsp::{Bsp, BspConfig, BspCredentials};
 use crate::cli::{GlobalArgs, parse_bool};
 use crate::domain::partner::PartnerKindSetting;
 use crate::graph::client::ClientConfig;
+use crate::ui::theme::ThemeName;
 
 pub use crate::graph::secret::Token;
 pub use crate::store::Retention;
@@ -54,6 +56,10 @@ pub struct Settings {
     pub app_secret: Option<AppSecret>,
     pub event_db: PathBuf,
     pub event_retention: Retention,
+    /// The chosen theme (`theme`, `PARTNERDECK_THEME`); `None` leaves it to `NO_COLOR`.
+    pub theme: Option<ThemeName>,
+    /// The key map: the defaults with the config file's `[keys]` table applied.
+    pub keymap: std::sync::Arc<Keymap>,
     /// Partner kind, BSP, BSP URLs and credentials (issue 10).
     pub partner: PartnerSettings,
 }
@@ -83,6 +89,8 @@ impl Default for Settings {
             app_secret: None,
             event_db: data.join(crate::store::DEFAULT_FILE_NAME),
             event_retention: Retention::default(),
+            theme: None,
+            keymap: crate::app::keymap::default_keymap(),
             partner: PartnerSettings::default(),
         }
     }
@@ -105,21 +113,34 @@ pub enum ConfigError {
     ConfigMissing { path: PathBuf },
     #[error("Cannot read {path}: {reason}.")]
     Read { path: PathBuf, reason: String },
-    #[error("The config file {path} is not valid TOML: {reason}.")]
-    Parse { path: PathBuf, reason: String },
-    #[error("Unknown key `{key}` in {path}: the known keys are {known}.")]
+    #[error("The config file {path} is not valid TOML{at}: {reason}.")]
+    Parse {
+        path: PathBuf,
+        /// " at line L, column C" when the parser said where.
+        at: String,
+        reason: String,
+    },
+    #[error("Unknown key `{key}` in {path}{at}: the known keys are {known}.")]
     UnknownKey {
         path: PathBuf,
+        at: String,
         key: String,
         known: String,
+    },
+    #[error("The [keys] table in {path}{at}: {sentence}.")]
+    Keys {
+        path: PathBuf,
+        at: String,
+        sentence: String,
     },
     #[error(
         "The key `token` is not allowed in {path}: put the token in a file of its own (chmod 600) and name it with token_file, or set PARTNERDECK_TOKEN."
     )]
     TokenInConfig { path: PathBuf },
-    #[error("Bad value for `{key}` in {path}: {reason}.")]
+    #[error("Bad value for `{key}` in {path}{at}: {reason}.")]
     BadKey {
         path: PathBuf,
+        at: String,
         key: String,
         reason: String,
     },
@@ -159,6 +180,8 @@ pub enum ConfigError {
 
 /// The keys a config file may hold.
 pub const CONFIG_KEYS: &[&str] = &[
+    "theme",
+    "keys",
     "graph_url",
     "api_version",
     "app_id",
@@ -196,6 +219,12 @@ pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024 * 1024;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
+    theme: Option<String>,
+    /// Only its type is checked here; `key_overrides` reads it again with the lines.
+    #[allow(dead_code)]
+    keys: Option<toml::Table>,
+    #[serde(skip)]
+    key_overrides: Vec<KeyOverride>,
     graph_url: Option<String>,
     api_version: Option<String>,
     app_id: Option<IdValue>,
@@ -290,6 +319,33 @@ pub fn load(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let hooks = webhook_settings(args, &env, &file, &base, &defaults)?;
+    let theme = match env("PARTNERDECK_THEME") {
+        Some(v) => Some((v, "PARTNERDECK_THEME".to_string())),
+        None => file
+            .theme
+            .take()
+            .map(|v| (v, format!("theme in {}", file_path.display()))),
+    };
+    let theme = match theme {
+        Some((v, from)) => {
+            Some(
+                v.parse::<ThemeName>()
+                    .map_err(|reason| ConfigError::BadValue {
+                        name: format!("the theme ({from})"),
+                        reason,
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let keymap =
+        Keymap::with_overrides(&file.key_overrides).map_err(|problem| ConfigError::Keys {
+            path: file_path.clone(),
+            at: problem
+                .line
+                .map_or(String::new(), |l| format!(", line {l}")),
+            sentence: problem.sentence,
+        })?;
     let partner = load_partner(args, &env, &mut file, &base)?;
 
     let pick = |flag: &Option<String>, var: &str, file: Option<String>| -> Option<String> {
@@ -425,6 +481,8 @@ pub fn load(
         app_secret: hooks.app_secret,
         event_db: hooks.event_db,
         event_retention: hooks.retention,
+        theme,
+        keymap: std::sync::Arc::new(keymap),
         partner,
     })
 }
@@ -664,8 +722,13 @@ fn read_file_settings(path: &Path) -> Result<FileSettings, ConfigError> {
     })?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
+        at: located(&text, e.span().map(|s| s.start)),
         reason: one_line(e.message()),
     })?;
+    // Where each top-level value starts, so a message can give its line.
+    let spans: std::collections::BTreeMap<String, toml::Spanned<toml::Value>> =
+        toml::from_str(&text).unwrap_or_default();
+    let at = |key: &str| located(&text, spans.get(key).map(|v| v.span().start));
     for key in table.keys() {
         if key == "token" || key == "access_token" {
             return Err(ConfigError::TokenInConfig {
@@ -681,6 +744,7 @@ fn read_file_settings(path: &Path) -> Result<FileSettings, ConfigError> {
         if !CONFIG_KEYS.contains(&key.as_str()) {
             return Err(ConfigError::UnknownKey {
                 path: path.to_path_buf(),
+                at: at(key),
                 key: key.clone(),
                 known: CONFIG_KEYS.join(", "),
             });
@@ -693,14 +757,83 @@ fn read_file_settings(path: &Path) -> Result<FileSettings, ConfigError> {
         if let Err(e) = FileSettings::deserialize(one) {
             return Err(ConfigError::BadKey {
                 path: path.to_path_buf(),
+                at: at(key),
                 key: key.clone(),
                 reason: one_line(e.message()),
             });
         }
     }
-    FileSettings::deserialize(table).map_err(|e| ConfigError::Parse {
+    let mut file = FileSettings::deserialize(table).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
+        at: String::new(),
         reason: one_line(e.message()),
+    })?;
+    file.key_overrides = key_overrides(path, &text)?;
+    Ok(file)
+}
+
+/// The `[keys]` table's entries with their lines: `command = "key"` or `command = ["key", …]`.
+fn key_overrides(path: &Path, text: &str) -> Result<Vec<KeyOverride>, ConfigError> {
+    #[derive(Deserialize)]
+    struct KeysOnly {
+        #[serde(default)]
+        keys: std::collections::BTreeMap<String, toml::Spanned<toml::Value>>,
+    }
+    let keys = toml::from_str::<KeysOnly>(text)
+        .map_err(|e| ConfigError::Keys {
+            path: path.to_path_buf(),
+            at: located(text, e.span().map(|s| s.start)),
+            sentence: one_line(e.message()),
+        })?
+        .keys;
+    let mut out: Vec<KeyOverride> = Vec::new();
+    for (command, value) in keys {
+        let (line, _) = position(text, value.span().start);
+        let keys = match value.get_ref() {
+            toml::Value::String(k) => Some(vec![k.clone()]),
+            toml::Value::Array(list) => list
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>(),
+            _ => None,
+        };
+        let Some(keys) = keys else {
+            return Err(ConfigError::Keys {
+                path: path.to_path_buf(),
+                at: format!(", line {line}"),
+                sentence: format!(
+                    "{command} must be a key or a list of keys, like \"a\" or [\"j\", \"Down\"]"
+                ),
+            });
+        };
+        out.push(KeyOverride {
+            command,
+            keys,
+            line: Some(line),
+        });
+    }
+    // In file order, so the first problem reported is the first one in the file.
+    out.sort_by_key(|o| o.line);
+    Ok(out)
+}
+
+/// Line and column (both from 1, the column in characters) of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// " at line L, column C" for a byte offset, or nothing when it is not known.
+fn located(text: &str, offset: Option<usize>) -> String {
+    offset.map_or(String::new(), |o| {
+        let (line, column) = position(text, o);
+        format!(" at line {line}, column {column}")
     })
 }
 
@@ -1350,5 +1483,116 @@ audit_log = "audit/file.jsonl"
         assert_eq!(cc.base_url, DEFAULT_GRAPH_URL);
         assert!(!format!("{s:?}").contains("EAAx"));
         assert!(!format!("{cc:?}").contains("EAAx"));
+    }
+
+    #[test]
+    fn toml_errors_give_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "bad.toml",
+            "app_id = \"1\"\npoll_interval = 30\ngraph_url = \"https://x.example\n",
+            0o600,
+        );
+        let msg = load(&args_with_config(&cfg), &fake_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("not valid TOML at line 3, column "), "{msg}");
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+
+        // A value of the wrong type names the key and its line.
+        let cfg = write(
+            dir.path(),
+            "type.toml",
+            "app_id = \"1\"\n\npoll_interval = \"soon\"\n",
+            0o600,
+        );
+        let msg = load(&args_with_config(&cfg), &fake_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("`poll_interval`") && msg.contains("at line 3, column 17"),
+            "{msg}"
+        );
+        // An unknown key too.
+        let cfg = write(dir.path(), "unknown.toml", "\n\n\nthem = \"dark\"\n", 0o600);
+        let msg = load(&args_with_config(&cfg), &fake_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("`them`") && msg.contains("line 4"), "{msg}");
+    }
+
+    #[test]
+    fn theme_from_file_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), "t.toml", "theme = \"light\"\n", 0o600);
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.theme, Some(ThemeName::Light));
+        let s = load(
+            &args_with_config(&cfg),
+            &fake_env(&[("PARTNERDECK_THEME", "mono")]),
+        )
+        .unwrap();
+        assert_eq!(s.theme, Some(ThemeName::Mono));
+        let cfg = write(dir.path(), "u.toml", "theme = \"sepia\"\n", 0o600);
+        let msg = load(&args_with_config(&cfg), &fake_env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("theme") && msg.contains("\"sepia\""), "{msg}");
+    }
+
+    #[test]
+    fn keys_table_remaps_and_refuses_conflicts_with_the_line() {
+        use crate::app::keymap::Command;
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "k.toml",
+            "app_id = \"1\"\n[keys]\naccept = \"A\"\ndown = [\"j\", \"Down\", \"Ctrl-n\"]\n",
+            0o600,
+        );
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        let key = |c: char, m| KeyEvent::new(KeyCode::Char(c), m);
+        assert_eq!(
+            s.keymap.command_for(&key('A', KeyModifiers::SHIFT)),
+            Some(Command::Accept)
+        );
+        assert_eq!(s.keymap.command_for(&key('a', KeyModifiers::NONE)), None);
+        assert_eq!(
+            s.keymap.command_for(&key('n', KeyModifiers::CONTROL)),
+            Some(Command::Down)
+        );
+
+        let refused = |text: &str| {
+            let cfg = write(dir.path(), "c.toml", text, 0o600);
+            load(&args_with_config(&cfg), &fake_env(&[]))
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = refused("[keys]\n\naccept = \"q\"\n");
+        assert!(
+            msg.contains("line 3")
+                && msg.contains("accept on line 3")
+                && msg.contains("quit by default"),
+            "{msg}"
+        );
+        assert_eq!(msg.lines().count(), 1);
+        let msg = refused("[keys]\nrefresh = \"Ctrl-c\"\n");
+        assert!(msg.contains("Ctrl-c always quits"), "{msg}");
+        let msg = refused("[keys]\nconfirm = \"1\"\n");
+        assert!(msg.contains("PIN field"), "{msg}");
+        let msg = refused("[keys]\naccpet = \"a\"\n");
+        assert!(msg.contains("\"accpet\" is not a command"), "{msg}");
+        let msg = refused("[keys]\naccept = 7\n");
+        assert!(
+            msg.contains("line 2") && msg.contains("a list of keys"),
+            "{msg}"
+        );
+        let msg = refused("[keys]\naccept = \"Hyper-x\"\n");
+        assert!(msg.contains("is not a key"), "{msg}");
+        // Two panes may share a key: `o` sorts WABAs, and may accept on Solutions.
+        let cfg = write(dir.path(), "ok.toml", "[keys]\naccept = \"o\"\n", 0o600);
+        assert!(load(&args_with_config(&cfg), &fake_env(&[])).is_ok());
     }
 }

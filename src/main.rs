@@ -335,6 +335,7 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
         "console starting"
     );
     let mut model = Model::new(ready.app_id.clone(), settings.api_version.clone());
+    model.keymap = settings.keymap.clone();
     model.read_only = settings.read_only;
     model.demo = global.demo;
     model.wabas.not_configured = settings.business_id.is_none();
@@ -386,6 +387,15 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
         poll_interval: settings.poll_interval,
         feed,
     };
-    runtime::run_console(services, model).await?;
+    let theme = partnerdeck::ui::Theme::choose(settings.theme);
+    // A colour theme chosen in the settings wins over NO_COLOR (no-color.org), which
+    // crossterm would otherwise apply by itself and drop every colour.
+    if settings
+        .theme
+        .is_some_and(|t| t != partnerdeck::ui::theme::ThemeName::Mono)
+    {
+        crossterm::style::force_color_output(true);
+    }
+    runtime::run_console(services, model, theme).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -26,20 +26,24 @@ const QUIT_GRACE: Duration = Duration::from_secs(3);
 /// Run the console until the user quits, a signal arrives, or the terminal goes away.
 /// The terminal is restored on every way out, panics included (the hook `ratatui::init`
 /// installs restores it before the panic message is printed).
-pub async fn run_console(services: Services, model: Model) -> Result<()> {
+pub async fn run_console(services: Services, model: Model, theme: Theme) -> Result<()> {
     // Raw mode, the alternate screen and the restoring panic hook come from ratatui::init;
     // drawing goes through GlyphSafe, so complex graphemes leave no ghost cells.
     drop(ratatui::init());
     let result = match Terminal::new(GlyphSafe::new(CrosstermBackend::new(std::io::stdout()))) {
-        Ok(mut terminal) => event_loop(&mut terminal, services, model).await,
+        Ok(mut terminal) => event_loop(&mut terminal, services, model, theme).await,
         Err(e) => Err(e).wrap_err("setting up the terminal"),
     };
     ratatui::restore();
     result
 }
 
-async fn event_loop(terminal: &mut Tui, services: Services, mut model: Model) -> Result<()> {
-    let theme = Theme::from_env();
+async fn event_loop(
+    terminal: &mut Tui,
+    services: Services,
+    mut model: Model,
+    theme: Theme,
+) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut executor = Executor::new(services, tx);
     executor.start();
