@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, Args, Parser, Subcommand};
 
 /// Terminal console for WhatsApp Business Platform partner operations over Meta's Graph API.
 #[derive(Debug, Clone, Parser)]
@@ -170,11 +170,80 @@ pub struct GlobalArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the Graph API simulator alone; prints its URL and token.
+    #[command(args = refused_after("sim", SIM_READS))]
     Sim(SimArgs),
     /// One refresh of everything, printed; exit 0 ok, 1 on failure.
+    #[command(args = refused_after("snapshot", SNAPSHOT_READS))]
     Snapshot(SnapshotArgs),
     /// The stored event feed (webhooks and console events), oldest first.
+    #[command(args = refused_after("events", EVENTS_READS))]
     Events(EventsArgs),
+}
+
+/// Every settings flag of [`GlobalArgs`]: its id (the field) and its long name. The console
+/// reads them all; each subcommand lists in its `--help` only the ones it reads.
+pub const SETTINGS_FLAGS: &[(&str, &str)] = &[
+    ("config", "config"),
+    ("demo", "demo"),
+    ("demo_kind", "demo-kind"),
+    ("graph_url", "graph-url"),
+    ("api_version", "api-version"),
+    ("app_id", "app-id"),
+    ("business_id", "business-id"),
+    ("partner_business_id", "partner-business-id"),
+    ("credit_line_id", "credit-line-id"),
+    ("read_only", "read-only"),
+    ("poll_interval", "poll-interval"),
+    ("audit_log", "audit-log"),
+    ("log_file", "log-file"),
+    ("webhook_listen", "webhook-listen"),
+    ("webhook_file", "webhook-file"),
+    ("partner_kind", "partner-kind"),
+    ("plivo_url", "plivo-url"),
+    ("telnyx_url", "telnyx-url"),
+];
+
+/// `sim` reads no setting (only `PARTNERDECK_APP_SECRET` for its webhooks).
+const SIM_READS: &[&str] = &[];
+/// `snapshot` reads what the Graph client, the partner kind and the BSP registrations in the
+/// audit log need; not the poll interval, the webhooks or the BSP URLs.
+const SNAPSHOT_READS: &[&str] = &[
+    "config",
+    "demo",
+    "demo_kind",
+    "graph_url",
+    "api_version",
+    "app_id",
+    "business_id",
+    "partner_business_id",
+    "credit_line_id",
+    "read_only",
+    "audit_log",
+    "log_file",
+    "partner_kind",
+];
+/// `events` reads the event history (from the config file) and, with `--follow`, the intake.
+const EVENTS_READS: &[&str] = &["config", "log_file", "webhook_listen", "webhook_file"];
+
+/// For a subcommand, the settings flags it does not read, each as a hidden flag of its own
+/// that refuses any use with a sentence: a flag after the subcommand's name is either listed
+/// in its `--help` or refused, never silently ignored. (A flag written *before* the
+/// subcommand is the top level's and is accepted as before.)
+fn refused_after(sub: &'static str, reads: &'static [&str]) -> Vec<Arg> {
+    SETTINGS_FLAGS
+        .iter()
+        .filter(|(id, _)| !reads.contains(id))
+        .map(|(id, long)| {
+            let sentence = format!("--{long} does not apply to `partnerdeck {sub}`");
+            Arg::new(*id)
+                .long(*long)
+                .hide(true)
+                .num_args(0..=1)
+                .default_missing_value("")
+                .value_name("VALUE")
+                .value_parser(move |_: &str| -> Result<String, String> { Err(sentence.clone()) })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Args)]
@@ -285,8 +354,11 @@ mod tests {
 
     #[test]
     fn global_flags_after_subcommand() {
-        let c = parse(&["pd", "snapshot", "--app-id", "42", "--poll-interval", "5"]);
+        let c = parse(&["pd", "snapshot", "--app-id", "42", "--log-file", "x.log"]);
         assert_eq!(c.global.app_id.as_deref(), Some("42"));
+        assert_eq!(c.global.log_file, Some(PathBuf::from("x.log")));
+        // Before the subcommand, a console flag is the top level's, as it always was.
+        let c = parse(&["pd", "--poll-interval", "5", "snapshot"]);
         assert_eq!(c.global.poll_interval, Some(5));
     }
 
@@ -321,5 +393,114 @@ mod tests {
             assert_eq!(parse_bool(f), Ok(false));
         }
         assert!(parse_bool("maybe").is_err());
+    }
+
+    /// The long flags a help text lists.
+    fn listed(help: &str) -> Vec<String> {
+        help.split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .map(|w| w.trim_end_matches([',', '.', ')']).to_string())
+            .filter(|w| w.len() > 2)
+            .collect()
+    }
+
+    fn sub_help(name: &str) -> String {
+        let mut cmd = Cli::command();
+        cmd.build();
+        cmd.find_subcommand_mut(name)
+            .unwrap()
+            .render_long_help()
+            .to_string()
+    }
+
+    #[test]
+    fn settings_flags_are_every_global_flag() {
+        let cmd = Cli::command();
+        let mut ids: Vec<&str> = cmd
+            .get_arguments()
+            .filter(|a| a.get_long().is_some())
+            .map(|a| a.get_id().as_str())
+            .filter(|id| *id != "help" && *id != "version")
+            .collect();
+        let mut known: Vec<&str> = SETTINGS_FLAGS.iter().map(|(id, _)| *id).collect();
+        ids.sort();
+        known.sort();
+        assert_eq!(ids, known, "a new flag: say which subcommands read it");
+        for (id, long) in SETTINGS_FLAGS {
+            let arg = cmd.get_arguments().find(|a| a.get_id() == id).unwrap();
+            assert_eq!(arg.get_long(), Some(*long));
+        }
+    }
+
+    #[test]
+    fn subcommand_help_lists_only_the_flags_that_apply() {
+        let sim = listed(&sub_help("sim"));
+        for f in [
+            "--addr",
+            "--world",
+            "--latency-ms",
+            "--faults",
+            "--webhook-url",
+        ] {
+            assert!(sim.iter().any(|l| l == f), "sim --help lacks {f}: {sim:?}");
+        }
+        for f in [
+            "--graph-url",
+            "--app-id",
+            "--poll-interval",
+            "--config",
+            "--demo",
+        ] {
+            assert!(!sim.iter().any(|l| l == f), "sim --help lists {f}");
+        }
+        let snapshot = listed(&sub_help("snapshot"));
+        for f in [
+            "--json",
+            "--graph-url",
+            "--app-id",
+            "--business-id",
+            "--config",
+        ] {
+            assert!(snapshot.iter().any(|l| l == f), "snapshot lacks {f}");
+        }
+        for f in [
+            "--poll-interval",
+            "--webhook-listen",
+            "--webhook-file",
+            "--plivo-url",
+        ] {
+            assert!(!snapshot.iter().any(|l| l == f), "snapshot lists {f}");
+        }
+        let events = listed(&sub_help("events"));
+        assert!(events.iter().any(|l| l == "--webhook-listen"));
+        assert!(!events.iter().any(|l| l == "--graph-url"));
+        // The console's own help still lists every settings flag.
+        let console = listed(&Cli::command().render_long_help().to_string());
+        for (_, long) in SETTINGS_FLAGS {
+            let flag = format!("--{long}");
+            assert!(console.contains(&flag), "console --help lacks {flag}");
+        }
+    }
+
+    #[test]
+    fn a_flag_a_subcommand_does_not_read_is_refused_after_it() {
+        let e = Cli::try_parse_from(["pd", "sim", "--graph-url", "http://127.0.0.1:1"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--graph-url does not apply to `partnerdeck sim`"),
+            "{e}"
+        );
+        let e = Cli::try_parse_from(["pd", "snapshot", "--poll-interval", "5"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not apply to `partnerdeck snapshot`"),
+            "{e}"
+        );
+        let e = Cli::try_parse_from(["pd", "sim", "--demo"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--demo does not apply"), "{e}");
     }
 }
