@@ -16,6 +16,7 @@ mod fault_matrix;
 mod fuzz_props;
 mod graph_client;
 mod hostile_answers;
+mod keys_and_themes;
 mod partner_kind;
 mod process_hygiene;
 mod sim_solutions;
