@@ -250,7 +250,10 @@ fn the_data_directory_is_private_and_the_log_is_0600() {
 fn a_poll_interval_beyond_a_day_is_one_sentence() {
     let home = tempfile::tempdir().unwrap();
     for bad in ["0", "86401", "10000000000000"] {
+        // The poll interval is the console's flag: before the subcommand (after it,
+        // `snapshot` refuses it as a flag it does not read); settings are checked at start.
         let out = Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
+            .args(["--poll-interval", bad])
             .args([
                 "snapshot",
                 "--graph-url",
@@ -258,7 +261,6 @@ fn a_poll_interval_beyond_a_day_is_one_sentence() {
                 "--app-id",
                 "1",
             ])
-            .args(["--poll-interval", bad])
             .env_clear()
             .env("PARTNERDECK_TOKEN", "EAAx")
             .env("HOME", home.path())
