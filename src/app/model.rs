@@ -407,6 +407,7 @@ impl Model {
     /// Why `target` may not be acted on yet: one of its objects is shown as it was before the
     /// last action on it (the re-read failed and no later read has come).
     pub fn unconfirmed_action(&self, target: &Target) -> Option<String> {
+        use crate::app::keymap::{Command, key_label};
         target.objects().into_iter().find_map(|id| {
             let a = self.acted.get(id)?;
             if self.as_of(id).is_none_or(|shown| shown >= a.sent) {
@@ -414,15 +415,17 @@ impl Model {
             }
             Some(if a.answer_lost {
                 format!(
-                    "The last {} for '{}' lost its answer and could not be re-read: wait for the next refresh (Ctrl-r) to show what happened before acting on it again.",
+                    "The last {} for '{}' lost its answer and could not be re-read: wait for the next refresh ({}) to show what happened before acting on it again.",
                     a.action.replace('_', " "),
-                    a.name
+                    a.name,
+                    key_label(Command::Refresh)
                 )
             } else {
                 format!(
-                    "'{}' is shown as it was before the last {} on it: wait for the next refresh (Ctrl-r) before acting on it again.",
+                    "'{}' is shown as it was before the last {} on it: wait for the next refresh ({}) before acting on it again.",
                     a.name,
-                    a.action.replace('_', " ")
+                    a.action.replace('_', " "),
+                    key_label(Command::Refresh)
                 )
             })
         })

@@ -540,8 +540,14 @@ fn key_name(key: &KeyEvent) -> String {
 }
 
 /// The key that jumps to the pane a command belongs to.
-fn other_pane_key(cmd: Command) -> usize {
-    cmd.pane().map_or(0, |p| p.index() + 1)
+fn other_pane_key(cmd: Command) -> String {
+    let jump = match cmd.pane() {
+        Some(Pane::Solutions) | None => Command::Solutions,
+        Some(Pane::Wabas) => Command::Wabas,
+        Some(Pane::CreditLines) => Command::CreditLines,
+        Some(Pane::Events) => Command::Events,
+    };
+    keymap::key_label(jump)
 }
 
 /// `c`: the id of what is selected (a number in an open WABA detail), to the clipboard.

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::app::Pane;
-use crate::app::keymap::help_lines;
+use crate::app::keymap::{Command, help_lines, key_label};
 use crate::ui::{Theme, centered};
 
 pub fn draw(frame: &mut Frame, area: Rect, pane: Pane, theme: &Theme) {
@@ -29,7 +29,8 @@ pub fn draw(frame: &mut Frame, area: Rect, pane: Pane, theme: &Theme) {
     let width = if one_column { 44 } else { 80 };
     let popup = centered(area, width, rows as u16 + 2);
     frame.render_widget(Clear, popup);
-    let block = Block::bordered().title(Span::styled(" Keys · Esc closes ", theme.title));
+    let title = format!(" Keys · {} closes ", key_label(Command::Close));
+    let block = Block::bordered().title(Span::styled(title, theme.title));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     if one_column {
