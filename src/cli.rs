@@ -17,7 +17,10 @@ Without a subcommand, starts the interactive console.\n\n\
 Settings, lowest to highest precedence: built-in defaults < config file (TOML; --config or the \
 default config.toml) < environment PARTNERDECK_* < flags.\n\n\
 The access token is read from PARTNERDECK_TOKEN, or from the file named by token_file in the \
-config file (mode 0600). There is no token flag: flags show in `ps`.",
+config file (mode 0600). There is no token flag: flags show in `ps`.\n\n\
+Colours: theme = \"dark\" | \"light\" | \"mono\" in the config file, or PARTNERDECK_THEME (NO_COLOR \
+means mono unless a theme is set). Keys: a [keys] table in the config file remaps any command \
+(e.g. accept = \"A\", down = [\"j\", \"Down\"]); Ctrl-c always quits.",
     after_help = "Examples:\n  partnerdeck --demo                 console against the built-in simulator\n  partnerdeck --read-only            console that cannot send any change\n  partnerdeck snapshot --json        one refresh, printed as JSON (exit 0 ok, 1 on failure)\n  partnerdeck sim --addr 127.0.0.1:8765"
 )]
 pub struct Cli {
