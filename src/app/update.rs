@@ -384,7 +384,6 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     // Ctrl-c quits from anywhere, a dialog or a field being typed included; no `[keys]`
     // table can take it away.
     if keymap::is_hard_quit(&key) {
-        model.overlay = None;
         return ask_to_quit(model, &key);
     }
     // The PIN field takes every key while it is open: digits would otherwise switch panes.
