@@ -506,3 +506,94 @@ fn the_console_uses_the_theme_and_keys_of_its_config_file() {
     console.send("q");
     assert!(console.wait_exit().success());
 }
+
+mod properties {
+    use partnerdeck::app::keymap::{Command, HARD_QUIT, Key, KeyOverride, Keymap};
+    use proptest::prelude::*;
+
+    fn key_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9?/ ]",
+            prop::sample::select(vec![
+                "Enter",
+                "Esc",
+                "Tab",
+                "Shift-Tab",
+                "Up",
+                "Down",
+                "PgDn",
+                "Home",
+                "Backspace",
+                "F5",
+                "Ctrl-c",
+                "Ctrl-z",
+                "Ctrl-r",
+                "Alt-x",
+                "↓",
+            ])
+            .prop_map(str::to_string),
+            any::<String>(),
+        ]
+    }
+
+    fn overrides() -> impl Strategy<Value = Vec<KeyOverride>> {
+        let names: Vec<String> = Command::ALL
+            .iter()
+            .map(|c| c.config_name().to_string())
+            .chain(["nope".to_string()])
+            .collect();
+        prop::collection::vec(
+            (
+                prop::sample::select(names),
+                prop::collection::vec(key_text(), 0..3),
+                1usize..40,
+            )
+                .prop_map(|(command, keys, line)| KeyOverride {
+                    command,
+                    keys,
+                    line: Some(line),
+                }),
+            0..6,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any `[keys]` table is refused with a sentence or gives a map where every command
+        /// has a key, quit keeps Ctrl-c, and no two commands share a key where both are read.
+        #[test]
+        fn any_keys_table_is_a_sound_map_or_one_sentence(table in overrides()) {
+            match Keymap::with_overrides(&table) {
+                Err(p) => {
+                    prop_assert!(!p.sentence.is_empty() && !p.sentence.contains('\n'));
+                }
+                Ok(map) => {
+                    prop_assert!(map.keys_of(Command::Quit).any(|k| k == HARD_QUIT));
+                    for a in Command::ALL {
+                        prop_assert!(map.keys_of(a).next().is_some(), "{a:?} has no key");
+                        for b in Command::ALL {
+                            let overlap = match (a.pane(), b.pane()) {
+                                (Some(x), Some(y)) => x == y,
+                                _ => true,
+                            };
+                            if a == b || !overlap {
+                                continue;
+                            }
+                            let shared: Vec<Key> =
+                                map.keys_of(a).filter(|k| map.keys_of(b).any(|o| o == *k)).collect();
+                            prop_assert!(shared.is_empty(), "{a:?} and {b:?} share {shared:?}");
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn any_text_parses_to_a_key_or_a_reason(text in any::<String>()) {
+            if let Ok(key) = Key::parse(&text) {
+                prop_assert_eq!(Key::parse(&key.name()), Ok(key));
+            }
+        }
+    }
+}
