@@ -658,6 +658,15 @@ mod tests {
     }
 
     #[test]
+    fn every_bound_command_has_a_config_name() {
+        // A new command must join `Command::ALL` to be remappable (and listed in README).
+        for (_, _, cmd) in DEFAULT_KEYMAP {
+            assert!(Command::ALL.contains(cmd), "{cmd:?} is not in Command::ALL");
+            assert_eq!(Command::from_config_name(cmd.config_name()), Some(*cmd));
+        }
+    }
+
+    #[test]
     fn keys_parse_as_the_help_writes_them() {
         let k = |s: &str| Key::parse(s).unwrap();
         assert_eq!(k("a"), Key::new(KeyCode::Char('a'), NONE));
