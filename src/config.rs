@@ -720,15 +720,18 @@ fn read_file_settings(path: &Path) -> Result<FileSettings, ConfigError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        at: located(&text, e.span().map(|s| s.start)),
-        reason: one_line(e.message()),
-    })?;
-    // Where each top-level value starts, so a message can give its line.
+    // Each top-level value with where it starts, so a message can give its line.
     let spans: std::collections::BTreeMap<String, toml::Spanned<toml::Value>> =
-        toml::from_str(&text).unwrap_or_default();
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            at: located(&text, e.span().map(|s| s.start)),
+            reason: one_line(e.message()),
+        })?;
     let at = |key: &str| located(&text, spans.get(key).map(|v| v.span().start));
+    let table: toml::Table = spans
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+        .collect();
     for key in table.keys() {
         if key == "token" || key == "access_token" {
             return Err(ConfigError::TokenInConfig {

@@ -147,11 +147,6 @@ impl Theme {
         ThemeName::resolve(chosen, no_color).theme()
     }
 
-    /// `NO_COLOR` alone decides (no theme setting).
-    pub fn from_env() -> Theme {
-        Theme::choose(None)
-    }
-
     /// Every style of the theme, for checks over all of them.
     pub fn styles(&self) -> [Style; 11] {
         [
