@@ -103,6 +103,7 @@ pub mod credit;
 mod errors;
 pub mod faults;
 mod fields;
+mod index;
 mod paging;
 mod routes;
 pub mod wabas;
@@ -433,9 +434,12 @@ impl Drop for SimHandle {
 }
 
 /// Start the simulator on the current tokio runtime. Refuses a non-loopback address.
-pub async fn start(world: World, opts: SimOptions) -> Result<SimHandle, SimError> {
+pub async fn start(mut world: World, opts: SimOptions) -> Result<SimHandle, SimError> {
     if !opts.addr.ip().is_loopback() {
         return Err(SimError::NotLoopback(opts.addr));
+    }
+    if !world.index_is_fresh() {
+        world.reindex();
     }
     world.validate().map_err(|reason| SimError::InvalidWorld {
         path: "<world>".into(),
