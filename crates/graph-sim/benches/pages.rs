@@ -73,7 +73,7 @@ fn page(s: &Served, after: Option<&str>) -> usize {
         })
         .expect("a page");
     let rows = body["data"].as_array().map_or(0, Vec::len);
-    assert_eq!(rows, 100, "{body}");
+    assert!(rows > 0, "an empty page: {}", body["error"]);
     rows
 }
 
@@ -84,6 +84,17 @@ fn rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// CPU seconds this process has used (user + system), from `/proc/self/stat`: on a shared
+/// machine the wall clock also counts other processes' turns.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which ends with the last ')'): utime is the 12th, stime the 13th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn print_start_times() {
     let sizes = std::env::var("GRAPH_SIM_START").unwrap_or_else(|_| "100000,250000".into());
     for n in sizes
@@ -91,6 +102,7 @@ fn print_start_times() {
         .filter_map(|s| s.trim().parse::<usize>().ok())
     {
         let rt = runtime();
+        let cpu0 = cpu_seconds();
         let t0 = Instant::now();
         let world = World::demo_with_generated_wabas(n);
         let generated = t0.elapsed();
@@ -98,6 +110,7 @@ fn print_start_times() {
             .block_on(sim::start(world, SimOptions::default()))
             .expect("simulator starts");
         let started = t0.elapsed();
+        let cpu = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
         let served = Served {
             rt,
             sim,
@@ -108,9 +121,10 @@ fn print_start_times() {
         page(&served, None);
         let first_page = t1.elapsed();
         println!(
-            "{n} generated WABAs: world generated in {:.2} s, serving after {:.2} s, first page of 100 in {:.1} ms, RSS {}",
+            "{n} generated WABAs: world generated in {:.2} s, serving after {:.2} s ({} CPU), first page of 100 in {:.1} ms, RSS {}",
             generated.as_secs_f64(),
             started.as_secs_f64(),
+            cpu.map_or("?".into(), |c| format!("{c:.2} s")),
             first_page.as_secs_f64() * 1e3,
             rss_mib().map_or("?".into(), |m| format!("{m:.0} MiB")),
         );

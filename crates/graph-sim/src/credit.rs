@@ -179,8 +179,7 @@ impl World {
     /// Check the credit sections: lines owned by known businesses, allocations of known lines
     /// for known businesses, ids unique (checked with the rest of the world's ids by the caller).
     pub(crate) fn validate_credit(&self) -> Result<(), String> {
-        let businesses: std::collections::HashSet<&str> =
-            self.businesses.iter().map(|b| b.id.as_str()).collect();
+        let businesses: index::IdSet = self.businesses.iter().map(|b| b.id.as_str()).collect();
         let business = |id: &str| businesses.contains(id);
         for c in &self.credit_lines {
             if !business(&c.owner_business_id) {
@@ -509,7 +508,7 @@ pub(crate) fn fund_generated(world: &mut World, seed: u64, line_ids: &[String], 
     // Owner businesses in order of first appearance, each with its WABAs in list order.
     let from = from.min(world.wabas.len());
     let mut owners: Vec<(String, Vec<usize>)> = vec![];
-    let mut slot: std::collections::HashMap<String, usize> = Default::default();
+    let mut slot: index::IdMap<usize> = Default::default();
     for (i, w) in world.wabas.iter().enumerate().skip(from) {
         let n = *slot.entry(w.owner_business_id.clone()).or_insert_with(|| {
             owners.push((w.owner_business_id.clone(), vec![]));

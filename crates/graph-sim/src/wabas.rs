@@ -528,6 +528,8 @@ impl WabaGenerator {
         let mut phone_seq = 0u64;
         let mut owner: Option<(String, usize)> = None;
         let first = world.wabas.len();
+        world.wabas.reserve(self.count);
+        world.businesses.reserve(self.count);
         for i in 0..self.count {
             let name = if rng.chance(8) {
                 format!("{} {}", rng.pick(LOCAL_NAMES), i)

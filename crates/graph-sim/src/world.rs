@@ -211,7 +211,6 @@ impl World {
     /// Check internal consistency: every node id unique across the world, every reference
     /// resolvable, our app and a token for it present.
     pub fn validate(&self) -> Result<(), String> {
-        let mut ids: HashSet<&str> = HashSet::new();
         // Collect every node id (users may repeat across tokens, so they are handled apart).
         let mut all: Vec<(&str, &str)> = Vec::new();
         all.extend(self.businesses.iter().map(|b| ("business", b.id.as_str())));
@@ -237,6 +236,7 @@ impl World {
                     .map(|p| ("phone number", p.id.as_str())),
             );
         }
+        let mut ids = index::IdSet::with_capacity_and_hasher(all.len(), Default::default());
         for (what, id) in &all {
             if id.is_empty() {
                 return Err(format!("a {what} has an empty id"));
@@ -245,7 +245,7 @@ impl World {
                 return Err(format!("duplicate id {id:?} ({what})"));
             }
         }
-        let app_ids: HashSet<&str> = self.apps.iter().map(|a| a.id.as_str()).collect();
+        let app_ids: index::IdSet = self.apps.iter().map(|a| a.id.as_str()).collect();
         if !app_ids.contains(self.our_app_id.as_str()) {
             return Err(format!(
                 "our_app_id {:?} is not listed in apps",
@@ -299,8 +299,8 @@ impl World {
         self.validate_credit()
     }
 
-    fn validate_wabas(&self, app_ids: &HashSet<&str>) -> Result<(), String> {
-        let businesses: HashSet<&str> = self.businesses.iter().map(|b| b.id.as_str()).collect();
+    fn validate_wabas(&self, app_ids: &index::IdSet) -> Result<(), String> {
+        let businesses: index::IdSet = self.businesses.iter().map(|b| b.id.as_str()).collect();
         for w in &self.wabas {
             if !businesses.contains(w.owner_business_id.as_str()) {
                 return Err(format!(
