@@ -2,7 +2,9 @@
 //!
 //! First it prints, for each world size in `GRAPH_SIM_START` (comma-separated WABA counts,
 //! default `100000,250000`; empty = skip), how long generating the world and starting the
-//! server took and the process's resident memory after it. Then divan times one page of 100
+//! server took and the process's resident memory after it; with `GRAPH_SIM_WALK=1` also how
+//! long reading the whole book page by page takes (what one console refresh lists). Then
+//! divan times one page of 100
 //! WABAs with their phone numbers expanded (the console's list call), over loopback, at 100,
 //! 10k and 100k WABAs: the first page and one in the middle of the book.
 
@@ -51,6 +53,30 @@ fn encode_cursor(id: &str) -> String {
 }
 
 fn page(s: &Served, after: Option<&str>) -> usize {
+    let body = page_body(s, after);
+    let rows = body["data"].as_array().map_or(0, Vec::len);
+    assert!(rows > 0, "an empty page: {}", body["error"]);
+    rows
+}
+
+/// Every page of the book, following the `after` cursors: (WABAs, pages).
+fn walk_book(s: &Served) -> (usize, usize) {
+    let (mut rows, mut pages) = (0, 0);
+    let mut after: Option<String> = None;
+    loop {
+        let body = page_body(s, after.as_deref());
+        rows += body["data"].as_array().map_or(0, Vec::len);
+        pages += 1;
+        if body["paging"]["next"].is_null() {
+            return (rows, pages);
+        }
+        after = body["paging"]["cursors"]["after"]
+            .as_str()
+            .map(str::to_string);
+    }
+}
+
+fn page_body(s: &Served, after: Option<&str>) -> serde_json::Value {
     let url = format!(
         "{}/v25.0/{}/client_whatsapp_business_accounts",
         s.sim.base_url(),
@@ -60,21 +86,17 @@ fn page(s: &Served, after: Option<&str>) -> usize {
     if let Some(a) = after {
         query.push(("after", a));
     }
-    let body: serde_json::Value =
-        s.rt.block_on(async {
-            s.http
-                .get(&url)
-                .bearer_auth(s.sim.token())
-                .query(&query)
-                .send()
-                .await?
-                .json()
-                .await
-        })
-        .expect("a page");
-    let rows = body["data"].as_array().map_or(0, Vec::len);
-    assert!(rows > 0, "an empty page: {}", body["error"]);
-    rows
+    s.rt.block_on(async {
+        s.http
+            .get(&url)
+            .bearer_auth(s.sim.token())
+            .query(&query)
+            .send()
+            .await?
+            .json()
+            .await
+    })
+    .expect("a page")
 }
 
 fn rss_mib() -> Option<f64> {
@@ -128,6 +150,17 @@ fn print_start_times() {
             first_page.as_secs_f64() * 1e3,
             rss_mib().map_or("?".into(), |m| format!("{m:.0} MiB")),
         );
+        if std::env::var("GRAPH_SIM_WALK").is_ok_and(|v| v == "1") {
+            let cpu0 = cpu_seconds();
+            let t = Instant::now();
+            let (rows, pages) = walk_book(&served);
+            let cpu = cpu_seconds().zip(cpu0).map(|(a, b)| a - b);
+            println!(
+                "  the whole book, {rows} WABAs in {pages} pages: {:.1} s ({} CPU, client parsing included)",
+                t.elapsed().as_secs_f64(),
+                cpu.map_or("?".into(), |c| format!("{c:.1} s")),
+            );
+        }
         drop(served);
     }
 }
