@@ -468,6 +468,8 @@ pub fn revoke(world: &mut World, allocation_id: &str) -> Result<(), GraphError> 
     }
     a.request_status = DELETED.into();
     let credential = a.receiving_credential_id.clone();
+    // Any WABA may carry the credential (a world file can say so), and funding changes too
+    // often to index: a revoke, one action, scans the WABAs (a few ms at 250,000).
     for w in world
         .wabas
         .iter_mut()
