@@ -283,6 +283,12 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,
 
+    /// Serve the demo world with N generated client WABAs instead of its 300 (the seven
+    /// hand-written ones stay), to try the console on a big book: `--wabas 100000` starts in
+    /// a few seconds. The same seed gives the same WABAs every time.
+    #[arg(long, value_name = "N", conflicts_with = "world")]
+    pub wabas: Option<usize>,
+
     /// Added latency per request, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
@@ -374,9 +380,15 @@ mod tests {
                 assert_eq!(s.latency_ms, 0);
                 assert!(s.world.is_none());
                 assert!(s.faults.is_none());
+                assert!(s.wabas.is_none());
             }
             other => panic!("{other:?}"),
         }
+        match parse(&["pd", "sim", "--wabas", "100000"]).command {
+            Some(Command::Sim(s)) => assert_eq!(s.wabas, Some(100_000)),
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["pd", "sim", "--wabas", "9", "--world", "w.json"]).is_err());
     }
 
     #[test]

@@ -218,9 +218,10 @@ fn demo_webhooks(sim: Arc<SimHandle>) -> ListenHook {
 }
 
 async fn run_sim(args: SimArgs) -> Result<ExitCode> {
-    let world = match &args.world {
-        Some(path) => World::from_file(path)?,
-        None => World::demo(),
+    let world = match (&args.world, args.wabas) {
+        (Some(path), _) => World::from_file(path)?,
+        (None, Some(generated)) => World::demo_with_generated_wabas(generated),
+        (None, None) => World::demo(),
     };
     let addr: SocketAddr = args.addr.parse().map_err(|_| {
         UserError(format!(

@@ -34,7 +34,8 @@ use serde_json::{Map, Value, json};
 
 use super::errors::GraphError;
 use super::fields;
-use super::routes::{Call, list};
+use super::index;
+use super::routes::{Call, list, list_positions};
 use super::world::{Token, World};
 
 /// `waba_currency` values Meta accepts (§4.3).
@@ -85,32 +86,46 @@ impl CreditAllocation {
 
 impl World {
     pub fn credit_line(&self, id: &str) -> Option<&CreditLine> {
-        self.credit_lines.iter().find(|c| c.id == id)
+        let fresh = self.index_is_fresh();
+        index::find(
+            fresh,
+            &self.index.credit_lines,
+            &self.credit_lines,
+            id,
+            |c| &c.id,
+        )
+        .map(|i| &self.credit_lines[i])
+    }
+
+    fn allocation_position(&self, id: &str) -> Option<usize> {
+        let fresh = self.index_is_fresh();
+        index::find(
+            fresh,
+            &self.index.allocations,
+            &self.credit_allocations,
+            id,
+            |a| &a.id,
+        )
     }
 
     pub fn allocation(&self, id: &str) -> Option<&CreditAllocation> {
-        self.credit_allocations.iter().find(|a| a.id == id)
+        self.allocation_position(id)
+            .map(|i| &self.credit_allocations[i])
     }
 
     /// The live (not deleted) allocation of `line` for `business`, if any.
     pub fn active_allocation(&self, line: &str, business: &str) -> Option<&CreditAllocation> {
-        self.credit_allocations.iter().find(|a| {
-            a.credit_line_id == line && a.receiving_business_id == business && !a.is_deleted()
-        })
+        self.allocations_of(line, Some(business))
+            .iter()
+            .map(|&i| &self.credit_allocations[i])
+            .find(|a| !a.is_deleted())
     }
 
     /// A fresh id with `prefix` that no node of the world uses.
     fn fresh_id(&self, prefix: &str) -> String {
-        let used = |id: &str| {
-            self.credit_allocations
-                .iter()
-                .any(|a| a.id == id || a.receiving_credential_id == id)
-                || self.credit_lines.iter().any(|c| c.id == id)
-                || self.wabas.iter().any(|w| w.id == id)
-        };
         (1..)
             .map(|n: u64| format!("{prefix}{:012}", 900_000_000_000 + n))
-            .find(|id| !used(id))
+            .find(|id| !self.credit_id_used(id))
             .unwrap_or_default()
     }
 
@@ -164,7 +179,8 @@ impl World {
     /// Check the credit sections: lines owned by known businesses, allocations of known lines
     /// for known businesses, ids unique (checked with the rest of the world's ids by the caller).
     pub(crate) fn validate_credit(&self) -> Result<(), String> {
-        let business = |id: &str| self.businesses.iter().any(|b| b.id == id);
+        let businesses: index::IdSet = self.businesses.iter().map(|b| b.id.as_str()).collect();
+        let business = |id: &str| businesses.contains(id);
         for c in &self.credit_lines {
             if !business(&c.owner_business_id) {
                 return Err(format!(
@@ -293,14 +309,17 @@ pub(super) fn credit_line_call(
             let only = call
                 .param("receiving_business_id")
                 .filter(|b| !b.is_empty());
-            let items: Vec<Value> = world
-                .credit_allocations
-                .iter()
-                .filter(|a| a.credit_line_id == line.id)
-                .filter(|a| only.is_none_or(|b| a.receiving_business_id == b))
-                .map(|a| world.allocation_json(a))
-                .collect();
-            list(call, &items, &fields::ALLOCATION_CONFIG)
+            // Only the page's allocations are rendered (a line may fund 100,000 businesses).
+            let positions = world.allocations_of(&line.id, only);
+            list_positions(
+                call,
+                &positions,
+                |_| true,
+                |i| &world.credit_allocations[i].id,
+                |id| world.allocation_position(id),
+                |i| world.allocation_json(&world.credit_allocations[i]),
+                &fields::ALLOCATION_CONFIG,
+            )
         }
         Some("whatsapp_credit_sharing_and_attach") if is_post => {
             let waba_id = required(call, "waba_id")?.to_string();
@@ -314,9 +333,9 @@ pub(super) fn credit_line_call(
             let business = required(call, "receiving_business_id")?.to_string();
             let ours = &line.owner_business_id;
             let is_client = world
-                .wabas
+                .wabas_owned_by(&business)
                 .iter()
-                .any(|w| w.owner_business_id == business && w.shared_with.contains(ours));
+                .any(|&i| world.wabas[i].shared_with.contains(ours));
             if !is_client {
                 return Err(GraphError::invalid_param(format!(
                     "(#100) Param receiving_business_id must be a business with a WhatsApp Business Account shared with business {ours}"
@@ -379,7 +398,7 @@ fn share(world: &mut World, line: &CreditLine, business: &str) -> String {
     }
     let id = world.fresh_id("58");
     let credential = world.fresh_id("57");
-    world.credit_allocations.push(CreditAllocation {
+    world.push_allocation(CreditAllocation {
         id: id.clone(),
         credit_line_id: line.id.clone(),
         receiving_business_id: business.to_string(),
@@ -437,9 +456,8 @@ pub(super) fn allocation_call(
 /// Revoke: the allocation becomes `DELETED` and no WABA is funded by its credential any more.
 pub fn revoke(world: &mut World, allocation_id: &str) -> Result<(), GraphError> {
     let Some(a) = world
-        .credit_allocations
-        .iter_mut()
-        .find(|a| a.id == allocation_id)
+        .allocation_position(allocation_id)
+        .map(|i| &mut world.credit_allocations[i])
     else {
         return Err(GraphError::unsupported_request("delete", allocation_id));
     };
@@ -450,6 +468,8 @@ pub fn revoke(world: &mut World, allocation_id: &str) -> Result<(), GraphError> 
     }
     a.request_status = DELETED.into();
     let credential = a.receiving_credential_id.clone();
+    // Any WABA may carry the credential (a world file can say so), and funding changes too
+    // often to index: a revoke, one action, scans the WABAs (a few ms at 250,000).
     for w in world
         .wabas
         .iter_mut()
@@ -487,13 +507,18 @@ pub(crate) fn fund_generated(world: &mut World, seed: u64, line_ids: &[String], 
         return;
     }
     let mut rng = Mix(seed ^ 0x00C0_FFEE_CAFE_F00D);
-    let mut owners: Vec<String> = vec![];
-    for w in &world.wabas[from.min(world.wabas.len())..] {
-        if !owners.contains(&w.owner_business_id) {
-            owners.push(w.owner_business_id.clone());
-        }
+    // Owner businesses in order of first appearance, each with its WABAs in list order.
+    let from = from.min(world.wabas.len());
+    let mut owners: Vec<(String, Vec<usize>)> = vec![];
+    let mut slot: index::IdMap<usize> = Default::default();
+    for (i, w) in world.wabas.iter().enumerate().skip(from) {
+        let n = *slot.entry(w.owner_business_id.clone()).or_insert_with(|| {
+            owners.push((w.owner_business_id.clone(), vec![]));
+            owners.len() - 1
+        });
+        owners[n].1.push(i);
     }
-    for (n, owner) in owners.iter().enumerate() {
+    for (n, (owner, owned)) in owners.iter().enumerate() {
         let line = line_ids[rng.below(line_ids.len() as u64) as usize].clone();
         let alloc_id = format!("581{:013}", n + 1);
         let credential = format!("571{:013}", n + 1);
@@ -513,11 +538,8 @@ pub(crate) fn fund_generated(world: &mut World, seed: u64, line_ids: &[String], 
                 extra: Map::new(),
             });
         }
-        for (k, w) in world.wabas[from..]
-            .iter_mut()
-            .filter(|w| &w.owner_business_id == owner)
-            .enumerate()
-        {
+        for (k, &i) in owned.iter().enumerate() {
+            let w = &mut world.wabas[i];
             let r = rng.below(100);
             w.primary_funding_id = match status {
                 ACTIVE if r < 3 => format!("591{:013}", n * 10 + k + 1),

@@ -60,11 +60,7 @@ pub fn select(ids: &[&str], p: &PageParams) -> Result<Page, GraphError> {
     let position = |name: &str, cursor: &str| -> Result<usize, GraphError> {
         decode_cursor(cursor)
             .and_then(|id| ids.iter().position(|i| *i == id))
-            .ok_or_else(|| {
-                GraphError::invalid_param(format!(
-                    "(#100) The {name} cursor is not valid for this list: it is malformed, or the item it points at no longer exists"
-                ))
-            })
+            .ok_or_else(|| bad_cursor(name))
     };
     let (start, end) = if let Some(after) = &p.after {
         let i = position("after", after)? + 1;
@@ -81,6 +77,68 @@ pub fn select(ids: &[&str], p: &PageParams) -> Result<Page, GraphError> {
         has_previous: start > 0,
         has_next: end < ids.len(),
     })
+}
+
+fn bad_cursor(name: &str) -> GraphError {
+    GraphError::invalid_param(format!(
+        "(#100) The {name} cursor is not valid for this list: it is malformed, or the item it points at no longer exists"
+    ))
+}
+
+/// The page [`walk`] found: its items' positions, and whether items precede and follow it.
+pub struct Walked {
+    pub rows: Vec<usize>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+/// One page of a list given as `candidates` (ascending positions in a bigger sequence) of
+/// which the list holds those `matches` accepts. The same page [`select`] chooses on the list
+/// itself, found without rendering or scanning the list: `position_of(id)` places a cursor's
+/// item in the bigger sequence and a binary search finds it in `candidates`; then the walk
+/// goes on only to the page's end and the next matching item.
+pub fn walk(
+    candidates: &[usize],
+    matches: impl Fn(usize) -> bool,
+    position_of: impl Fn(&str) -> Option<usize>,
+    p: &PageParams,
+) -> Result<Walked, GraphError> {
+    let place = |name: &str, cursor: &str| -> Result<usize, GraphError> {
+        decode_cursor(cursor)
+            .and_then(|id| position_of(&id))
+            .and_then(|pos| candidates.binary_search(&pos).ok())
+            .filter(|&k| matches(candidates[k]))
+            .ok_or_else(|| bad_cursor(name))
+    };
+    let mut walked = Walked {
+        rows: vec![],
+        has_previous: false,
+        has_next: false,
+    };
+    if let Some(after) = &p.after {
+        let k = place("after", after)?;
+        let mut rest = candidates[k + 1..].iter().copied().filter(|&i| matches(i));
+        walked.rows = rest.by_ref().take(p.limit).collect();
+        walked.has_next = rest.next().is_some();
+        // The cursor's item itself precedes the page.
+        walked.has_previous = true;
+    } else if let Some(before) = &p.before {
+        let k = place("before", before)?;
+        let mut back = candidates[..k]
+            .iter()
+            .rev()
+            .copied()
+            .filter(|&i| matches(i));
+        walked.rows = back.by_ref().take(p.limit).collect();
+        walked.rows.reverse();
+        walked.has_previous = back.next().is_some();
+        walked.has_next = true;
+    } else {
+        let mut all = candidates.iter().copied().filter(|&i| matches(i));
+        walked.rows = all.by_ref().take(p.limit).collect();
+        walked.has_next = all.next().is_some();
+    }
+    Ok(walked)
 }
 
 /// Build `{"data":[...],"paging":{...}}`. `url_for(param, cursor)` builds the absolute

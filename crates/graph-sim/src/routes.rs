@@ -469,18 +469,16 @@ fn resolve(world: &World, id: &str, actor: &Token) -> Option<Node> {
     if world.solution(id).is_some() {
         return Some(Node::Solution(id.into()));
     }
-    for s in &world.solutions {
-        if s.partners.iter().any(|p| p.id == id) {
-            return Some(Node::Partner {
-                solution: s.id.clone(),
-                partner: id.into(),
-            });
-        }
+    if let Some((s, _)) = world.partner_record(id) {
+        return Some(Node::Partner {
+            solution: s.id.clone(),
+            partner: id.into(),
+        });
     }
     if world.app(id).is_some() {
         return Some(Node::App(id.into()));
     }
-    if world.businesses.iter().any(|b| b.id == id) {
+    if world.business(id).is_some() {
         return Some(Node::Business(id.into()));
     }
     if world.waba(id).is_some() {
@@ -563,11 +561,9 @@ fn dispatch(world: &mut World, call: &Call) -> Result<Value, GraphError> {
         },
         Node::Partner { solution, partner } => match edge {
             None if is_get => {
-                let s = member_solution(world, &solution, &actor)?;
-                let p = s
-                    .partners
-                    .iter()
-                    .find(|p| p.id == partner)
+                member_solution(world, &solution, &actor)?;
+                let (_, p) = world
+                    .partner_record(&partner)
                     .expect("resolved partner exists");
                 call.project(&world.partner_json(p), &fields::SOLUTION_PARTNER)
             }
@@ -780,24 +776,42 @@ fn list_client_wabas(
         None => None,
         Some(raw) => Some(parse_partner_filter(raw)?),
     };
-    let items: Vec<Value> = world
-        .wabas
-        .iter()
-        .filter(|w| w.shared_with.iter().any(|b| b == business_id))
-        .filter(|w| match &partners {
-            None => true,
-            Some((all, ids)) => {
-                let has = |id: &String| w.shared_with.contains(id);
-                if *all {
-                    ids.iter().all(has)
-                } else {
-                    ids.iter().any(has)
+    // The list is the WABAs shared with the business, narrowed by the filter. With `ALL`
+    // every match is on each named partner's list too, so the shortest of those lists is
+    // walked; only the page's WABAs are rendered.
+    let mut candidates = world.wabas_shared_with(business_id);
+    if let Some((true, ids)) = &partners {
+        for partner in ids {
+            let theirs = world.wabas_shared_with(partner);
+            if theirs.len() < candidates.len() {
+                candidates = theirs;
+            }
+        }
+    }
+    let matches = |i: usize| {
+        let w = &world.wabas[i];
+        w.shared_with.iter().any(|b| b == business_id)
+            && match &partners {
+                None => true,
+                Some((all, ids)) => {
+                    let has = |id: &String| w.shared_with.contains(id);
+                    if *all {
+                        ids.iter().all(has)
+                    } else {
+                        ids.iter().any(has)
+                    }
                 }
             }
-        })
-        .map(|w| w.to_json(world, &actor.app_id))
-        .collect();
-    list(call, &items, &fields::WABA)
+    };
+    list_positions(
+        call,
+        &candidates,
+        matches,
+        |i| &world.wabas[i].id,
+        |id| world.waba_position(id),
+        |i| world.wabas[i].to_json(world, &actor.app_id),
+        &fields::WABA,
+    )
 }
 
 /// Parse the `filtering` parameter: `(operator is ALL, partner ids)`. Only the `partners`
@@ -955,6 +969,48 @@ pub(super) fn list(
     }))
 }
 
+/// A paged edge over a big list, rendering only the page: the list is those of `candidates`
+/// (ascending positions, see [`paging::walk`]) that `matches` accepts; `id_of` and
+/// `position_of` map positions to ids and back, `json_of` renders one item in full. Answers
+/// as [`list`] does over the same items, errors included.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn list_positions<'w>(
+    call: &Call,
+    candidates: &[usize],
+    matches: impl Fn(usize) -> bool,
+    id_of: impl Fn(usize) -> &'w str,
+    position_of: impl Fn(&str) -> Option<usize>,
+    json_of: impl Fn(usize) -> Value,
+    schema: &'static Schema,
+) -> Result<Value, GraphError> {
+    let sel = call.selection()?;
+    let links = call.links();
+    // Validate the selection even when the list is empty.
+    if !candidates.iter().any(|&i| matches(i)) {
+        fields::project(&json!({}), schema, sel.as_deref(), &links)
+            .map_err(|e| GraphError::invalid_param(e.to_string()))?;
+    }
+    let pp = PageParams::from_params(&call.params)?;
+    let walked = paging::walk(candidates, &matches, position_of, &pp)?;
+    let data = walked
+        .rows
+        .iter()
+        .map(|&i| fields::project(&json_of(i), schema, sel.as_deref(), &links))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| GraphError::invalid_param(e.to_string()))?;
+    let page = paging::Page {
+        start: 0,
+        end: walked.rows.len(),
+        has_previous: walked.has_previous,
+        has_next: walked.has_next,
+    };
+    let first = walked.rows.first().map(|&i| id_of(i));
+    let last = walked.rows.last().map(|&i| id_of(i));
+    Ok(paging::envelope(data, first, last, page, |k, c| {
+        call.page_url(k, c)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -984,5 +1040,320 @@ mod tests {
         assert_eq!(percent_decode("%E3%81%95"), "さ");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    use crate::{DEMO_BUSINESS_ID, DEMO_PARTNER_BUSINESS_ID, DEMO_TOKEN};
+
+    /// One call as the client would make it, with our token.
+    fn call(method: Method, path_and_query: &str) -> Call {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let mut headers = HeaderMap::new();
+        let bearer = format!("Bearer {DEMO_TOKEN}");
+        headers.insert(header::AUTHORIZATION, bearer.parse().unwrap());
+        parse_call(
+            method,
+            path,
+            query,
+            &headers,
+            &[],
+            ([127, 0, 0, 1], 1).into(),
+        )
+    }
+
+    fn get(world: &mut World, path_and_query: &str) -> Result<Value, GraphError> {
+        dispatch(world, &call(Method::GET, path_and_query))
+    }
+
+    fn client_wabas(query: &str) -> String {
+        format!("/v25.0/{DEMO_BUSINESS_ID}/client_whatsapp_business_accounts?{query}")
+    }
+
+    fn ids(page: &Value) -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn cursor(page: &Value, which: &str) -> Option<String> {
+        page["paging"]["cursors"][which]
+            .as_str()
+            .map(str::to_string)
+    }
+
+    fn shared_with_us(world: &World) -> Vec<String> {
+        world
+            .wabas
+            .iter()
+            .filter(|w| w.shared_with.iter().any(|b| b == DEMO_BUSINESS_ID))
+            .map(|w| w.id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_page_of_a_100k_world_holds_exactly_its_rows() {
+        let mut world = World::demo_with_generated_wabas(100_000);
+        let all = shared_with_us(&world);
+        assert!(all.len() > 100_000);
+        let at = 50_000;
+        let after = paging::encode_cursor(&all[at]);
+        let page = get(
+            &mut world,
+            &client_wabas(&format!(
+                "fields=id,name,phone_numbers{{id}}&limit=100&after={after}"
+            )),
+        )
+        .unwrap();
+        assert_eq!(ids(&page), all[at + 1..at + 101]);
+        for row in page["data"].as_array().unwrap() {
+            let waba = world.waba(row["id"].as_str().unwrap()).unwrap();
+            let phones: Vec<&str> = row["phone_numbers"]["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap())
+                .collect();
+            let want: Vec<&str> = waba
+                .phone_numbers
+                .iter()
+                .take(25)
+                .map(|p| p.id.as_str())
+                .collect();
+            assert_eq!(phones, want, "{}", waba.id);
+            assert_eq!(row["name"], waba.name.as_str());
+        }
+        assert!(page["paging"]["next"].is_string());
+        assert!(page["paging"]["previous"].is_string());
+        // The last page, reached backwards from nothing but the last id.
+        let last = paging::encode_cursor(all.last().unwrap());
+        let page = get(
+            &mut world,
+            &client_wabas(&format!("fields=id&limit=100&before={last}")),
+        )
+        .unwrap();
+        assert_eq!(ids(&page), all[all.len() - 101..all.len() - 1]);
+    }
+
+    /// Every WABA once, in order, following `after` cursors, and again following `before`.
+    fn walk_both_ways(world: &mut World, query: &str, want: &[String]) {
+        let mut seen = vec![];
+        let mut next = None::<String>;
+        loop {
+            let q = match &next {
+                None => format!("{query}&limit=100"),
+                Some(c) => format!("{query}&limit=100&after={c}"),
+            };
+            let page = get(world, &client_wabas(&q)).unwrap();
+            seen.extend(ids(&page));
+            if page["paging"]["next"].is_null() {
+                break;
+            }
+            next = cursor(&page, "after");
+        }
+        assert_eq!(seen, want, "forwards, {query}");
+        let mut back: Vec<Vec<String>> = vec![];
+        let mut before = want.last().map(|id| paging::encode_cursor(id));
+        while let Some(c) = before {
+            let q = format!("{query}&limit=100&before={c}");
+            let page = get(world, &client_wabas(&q)).unwrap();
+            back.push(ids(&page));
+            before = page["paging"]["previous"]
+                .is_string()
+                .then(|| cursor(&page, "before").unwrap());
+        }
+        let mut seen: Vec<String> = back.into_iter().rev().flatten().collect();
+        seen.extend(want.last().cloned());
+        assert_eq!(seen, want, "backwards, {query}");
+    }
+
+    #[test]
+    fn following_every_cursor_visits_each_waba_once() {
+        let mut world = World::demo_with_generated_wabas(2_345);
+        let all = shared_with_us(&world);
+        walk_both_ways(&mut world, "fields=id", &all);
+        let with_kestrel: Vec<String> = world
+            .wabas
+            .iter()
+            .filter(|w| w.shared_with.iter().any(|b| b == DEMO_PARTNER_BUSINESS_ID))
+            .map(|w| w.id.clone())
+            .collect();
+        assert!(with_kestrel.len() > 500 && with_kestrel.len() < all.len());
+        for op in ["ANY", "ALL"] {
+            let filter = format!(
+                r#"[{{"field":"partners","operator":"{op}","value":["{DEMO_PARTNER_BUSINESS_ID}"]}}]"#
+            );
+            let query = format!(
+                "fields=id&filtering={}",
+                url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+            );
+            walk_both_ways(&mut world, &query, &with_kestrel);
+        }
+    }
+
+    /// The page answers built from the page alone equal the answers built, as before, from
+    /// every WABA of the list rendered in full, for every kind of request.
+    #[test]
+    fn pages_answer_as_the_whole_list_would() {
+        let mut world = World::demo_with_generated_wabas(420);
+        let all = shared_with_us(&world);
+        let filter = |op: &str, ids: &str| {
+            let f = format!(r#"[{{"field":"partners","operator":"{op}","value":[{ids}]}}]"#);
+            url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()
+        };
+        let kestrel = format!("\"{DEMO_PARTNER_BUSINESS_ID}\"");
+        let c = |i: usize| paging::encode_cursor(&all[i]);
+        let queries = [
+            String::new(),
+            "limit=7".into(),
+            format!("limit=7&after={}", c(0)),
+            format!("limit=50&after={}", c(400)),
+            format!("after={}", c(all.len() - 1)),
+            format!("limit=3&before={}", c(2)),
+            format!("before={}", c(0)),
+            format!("limit=30&before={}", c(200)),
+            format!("limit=9&filtering={}", filter("ANY", &kestrel)),
+            format!(
+                "limit=9&filtering={}&after={}",
+                filter("ALL", &kestrel),
+                c(10)
+            ),
+            format!("filtering={}", filter("ALL", "\"1\"")),
+            format!("filtering={}", filter("ANY", "")),
+            format!("filtering={}", filter("ALL", "")),
+            "after=bm90IGFuIGlk".into(),
+            "after=%%%".into(),
+            "limit=0".into(),
+            "fields=id,colour".into(),
+            format!("fields=id,colour&after={}", c(all.len() - 1)),
+            "fields=id,phone_numbers.limit(2){id,status}&limit=100".into(),
+            "fields=name{x}".into(),
+        ];
+        let business = DEMO_BUSINESS_ID.to_string();
+        let actor = world
+            .tokens
+            .iter()
+            .find(|t| t.token == DEMO_TOKEN)
+            .unwrap()
+            .clone();
+        for q in &queries {
+            let path = client_wabas(q);
+            let got = get(&mut world, &path);
+            // As the simulator answered before: every WABA of the list in full, then paged.
+            let c = call(Method::GET, &path);
+            let partners = c.param("filtering").map(parse_partner_filter);
+            let want = match partners.transpose() {
+                Err(e) => Err(e),
+                Ok(partners) => {
+                    let items: Vec<Value> = world
+                        .wabas
+                        .iter()
+                        .filter(|w| w.shared_with.contains(&business))
+                        .filter(|w| match &partners {
+                            None => true,
+                            Some((true, ids)) => ids.iter().all(|id| w.shared_with.contains(id)),
+                            Some((false, ids)) => ids.iter().any(|id| w.shared_with.contains(id)),
+                        })
+                        .map(|w| w.to_json(&world, &actor.app_id))
+                        .collect();
+                    list(&c, &items, &fields::WABA)
+                }
+            };
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{q}"),
+                (Err(g), Err(w)) => assert_eq!(g.message, w.message, "{q}"),
+                (g, w) => panic!("{q}: {g:?} against {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_find_what_changed_after_start() {
+        let mut world = World::demo();
+        assert!(world.index_is_fresh());
+        let added = crate::webhooks::onboard_waba(&mut world, None, None, None, None).unwrap();
+        let id = added["waba_id"].as_str().unwrap().to_string();
+        assert!(world.index_is_fresh(), "onboarding keeps the index");
+        let waba = world.waba(&id).expect("the new WABA is found").clone();
+        let phone = &waba.phone_numbers[0].id;
+        assert_eq!(
+            wabas::find_phone(&world, phone),
+            Some((world.wabas.len() - 1, 0))
+        );
+        assert!(world.business(&waba.owner_business_id).is_some());
+        assert_eq!(
+            get(&mut world, &format!("/{id}?fields=id")).unwrap()["id"],
+            id.as_str()
+        );
+        assert_eq!(
+            get(&mut world, &format!("/{phone}?fields=id")).unwrap()["id"],
+            phone.as_str()
+        );
+        let last = paging::encode_cursor(&world.wabas[world.wabas.len() - 2].id);
+        let page = get(
+            &mut world,
+            &client_wabas(&format!("fields=id&after={last}")),
+        )
+        .unwrap();
+        assert_eq!(ids(&page), [id.as_str()]);
+        // A credit share creates an allocation the next call finds.
+        let line = crate::DEMO_CREDIT_LINE_ID;
+        let shared = dispatch(
+            &mut world,
+            &call(
+                Method::POST,
+                &format!(
+                    "/{line}/whatsapp_credit_sharing_and_attach?waba_id={id}&waba_currency=USD"
+                ),
+            ),
+        )
+        .unwrap();
+        let allocation = shared["allocation_config_id"].as_str().unwrap();
+        assert!(world.index_is_fresh());
+        let node = get(
+            &mut world,
+            &format!("/{allocation}?fields=id,request_status"),
+        )
+        .unwrap();
+        assert_eq!(node["request_status"], "ACTIVE");
+        assert_eq!(
+            world.waba(&id).unwrap().primary_funding_id,
+            world
+                .allocation(allocation)
+                .unwrap()
+                .receiving_credential_id
+        );
+        let configs = get(
+            &mut world,
+            &format!(
+                "/{line}/owning_credit_allocation_configs?limit=100&receiving_business_id={}",
+                waba.owner_business_id
+            ),
+        )
+        .unwrap();
+        assert_eq!(ids(&configs), [allocation]);
+    }
+
+    #[test]
+    fn a_world_edited_by_hand_is_still_answered() {
+        let mut world = World::demo();
+        let mut copy = world.wabas[0].clone();
+        copy.id = "4242424242".into();
+        copy.phone_numbers.clear();
+        world.wabas.push(copy);
+        assert!(!world.index_is_fresh());
+        assert!(world.waba("4242424242").is_some(), "found by scanning");
+        let page = get(
+            &mut world,
+            &client_wabas("fields=id&limit=100&after=NDI0MjQyNDI0Mg"),
+        )
+        .unwrap();
+        assert!(ids(&page).is_empty());
+        world.reindex();
+        assert!(world.index_is_fresh());
+        assert!(world.waba("4242424242").is_some());
     }
 }

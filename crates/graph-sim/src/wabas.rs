@@ -252,6 +252,22 @@ impl Waba {
 
 /// Where a phone number is: (index of its WABA, index of the number).
 pub(crate) fn find_phone(world: &World, phone_id: &str) -> Option<(usize, usize)> {
+    if world.index_is_fresh() {
+        match world.index.phones.get(phone_id) {
+            None => return None,
+            Some(&(wi, pi))
+                if world
+                    .wabas
+                    .get(wi)
+                    .and_then(|w| w.phone_numbers.get(pi))
+                    .is_some_and(|p| p.id == phone_id) =>
+            {
+                return Some((wi, pi));
+            }
+            // Numbers edited in place: the scan below still finds it.
+            Some(_) => {}
+        }
+    }
     world.wabas.iter().enumerate().find_map(|(wi, w)| {
         w.phone_numbers
             .iter()
@@ -512,6 +528,8 @@ impl WabaGenerator {
         let mut phone_seq = 0u64;
         let mut owner: Option<(String, usize)> = None;
         let first = world.wabas.len();
+        world.wabas.reserve(self.count);
+        world.businesses.reserve(self.count);
         for i in 0..self.count {
             let name = if rng.chance(8) {
                 format!("{} {}", rng.pick(LOCAL_NAMES), i)
@@ -627,6 +645,7 @@ impl WabaGenerator {
             });
         }
         super::credit::fund_generated(world, self.seed, &self.credit_line_ids, first);
+        world.reindex();
     }
 }
 

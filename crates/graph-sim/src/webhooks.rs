@@ -340,8 +340,8 @@ pub(crate) fn onboard_waba(
     let suffix = &id[id.len().saturating_sub(6)..];
     let owner = owner_business_id.unwrap_or_else(|| format!("48{:014}", 1_000_000 + k));
     let name = name.unwrap_or_else(|| NEW_WABA_NAMES[(k as usize) % NEW_WABA_NAMES.len()].into());
-    if !world.businesses.iter().any(|b| b.id == owner) {
-        world.businesses.push(Business {
+    if world.business(&owner).is_none() {
+        world.push_business(Business {
             id: owner.clone(),
             name: name.clone(),
         });
@@ -378,7 +378,7 @@ pub(crate) fn onboard_waba(
         solution_ids: solution_id.iter().cloned().collect(),
         extra: Default::default(),
     };
-    world.wabas.push(waba);
+    world.push_waba(waba);
     let mut info = json!({ "waba_id": id, "owner_business_id": owner });
     if let Some(s) = &solution_id {
         info["solution_id"] = json!(s);
@@ -426,13 +426,6 @@ pub(crate) fn restrict_waba(
 pub(crate) fn trickle_once(world: &mut World) {
     let mut rng = rand::rng();
     let pick = rng.random_range(0..10u32);
-    let with_phone: Vec<usize> = world
-        .wabas
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| !w.phone_numbers.is_empty())
-        .map(|(i, _)| i)
-        .collect();
     if pick == 0 || world.wabas.is_empty() {
         let _ = onboard_waba(world, None, None, None, None);
         return;
@@ -452,7 +445,14 @@ pub(crate) fn trickle_once(world: &mut World) {
         queue(world, d);
         return;
     }
-    let Some(&i) = with_phone.get(rng.random_range(0..with_phone.len().max(1))) else {
+    // A random WABA with a number: most have one, so a few draws find one without
+    // listing them all; a world where none has one gets nothing.
+    let n = world.wabas.len();
+    let Some(i) = (0..64)
+        .map(|_| rng.random_range(0..n))
+        .find(|&i| !world.wabas[i].phone_numbers.is_empty())
+        .or_else(|| world.wabas.iter().position(|w| !w.phone_numbers.is_empty()))
+    else {
         return;
     };
     let j = rng.random_range(0..world.wabas[i].phone_numbers.len());

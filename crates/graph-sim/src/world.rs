@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::SimError;
 use super::credit::{CreditAllocation, CreditLine};
 use super::errors::GraphError;
+use super::index;
 use super::wabas::{Waba, WabaGenerator};
 
 /// The seeded state of the simulated Graph API.
@@ -54,6 +55,9 @@ pub struct World {
     /// Plivo's and Telnyx's registration APIs: accounts, keys, registrations (see [`crate::bsp`]).
     #[serde(default)]
     pub bsp: super::bsp::BspWorld,
+    /// Id indexes (derived; see [`crate::index`]).
+    #[serde(skip)]
+    pub(crate) index: super::index::Index,
 }
 
 /// A business portfolio.
@@ -146,10 +150,11 @@ impl World {
         world
     }
 
-    /// Run the WABA generator, if the world file asks for one.
+    /// Run the WABA generator, if the world file asks for one, and index the world.
     fn generate(&mut self) {
-        if let Some(generator) = self.waba_generator.take() {
-            generator.generate(self);
+        match self.waba_generator.take() {
+            Some(generator) => generator.generate(self),
+            None => self.reindex(),
         }
     }
 
@@ -206,7 +211,6 @@ impl World {
     /// Check internal consistency: every node id unique across the world, every reference
     /// resolvable, our app and a token for it present.
     pub fn validate(&self) -> Result<(), String> {
-        let mut ids: HashSet<&str> = HashSet::new();
         // Collect every node id (users may repeat across tokens, so they are handled apart).
         let mut all: Vec<(&str, &str)> = Vec::new();
         all.extend(self.businesses.iter().map(|b| ("business", b.id.as_str())));
@@ -232,6 +236,7 @@ impl World {
                     .map(|p| ("phone number", p.id.as_str())),
             );
         }
+        let mut ids = index::IdSet::with_capacity_and_hasher(all.len(), Default::default());
         for (what, id) in &all {
             if id.is_empty() {
                 return Err(format!("a {what} has an empty id"));
@@ -240,7 +245,7 @@ impl World {
                 return Err(format!("duplicate id {id:?} ({what})"));
             }
         }
-        let app_ids: HashSet<&str> = self.apps.iter().map(|a| a.id.as_str()).collect();
+        let app_ids: index::IdSet = self.apps.iter().map(|a| a.id.as_str()).collect();
         if !app_ids.contains(self.our_app_id.as_str()) {
             return Err(format!(
                 "our_app_id {:?} is not listed in apps",
@@ -294,8 +299,8 @@ impl World {
         self.validate_credit()
     }
 
-    fn validate_wabas(&self, app_ids: &HashSet<&str>) -> Result<(), String> {
-        let businesses: HashSet<&str> = self.businesses.iter().map(|b| b.id.as_str()).collect();
+    fn validate_wabas(&self, app_ids: &index::IdSet) -> Result<(), String> {
+        let businesses: index::IdSet = self.businesses.iter().map(|b| b.id.as_str()).collect();
         for w in &self.wabas {
             if !businesses.contains(w.owner_business_id.as_str()) {
                 return Err(format!(
@@ -332,32 +337,70 @@ impl World {
         self.app(app_id).and_then(|a| a.business_id.as_deref())
     }
 
+    /// The position of WABA `id` in [`World::wabas`].
+    pub(crate) fn waba_position(&self, id: &str) -> Option<usize> {
+        let fresh = self.index_is_fresh();
+        index::find(fresh, &self.index.wabas, &self.wabas, id, |w| &w.id)
+    }
+
     pub fn waba(&self, id: &str) -> Option<&Waba> {
-        self.wabas.iter().find(|w| w.id == id)
+        self.waba_position(id).map(|i| &self.wabas[i])
     }
 
     pub(crate) fn waba_mut(&mut self, id: &str) -> Option<&mut Waba> {
-        self.wabas.iter_mut().find(|w| w.id == id)
+        self.waba_position(id).map(|i| &mut self.wabas[i])
+    }
+
+    pub fn business(&self, id: &str) -> Option<&Business> {
+        let fresh = self.index_is_fresh();
+        index::find(fresh, &self.index.businesses, &self.businesses, id, |b| {
+            &b.id
+        })
+        .map(|i| &self.businesses[i])
     }
 
     /// `{id, name}` of a business portfolio, as Meta embeds it.
     pub(crate) fn business_json(&self, id: &str) -> Value {
-        match self.businesses.iter().find(|b| b.id == id) {
+        match self.business(id) {
             Some(b) => json!({ "id": b.id, "name": b.name }),
             None => json!({ "id": id }),
         }
     }
 
     pub fn app(&self, id: &str) -> Option<&App> {
-        self.apps.iter().find(|a| a.id == id)
+        let fresh = self.index_is_fresh();
+        index::find(fresh, &self.index.apps, &self.apps, id, |a| &a.id).map(|i| &self.apps[i])
+    }
+
+    fn solution_position(&self, id: &str) -> Option<usize> {
+        let fresh = self.index_is_fresh();
+        index::find(fresh, &self.index.solutions, &self.solutions, id, |s| &s.id)
     }
 
     pub fn solution(&self, id: &str) -> Option<&Solution> {
-        self.solutions.iter().find(|s| s.id == id)
+        self.solution_position(id).map(|i| &self.solutions[i])
     }
 
     pub(crate) fn solution_mut(&mut self, id: &str) -> Option<&mut Solution> {
-        self.solutions.iter_mut().find(|s| s.id == id)
+        self.solution_position(id).map(|i| &mut self.solutions[i])
+    }
+
+    /// A partner record and the solution it belongs to.
+    pub(crate) fn partner_record(&self, id: &str) -> Option<(&Solution, &Partner)> {
+        if self.index_is_fresh() {
+            if let Some(&(si, pi)) = self.index.partners.get(id)
+                && let Some(s) = self.solutions.get(si)
+                && let Some(p) = s.partners.get(pi).filter(|p| p.id == id)
+            {
+                return Some((s, p));
+            }
+            if !self.index.partners.contains_key(id) {
+                return None;
+            }
+        }
+        self.solutions
+            .iter()
+            .find_map(|s| s.partners.iter().find(|p| p.id == id).map(|p| (s, p)))
     }
 
     /// `{id, name, link}` of an app, as Meta embeds it.
