@@ -321,6 +321,42 @@ mod tests {
         assert!(select(&ids, &p(&[("after", &gone)])).is_err());
     }
 
+    proptest! {
+        /// A walk over positions picks the same page as `select` over the list itself.
+        #[test]
+        fn walk_picks_the_page_select_picks(
+            keep in proptest::collection::vec(any::<bool>(), 0..60),
+            candidate in proptest::collection::vec(any::<bool>(), 60),
+            limit in 1usize..8,
+            cursor in 0usize..70,
+            kind in 0u8..3,
+        ) {
+            // Items 0..n of a bigger sequence; the candidates a superset of the list.
+            let n = keep.len();
+            let ids: Vec<String> = (0..n).map(|i| format!("id{i}")).collect();
+            let list: Vec<&str> = (0..n).filter(|&i| keep[i]).map(|i| ids[i].as_str()).collect();
+            let candidates: Vec<usize> = (0..n).filter(|&i| keep[i] || candidate[i]).collect();
+            let c = encode_cursor(&format!("id{cursor}"));
+            let p = PageParams {
+                limit,
+                after: (kind == 1).then(|| c.clone()),
+                before: (kind == 2).then(|| c.clone()),
+            };
+            let position_of = |id: &str| ids.iter().position(|x| x == id);
+            let walked = walk(&candidates, |i| keep[i], position_of, &p);
+            match (select(&list, &p), walked) {
+                (Ok(page), Ok(w)) => {
+                    let rows: Vec<&str> = w.rows.iter().map(|&i| ids[i].as_str()).collect();
+                    prop_assert_eq!(&list[page.start..page.end], &rows[..]);
+                    prop_assert_eq!(page.has_previous, w.has_previous);
+                    prop_assert_eq!(page.has_next, w.has_next);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.message, b.message),
+                (a, b) => prop_assert!(false, "select {:?} but walk {:?}", a.map(|p| p.start), b.map(|w| w.rows)),
+            }
+        }
+    }
+
     #[test]
     fn envelope_links() {
         let page = Page {
