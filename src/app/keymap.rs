@@ -32,6 +32,7 @@ pub enum Command {
     Register,
     BspRegister,
     Sort,
+    SortReverse,
     Share,
     Revoke,
     Confirm,
@@ -46,9 +47,7 @@ impl Command {
     pub fn pane(self) -> Option<Pane> {
         match self {
             Command::Accept | Command::Reject | Command::Deactivate => Some(Pane::Solutions),
-            Command::Subscribe | Command::Register | Command::BspRegister | Command::Sort => {
-                Some(Pane::Wabas)
-            }
+            Command::Subscribe | Command::Register | Command::BspRegister => Some(Pane::Wabas),
             Command::Share | Command::Revoke => Some(Pane::CreditLines),
             _ => None,
         }
@@ -79,7 +78,8 @@ impl Command {
             Command::Subscribe => "subscribe our app (webhooks)",
             Command::Register => "register number (in detail)",
             Command::BspRegister => "register number with our BSP (in detail)",
-            Command::Sort => "sort: health, age, name",
+            Command::Sort => "sort by the next column that matters here",
+            Command::SortReverse => "reverse the order",
             Command::Share => "share a credit line",
             Command::Revoke => "revoke an allocation",
             Command::Confirm => "yes, in a confirm dialog",
@@ -127,6 +127,7 @@ pub const KEYMAP: &[(KeyCode, KeyModifiers, Command)] = &[
     (KeyCode::Char('R'), NONE, Command::Register),
     (KeyCode::Char('B'), NONE, Command::BspRegister),
     (KeyCode::Char('o'), NONE, Command::Sort),
+    (KeyCode::Char('O'), NONE, Command::SortReverse),
     (KeyCode::Char('S'), NONE, Command::Share),
     (KeyCode::Char('X'), NONE, Command::Revoke),
     (KeyCode::Char('y'), NONE, Command::Confirm),
@@ -176,6 +177,15 @@ pub fn key_label(code: KeyCode, mods: KeyModifiers) -> String {
     } else {
         base
     }
+}
+
+/// The first key bound to `cmd`, as a person would write it: what key hints on screen say,
+/// so they follow the key map (and its remapping) instead of naming a letter themselves.
+pub fn key_for(cmd: Command) -> String {
+    KEYMAP.iter().find(|(_, _, c)| *c == cmd).map_or_else(
+        || "?".to_string(),
+        |(code, mods, _)| key_label(*code, *mods),
+    )
 }
 
 /// The help screen's lines on `pane`: each command of that pane or of every pane once, with
@@ -234,7 +244,8 @@ mod tests {
     fn help_lists_every_command_once() {
         let lines = help_lines(Pane::Solutions);
         assert!(lines.iter().any(|(k, _)| k == "a"));
-        assert!(!lines.iter().any(|(k, _)| k == "o"));
+        assert!(lines.iter().any(|(k, h)| k == "o" && h.contains("sort")));
+        assert!(lines.iter().any(|(k, h)| k == "O" && h.contains("reverse")));
         let wabas = help_lines(Pane::Wabas);
         assert!(wabas.iter().any(|(k, h)| k == "o" && h.contains("sort")));
         assert!(wabas.iter().any(|(k, _)| k == "s") && wabas.iter().any(|(k, _)| k == "R"));
@@ -243,7 +254,10 @@ mod tests {
         let credit = help_lines(Pane::CreditLines);
         assert!(credit.iter().any(|(k, h)| k == "S" && h.contains("share")));
         assert!(credit.iter().any(|(k, h)| k == "X" && h.contains("revoke")));
-        assert!(!credit.iter().any(|(k, _)| k == "o" || k == "a"));
+        assert!(!credit.iter().any(|(k, _)| k == "a"));
+        assert_eq!(key_for(Command::Accept), "a");
+        assert_eq!(key_for(Command::Refresh), "Ctrl-r");
+        assert_eq!(key_for(Command::NextLane), "l");
         let refresh = lines.iter().find(|(_, h)| *h == "refresh now").unwrap();
         assert_eq!(refresh.0, "Ctrl-r");
         let down = lines.iter().find(|(_, h)| *h == "move down").unwrap();

@@ -2,6 +2,8 @@
 //! says to check them before accepting: accepting cannot be undone), and what keys apply.
 
 use ratatui::Frame;
+
+use crate::app::keymap::{Command, key_for};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
@@ -69,23 +71,26 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             theme.error,
         ));
     }
-    for (key, intent) in [
-        ('a', SolutionIntent::Accept),
-        ('r', SolutionIntent::Reject),
-        ('d', SolutionIntent::Deactivate),
+    for (cmd, intent) in [
+        (Command::Accept, SolutionIntent::Accept),
+        (Command::Reject, SolutionIntent::Reject),
+        (Command::Deactivate, SolutionIntent::Deactivate),
     ] {
         if disagreement.is_some() {
             break;
         }
         if let Some(action) = action_for(intent, s.state, s.role) {
-            hint.push(Span::styled(format!("{key} "), theme.key));
+            hint.push(Span::styled(format!("{} ", key_for(cmd)), theme.key));
             hint.push(Span::raw(format!("{}  ", action.edge().replace('_', " "))));
         }
     }
     if hint.is_empty() {
         hint.push(Span::styled("no action applies in this state  ", theme.dim));
     }
-    hint.push(Span::styled("Esc ", theme.key));
+    hint.push(Span::styled(
+        format!("{} ", key_for(Command::Close)),
+        theme.key,
+    ));
     hint.push(Span::raw("close"));
     frame.render_widget(Paragraph::new(Line::from(hint)), keys);
 }

@@ -297,12 +297,12 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
 }
 
 #[test]
-fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
+fn the_verified_result_moves_the_solution_and_says_so_without_a_dialog() {
     let mut m = loaded_model();
     feed(&mut m, [key('a'), key('y')]);
     let mut reread = node("7001", "Kōbe Retail Connect", "ACTIVE", "NONE");
     reread.owner_permissions = Some(vec!["MESSAGING".into()]);
-    feed(
+    let effects = feed(
         &mut m,
         [Msg::ActionFinished(ActionOutcome {
             sent: ReadStamp::issue(),
@@ -323,15 +323,65 @@ fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
         m.solutions.solution("7001").unwrap().state,
         SolutionState::Active
     );
-    assert!(matches!(&m.overlay, Some(Overlay::Outcome(_))));
-    assert!(
-        m.notice
-            .as_deref()
-            .unwrap()
-            .contains("verified, now active")
+    // A success is a message in the words of the key, not a dialog to close ...
+    assert!(m.overlay.is_none(), "{:?}", m.overlay);
+    assert_eq!(
+        m.notice.as_deref(),
+        Some("Accepted 'Kōbe Retail Connect' — verified, now active.")
     );
-    feed(&mut m, [code(KeyCode::Enter)]);
+    // ... and it stays in the Events history.
+    let recorded: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RecordEvent(ev) => Some(ev),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded.len(), 1, "{effects:?}");
+    assert_eq!(recorded[0].summary, m.notice.clone().unwrap());
+    assert_eq!(recorded[0].object_id.as_deref(), Some("7001"));
+    // The next key works on the pane at once.
+    feed(&mut m, [key('j')]);
     assert!(m.overlay.is_none());
+}
+
+#[test]
+fn a_failed_action_keeps_its_dialog() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('a'), key('y')]);
+    feed(
+        &mut m,
+        [Msg::ActionFinished(ActionOutcome {
+            sent: ReadStamp::issue(),
+            reread: ReadStamp::issue(),
+            target: Target::Solution {
+                id: "7001".into(),
+                name: "Kōbe Retail Connect".into(),
+                action: SolutionAction::RejectDeactivation,
+            },
+            result: ActionResult::Failed {
+                failure: Failure::new(
+                    FailureKind::Permission,
+                    "Meta refused: permission missing.",
+                    Some(200),
+                ),
+                reread: None,
+            },
+            audit: Ok("/tmp/audit.jsonl".into()),
+        })],
+    );
+    assert!(matches!(&m.overlay, Some(Overlay::Outcome(_))));
+    let done = Target::Solution {
+        id: "1".into(),
+        name: "x".into(),
+        action: SolutionAction::RejectDeactivation,
+    };
+    assert_eq!(done.done_words(), "Deactivation rejected");
+    let subscribed = Target::SubscribeApp {
+        waba_id: "1".into(),
+        waba_name: "x".into(),
+    };
+    assert_eq!(subscribed.done_words(), "Webhooks subscribed");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::ReadStamp;
-use partnerdeck::app::credit_lines::{CreditRow, RowKey};
+use partnerdeck::app::credit_lines::{CreditLane, CreditRow, RowKey};
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, Reread, Scope, Target,
     WabaList,
@@ -391,14 +391,15 @@ fn a_verified_share_updates_the_line_the_waba_and_the_checklist() {
         Some(true)
     );
     assert_eq!(m.credit.view(&m.wabas).not_funded, Some(3));
-    assert!(matches!(m.overlay, Some(Overlay::Outcome(_))));
+    assert!(m.overlay.is_none(), "a success is a message, not a dialog");
     let s = outcome_summary(&outcome, OUR_APP);
     assert!(
         s.starts_with(
-            "Done: shared 'Northwind Messaging Ltd.' with 'Juniper Travel' (EUR) — verified"
+            "Credit line shared: shared 'Northwind Messaging Ltd.' with 'Juniper Travel' (EUR) — verified"
         ),
         "{s}"
     );
+    assert_eq!(m.notice.as_deref(), Some(s.as_str()));
 }
 
 #[test]
@@ -563,22 +564,31 @@ fn a_verified_revoke_marks_the_allocation_revoked() {
 }
 
 #[test]
-fn keys_move_jump_sections_filter_and_open_the_detail() {
+fn keys_move_switch_lanes_filter_and_open_the_detail() {
     let mut m = credit_model();
     assert_eq!(
         m.credit
             .key_of(&m.credit.selected_row(&m.credit.view(&m.wabas)).unwrap()),
         RowKey::Line("1972385232742146".into())
     );
+    // l: the Not funded lane, its own rows only.
     feed(&mut m, [key('l')]);
-    assert_eq!(m.credit.key, Some(RowKey::Line("1972385232742287".into())));
-    feed(&mut m, [key('l')]);
-    assert_eq!(m.credit.key, Some(RowKey::NotFundedHeading));
-    feed(&mut m, [key('j'), code(KeyCode::Enter)]);
-    assert!(m.credit.detail_open);
+    assert_eq!(m.credit.lane, CreditLane::NotFunded);
     assert_eq!(m.credit.key, Some(RowKey::NotFunded("404".into())));
-    feed(&mut m, [code(KeyCode::Esc), key('g')]);
+    let view = m.credit.view(&m.wabas);
+    assert!(
+        view.rows
+            .iter()
+            .all(|r| matches!(r, CreditRow::NotFunded { .. })),
+        "{:?}",
+        view.rows
+    );
+    feed(&mut m, [code(KeyCode::Enter)]);
+    assert!(m.credit.detail_open);
+    // h: back to the allocations, from the top, detail closed.
+    feed(&mut m, [key('h')]);
     assert!(!m.credit.detail_open);
+    assert_eq!(m.credit.lane, CreditLane::Allocations);
     assert_eq!(m.credit.key, Some(RowKey::Line("1972385232742146".into())));
     feed(
         &mut m,
@@ -587,8 +597,11 @@ fn keys_move_jump_sections_filter_and_open_the_detail() {
     let view = m.credit.view(&m.wabas);
     let keys: Vec<RowKey> = view.rows.iter().map(|r| m.credit.key_of(r)).collect();
     assert!(keys.contains(&RowKey::Allocation("58303".into())));
-    assert!(keys.contains(&RowKey::NotFunded("303".into())));
     assert!(!keys.contains(&RowKey::Allocation("58101".into())));
+    assert_eq!(
+        view.matching[1], 1,
+        "the WABA 303 matches in the other lane"
+    );
     feed(&mut m, [code(KeyCode::Esc)]);
     assert!(m.credit.filter.value().is_empty());
 }
