@@ -430,6 +430,23 @@ impl CreditLinesPane {
         self.select(&view, 0);
     }
 
+    /// Select the row `key` names, in the lane that holds it; `false` when it is not shown
+    /// (filtered out, or gone).
+    pub fn select_key(&mut self, wabas: &WabasPane, key: &RowKey) -> bool {
+        self.lane = match key {
+            RowKey::NotFunded(_) => CreditLane::NotFunded,
+            _ => CreditLane::Allocations,
+        };
+        let view = self.view(wabas);
+        match view.rows.iter().position(|r| &self.key_of(r) == key) {
+            Some(pos) => {
+                self.select(&view, pos);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Next sort (`o`), or the same order reversed (`O`); the selection stays on its row.
     pub fn resort(&mut self, reverse: bool) {
         if reverse {

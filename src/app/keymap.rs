@@ -78,7 +78,7 @@ impl Command {
             Command::Subscribe => "subscribe our app (webhooks)",
             Command::Register => "register number (in detail)",
             Command::BspRegister => "register number with our BSP (in detail)",
-            Command::Sort => "sort by the next column that matters here",
+            Command::Sort => "sort by the next column",
             Command::SortReverse => "reverse the order",
             Command::Share => "share a credit line",
             Command::Revoke => "revoke an allocation",

@@ -77,6 +77,9 @@ pub(crate) fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> V
     // `update`); anything else keeps its dialog, which must be read and closed.
     if !matches!(outcome.result, ActionResult::Verified { .. }) {
         model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
+    } else if matches!(&model.overlay, Some(Overlay::Confirm(c)) if c.sending) {
+        // The dialog that was sending it has its answer.
+        model.overlay = None;
     }
     vec![]
 }

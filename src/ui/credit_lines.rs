@@ -161,7 +161,23 @@ fn draw_lanes(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, t
         spans.push(Span::styled(format!("{} {text}", lane.title()), style));
     }
     spans.push(Span::styled("  · ", theme.dim));
-    spans.extend(count_spans(&view.total(), theme));
+    let total = view.total();
+    if area.width >= WIDE {
+        spans.extend(count_spans(&total, theme));
+    } else {
+        // Symbols only: the rows say each one in a word.
+        spans.push(Span::styled(
+            format!(
+                "✓{} ✗{} ?{} –{}",
+                total.verified, total.mismatched, total.unknown, total.revoked
+            ),
+            if total.mismatched > 0 {
+                theme.error
+            } else {
+                theme.dim
+            },
+        ));
+    }
     spans.push(Span::styled("  · ", theme.dim));
     spans.push(Span::styled(key_for(Command::Sort), theme.key));
     spans.push(Span::styled(
@@ -404,8 +420,11 @@ fn row_line<'a>(
                 theme.warn
             };
             let (name_w, owner_w, reason_w) = not_funded_widths(inner, wide);
+            // "!" marks what a share fixes, in a symbol as well as colour.
+            let fixable = if reason.shareable() { "!" } else { " " };
             let mut spans = vec![
-                Span::raw(lead),
+                Span::raw(if selected { "›" } else { " " }),
+                Span::styled(fixable, theme.attention),
                 Span::raw(fit_name(name, name_w)),
                 Span::raw(" "),
             ];

@@ -423,13 +423,63 @@ fn q_in_a_detail_closes_it_and_quits_from_the_list() {
 #[test]
 fn a_key_of_another_pane_says_where_it_works() {
     let mut m = loaded_model();
-    let effects = feed(&mut m, [key('o')]);
+    let effects = feed(&mut m, [key('s')]);
     assert!(effects.is_empty());
     let notice = m.notice.clone().unwrap();
     assert!(
-        notice.contains("o works in the WABAs pane (press 2"),
+        notice.contains("s works in the WABAs pane (press 2"),
         "{notice}"
     );
+    feed(&mut m, [key('3'), key('a')]);
+    let notice = m.notice.clone().unwrap();
+    assert!(
+        notice.contains("a works in the Solutions pane (press 1"),
+        "{notice}"
+    );
+}
+
+/// `o` cycles the sort of the Solutions pane, `O` reverses it; the selection stays on its
+/// solution, and the order is derived once, not per frame.
+#[test]
+fn o_and_shift_o_sort_the_solutions_pane() {
+    use partnerdeck::app::solutions::SolutionSort;
+    let mut m = loaded_model();
+    feed(&mut m, [key('h')]); // All
+    let ids = |m: &partnerdeck::app::Model| -> Vec<String> {
+        m.solutions
+            .visible()
+            .iter()
+            .map(|s| s.id().to_string())
+            .collect()
+    };
+    // By state: requests waiting on us first within pending.
+    assert_eq!(ids(&m)[..3], ["7001", "7002", "7003"]);
+    feed(&mut m, [key('j')]); // 7002
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.solutions.sort, SolutionSort::Name);
+    assert_eq!(
+        ids(&m),
+        [
+            "7002", "7007", "7008", "7001", "7004", "7009", "7003", "7006", "7005"
+        ]
+    );
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7002"));
+    assert_eq!(m.notice.as_deref(), Some("Solutions sorted by name."));
+    feed(&mut m, [key('O')]);
+    assert!(m.solutions.reverse);
+    assert_eq!(ids(&m)[0], "7005");
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7002"));
+    assert_eq!(
+        m.notice.as_deref(),
+        Some("Solutions sorted by name, reversed.")
+    );
+    // By role: ours first; a new sort starts unreversed.
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.solutions.sort, SolutionSort::Role);
+    assert!(!m.solutions.reverse);
+    assert_eq!(ids(&m)[..3], ["7003", "7004", "7007"]);
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.solutions.sort, SolutionSort::State);
 }
 
 /// Our side comes from the list's role; when the detail's owner app disagrees, the console
