@@ -410,7 +410,11 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if let Some(overlay) = model.overlay.clone() {
         return on_overlay_key(model, overlay, cmd);
     }
-    model.notice = None;
+    // A `y` with nothing to confirm is often the second press of a confirm whose result
+    // just came in as a message: it keeps that message on screen.
+    if cmd != Command::Confirm {
+        model.notice = None;
+    }
     match cmd {
         Command::Quit => {
             if model.in_flight.is_some() && !model.quit_armed {

@@ -249,39 +249,42 @@ pub(crate) fn with_footer<'a>(
 /// `s` in at most `width` cells, cut in the middle so both ends stay readable: two names
 /// that share a long prefix keep their different tails ("Kestrel Commerce × Nor…Updates").
 pub(crate) fn middle_ellipsis(s: &str, width: usize) -> String {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
     if s.width() <= width {
         return s.to_string();
     }
     if width <= 1 {
         return "…".repeat(width);
     }
-    // The tail gets the smaller half: a name's start says more than its end.
+    // Cut between grapheme clusters only: a vowel sign or a joined emoji is never split
+    // from its base (a split one would leave a ghost cell). The tail gets the smaller half:
+    // a name's start says more than its end.
     let room = width - 1;
     let tail_room = room / 2;
     let head_room = room - tail_room;
     let mut head = String::new();
     let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
+    for g in s.graphemes(true) {
+        let w = g.width();
         if used + w > head_room {
             break;
         }
-        head.push(c);
+        head.push_str(g);
         used += w;
     }
-    let mut tail: Vec<char> = vec![];
+    let mut tail: Vec<&str> = vec![];
     let mut tail_used = 0;
-    for c in s.chars().rev() {
-        let w = c.width().unwrap_or(0);
+    for g in s.graphemes(true).rev() {
+        let w = g.width();
         if tail_used + w > tail_room {
             break;
         }
-        tail.push(c);
+        tail.push(g);
         tail_used += w;
     }
     tail.reverse();
-    format!("{head}…{}", tail.into_iter().collect::<String>())
+    format!("{head}…{}", tail.concat())
 }
 
 /// One column of a list whose columns give way to the name on a narrow screen.
@@ -334,5 +337,44 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn a_middle_cut_keeps_both_ends_and_never_splits_a_cluster() {
+        let a = middle_ellipsis("Kestrel Commerce × Northwind — Order Updates", 24);
+        let b = middle_ellipsis("Kestrel Commerce × Northwind — Order Confirmations", 24);
+        assert_eq!(a, "Kestrel Comm…der Updates");
+        assert!(b.starts_with("Kestrel") && b.ends_with("irmations"), "{b}");
+        assert_eq!(a.width(), 24);
+        assert_eq!(middle_ellipsis("short", 24), "short");
+        // A Devanagari vowel sign stays with its consonant.
+        let cut = middle_ellipsis("संवाद सेवा संवाद सेवा", 7);
+        assert!(cut.width() <= 7, "{cut}");
+        assert!(!cut.contains("…ा"), "{cut}");
+    }
+
+    #[test]
+    fn columns_give_way_lowest_priority_first_and_the_name_last() {
+        let cols = [
+            Column {
+                header: "ID",
+                width: 16,
+                priority: 3,
+            },
+            Column {
+                header: "Partner",
+                width: 20,
+                priority: 1,
+            },
+        ];
+        assert_eq!(fit_columns(100, 4, 20, &cols), (vec![true, true], 58));
+        assert_eq!(fit_columns(60, 4, 20, &cols), (vec![true, false], 39));
+        assert_eq!(fit_columns(38, 4, 20, &cols), (vec![false, false], 34));
     }
 }
