@@ -87,7 +87,11 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &EventsPane, theme: &Theme) {
             hints.push((Command::Copy, "copy id"));
         }
     }
-    hints.extend([(Command::NextLane, "kind"), (Command::Filter, "filter")]);
+    hints.extend([
+        (Command::NextLane, "kind"),
+        (Command::Sort, "sort"),
+        (Command::Filter, "filter"),
+    ]);
     let block = super::with_footer(
         Block::bordered()
             .title(Span::styled(title, theme.title))

@@ -524,3 +524,65 @@ fn a_role_that_disagrees_with_the_owner_app_offers_no_action() {
     effects.extend(feed(&mut m, [key('y')]));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Perform { .. })));
 }
+
+/// The Events pane sorts too: `o` by kind, then by object; `O` reverses; the selected event
+/// stays selected.
+#[test]
+fn o_and_shift_o_sort_the_events_pane() {
+    use partnerdeck::app::events::EventSort;
+    use partnerdeck::store::StoredEvent;
+    use partnerdeck::webhooks::{Event, EventKind};
+    let event = |seq: i64, kind: EventKind, object: &str| {
+        let mut e = Event::local(kind, Some(object), vec![], "x", &serde_json::json!({}));
+        e.id = format!("ev{seq}");
+        e.time = at(seq);
+        StoredEvent { seq, event: e }
+    };
+    let mut m = loaded_model();
+    feed(
+        &mut m,
+        [
+            Msg::EventsHistory {
+                events: vec![
+                    event(1, EventKind::Webhook, "b"),
+                    event(2, EventKind::Action, "a"),
+                    event(3, EventKind::Webhook, "a"),
+                    event(4, EventKind::Notice, ""),
+                ],
+                last_seen: 4,
+                feed: None,
+            },
+            key('4'),
+        ],
+    );
+    let ids = |m: &partnerdeck::app::Model| -> Vec<String> {
+        m.events
+            .visible()
+            .iter()
+            .map(|e| e.event.id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&m), ["ev4", "ev3", "ev2", "ev1"], "newest first");
+    feed(&mut m, [key('j')]); // ev3
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.events.sort, EventSort::Kind);
+    assert_eq!(
+        ids(&m),
+        ["ev2", "ev4", "ev3", "ev1"],
+        "action, notice, webhook"
+    );
+    assert_eq!(m.events.selected_id().as_deref(), Some("ev3"));
+    feed(&mut m, [key('o')]);
+    assert_eq!(
+        ids(&m),
+        ["ev3", "ev2", "ev1", "ev4"],
+        "by object, none last"
+    );
+    feed(&mut m, [key('O')]);
+    assert_eq!(ids(&m), ["ev4", "ev1", "ev2", "ev3"]);
+    assert_eq!(m.events.selected_id().as_deref(), Some("ev3"));
+    assert_eq!(
+        m.notice.as_deref(),
+        Some("Events sorted by object, reversed.")
+    );
+}
