@@ -479,9 +479,9 @@ fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, th
             view.matching[1]
         ),
     };
-    let legend = match pane.lane {
-        CreditLane::Allocations => " ✓ verified ✗ mismatched ? unknown – revoked ",
-        CreditLane::NotFunded => " ! a share fixes it ",
+    let legend: &[&str] = match pane.lane {
+        CreditLane::Allocations => &[" ✓ verified ✗ mismatched ? unknown – revoked "],
+        CreditLane::NotFunded => &[" ! a share fixes it "],
     };
     let selected_row = pane.selected_row(view);
     let block = Block::bordered()

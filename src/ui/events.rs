@@ -101,7 +101,7 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &EventsPane, theme: &Theme) {
                 theme,
             )),
         super::key_hints(&hints, theme),
-        " • new since you last looked ",
+        &[" • new since you last looked ", " • new "],
         area.width,
         theme,
     );

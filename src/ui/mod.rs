@@ -226,23 +226,24 @@ pub(crate) fn key_hints<'a>(hints: &[(Command, &str)], theme: &Theme) -> Line<'a
     Line::from(spans)
 }
 
-/// A list's block with its bottom line: the key hints on the left and, where there is room
-/// beside them, the legend of the list's symbols on the right.
+/// A list's block with its bottom line: the key hints on the left and, beside them, the
+/// first of `legends` (longest first) that has room: the legend of the list's symbols.
 pub(crate) fn with_footer<'a>(
     block: ratatui::widgets::Block<'a>,
     hints: Line<'a>,
-    legend: &'a str,
+    legends: &[&'a str],
     width: u16,
     theme: &Theme,
 ) -> ratatui::widgets::Block<'a> {
     use unicode_width::UnicodeWidthStr;
     let room = (width as usize).saturating_sub(2);
-    let fits = hints.width() + legend.width() < room;
+    let legend = legends
+        .iter()
+        .find(|l| !l.is_empty() && hints.width() + l.width() < room);
     let block = block.title_bottom(hints);
-    if fits && !legend.is_empty() {
-        block.title_bottom(Line::from(Span::styled(legend, theme.dim)).right_aligned())
-    } else {
-        block
+    match legend {
+        Some(l) => block.title_bottom(Line::from(Span::styled(*l, theme.dim)).right_aligned()),
+        None => block,
     }
 }
 

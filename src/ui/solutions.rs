@@ -163,7 +163,8 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let side = match one_role {
         Some(Role::Owner) => " · all ours",
         Some(Role::Partner) => " · all as partner",
-        _ => "",
+        Some(Role::Unknown) => " · our side unknown",
+        None => "",
     };
     let title = format!(
         " {} · {} of {}{side}{sort} ",
@@ -178,7 +179,7 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let block = super::with_footer(
         block,
         super::key_hints(&row_hints(model, selected_row), theme),
-        " ! waits on us ",
+        &[" ! waits on us "],
         area.width,
         theme,
     );

@@ -198,7 +198,19 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
     let block = super::with_footer(
         block,
         super::key_hints(&row_hints(model, pane.selected_row()), theme),
-        " ! attention ✓ yes ✗ no ? unknown ",
+        if tp {
+            &[
+                " ! attention · Hook=webhooks Fund=funded Reg=numbers registered BSP=with our BSP · ✓ yes ✗ no ? unknown ",
+                " ! attention · Hook=webhooks Fund=funded Reg=registered · ?=unknown ",
+                " ! attention ✓ yes ✗ no ? unknown ",
+            ]
+        } else {
+            &[
+                " ! attention · Hook=webhooks Cred=credit line Reg=numbers registered · ✓ yes ✗ no ? unknown ",
+                " ! attention · Hook=webhooks Cred=credit Reg=registered · ?=unknown ",
+                " ! attention ✓ yes ✗ no ? unknown ",
+            ]
+        },
         area.width,
         theme,
     );
