@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::app::Model;
 use crate::app::solutions::Detail;
 use crate::domain::solution::{SolutionIntent, action_for};
-use crate::graph::model::{AppRef, SolutionNode};
+use crate::graph::model::{AppRef, SolutionAction, SolutionNode};
 use crate::text::inert;
 use crate::ui::Theme;
 
@@ -81,7 +81,15 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         }
         if let Some(action) = action_for(intent, s.state, s.role) {
             hint.push(Span::styled(format!("{} ", key_for(cmd)), theme.key));
-            hint.push(Span::raw(format!("{}  ", action.edge().replace('_', " "))));
+            // The words of the key (as the list's hints say them), not Graph's edge names.
+            let words = match action {
+                SolutionAction::Accept => "accept",
+                SolutionAction::Reject => "reject",
+                SolutionAction::AcceptDeactivation => "accept deactivation",
+                SolutionAction::RejectDeactivation => "reject deactivation",
+                SolutionAction::SendDeactivation => "ask to deactivate",
+            };
+            hint.push(Span::raw(format!("{words}  ")));
         }
     }
     if hint.is_empty() {
