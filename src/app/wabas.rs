@@ -942,7 +942,7 @@ fn start_bsp_register(model: &mut Model) -> Vec<Effect> {
 /// `R` in the WABA detail: register the selected phone number, with a PIN typed in the dialog.
 /// Why a number in this status cannot be registered for Cloud API (reference §3.4), if it
 /// cannot: a register attempt would only fail and may count against the PIN.
-fn register_impossible(status: &str) -> Option<&'static str> {
+pub(crate) fn register_impossible(status: &str) -> Option<&'static str> {
     match status {
         "BANNED" => Some("it is BANNED by WhatsApp"),
         "DELETED" => Some("it is DELETED"),

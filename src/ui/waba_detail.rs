@@ -87,7 +87,18 @@ pub fn draw(
     let mut hint: Vec<Span> = vec![];
     if !phones.is_empty() {
         hint.extend(key(pair(Command::Down, Command::Up), "number"));
-        hint.extend(key(key_for(Command::Register), "register it"));
+        // R only where it could work: a registered number, or one whose status makes
+        // registering impossible, is not offered (R says why if pressed anyway).
+        let registrable = pane.selected_phone().is_some_and(|p| {
+            !p.is_connected()
+                && p.status
+                    .as_deref()
+                    .and_then(crate::app::wabas::register_impossible)
+                    .is_none()
+        });
+        if registrable && !model.read_only {
+            hint.extend(key(key_for(Command::Register), "register it"));
+        }
         if model.tech_provider() {
             hint.extend(key(key_for(Command::BspRegister), "with our BSP"));
         }
