@@ -1594,8 +1594,8 @@ audit_log = "audit/file.jsonl"
         );
         let msg = refused("[keys]\naccept = \"Hyper-x\"\n");
         assert!(msg.contains("is not a key"), "{msg}");
-        // Two panes may share a key: `o` sorts WABAs, and may accept on Solutions.
-        let cfg = write(dir.path(), "ok.toml", "[keys]\naccept = \"o\"\n", 0o600);
+        // Two panes may share a key: `S` shares on Credit lines, and may accept on Solutions.
+        let cfg = write(dir.path(), "ok.toml", "[keys]\naccept = \"S\"\n", 0o600);
         assert!(load(&args_with_config(&cfg), &fake_env(&[])).is_ok());
     }
 }

@@ -126,6 +126,26 @@ impl Target {
         }
     }
 
+    /// What a verified success says, in the words of the key that started it (not Graph's
+    /// edge names): "Accepted", "Deactivation rejected", "Webhooks subscribed".
+    pub fn done_words(&self) -> String {
+        match self {
+            Target::Solution { action, .. } => match action {
+                SolutionAction::Accept => "Accepted",
+                SolutionAction::Reject => "Rejected",
+                SolutionAction::SendDeactivation => "Deactivation requested",
+                SolutionAction::AcceptDeactivation => "Deactivation accepted",
+                SolutionAction::RejectDeactivation => "Deactivation rejected",
+            }
+            .to_string(),
+            Target::SubscribeApp { .. } => "Webhooks subscribed".into(),
+            Target::RegisterPhone { .. } => "Registered".into(),
+            Target::ShareCredit { .. } => "Credit line shared".into(),
+            Target::RevokeAllocation { .. } => "Allocation revoked".into(),
+            Target::BspRegister { bsp, .. } => format!("Registered with {}", bsp.name()),
+        }
+    }
+
     /// What it is done to, as people name it.
     pub fn name(&self) -> String {
         match self {

@@ -18,7 +18,7 @@ use crate::domain::funding::{
 };
 use crate::graph::credit_model::{AllocationConfig, CreditLineData};
 
-use crate::app::keymap::Command;
+use crate::app::keymap::{Command, key_label};
 use crate::app::model::{Confirm, Model, ShareChoice};
 use crate::app::msg::{Effect, Target};
 use crate::app::pipeline::confirm;
@@ -56,8 +56,71 @@ impl LineCounts {
     }
 }
 
-/// One row of the pane, top to bottom: each credit line's summary followed by its
-/// allocations (problems first), then the WABAs without credit of ours.
+/// The lanes across the top of the pane, each with its own columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreditLane {
+    /// Each credit line's summary followed by its allocations.
+    #[default]
+    Allocations,
+    /// The WABAs without credit of ours.
+    NotFunded,
+}
+
+impl CreditLane {
+    pub const ALL: [CreditLane; 2] = [CreditLane::Allocations, CreditLane::NotFunded];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            CreditLane::Allocations => "Allocations",
+            CreditLane::NotFunded => "Not funded",
+        }
+    }
+
+    pub fn next(self) -> CreditLane {
+        match self {
+            CreditLane::Allocations => CreditLane::NotFunded,
+            CreditLane::NotFunded => CreditLane::Allocations,
+        }
+    }
+}
+
+/// The order of the rows in a lane; `o` cycles, `O` reverses. Credit lines stay sections of
+/// the Allocations lane: the order is within each line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreditSort {
+    /// Allocations: mismatched, unknown, verified, revoked; not funded: what a share can fix
+    /// first. Then by name.
+    #[default]
+    Problems,
+    /// Customer business (allocations) or WABA name (not funded).
+    Name,
+    /// Allocations: most WABAs first; not funded: by customer business.
+    Group,
+}
+
+impl CreditSort {
+    pub fn next(self) -> CreditSort {
+        match self {
+            CreditSort::Problems => CreditSort::Name,
+            CreditSort::Name => CreditSort::Group,
+            CreditSort::Group => CreditSort::Problems,
+        }
+    }
+
+    pub fn label(self, lane: CreditLane) -> &'static str {
+        match (lane, self) {
+            (CreditLane::Allocations, CreditSort::Problems) => "problems first",
+            (CreditLane::Allocations, CreditSort::Name) => "customer",
+            (CreditLane::Allocations, CreditSort::Group) => "most WABAs",
+            (CreditLane::NotFunded, CreditSort::Problems) => "fixable first",
+            (CreditLane::NotFunded, CreditSort::Name) => "name",
+            (CreditLane::NotFunded, CreditSort::Group) => "customer",
+        }
+    }
+}
+
+/// One row of the lane shown, top to bottom: in Allocations, each credit line's summary
+/// followed by its allocations; in Not funded, the WABAs without credit of ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreditRow {
     Line {
@@ -68,7 +131,6 @@ pub enum CreditRow {
         alloc: usize,
         check: AllocationCheck,
     },
-    NotFundedHeading,
     NotFunded {
         waba_id: String,
         reason: NotFunded,
@@ -80,7 +142,6 @@ pub enum CreditRow {
 pub enum RowKey {
     Line(String),
     Allocation(String),
-    NotFundedHeading,
     NotFunded(String),
 }
 
@@ -93,6 +154,8 @@ pub struct CreditView {
     /// How many WABAs have no credit of ours (before the filter); `None` until the WABAs
     /// are read.
     pub not_funded: Option<usize>,
+    /// How many rows of each lane the filter lets through: allocations, not-funded WABAs.
+    pub matching: [usize; 2],
 }
 
 impl CreditView {
@@ -113,6 +176,10 @@ pub struct CreditLinesPane {
     pub not_configured: bool,
     pub filter: Input,
     pub filter_editing: bool,
+    pub lane: CreditLane,
+    pub sort: CreditSort,
+    /// `O`: the chosen order, reversed.
+    pub reverse: bool,
     /// The selected row, and its index as a fallback when that row is gone.
     pub key: Option<RowKey>,
     pub selected: usize,
@@ -138,6 +205,9 @@ struct ViewKey {
     wabas: u64,
     wabas_loaded: bool,
     needle: String,
+    lane: CreditLane,
+    sort: CreditSort,
+    reverse: bool,
 }
 
 impl CreditLinesPane {
@@ -149,6 +219,9 @@ impl CreditLinesPane {
             wabas: wabas.version(),
             wabas_loaded: wabas.loaded,
             needle: self.filter.value().trim().to_lowercase(),
+            lane: self.lane,
+            sort: self.sort,
+            reverse: self.reverse,
         };
         let mut d = self.derived.borrow_mut();
         if let Some((k, v)) = d.as_ref()
@@ -179,7 +252,6 @@ impl CreditLinesPane {
         let waba_name = |id: &str| by_id.get(id).map_or("", |r| r.waba.name());
         let mut view = CreditView::default();
         for (li, data) in self.lines.iter().enumerate() {
-            view.rows.push(CreditRow::Line { line: li });
             let mut counts = LineCounts::default();
             let mut allocs: Vec<(usize, AllocationCheck)> = data
                 .allocations
@@ -191,15 +263,23 @@ impl CreditLinesPane {
                 counts.add(c.verification);
             }
             view.counts.push(counts);
-            // Problems first, then by customer name.
+            let sort = self.sort;
             allocs.sort_by_cached_key(|(ai, c)| {
                 let a = &data.allocations[*ai];
-                (
-                    c.verification,
-                    a.business_name().to_lowercase(),
-                    a.id.clone(),
-                )
+                let first = match sort {
+                    CreditSort::Problems => c.verification as usize,
+                    CreditSort::Name => 0,
+                    CreditSort::Group => usize::MAX - c.waba_ids.len(),
+                };
+                (first, a.business_name().to_lowercase(), a.id.clone())
             });
+            if self.reverse {
+                allocs.reverse();
+            }
+            let lane_shown = self.lane == CreditLane::Allocations;
+            if lane_shown {
+                view.rows.push(CreditRow::Line { line: li });
+            }
             for (ai, check) in allocs {
                 let a = &data.allocations[ai];
                 let mut hay = vec![
@@ -215,35 +295,50 @@ impl CreditLinesPane {
                     hay.push(waba_name(id));
                 }
                 if matches(&hay) {
-                    view.rows.push(CreditRow::Allocation {
-                        line: li,
-                        alloc: ai,
-                        check,
-                    });
+                    view.matching[0] += 1;
+                    if lane_shown {
+                        view.rows.push(CreditRow::Allocation {
+                            line: li,
+                            alloc: ai,
+                            check,
+                        });
+                    }
                 }
             }
         }
         if let Some(index) = &index {
             let mut missing = not_funded(index, &self.lines);
             view.not_funded = Some(missing.len());
-            // The ones a share can fix first, then by name.
+            let owner = |id: &str| {
+                by_id
+                    .get(id)
+                    .and_then(|r| r.waba.owner_name())
+                    .unwrap_or("")
+            };
+            let sort = self.sort;
             missing.sort_by_cached_key(|(i, reason)| {
                 let id = index.wabas[*i].id;
-                (!reason.shareable(), waba_name(id).to_lowercase(), id)
+                let name = waba_name(id).to_lowercase();
+                match sort {
+                    CreditSort::Problems => (!reason.shareable(), String::new(), name, id),
+                    CreditSort::Name => (false, String::new(), name, id),
+                    CreditSort::Group => (false, owner(id).to_lowercase(), name, id),
+                }
             });
-            view.rows.push(CreditRow::NotFundedHeading);
+            if self.reverse {
+                missing.reverse();
+            }
             for (i, reason) in missing {
                 let w = &index.wabas[i];
-                let owner = by_id
-                    .get(w.id)
-                    .and_then(|r| r.waba.owner_name())
-                    .unwrap_or("");
                 let label = reason.label();
-                if matches(&[w.id, waba_name(w.id), owner, &label]) {
-                    view.rows.push(CreditRow::NotFunded {
-                        waba_id: w.id.to_string(),
-                        reason,
-                    });
+                if matches(&[w.id, waba_name(w.id), owner(w.id), &label]) {
+                    view.matching[1] += 1;
+                    if self.lane == CreditLane::NotFunded {
+                        view.rows.push(CreditRow::NotFunded {
+                            waba_id: w.id.to_string(),
+                            reason,
+                        });
+                    }
                 }
             }
         }
@@ -259,7 +354,6 @@ impl CreditLinesPane {
             (CreditRow::Allocation { line, alloc, .. }, RowKey::Allocation(id)) => {
                 self.allocation(*line, *alloc).is_some_and(|a| &a.id == id)
             }
-            (CreditRow::NotFundedHeading, RowKey::NotFundedHeading) => true,
             (CreditRow::NotFunded { waba_id, .. }, RowKey::NotFunded(id)) => waba_id == id,
             _ => false,
         }
@@ -279,7 +373,6 @@ impl CreditLinesPane {
                     .map(|a| a.id.clone())
                     .unwrap_or_default(),
             ),
-            CreditRow::NotFundedHeading => RowKey::NotFundedHeading,
             CreditRow::NotFunded { waba_id, .. } => RowKey::NotFunded(waba_id.clone()),
         }
     }
@@ -326,29 +419,49 @@ impl CreditLinesPane {
         self.select(view, pos);
     }
 
-    /// Jump to the next (or previous) section: a credit line's summary or the not-funded list.
-    pub fn jump_section(&mut self, view: &CreditView, forward: bool) {
-        let here = self.position(view);
-        let heading =
-            |r: &CreditRow| matches!(r, CreditRow::Line { .. } | CreditRow::NotFundedHeading);
-        let found = if forward {
-            view.rows
-                .iter()
-                .enumerate()
-                .skip(here + 1)
-                .find(|(_, r)| heading(r))
-                .map(|(i, _)| i)
-        } else {
-            view.rows
-                .iter()
-                .enumerate()
-                .take(here)
-                .rev()
-                .find(|(_, r)| heading(r))
-                .map(|(i, _)| i)
+    /// Show the other lane (`h`/`l`), from its first row.
+    pub fn switch_lane(&mut self, wabas: &WabasPane) {
+        self.lane = self.lane.next();
+        self.detail_open = false;
+        self.key = None;
+        self.selected = 0;
+        self.offset = 0;
+        let view = self.view(wabas);
+        self.select(&view, 0);
+    }
+
+    /// Select the row `key` names, in the lane that holds it; `false` when it is not shown
+    /// (filtered out, or gone).
+    pub fn select_key(&mut self, wabas: &WabasPane, key: &RowKey) -> bool {
+        self.lane = match key {
+            RowKey::NotFunded(_) => CreditLane::NotFunded,
+            _ => CreditLane::Allocations,
         };
-        if let Some(pos) = found {
-            self.select(view, pos);
+        let view = self.view(wabas);
+        match view.rows.iter().position(|r| &self.key_of(r) == key) {
+            Some(pos) => {
+                self.select(&view, pos);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Next sort (`o`), or the same order reversed (`O`); the selection stays on its row.
+    pub fn resort(&mut self, reverse: bool) {
+        if reverse {
+            self.reverse = !self.reverse;
+        } else {
+            self.sort = self.sort.next();
+            self.reverse = false;
+        }
+    }
+
+    /// How many rows a lane holds (before the filter), `None` until it is known.
+    pub fn lane_count(&self, view: &CreditView, lane: CreditLane) -> Option<usize> {
+        match lane {
+            CreditLane::Allocations => self.loaded.then(|| view.total().allocations),
+            CreditLane::NotFunded => view.not_funded,
         }
     }
 
@@ -450,8 +563,16 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
         Command::PageUp => pane.move_by(&view, -page),
         Command::Top => pane.move_to(&view, 0),
         Command::Bottom => pane.move_to(&view, usize::MAX),
-        Command::NextLane => pane.jump_section(&view, true),
-        Command::PrevLane => pane.jump_section(&view, false),
+        Command::NextLane | Command::PrevLane => pane.switch_lane(&model.wabas),
+        Command::Sort | Command::SortReverse => {
+            pane.resort(cmd == Command::SortReverse);
+            model.notice = Some(format!(
+                "{} sorted by {}{}.",
+                pane.lane.title(),
+                pane.sort.label(pane.lane),
+                if pane.reverse { ", reversed" } else { "" }
+            ));
+        }
         Command::Filter => {
             pane.detail_open = false;
             pane.filter_editing = true;
@@ -472,10 +593,11 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
 fn start_share(model: &mut Model) -> Vec<Effect> {
     let view = model.credit.view(&model.wabas);
     let Some(CreditRow::NotFunded { waba_id, reason }) = model.credit.selected_row(&view) else {
-        model.notice = Some(
-            "Select a WABA in the 'Not funded' list (l jumps there), then press S to share a credit line with it."
-                .into(),
-        );
+        model.notice = Some(format!(
+            "Select a WABA in the Not funded lane ({} goes there), then press {} to share a credit line with it.",
+            key_label(Command::NextLane),
+            key_label(Command::Share)
+        ));
         return vec![];
     };
     let Some(row) = model.wabas.row(&waba_id) else {
@@ -621,10 +743,10 @@ fn start_revoke(model: &mut Model) -> Vec<Effect> {
     let view = model.credit.view(&model.wabas);
     let Some(CreditRow::Allocation { line, alloc, check }) = model.credit.selected_row(&view)
     else {
-        model.notice = Some(
-            "Select an allocation (a customer business under a credit line), then press X to revoke it."
-                .into(),
-        );
+        model.notice = Some(format!(
+            "Select an allocation (a customer business under a credit line, in the Allocations lane), then press {} to revoke it.",
+            key_label(Command::Revoke)
+        ));
         return vec![];
     };
     let Some(data) = model.credit.lines.get(line) else {
@@ -731,10 +853,6 @@ mod tests {
                 RowKey::Allocation("a2".into()),
                 RowKey::Allocation("a1".into()),
                 RowKey::Allocation("a4".into()),
-                RowKey::NotFundedHeading,
-                // What a share can fix first.
-                RowKey::NotFunded("3".into()),
-                RowKey::NotFunded("2".into()),
             ]
         );
         assert_eq!(
@@ -748,6 +866,47 @@ mod tests {
             }
         );
         assert_eq!(v.not_funded, Some(2));
+        assert_eq!(v.matching, [3, 2]);
+    }
+
+    #[test]
+    fn the_not_funded_lane_has_its_own_rows_and_every_lane_sorts() {
+        let (mut pane, wabas) = setup();
+        let keys = |pane: &CreditLinesPane| -> Vec<RowKey> {
+            let v = pane.view(&wabas);
+            v.rows.iter().map(|r| pane.key_of(r)).collect()
+        };
+        pane.switch_lane(&wabas);
+        assert_eq!(pane.lane, CreditLane::NotFunded);
+        // What a share can fix first.
+        assert_eq!(
+            keys(&pane),
+            [RowKey::NotFunded("3".into()), RowKey::NotFunded("2".into())]
+        );
+        assert_eq!(pane.key, Some(RowKey::NotFunded("3".into())));
+        pane.resort(false);
+        assert_eq!(pane.sort, CreditSort::Name);
+        assert_eq!(
+            keys(&pane),
+            [RowKey::NotFunded("2".into()), RowKey::NotFunded("3".into())]
+        );
+        pane.resort(true);
+        assert_eq!(
+            keys(&pane),
+            [RowKey::NotFunded("3".into()), RowKey::NotFunded("2".into())]
+        );
+        pane.switch_lane(&wabas);
+        assert_eq!(pane.lane, CreditLane::Allocations);
+        // By customer name (reversed still): the line stays the section's head.
+        assert_eq!(
+            keys(&pane),
+            [
+                RowKey::Line("L".into()),
+                RowKey::Allocation("a4".into()),
+                RowKey::Allocation("a2".into()),
+                RowKey::Allocation("a1".into()),
+            ]
+        );
     }
 
     #[test]
@@ -757,7 +916,7 @@ mod tests {
         assert_eq!(v.counts[0].unknown, 2);
         assert_eq!(v.counts[0].revoked, 1);
         assert_eq!(v.not_funded, None);
-        assert!(!v.rows.contains(&CreditRow::NotFundedHeading));
+        assert_eq!(v.matching[1], 0);
     }
 
     #[test]
@@ -777,13 +936,10 @@ mod tests {
         assert_eq!(pane.key_of(&v.rows[1]), RowKey::Allocation("a1".into()));
         pane.filter = Input::new("b4".into());
         let v = pane.view(&wabas);
-        assert_eq!(v.rows.len(), 3, "line, a4, heading: {:?}", v.rows);
-        // a1 is hidden: the selection stays at its index, the heading.
-        assert_eq!(pane.position(&v), 2);
-        pane.jump_section(&v, false);
-        assert_eq!(pane.key, Some(RowKey::Line("L".into())));
-        pane.jump_section(&v, true);
-        assert_eq!(pane.key, Some(RowKey::NotFundedHeading));
+        assert_eq!(v.rows.len(), 2, "line, a4: {:?}", v.rows);
+        assert_eq!(v.matching, [1, 0]);
+        // a1 is hidden: the selection stays at its index, now a4.
+        assert_eq!(pane.position(&v), 1);
     }
 
     #[test]

@@ -70,6 +70,46 @@ impl Lane {
     }
 }
 
+/// The order of the rows; `o` cycles, `O` reverses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventSort {
+    /// Newest first.
+    #[default]
+    Time,
+    /// By kind, newest first within a kind.
+    Kind,
+    /// By the object's id (what happened to one WABA or solution, together), newest first.
+    Object,
+}
+
+impl EventSort {
+    pub fn next(self) -> EventSort {
+        match self {
+            EventSort::Time => EventSort::Kind,
+            EventSort::Kind => EventSort::Object,
+            EventSort::Object => EventSort::Time,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventSort::Time => "time (newest first)",
+            EventSort::Kind => "kind",
+            EventSort::Object => "object",
+        }
+    }
+}
+
+/// What the visible rows depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ViewKey {
+    version: u64,
+    lane: Lane,
+    sort: EventSort,
+    reverse: bool,
+    needle: String,
+}
+
 /// Whether an event of this kind counts as news for the tab mark: what came from outside or
 /// changed by itself, not what the console did or said on screen.
 pub fn is_news(kind: EventKind) -> bool {
@@ -97,6 +137,14 @@ pub struct EventsPane {
     pub new_since: i64,
     /// Where webhooks come from, in words (`None`: no feed configured).
     pub feed: Option<String>,
+    pub sort: EventSort,
+    /// `O`: the chosen order, reversed.
+    pub reverse: bool,
+    /// Bumped whenever `items` changes.
+    version: u64,
+    /// The visible rows (indices into `items`) and what they were derived from: derived
+    /// when the events, lane, sort or filter change, never per frame.
+    derived: std::cell::RefCell<Option<(ViewKey, std::sync::Arc<Vec<usize>>)>>,
 }
 
 impl EventsPane {
@@ -117,14 +165,69 @@ impl EventsPane {
         .any(|s| s.to_lowercase().contains(needle))
     }
 
-    /// The rows shown: newest first, the current lane, narrowed by the filter.
+    /// The rows shown: the current lane, narrowed by the filter, in the chosen order (newest
+    /// first unless sorted otherwise).
     pub fn visible(&self) -> Vec<&StoredEvent> {
-        let needle = self.filter.value().trim().to_lowercase();
-        self.items
+        self.visible_indices()
             .iter()
-            .rev()
-            .filter(|e| self.lane.contains(e.event.kind) && self.matches_filter(e, &needle))
+            .map(|&i| &self.items[i])
             .collect()
+    }
+
+    fn visible_indices(&self) -> std::sync::Arc<Vec<usize>> {
+        let key = ViewKey {
+            version: self.version,
+            lane: self.lane,
+            sort: self.sort,
+            reverse: self.reverse,
+            needle: self.filter.value().trim().to_lowercase(),
+        };
+        if let Some((k, v)) = self.derived.borrow().as_ref()
+            && *k == key
+        {
+            return v.clone();
+        }
+        // Newest first: `items` is in arrival order.
+        let mut rows: Vec<usize> = (0..self.items.len())
+            .rev()
+            .filter(|&i| {
+                let e = &self.items[i];
+                self.lane.contains(e.event.kind) && self.matches_filter(e, &key.needle)
+            })
+            .collect();
+        let items = &self.items;
+        match self.sort {
+            EventSort::Time => {}
+            // Stable: newest first stays within a kind or an object.
+            EventSort::Kind => rows.sort_by_key(|&i| items[i].event.kind.as_str()),
+            // Events about no object last.
+            EventSort::Object => rows.sort_by_key(|&i| {
+                let id = items[i]
+                    .event
+                    .object_id
+                    .as_deref()
+                    .filter(|id| !id.is_empty());
+                (id.is_none(), id)
+            }),
+        }
+        if self.reverse {
+            rows.reverse();
+        }
+        let rows = std::sync::Arc::new(rows);
+        *self.derived.borrow_mut() = Some((key, rows.clone()));
+        rows
+    }
+
+    /// Next sort (`o`), or the same order reversed (`O`), keeping the selected event.
+    pub fn resort(&mut self, reverse: bool) {
+        let keep = self.selected_id();
+        if reverse {
+            self.reverse = !self.reverse;
+        } else {
+            self.sort = self.sort.next();
+            self.reverse = false;
+        }
+        self.select_id(keep.as_deref());
     }
 
     pub fn lane_count(&self, lane: Lane) -> usize {
@@ -209,6 +312,7 @@ impl EventsPane {
             }
             self.items.push(e);
         }
+        self.version += 1;
         if self.items.len() > MAX_EVENTS {
             let extra = self.items.len() - MAX_EVENTS;
             self.items.drain(..extra);
@@ -246,6 +350,14 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
             pane.selected = 0;
         }
         Command::Filter => pane.filter_editing = true,
+        Command::Sort | Command::SortReverse => {
+            pane.resort(cmd == Command::SortReverse);
+            model.notice = Some(format!(
+                "Events sorted by {}{}.",
+                pane.sort.label(),
+                if pane.reverse { ", reversed" } else { "" }
+            ));
+        }
         Command::Open if pane.selected_event().is_some() => pane.detail_open = true,
         _ => {}
     }

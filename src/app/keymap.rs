@@ -40,6 +40,7 @@ pub enum Command {
     Register,
     BspRegister,
     Sort,
+    SortReverse,
     Share,
     Revoke,
     Confirm,
@@ -51,7 +52,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order the help lists them.
-    pub const ALL: [Command; 31] = [
+    pub const ALL: [Command; 32] = [
         Command::NextPane,
         Command::PrevPane,
         Command::Solutions,
@@ -76,6 +77,7 @@ impl Command {
         Command::Register,
         Command::BspRegister,
         Command::Sort,
+        Command::SortReverse,
         Command::Share,
         Command::Revoke,
         Command::Confirm,
@@ -112,6 +114,7 @@ impl Command {
             Command::Register => "register",
             Command::BspRegister => "bsp_register",
             Command::Sort => "sort",
+            Command::SortReverse => "sort_reverse",
             Command::Share => "share",
             Command::Revoke => "revoke",
             Command::Confirm => "confirm",
@@ -131,9 +134,7 @@ impl Command {
     pub fn pane(self) -> Option<Pane> {
         match self {
             Command::Accept | Command::Reject | Command::Deactivate => Some(Pane::Solutions),
-            Command::Subscribe | Command::Register | Command::BspRegister | Command::Sort => {
-                Some(Pane::Wabas)
-            }
+            Command::Subscribe | Command::Register | Command::BspRegister => Some(Pane::Wabas),
             Command::Share | Command::Revoke => Some(Pane::CreditLines),
             _ => None,
         }
@@ -164,7 +165,8 @@ impl Command {
             Command::Subscribe => "subscribe our app (webhooks)",
             Command::Register => "register number (in detail)",
             Command::BspRegister => "register number with our BSP (in detail)",
-            Command::Sort => "sort: health, age, name",
+            Command::Sort => "sort by the next column",
+            Command::SortReverse => "reverse the order",
             Command::Share => "share a credit line",
             Command::Revoke => "revoke an allocation",
             Command::Confirm => "yes, in a confirm dialog",
@@ -212,6 +214,7 @@ pub const DEFAULT_KEYMAP: &[(KeyCode, KeyModifiers, Command)] = &[
     (KeyCode::Char('R'), NONE, Command::Register),
     (KeyCode::Char('B'), NONE, Command::BspRegister),
     (KeyCode::Char('o'), NONE, Command::Sort),
+    (KeyCode::Char('O'), NONE, Command::SortReverse),
     (KeyCode::Char('S'), NONE, Command::Share),
     (KeyCode::Char('X'), NONE, Command::Revoke),
     (KeyCode::Char('y'), NONE, Command::Confirm),
@@ -741,7 +744,8 @@ mod tests {
     fn help_lists_every_command_once() {
         let lines = help_lines(Pane::Solutions);
         assert!(lines.iter().any(|(k, _)| k == "a"));
-        assert!(!lines.iter().any(|(k, _)| k == "o"));
+        assert!(lines.iter().any(|(k, h)| k == "o" && h.contains("sort")));
+        assert!(lines.iter().any(|(k, h)| k == "O" && h.contains("reverse")));
         let wabas = help_lines(Pane::Wabas);
         assert!(wabas.iter().any(|(k, h)| k == "o" && h.contains("sort")));
         assert!(wabas.iter().any(|(k, _)| k == "s") && wabas.iter().any(|(k, _)| k == "R"));
@@ -750,7 +754,10 @@ mod tests {
         let credit = help_lines(Pane::CreditLines);
         assert!(credit.iter().any(|(k, h)| k == "S" && h.contains("share")));
         assert!(credit.iter().any(|(k, h)| k == "X" && h.contains("revoke")));
-        assert!(!credit.iter().any(|(k, _)| k == "o" || k == "a"));
+        assert!(!credit.iter().any(|(k, _)| k == "a"));
+        assert_eq!(key_label(Command::Accept), "a");
+        assert_eq!(key_label(Command::Refresh), "Ctrl-r");
+        assert_eq!(key_label(Command::NextLane), "l");
         let refresh = lines.iter().find(|(_, h)| *h == "refresh now").unwrap();
         assert_eq!(refresh.0, "Ctrl-r");
         let down = lines.iter().find(|(_, h)| *h == "move down").unwrap();

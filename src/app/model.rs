@@ -300,14 +300,15 @@ impl Model {
             },
             Pane::CreditLines => {
                 let view = self.credit.view(&self.wabas);
-                match self.credit.key_of(&self.credit.selected_row(&view)?) {
-                    crate::app::credit_lines::RowKey::Line(id) => Some(("credit line id", id)),
-                    crate::app::credit_lines::RowKey::Allocation(id) => {
-                        Some(("allocation config id", id))
-                    }
-                    crate::app::credit_lines::RowKey::NotFunded(id) => Some(("WABA id", id)),
-                    crate::app::credit_lines::RowKey::NotFundedHeading => None,
-                }
+                Some(
+                    match self.credit.key_of(&self.credit.selected_row(&view)?) {
+                        crate::app::credit_lines::RowKey::Line(id) => ("credit line id", id),
+                        crate::app::credit_lines::RowKey::Allocation(id) => {
+                            ("allocation config id", id)
+                        }
+                        crate::app::credit_lines::RowKey::NotFunded(id) => ("WABA id", id),
+                    },
+                )
             }
             Pane::Events => self.events.selected_object().map(|id| ("object id", id)),
         }

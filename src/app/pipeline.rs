@@ -73,7 +73,14 @@ pub(crate) fn on_action_finished(model: &mut Model, outcome: ActionOutcome) -> V
     }
     model.record_action(&outcome);
     model.notice = Some(outcome_summary(&outcome, &model.our_app_id));
-    model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
+    // A verified success is a message (it stays in the Events history, recorded by
+    // `update`); anything else keeps its dialog, which must be read and closed.
+    if !matches!(outcome.result, ActionResult::Verified { .. }) {
+        model.overlay = Some(Overlay::Outcome(Box::new(outcome)));
+    } else if matches!(&model.overlay, Some(Overlay::Confirm(c)) if c.sending) {
+        // The dialog that was sending it has its answer.
+        model.overlay = None;
+    }
     vec![]
 }
 
@@ -100,9 +107,14 @@ fn credit_summary(o: &ActionOutcome) -> Option<String> {
         ActionResult::NotSent { reason } => format!("Not sent: {reason}"),
         ActionResult::Verified { reread } => match &o.target {
             Target::ShareCredit { .. } => format!(
-                "Done: {done} — verified: the WABA's primary_funding_id is the allocation's receiving credential."
+                "{}: {done} — verified: the WABA's primary_funding_id is the allocation's receiving credential.",
+                o.target.done_words()
             ),
-            _ => format!("Done: {done} — verified, request_status {}.", state(reread)),
+            _ => format!(
+                "{}: {done} — verified, request_status {}.",
+                o.target.done_words(),
+                state(reread)
+            ),
         },
         ActionResult::Unexpected { reread, .. } => format!(
             "Meta accepted {what}, but the re-read shows {}.",
@@ -158,9 +170,12 @@ fn bsp_summary(o: &ActionOutcome) -> Option<String> {
         }
         ActionResult::Verified { reread } => match reread {
             Reread::Bsp { sentence, .. } => {
-                format!("Done: {bsp} registered {name}. {sentence}")
+                format!(
+                    "{}: {bsp} registered {name}. {sentence}",
+                    o.target.done_words()
+                )
             }
-            _ => format!("Done: {bsp} registered {name}."),
+            _ => format!("{}: {bsp} registered {name}.", o.target.done_words()),
         },
         ActionResult::Failed { failure, .. } if failure.kind == FailureKind::ReadOnly => {
             failure.sentence.clone()
@@ -199,9 +214,11 @@ pub fn outcome_summary(o: &ActionOutcome, our_app_id: &str) -> String {
     let state = |r: &Reread| r.state(&o.target, our_app_id).replace('_', " ");
     match &o.result {
         ActionResult::NotSent { reason } => format!("Not sent: {reason}"),
-        ActionResult::Verified { reread } => {
-            format!("Done: {what} '{name}' — verified, now {}.", state(reread))
-        }
+        ActionResult::Verified { reread } => format!(
+            "{} '{name}' — verified, now {}.",
+            o.target.done_words(),
+            state(reread)
+        ),
         ActionResult::Unexpected { reread, .. } => format!(
             "Meta accepted {what} for '{name}' but it now reads as {}.",
             state(reread)

@@ -70,6 +70,54 @@ impl Lane {
     }
 }
 
+/// The order of the rows; `o` cycles, `O` reverses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SolutionSort {
+    /// Grouped by state; within a state, requests that wait on us first, then Meta's order.
+    #[default]
+    State,
+    Name,
+    /// Our side: owner, then partner, then unknown.
+    Role,
+}
+
+impl SolutionSort {
+    pub fn next(self) -> SolutionSort {
+        match self {
+            SolutionSort::State => SolutionSort::Name,
+            SolutionSort::Name => SolutionSort::Role,
+            SolutionSort::Role => SolutionSort::State,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SolutionSort::State => "state",
+            SolutionSort::Name => "name",
+            SolutionSort::Role => "role",
+        }
+    }
+}
+
+/// What the visible rows depend on: when it is the same, the rows are too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ViewKey {
+    version: u64,
+    lane: Lane,
+    sort: SolutionSort,
+    reverse: bool,
+    needle: String,
+}
+
+/// The visible rows (indices into `items`, in order), derived when the data, lane, sort or
+/// filter changes, never while drawing; and the one role they all share, if they do.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    key: Option<ViewKey>,
+    visible: std::sync::Arc<Vec<usize>>,
+    one_role: Option<Role>,
+}
+
 /// What we know of one solution's detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
@@ -99,6 +147,12 @@ pub struct SolutionsPane {
     /// Solutions established by a read that started after the list's (a detail, an action's
     /// re-read): the list does not overwrite them.
     pub newer: HashMap<String, ReadStamp>,
+    pub sort: SolutionSort,
+    /// `O`: the chosen order, reversed.
+    pub reverse: bool,
+    /// Bumped on every change to `items` (or the details the filter searches).
+    version: u64,
+    derived: std::cell::RefCell<Derived>,
 }
 
 impl SolutionsPane {
@@ -134,16 +188,87 @@ impl SolutionsPane {
         haystack.contains(&needle)
     }
 
-    /// The rows shown: the current lane, narrowed by the filter. Rows are grouped by state;
-    /// within a state, requests that wait on us come first, then Meta's order.
-    pub fn visible(&self) -> Vec<&Solution> {
-        let mut rows: Vec<&Solution> = self
-            .items
-            .iter()
-            .filter(|s| self.lane.contains(s.state) && self.matches_filter(s))
+    /// The rows shown, as indices into `items`: the current lane, narrowed by the filter, in
+    /// the chosen order. Derived once per change of data, lane, sort or filter.
+    pub fn visible_indices(&self) -> std::sync::Arc<Vec<usize>> {
+        self.derive();
+        self.derived.borrow().visible.clone()
+    }
+
+    /// The role every visible row shares, if they all share one (a Role column would add
+    /// nothing then).
+    pub fn one_role(&self) -> Option<Role> {
+        self.derive();
+        self.derived.borrow().one_role
+    }
+
+    fn derive(&self) {
+        let key = ViewKey {
+            version: self.version,
+            lane: self.lane,
+            sort: self.sort,
+            reverse: self.reverse,
+            needle: self.filter.value().trim().to_lowercase(),
+        };
+        if self.derived.borrow().key.as_ref() == Some(&key) {
+            return;
+        }
+        let mut rows: Vec<usize> = (0..self.items.len())
+            .filter(|&i| {
+                let s = &self.items[i];
+                self.lane.contains(s.state) && self.matches_filter(s)
+            })
             .collect();
-        rows.sort_by_key(|s| (s.state, !s.waits_on_us()));
-        rows
+        let items = &self.items;
+        match self.sort {
+            SolutionSort::State => rows.sort_by_key(|&i| (items[i].state, !items[i].waits_on_us())),
+            SolutionSort::Name => rows.sort_by_cached_key(|&i| {
+                (items[i].name().to_lowercase(), items[i].id().to_string())
+            }),
+            SolutionSort::Role => rows.sort_by_key(|&i| {
+                let order = match items[i].role {
+                    Role::Owner => 0,
+                    Role::Partner => 1,
+                    Role::Unknown => 2,
+                };
+                (order, items[i].state, !items[i].waits_on_us())
+            }),
+        }
+        if self.reverse {
+            rows.reverse();
+        }
+        let first = rows.first().map(|&i| items[i].role);
+        let one_role = first.filter(|r| rows.iter().all(|&i| items[i].role == *r));
+        *self.derived.borrow_mut() = Derived {
+            key: Some(key),
+            visible: std::sync::Arc::new(rows),
+            one_role,
+        };
+    }
+
+    /// The rows shown (see [`visible_indices`](Self::visible_indices)).
+    pub fn visible(&self) -> Vec<&Solution> {
+        self.visible_indices()
+            .iter()
+            .map(|&i| &self.items[i])
+            .collect()
+    }
+
+    /// How many rows are shown.
+    pub fn visible_len(&self) -> usize {
+        self.visible_indices().len()
+    }
+
+    /// Next sort (`o`), or the same order reversed (`O`), keeping the selected row selected.
+    pub fn resort(&mut self, reverse: bool) {
+        let keep = self.selected_id();
+        if reverse {
+            self.reverse = !self.reverse;
+        } else {
+            self.sort = self.sort.next();
+            self.reverse = false;
+        }
+        self.select_id(keep.as_deref());
     }
 
     pub fn lane_count(&self, lane: Lane) -> usize {
@@ -151,7 +276,8 @@ impl SolutionsPane {
     }
 
     pub fn selected_solution(&self) -> Option<&Solution> {
-        self.visible().get(self.selected).copied()
+        let v = self.visible_indices();
+        v.get(self.selected).map(|&i| &self.items[i])
     }
 
     pub fn selected_id(&self) -> Option<String> {
@@ -164,14 +290,17 @@ impl SolutionsPane {
 
     /// Keep the selection inside the visible rows.
     pub fn clamp_selection(&mut self) {
-        let n = self.visible().len();
+        let n = self.visible_len();
         self.selected = if n == 0 { 0 } else { self.selected.min(n - 1) };
     }
 
     /// Select the row with this id if it is visible; otherwise just clamp.
     pub fn select_id(&mut self, id: Option<&str>) {
         if let Some(id) = id
-            && let Some(pos) = self.visible().iter().position(|s| s.id() == id)
+            && let Some(pos) = self
+                .visible_indices()
+                .iter()
+                .position(|&i| self.items[i].id() == id)
         {
             self.selected = pos;
             return;
@@ -180,7 +309,7 @@ impl SolutionsPane {
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let n = self.visible().len();
+        let n = self.visible_len();
         if n == 0 {
             self.selected = 0;
             return;
@@ -190,7 +319,7 @@ impl SolutionsPane {
     }
 
     pub fn move_to_end(&mut self) {
-        self.selected = self.visible().len().saturating_sub(1);
+        self.selected = self.visible_len().saturating_sub(1);
     }
 
     /// As of which read the solution is shown; `None` when it is not held.
@@ -243,6 +372,7 @@ impl SolutionsPane {
             })
             .collect();
         self.loaded = true;
+        self.version += 1;
         self.select_id(keep.as_deref());
     }
 
@@ -258,6 +388,7 @@ impl SolutionsPane {
                     merged.status = held.status;
                     merged.status_for_pending_request = held.status_for_pending_request;
                     self.details.insert(id, Detail::Loaded(merged));
+                    self.version += 1;
                 }
             }
             return;
@@ -271,6 +402,7 @@ impl SolutionsPane {
             self.items.push(Solution::new(node.clone(), Role::Unknown));
         }
         self.details.insert(node.id.clone(), Detail::Loaded(node));
+        self.version += 1;
         self.select_id(keep.as_deref());
     }
 }
@@ -322,6 +454,16 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
             }
             model.solutions.detail_open = true;
             follow_detail(model)
+        }
+        Command::Sort | Command::SortReverse => {
+            let pane = &mut model.solutions;
+            pane.resort(cmd == Command::SortReverse);
+            model.notice = Some(format!(
+                "Solutions sorted by {}{}.",
+                pane.sort.label(),
+                if pane.reverse { ", reversed" } else { "" }
+            ));
+            vec![]
         }
         Command::Accept => start_action(model, SolutionIntent::Accept),
         Command::Reject => start_action(model, SolutionIntent::Reject),

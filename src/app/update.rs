@@ -431,7 +431,11 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if let Some(overlay) = model.overlay.clone() {
         return on_overlay_key(model, overlay, cmd);
     }
-    model.notice = None;
+    // A `y` with nothing to confirm is often the second press of a confirm whose result
+    // just came in as a message: it keeps that message on screen.
+    if cmd != Command::Confirm {
+        model.notice = None;
+    }
     match cmd {
         Command::Quit => ask_to_quit(model, &key),
         Command::Copy => copy_selected_id(model),

@@ -66,6 +66,8 @@ pub enum SortKey {
     /// Newest first (onboarding age), unknown creation time last.
     Age,
     Name,
+    /// Lowest messaging limit tier first (unknown tiers last), then health.
+    Tier,
 }
 
 impl SortKey {
@@ -73,7 +75,8 @@ impl SortKey {
         match self {
             SortKey::Health => SortKey::Age,
             SortKey::Age => SortKey::Name,
-            SortKey::Name => SortKey::Health,
+            SortKey::Name => SortKey::Tier,
+            SortKey::Tier => SortKey::Health,
         }
     }
 
@@ -82,6 +85,7 @@ impl SortKey {
             SortKey::Health => "health",
             SortKey::Age => "onboarding age (newest first)",
             SortKey::Name => "name",
+            SortKey::Tier => "messaging limit (lowest first)",
         }
     }
 
@@ -91,6 +95,7 @@ impl SortKey {
             SortKey::Health => "health",
             SortKey::Age => "newest",
             SortKey::Name => "name",
+            SortKey::Tier => "limit",
         }
     }
 }
@@ -115,6 +120,9 @@ pub struct WabaRow {
     name_key: String,
     /// Our partner kind when the row was derived (a Tech Provider owns no credit).
     tech_provider: bool,
+    /// The messaging limit tier it had before it dropped (kept while the tier stays low; a
+    /// tier that rises again clears it).
+    pub tier_dropped_from: Option<String>,
 }
 
 impl WabaRow {
@@ -126,7 +134,31 @@ impl WabaRow {
             onboarding: Onboarding::derive(&waba, rules),
             health: Health::of_waba(&waba),
             waba,
+            tier_dropped_from: None,
         }
+    }
+
+    /// The messaging limit tier (`whatsapp_business_manager_messaging_limit`), as sent.
+    pub fn tier(&self) -> Option<&str> {
+        crate::domain::onboarding::messaging_limit(&self.waba)
+    }
+
+    /// Take over what the previous version of this WABA knew about its tier: a drop since
+    /// then is noted, a drop noted before stays while the tier does not rise.
+    pub fn note_tier_since(&mut self, before: &WabaRow) {
+        use crate::domain::onboarding::tier_dropped;
+        let (Some(now), Some(was)) = (self.tier(), before.tier()) else {
+            // Not sent this time (or before): keep what was known.
+            self.tier_dropped_from = before.tier_dropped_from.clone();
+            return;
+        };
+        self.tier_dropped_from = if tier_dropped(was, now) {
+            Some(was.to_string())
+        } else if now == was {
+            before.tier_dropped_from.clone()
+        } else {
+            None
+        };
     }
 
     pub fn id(&self) -> &str {
@@ -178,6 +210,12 @@ impl WabaRow {
         if self.worst_quality() == Some("RED") {
             out.push("quality RED".into());
         }
+        if let Some(was) = &self.tier_dropped_from {
+            out.push(format!(
+                "messaging limit dropped from {was} to {}",
+                self.tier().unwrap_or("?")
+            ));
+        }
         out
     }
 
@@ -185,6 +223,7 @@ impl WabaRow {
         self.health != Health::Available
             || self.onboarding.stuck()
             || self.worst_quality() == Some("RED")
+            || self.tier_dropped_from.is_some()
     }
 
     /// How many checklist steps are known to be missing.
@@ -227,6 +266,7 @@ struct ViewKey {
     version: u64,
     lane: WabaLane,
     sort: SortKey,
+    reverse: bool,
     needle: String,
 }
 
@@ -238,7 +278,7 @@ struct Derived {
     visible: std::sync::Arc<Vec<usize>>,
     /// Every row in the sort order, and the (version, sort) it was sorted for: lanes and
     /// filters are scans of this, never a sort.
-    sorted: Option<(u64, SortKey, std::sync::Arc<Vec<usize>>)>,
+    sorted: Option<(u64, SortKey, bool, std::sync::Arc<Vec<usize>>)>,
     counts_version: Option<u64>,
     counts: [usize; 3],
 }
@@ -253,6 +293,8 @@ pub struct WabasPane {
     pub not_configured: bool,
     pub lane: WabaLane,
     pub sort: SortKey,
+    /// `O`: the chosen order, reversed.
+    pub reverse: bool,
     pub filter: Input,
     pub filter_editing: bool,
     /// Index into `visible()`.
@@ -309,6 +351,7 @@ impl WabasPane {
             version: self.version,
             lane: self.lane,
             sort: self.sort,
+            reverse: self.reverse,
             needle: self.filter.value().trim().to_lowercase(),
         };
         let mut d = self.derived.borrow_mut();
@@ -319,6 +362,7 @@ impl WabasPane {
             old.version == key.version
                 && old.lane == key.lane
                 && old.sort == key.sort
+                && old.reverse == key.reverse
                 && key.needle.starts_with(&old.needle)
         });
         // One searcher for the whole scan (SIMD), not one per row.
@@ -329,12 +373,19 @@ impl WabasPane {
             d.visible.iter().copied().filter(|&i| matches(i)).collect()
         } else {
             let sorted = match &d.sorted {
-                Some((v, s, order)) if *v == key.version && *s == key.sort => order.clone(),
+                Some((v, s, r, order))
+                    if *v == key.version && *s == key.sort && *r == key.reverse =>
+                {
+                    order.clone()
+                }
                 _ => {
                     let mut order: Vec<usize> = (0..self.rows.len()).collect();
                     self.sort_indices(&mut order);
+                    if key.reverse {
+                        order.reverse();
+                    }
                     let order = std::sync::Arc::new(order);
-                    d.sorted = Some((key.version, key.sort, order.clone()));
+                    d.sorted = Some((key.version, key.sort, key.reverse, order.clone()));
                     order
                 }
             };
@@ -368,6 +419,16 @@ impl WabasPane {
                 (
                     r.waba.node.creation_time.is_none(),
                     std::cmp::Reverse(r.waba.node.creation_time),
+                    name(i),
+                )
+            }),
+            SortKey::Tier => v.sort_by_cached_key(|&i| {
+                let r = &rows[i];
+                let rank = r.tier().and_then(crate::domain::onboarding::tier_rank);
+                (
+                    rank.is_none(),
+                    rank,
+                    std::cmp::Reverse(r.health.severity()),
                     name(i),
                 )
             }),
@@ -543,7 +604,24 @@ impl WabasPane {
     pub fn cycle_sort(&mut self) {
         let keep = self.selected_id();
         self.sort = self.sort.next();
+        self.reverse = false;
         self.select_id(keep.as_deref());
+    }
+
+    /// The same order, reversed (`O`), keeping the selected WABA selected.
+    pub fn reverse_sort(&mut self) {
+        let keep = self.selected_id();
+        self.reverse = !self.reverse;
+        self.select_id(keep.as_deref());
+    }
+
+    /// Carry over to freshly read rows what the rows they replace knew about their tier.
+    fn note_tier_drops(&self, rows: &mut [WabaRow]) {
+        for row in rows {
+            if let Some(before) = self.row(row.id()) {
+                row.note_tier_since(before);
+            }
+        }
     }
 
     pub fn move_phone(&mut self, delta: isize) {
@@ -587,10 +665,11 @@ impl WabasPane {
         self.list_read = started;
         let before: HashMap<&str, &Health> =
             self.rows.iter().map(|r| (r.id(), &r.health)).collect();
-        let rows: Vec<WabaRow> = wabas
+        let mut rows: Vec<WabaRow> = wabas
             .into_iter()
             .map(|w| WabaRow::new(w, &self.rules))
             .collect();
+        self.note_tier_drops(&mut rows);
         let mut changes = std::mem::take(&mut self.changes);
         for row in &rows {
             let id = row.id();
@@ -645,7 +724,9 @@ impl WabasPane {
         self.rules.partner_kind = kind;
         let rules = self.rules.clone();
         for row in &mut self.rows {
+            let dropped = row.tier_dropped_from.take();
             *row = WabaRow::new(row.waba.clone(), &rules);
+            row.tier_dropped_from = dropped;
         }
         self.changed();
         self.select_id(keep.as_deref());
@@ -671,7 +752,8 @@ impl WabasPane {
         }
         self.newer.insert(waba.id().to_string(), started);
         let keep = self.selected_id();
-        let row = WabaRow::new(waba, &self.rules);
+        let mut row = WabaRow::new(waba, &self.rules);
+        self.note_tier_drops(std::slice::from_mut(&mut row));
         match self.by_id.get(row.id()).copied() {
             Some(i) => self.rows[i] = row,
             None => {
@@ -755,9 +837,17 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
             pane.filter_editing = true;
         }
         Command::Open if !detail => pane.open_selected(),
-        Command::Sort => {
-            pane.cycle_sort();
-            model.notice = Some(format!("WABAs sorted by {}.", pane.sort.label()));
+        Command::Sort | Command::SortReverse => {
+            if cmd == Command::Sort {
+                pane.cycle_sort();
+            } else {
+                pane.reverse_sort();
+            }
+            model.notice = Some(format!(
+                "WABAs sorted by {}{}.",
+                pane.sort.label(),
+                if pane.reverse { ", reversed" } else { "" }
+            ));
         }
         Command::Subscribe => return start_subscribe(model),
         Command::Register => return start_register(model),
@@ -852,7 +942,7 @@ fn start_bsp_register(model: &mut Model) -> Vec<Effect> {
 /// `R` in the WABA detail: register the selected phone number, with a PIN typed in the dialog.
 /// Why a number in this status cannot be registered for Cloud API (reference §3.4), if it
 /// cannot: a register attempt would only fail and may count against the PIN.
-fn register_impossible(status: &str) -> Option<&'static str> {
+pub(crate) fn register_impossible(status: &str) -> Option<&'static str> {
     match status {
         "BANNED" => Some("it is BANNED by WhatsApp"),
         "DELETED" => Some("it is DELETED"),
@@ -1015,8 +1105,50 @@ mod tests {
         assert_eq!(ids(&p), ["4", "2", "3", "1"], "newest first");
         p.cycle_sort();
         assert_eq!(ids(&p), ["2", "4", "3", "1"], "case-insensitive names");
+        p.reverse_sort();
+        assert_eq!(ids(&p), ["1", "3", "4", "2"], "O reverses");
+        p.cycle_sort();
+        assert_eq!(p.sort, SortKey::Tier);
+        assert!(!p.reverse, "a new sort starts unreversed");
         p.cycle_sort();
         assert_eq!(p.sort, SortKey::Health);
+    }
+
+    fn with_tier(mut w: Waba, tier: &str) -> Waba {
+        w.node.extra.insert(
+            "whatsapp_business_manager_messaging_limit".into(),
+            tier.into(),
+        );
+        w
+    }
+
+    #[test]
+    fn a_drop_in_messaging_limit_tier_is_an_attention_reason_until_it_rises() {
+        let mut p = pane();
+        let healthy = |tier: &str| {
+            list(vec![with_tier(
+                waba("1", "delta", "AVAILABLE", 100, true),
+                tier,
+            )])
+        };
+        p.set_items(healthy("TIER_10K"), ReadStamp::issue());
+        assert!(!p.row("1").unwrap().needs_attention());
+        p.set_items(healthy("TIER_2K"), ReadStamp::issue());
+        let r = p.row("1").unwrap();
+        assert!(r.needs_attention());
+        assert_eq!(
+            r.attention_reasons(),
+            vec!["messaging limit dropped from TIER_10K to TIER_2K"]
+        );
+        assert_eq!(p.lane_count(WabaLane::Attention), 1);
+        // Still low on the next list: still flagged; back up: cleared.
+        p.set_items(healthy("TIER_2K"), ReadStamp::issue());
+        assert!(p.row("1").unwrap().needs_attention());
+        p.set_items(healthy("TIER_10K"), ReadStamp::issue());
+        assert!(!p.row("1").unwrap().needs_attention());
+        // UNTIERED has no order: no drop is claimed.
+        p.set_items(healthy("UNTIERED"), ReadStamp::issue());
+        assert!(!p.row("1").unwrap().needs_attention());
     }
 
     #[test]

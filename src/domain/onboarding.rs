@@ -7,6 +7,40 @@ use serde::Serialize;
 
 use crate::graph::waba_model::{PhoneNumber, SubscribedApp, Waba};
 
+/// The WABA's messaging limit tier, `whatsapp_business_manager_messaging_limit` (reference
+/// §3.2: `TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED, UNTIERED`), as Meta sent it.
+/// The wire type keeps it among the fields it does not model.
+pub fn messaging_limit(w: &Waba) -> Option<&str> {
+    w.node
+        .extra
+        .get("whatsapp_business_manager_messaging_limit")
+        .and_then(|v| v.as_str())
+}
+
+/// How many business-initiated conversations a tier allows in 24 hours, to compare two tiers:
+/// `TIER_<n>` or `TIER_<n>K` (so the deprecated `TIER_50`/`TIER_1K` and values Meta has not
+/// documented yet order too), `TIER_UNLIMITED` above all; `None` for `UNTIERED` and anything
+/// else (no order is known, so no drop is claimed).
+pub fn tier_rank(tier: &str) -> Option<u64> {
+    let rest = tier.strip_prefix("TIER_")?;
+    if rest == "UNLIMITED" {
+        return Some(u64::MAX);
+    }
+    let (digits, scale) = match rest.strip_suffix('K') {
+        Some(d) => (d, 1_000),
+        None => match rest.strip_suffix('M') {
+            Some(d) => (d, 1_000_000),
+            None => (rest, 1),
+        },
+    };
+    digits.parse::<u64>().ok().map(|n| n.saturating_mul(scale))
+}
+
+/// Whether going from tier `before` to `now` is a drop (both known and ordered).
+pub fn tier_dropped(before: &str, now: &str) -> bool {
+    matches!((tier_rank(before), tier_rank(now)), (Some(b), Some(n)) if n < b)
+}
+
 /// `health_status.can_send_message`, derived (reference §3.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Health {
@@ -188,6 +222,19 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiers_order_by_their_numbers_and_untiered_has_no_order() {
+        assert!(tier_dropped("TIER_10K", "TIER_2K"));
+        assert!(tier_dropped("TIER_UNLIMITED", "TIER_100K"));
+        assert!(!tier_dropped("TIER_250", "TIER_2K"));
+        assert!(!tier_dropped("TIER_2K", "TIER_2K"));
+        assert!(!tier_dropped("TIER_2K", "UNTIERED"));
+        assert!(!tier_dropped("UNTIERED", "TIER_250"));
+        assert_eq!(tier_rank("TIER_500K"), Some(500_000));
+        assert_eq!(tier_rank("TIER_1K"), Some(1_000));
+        assert_eq!(tier_rank("weird"), None);
+    }
     use crate::graph::model::AppRef;
     use crate::graph::waba_model::WabaNode;
 

@@ -13,7 +13,8 @@ use serde_json::Value;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::Model;
-use crate::app::credit_lines::{CreditRow, CreditView, LineCounts};
+use crate::app::credit_lines::{CreditLane, CreditRow, CreditView, LineCounts};
+use crate::app::keymap::{Command, key_label};
 use crate::app::list::follow;
 use crate::domain::funding::{AllocationCheck, NotFunded, Verification};
 use crate::text::inert;
@@ -65,7 +66,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
         Constraint::Min(3),
     ])
     .areas(area);
-    draw_summary(frame, summary, model, &view, theme);
+    draw_lanes(frame, summary, model, &view, theme);
     draw_filter(frame, filter, &pane.filter, pane.filter_editing, theme);
     let selected = pane.selected_row(&view);
     match selected {
@@ -127,29 +128,66 @@ fn draw_tech_provider(frame: &mut Frame, area: Rect, model: &Model, theme: &Them
     );
 }
 
-fn draw_summary(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
-    let t = view.total();
-    let mut spans = vec![Span::styled(
-        format!(
-            "{} line{} · {} allocations ",
-            view.counts.len(),
-            if view.counts.len() == 1 { "" } else { "s" },
-            t.allocations
-        ),
-        theme.text,
-    )];
-    spans.extend(count_spans(&t, theme));
-    match view.not_funded {
-        Some(n) => spans.push(Span::styled(
-            format!(" · {n} not funded"),
-            if n > 0 { theme.attention } else { theme.dim },
-        )),
-        None if model.wabas.not_configured => spans.push(Span::styled(
-            " · no business id: WABAs not listed, nothing verified",
-            theme.warn,
-        )),
-        None => spans.push(Span::styled(" · WABAs not read yet", theme.dim)),
+/// The lanes with their counts (`n of m` while a filter narrows the lane shown), then every
+/// allocation's check in symbols, then the sort.
+fn draw_lanes(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
+    let pane = &model.credit;
+    let filtered = !pane.filter.value().trim().is_empty();
+    let mut spans = vec![];
+    for (i, lane) in CreditLane::ALL.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", theme.dim));
+        }
+        let count = pane.lane_count(view, *lane);
+        let matching = view.matching[i];
+        let text = match count {
+            None if *lane == CreditLane::NotFunded && model.wabas.not_configured => {
+                "no business id".to_string()
+            }
+            None => "…".to_string(),
+            Some(n) => super::solutions::lane_count_text(
+                true,
+                n,
+                (*lane == pane.lane && filtered).then_some(matching),
+            ),
+        };
+        let style = if *lane == pane.lane {
+            theme.tab_active
+        } else if *lane == CreditLane::NotFunded && count.is_some_and(|n| n > 0) {
+            theme.attention
+        } else {
+            theme.text
+        };
+        spans.push(Span::styled(format!("{} {text}", lane.title()), style));
     }
+    spans.push(Span::styled("  · ", theme.dim));
+    let total = view.total();
+    if area.width >= WIDE {
+        spans.extend(count_spans(&total, theme));
+    } else {
+        // Symbols only: the rows say each one in a word.
+        spans.push(Span::styled(
+            format!(
+                "✓{} ✗{} ?{} –{}",
+                total.verified, total.mismatched, total.unknown, total.revoked
+            ),
+            if total.mismatched > 0 {
+                theme.error
+            } else {
+                theme.dim
+            },
+        ));
+    }
+    spans.push(Span::styled("  · ", theme.dim));
+    spans.push(Span::styled(key_label(Command::Sort), theme.key));
+    spans.push(Span::styled(
+        format!(
+            " sort: {}{}",
+            pane.sort.label(pane.lane),
+            if pane.reverse { " ↑" } else { "" }
+        ),
+        theme.dim,
+    ));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -222,7 +260,33 @@ fn widths(inner: usize, wide: bool) -> (usize, usize) {
     }
 }
 
-fn header_line<'a>(inner: usize, wide: bool, theme: &Theme) -> Line<'a> {
+/// The widths of a not-funded row: (name, owner, reason); owner only when wide.
+fn not_funded_widths(inner: usize, wide: bool) -> (usize, usize, usize) {
+    let reason_w = if wide { 34 } else { 24 };
+    let fixed = 2 + 16 + 4 + reason_w + 3;
+    let left = inner.saturating_sub(fixed);
+    if wide {
+        (left / 2, left - left / 2 - 1, reason_w)
+    } else {
+        (left, 0, reason_w)
+    }
+}
+
+fn header_line<'a>(lane: CreditLane, inner: usize, wide: bool, theme: &Theme) -> Line<'a> {
+    if lane == CreditLane::NotFunded {
+        let (name_w, owner_w, reason_w) = not_funded_widths(inner, wide);
+        let mut text = format!("  {} ", fit("WABA", name_w));
+        if wide {
+            text.push_str(&format!("{} ", fit("Customer business", owner_w)));
+        }
+        text.push_str(&format!(
+            "{} {} {}",
+            fit("ID", 16),
+            fit("Cur", 3),
+            fit("Why not funded", reason_w)
+        ));
+        return Line::from(Span::styled(text, theme.header));
+    }
     let (b, w) = widths(inner, wide);
     let text = if wide {
         format!(
@@ -292,6 +356,9 @@ fn row_line<'a>(
             if data.line.extra.get("is_access_revoked") == Some(&Value::Bool(true)) {
                 spans.push(Span::styled("ACCESS REVOKED · ", theme.error));
             }
+            if let Some(money) = credit_available(&data.line.extra) {
+                spans.push(Span::styled(format!("{money} available · "), theme.ok));
+            }
             if wide {
                 spans.push(Span::styled(
                     format!("{} allocation{plural} ", counts.allocations),
@@ -317,12 +384,10 @@ fn row_line<'a>(
                     check_style(check.verification, theme),
                 ),
                 Span::raw(" "),
-                Span::raw(fit(
-                    &a.malformed
-                        .as_deref()
-                        .map_or_else(|| a.business_name().to_string(), |m| m.label()),
-                    b,
-                )),
+                Span::raw(match a.malformed.as_deref() {
+                    Some(m) => fit(&m.label(), b),
+                    None => fit_name(a.business_name(), b),
+                }),
                 Span::raw(" "),
             ];
             if wide {
@@ -342,18 +407,6 @@ fn row_line<'a>(
             }
             Line::from(spans)
         }
-        CreditRow::NotFundedHeading => {
-            let n = view.not_funded.unwrap_or_default();
-            Line::from(vec![
-                Span::styled(
-                    format!("{head}Not funded by our credit lines · {n} WABAs"),
-                    theme.title,
-                ),
-                Span::styled(" · ", theme.dim),
-                Span::styled("S", theme.key),
-                Span::styled(" shares a line with the selected one", theme.dim),
-            ])
-        }
         CreditRow::NotFunded { waba_id, reason } => {
             let r = model.wabas.row(waba_id);
             let name = r.map_or("-", |r| r.waba.name());
@@ -366,17 +419,13 @@ fn row_line<'a>(
             } else {
                 theme.warn
             };
-            let reason_w = if wide { 34 } else { 24 };
-            let fixed = 2 + 16 + 4 + reason_w + 3;
-            let left = inner.saturating_sub(fixed);
-            let (name_w, owner_w) = if wide {
-                (left / 2, left - left / 2 - 1)
-            } else {
-                (left, 0)
-            };
+            let (name_w, owner_w, reason_w) = not_funded_widths(inner, wide);
+            // "!" marks what a share fixes, in a symbol as well as colour.
+            let fixable = if reason.shareable() { "!" } else { " " };
             let mut spans = vec![
-                Span::raw(lead),
-                Span::raw(fit(name, name_w)),
+                Span::raw(if selected { "›" } else { " " }),
+                Span::styled(fixable, theme.attention),
+                Span::raw(fit_name(name, name_w)),
                 Span::raw(" "),
             ];
             if wide {
@@ -418,26 +467,60 @@ fn wabas_text(model: &Model, check: &AllocationCheck) -> String {
 fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, theme: &Theme) {
     let pane = &model.credit;
     let wide = area.width >= WIDE;
-    let title = format!(" Credit lines · problems first · {} rows ", view.rows.len());
-    let legend = " ✓ verified ✗ mismatched ? unknown – revoked · S share X revoke Enter detail ";
+    let title = match pane.lane {
+        CreditLane::Allocations => format!(
+            " Credit lines · {} line{} · {} allocations ",
+            view.counts.len(),
+            if view.counts.len() == 1 { "" } else { "s" },
+            view.matching[0]
+        ),
+        CreditLane::NotFunded => format!(
+            " Not funded by our credit lines · {} WABAs ",
+            view.matching[1]
+        ),
+    };
+    let legend: &[&str] = match pane.lane {
+        CreditLane::Allocations => &[" ✓ verified ✗ mismatched ? unknown – revoked "],
+        CreditLane::NotFunded => &[" ! a share fixes it "],
+    };
+    let selected_row = pane.selected_row(view);
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
         .title(super::solutions::position(
             model.credit.position(view),
             view.rows.len(),
             theme,
-        ))
-        .title_bottom(Span::styled(legend, theme.dim));
+        ));
+    let block = super::with_footer(
+        block,
+        super::key_hints(&row_hints(model, selected_row.as_ref()), theme),
+        legend,
+        area.width,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
     let width = inner.width as usize;
-    frame.render_widget(Paragraph::new(header_line(width, wide, theme)), head);
+    frame.render_widget(
+        Paragraph::new(header_line(pane.lane, width, wide, theme)),
+        head,
+    );
     if view.rows.is_empty() {
-        frame.render_widget(
-            Paragraph::new("Nothing matches the filter.").style(theme.dim),
-            body,
-        );
+        let text = if !pane.filter.value().trim().is_empty() {
+            "Nothing in this lane matches the filter."
+        } else if pane.lane == CreditLane::NotFunded {
+            match view.not_funded {
+                None if model.wabas.not_configured => {
+                    "No business id is set: the WABAs are not listed, so none can be checked."
+                }
+                None => "The WABAs are not read yet.",
+                Some(_) => "Every client WABA is funded by one of our credit lines.",
+            }
+        } else {
+            "No allocations."
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim), body);
         return;
     }
     // Build only the rows that fit: the window that keeps the selection in view.
@@ -460,6 +543,54 @@ fn draw_rows(frame: &mut Frame, area: Rect, model: &Model, view: &CreditView, th
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), body);
+}
+
+/// The keys that apply to the selected row, then the pane's own.
+fn row_hints(model: &Model, row: Option<&CreditRow>) -> Vec<(Command, &'static str)> {
+    let mut hints = vec![];
+    let acts = !model.read_only;
+    match row {
+        Some(CreditRow::Allocation { line, alloc, .. })
+            if acts
+                && model
+                    .credit
+                    .allocation(*line, *alloc)
+                    .is_some_and(|a| !a.is_revoked()) =>
+        {
+            hints.push((Command::Revoke, "revoke"));
+        }
+        Some(CreditRow::NotFunded { reason, .. }) if acts && reason.shareable() => {
+            hints.push((Command::Share, "share a line"));
+        }
+        _ => {}
+    }
+    if row.is_some() {
+        hints.push((Command::Open, "detail"));
+    }
+    hints.push((
+        Command::NextLane,
+        match model.credit.lane {
+            CreditLane::Allocations => "not funded",
+            CreditLane::NotFunded => "allocations",
+        },
+    ));
+    hints.extend([(Command::Sort, "sort"), (Command::Filter, "filter")]);
+    hints
+}
+
+/// `credit_available` as Meta gives it (a CurrencyAmount: `amount currency`).
+fn credit_available(extra: &serde_json::Map<String, Value>) -> Option<String> {
+    let o = extra.get("credit_available")?.as_object()?;
+    let amount = o.get("amount")?.as_str()?;
+    let currency = o.get("currency").and_then(Value::as_str).unwrap_or("");
+    Some(inert(format!("{amount} {currency}").trim()).into_owned())
+}
+
+/// A name cut in the middle (both ends stay readable), padded to `width` cells.
+fn fit_name(s: &str, width: usize) -> String {
+    let cut = super::middle_ellipsis(&inert(s), width);
+    let w = cut.width();
+    cut + &" ".repeat(width.saturating_sub(w))
 }
 
 fn kv<'a>(label: &str, value: Cow<'_, str>, theme: &Theme, style: Style) -> Line<'a> {
@@ -517,7 +648,9 @@ fn draw_detail(
     theme: &Theme,
 ) {
     let pane = &model.credit;
-    let (title, mut lines, keys): (String, Vec<Line>, &str) = match row {
+    let next_row = (Command::Down, "next row");
+    let close = (Command::Close, "close");
+    let (title, mut lines, keys): (String, Vec<Line>, Vec<(Command, &str)>) = match row {
         CreditRow::Line { line } => {
             let Some(d) = pane.lines.get(*line) else {
                 return;
@@ -547,7 +680,7 @@ fn draw_detail(
             (
                 format!(" Credit line {} ", inert(&d.line.id)),
                 lines,
-                "j/k next row · Esc close",
+                vec![next_row, close],
             )
         }
         CreditRow::Allocation { line, alloc, check } => {
@@ -627,10 +760,10 @@ fn draw_detail(
                 lines.push(Line::default());
                 lines.extend(extra_lines(&a.extra, theme));
             }
-            let keys = if a.is_revoked() {
-                "j/k next row · Esc close"
+            let keys = if a.is_revoked() || model.read_only {
+                vec![next_row, close]
             } else {
-                "X revoke · j/k next row · Esc close"
+                vec![(Command::Revoke, "revoke"), next_row, close]
             };
             (
                 format!(
@@ -642,14 +775,6 @@ fn draw_detail(
                 keys,
             )
         }
-        CreditRow::NotFundedHeading => (
-            " Not funded ".to_string(),
-            vec![Line::from(Span::styled(
-                "The WABAs whose primary_funding_id is none of our live allocations' receiving credentials: the ones whose checklist says 'no credit line'. Those with no funding source (or a revoked one) can be shared a line with S; Meta does not let a funding source that is attached be changed.",
-                theme.text,
-            ))],
-            "j/k next row · Esc close",
-        ),
         CreditRow::NotFunded { waba_id, reason } => {
             let w = model.wabas.row(waba_id);
             let text = |f: Option<&str>| Cow::Owned(f.unwrap_or("-").to_string());
@@ -700,16 +825,16 @@ fn draw_detail(
                 Line::default(),
                 Line::from(Span::styled(explain, theme.dim)),
             ];
-            let keys = if reason.shareable() {
-                "S share a line · j/k next row · Esc close"
+            let keys = if reason.shareable() && !model.read_only {
+                vec![(Command::Share, "share a line"), next_row, close]
             } else {
-                "j/k next row · Esc close"
+                vec![next_row, close]
             };
             (format!(" WABA {} ", inert(waba_id)), lines, keys)
         }
     };
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(keys, theme.key)));
+    lines.push(super::key_hints(&keys, theme));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -2,6 +2,8 @@
 //! of the selected event when open. Everything from outside is drawn inert.
 
 use ratatui::Frame;
+
+use crate::app::keymap::Command;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
@@ -74,7 +76,35 @@ fn draw_table(frame: &mut Frame, area: Rect, pane: &EventsPane, theme: &Theme) {
         rows_all.len(),
         pane.lane_count(pane.lane)
     );
-    let block = Block::bordered().title(Span::styled(title, theme.title));
+    let mut hints = vec![];
+    if let Some(e) = rows_all.get(pane.selected) {
+        hints.push((Command::Open, "full record"));
+        if e.event
+            .object_id
+            .as_deref()
+            .is_some_and(|id| !id.is_empty())
+        {
+            hints.push((Command::Copy, "copy id"));
+        }
+    }
+    hints.extend([
+        (Command::NextLane, "kind"),
+        (Command::Sort, "sort"),
+        (Command::Filter, "filter"),
+    ]);
+    let block = super::with_footer(
+        Block::bordered()
+            .title(Span::styled(title, theme.title))
+            .title(super::solutions::position(
+                pane.selected,
+                rows_all.len(),
+                theme,
+            )),
+        super::key_hints(&hints, theme),
+        &[" • new since you last looked ", " • new "],
+        area.width,
+        theme,
+    );
     if rows_all.is_empty() {
         let msg = if !pane.loaded {
             "Reading the event history…".to_string()
@@ -202,7 +232,13 @@ fn draw_detail(frame: &mut Frame, area: Rect, e: &StoredEvent, theme: &Theme) {
             .into_iter()
             .map(|l| Line::from(Span::styled(l, theme.dim))),
     );
-    let block = Block::bordered().title(Span::styled(" Event (Esc closes) ", theme.title));
+    let block = Block::bordered().title(Span::styled(
+        format!(
+            " Event ({} closes) ",
+            crate::app::keymap::key_label(Command::Close)
+        ),
+        theme.title,
+    ));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

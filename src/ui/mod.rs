@@ -20,12 +20,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs, Wrap};
 use tui_input::Input;
 
+use crate::app::keymap::{self, Command};
 use crate::app::{Model, Overlay, Pane};
 use crate::text;
 pub use theme::Theme;
 
-/// Rows everything but a pane's list takes: tab bar, lanes, filter, the table's borders and
-/// header, the message line and the status bar.
+/// Rows everything but a pane's list takes: tab bar, lanes, filter, the table's borders (the
+/// bottom one carries the key hints) and header, the message line and the status bar.
 const CHROME_ROWS: u16 = 8;
 
 /// How many rows a pane's list gets on a terminal `height` rows high.
@@ -215,6 +216,124 @@ pub(crate) fn draw_list_table<'a>(
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+/// The keys that apply, as a table's bottom line: ` a accept · r reject · Enter detail `.
+/// Keys are named through the key map, never spelled here.
+pub(crate) fn key_hints<'a>(hints: &[(Command, &str)], theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (cmd, what)) in hints.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim));
+        }
+        spans.push(Span::styled(keymap::key_label(*cmd), theme.key));
+        spans.push(Span::styled(format!(" {what}"), theme.dim));
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+/// A list's block with its bottom line: the key hints on the left and, beside them, the
+/// first of `legends` (longest first) that has room: the legend of the list's symbols.
+pub(crate) fn with_footer<'a>(
+    block: ratatui::widgets::Block<'a>,
+    hints: Line<'a>,
+    legends: &[&'a str],
+    width: u16,
+    theme: &Theme,
+) -> ratatui::widgets::Block<'a> {
+    use unicode_width::UnicodeWidthStr;
+    let room = (width as usize).saturating_sub(2);
+    let legend = legends
+        .iter()
+        .find(|l| !l.is_empty() && hints.width() + l.width() < room);
+    let block = block.title_bottom(hints);
+    match legend {
+        Some(l) => block.title_bottom(Line::from(Span::styled(*l, theme.dim)).right_aligned()),
+        None => block,
+    }
+}
+
+/// `s` in at most `width` cells, cut in the middle so both ends stay readable: two names
+/// that share a long prefix keep their different tails ("Kestrel Commerce × Nor…Updates").
+pub(crate) fn middle_ellipsis(s: &str, width: usize) -> String {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    if s.width() <= width {
+        return s.to_string();
+    }
+    if width <= 1 {
+        return "…".repeat(width);
+    }
+    // Cut between grapheme clusters only: a vowel sign or a joined emoji is never split
+    // from its base (a split one would leave a ghost cell). The tail gets the smaller half:
+    // a name's start says more than its end.
+    let room = width - 1;
+    let tail_room = room / 2;
+    let head_room = room - tail_room;
+    let mut head = String::new();
+    let mut used = 0;
+    for g in s.graphemes(true) {
+        let w = g.width();
+        if used + w > head_room {
+            break;
+        }
+        head.push_str(g);
+        used += w;
+    }
+    let mut tail: Vec<&str> = vec![];
+    let mut tail_used = 0;
+    for g in s.graphemes(true).rev() {
+        let w = g.width();
+        if tail_used + w > tail_room {
+            break;
+        }
+        tail.push(g);
+        tail_used += w;
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.concat())
+}
+
+/// One column of a list whose columns give way to the name on a narrow screen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub header: &'static str,
+    pub width: u16,
+    /// Columns with the lowest priority go first when the name would get less than its
+    /// minimum; the name itself never goes.
+    pub priority: u8,
+}
+
+/// Which of `columns` fit beside a name column of at least `name_min` cells in `width` cells
+/// (one cell between columns, `extra` taken by markers and the highlight symbol), and how
+/// wide the name is then. Columns go lowest priority first; the name is the last to go.
+pub(crate) fn fit_columns(
+    width: u16,
+    extra: u16,
+    name_min: u16,
+    columns: &[Column],
+) -> (Vec<bool>, u16) {
+    let mut shown = vec![true; columns.len()];
+    let used = |shown: &[bool]| -> u16 {
+        columns
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| c.width + 1)
+            .sum::<u16>()
+            + extra
+    };
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| columns[i].priority);
+    for i in order {
+        if width.saturating_sub(used(&shown)) >= name_min {
+            break;
+        }
+        shown[i] = false;
+    }
+    let name = width.saturating_sub(used(&shown)).max(1);
+    (shown, name)
+}
+
 /// A rectangle of at most `width` x `height`, centred in `area`.
 pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
@@ -224,5 +343,44 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn a_middle_cut_keeps_both_ends_and_never_splits_a_cluster() {
+        let a = middle_ellipsis("Kestrel Commerce × Northwind — Order Updates", 24);
+        let b = middle_ellipsis("Kestrel Commerce × Northwind — Order Confirmations", 24);
+        assert_eq!(a, "Kestrel Comm…der Updates");
+        assert!(b.starts_with("Kestrel") && b.ends_with("irmations"), "{b}");
+        assert_eq!(a.width(), 24);
+        assert_eq!(middle_ellipsis("short", 24), "short");
+        // A Devanagari vowel sign stays with its consonant.
+        let cut = middle_ellipsis("संवाद सेवा संवाद सेवा", 7);
+        assert!(cut.width() <= 7, "{cut}");
+        assert!(!cut.contains("…ा"), "{cut}");
+    }
+
+    #[test]
+    fn columns_give_way_lowest_priority_first_and_the_name_last() {
+        let cols = [
+            Column {
+                header: "ID",
+                width: 16,
+                priority: 3,
+            },
+            Column {
+                header: "Partner",
+                width: 20,
+                priority: 1,
+            },
+        ];
+        assert_eq!(fit_columns(100, 4, 20, &cols), (vec![true, true], 58));
+        assert_eq!(fit_columns(60, 4, 20, &cols), (vec![true, false], 39));
+        assert_eq!(fit_columns(38, 4, 20, &cols), (vec![false, false], 34));
     }
 }

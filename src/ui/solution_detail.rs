@@ -2,6 +2,8 @@
 //! says to check them before accepting: accepting cannot be undone), and what keys apply.
 
 use ratatui::Frame;
+
+use crate::app::keymap::{Command, key_label};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
@@ -9,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::app::Model;
 use crate::app::solutions::Detail;
 use crate::domain::solution::{SolutionIntent, action_for};
-use crate::graph::model::{AppRef, SolutionNode};
+use crate::graph::model::{AppRef, SolutionAction, SolutionNode};
 use crate::text::inert;
 use crate::ui::Theme;
 
@@ -69,23 +71,34 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             theme.error,
         ));
     }
-    for (key, intent) in [
-        ('a', SolutionIntent::Accept),
-        ('r', SolutionIntent::Reject),
-        ('d', SolutionIntent::Deactivate),
+    for (cmd, intent) in [
+        (Command::Accept, SolutionIntent::Accept),
+        (Command::Reject, SolutionIntent::Reject),
+        (Command::Deactivate, SolutionIntent::Deactivate),
     ] {
         if disagreement.is_some() {
             break;
         }
         if let Some(action) = action_for(intent, s.state, s.role) {
-            hint.push(Span::styled(format!("{key} "), theme.key));
-            hint.push(Span::raw(format!("{}  ", action.edge().replace('_', " "))));
+            hint.push(Span::styled(format!("{} ", key_label(cmd)), theme.key));
+            // The words of the key (as the list's hints say them), not Graph's edge names.
+            let words = match action {
+                SolutionAction::Accept => "accept",
+                SolutionAction::Reject => "reject",
+                SolutionAction::AcceptDeactivation => "accept deactivation",
+                SolutionAction::RejectDeactivation => "reject deactivation",
+                SolutionAction::SendDeactivation => "ask to deactivate",
+            };
+            hint.push(Span::raw(format!("{words}  ")));
         }
     }
     if hint.is_empty() {
         hint.push(Span::styled("no action applies in this state  ", theme.dim));
     }
-    hint.push(Span::styled("Esc ", theme.key));
+    hint.push(Span::styled(
+        format!("{} ", key_label(Command::Close)),
+        theme.key,
+    ));
     hint.push(Span::raw("close"));
     frame.render_widget(Paragraph::new(Line::from(hint)), keys);
 }

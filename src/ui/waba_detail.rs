@@ -5,6 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
+
+use crate::app::keymap::{Command, key_label};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -74,20 +76,38 @@ pub fn draw(
     let scroll = (pane.detail_scroll as usize).min(max_scroll) as u16;
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), lower);
 
-    let key = |k: &'static str, what: &'static str| {
+    // Keys named through the key map, so a remapped key is what the hint says.
+    let key = |k: String, what: &'static str| {
         [
             Span::styled(k, theme.key),
             Span::styled(format!(" {what}  "), theme.dim),
         ]
     };
+    let pair = |a: Command, b: Command| format!("{}/{}", key_label(a), key_label(b));
     let mut hint: Vec<Span> = vec![];
     if !phones.is_empty() {
-        hint.extend(key("j/k", "number"));
-        hint.extend(key("R", "register it"));
+        hint.extend(key(pair(Command::Down, Command::Up), "number"));
+        // R only where it could work: a registered number, or one whose status makes
+        // registering impossible, is not offered (R says why if pressed anyway).
+        let registrable = pane.selected_phone().is_some_and(|p| {
+            !p.is_connected()
+                && p.status
+                    .as_deref()
+                    .and_then(crate::app::wabas::register_impossible)
+                    .is_none()
+        });
+        if registrable && !model.read_only {
+            hint.extend(key(key_label(Command::Register), "register it"));
+        }
+        if model.tech_provider() {
+            hint.extend(key(key_label(Command::BspRegister), "with our BSP"));
+        }
     }
-    hint.extend(key("s", "subscribe"));
-    hint.extend(key("PgDn/PgUp", "scroll"));
-    hint.extend(key("Esc", "close"));
+    if row.onboarding.webhooks_subscribed != Some(true) {
+        hint.extend(key(key_label(Command::Subscribe), "subscribe"));
+    }
+    hint.extend(key(pair(Command::PageDown, Command::PageUp), "scroll"));
+    hint.extend(key(key_label(Command::Close), "close"));
     frame.render_widget(Paragraph::new(Line::from(hint)), keys);
 }
 
@@ -220,8 +240,26 @@ fn summary_lines<'a>(
         )),
     ];
 
+    // The messaging limit is the business portfolio's (reference §3.2), always shown here.
+    let mut limit = field(
+        "Messaging limit",
+        row.tier().unwrap_or("not sent"),
+        theme,
+        if row.tier_dropped_from.is_some() {
+            theme.attention
+        } else {
+            theme.text
+        },
+    );
+    if let Some(was) = &row.tier_dropped_from {
+        limit.push(Span::styled(
+            format!(" (dropped from {})", inert(was)),
+            theme.attention,
+        ));
+    }
     let mut lines = vec![
         Line::from(health),
+        Line::from(limit),
         Line::from(field("Owner", &owner, theme, theme.text)),
         Line::from(money),
         Line::from(checklist),

@@ -9,14 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
 use crate::app::Model;
+use crate::app::keymap::{Command, key_label};
 use crate::app::list::follow;
 use crate::app::wabas::{Change, WabaLane, WabaRow, WabasPane};
 use crate::domain::onboarding::Health;
 use crate::text::{age, inert};
-use crate::ui::{Theme, draw_filter, waba_detail};
-
-/// From this width on, the table also shows owner, review, verification and age.
-const WIDE: u16 = 110;
+use crate::ui::{Column, Theme, draw_filter, fit_columns, waba_detail};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     let pane = &model.wabas;
@@ -84,9 +82,13 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
         ));
     }
     spans.push(Span::styled("  · ", theme.dim));
-    spans.push(Span::styled("o", theme.key));
+    spans.push(Span::styled(key_label(Command::Sort), theme.key));
     spans.push(Span::styled(
-        format!(" sort: {}", pane.sort.short_label()),
+        format!(
+            " sort: {}{}",
+            pane.sort.short_label(),
+            if pane.reverse { " ↑" } else { "" }
+        ),
         theme.dim,
     ));
     if !pane.changes.is_empty() {
@@ -154,6 +156,27 @@ pub(crate) fn age_text(created: Option<i64>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// The tier as a short cell: `TIER_2K` → `2K`; anything else as sent.
+fn tier_text(tier: Option<&str>) -> String {
+    match tier {
+        Some(t) => inert(t.strip_prefix("TIER_").unwrap_or(t)).into_owned(),
+        None => "-".into(),
+    }
+}
+
+/// The keys that apply to the selected WABA, then the pane's own.
+fn row_hints(model: &Model, row: Option<&WabaRow>) -> Vec<(Command, &'static str)> {
+    let mut hints = vec![];
+    if let Some(r) = row {
+        if !model.read_only && r.onboarding.webhooks_subscribed != Some(true) {
+            hints.push((Command::Subscribe, "subscribe"));
+        }
+        hints.push((Command::Open, "detail"));
+    }
+    hints.push((Command::Sort, "sort"));
+    hints
+}
+
 fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
     let pane = &model.wabas;
     // Indices derived when the data or the query changed: drawing builds only the window.
@@ -165,19 +188,32 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
         pane.lane_count(pane.lane)
     );
     let tp = model.tech_provider();
-    let legend = if tp {
-        " Hook=webhooks Fund=funded Reg=numbers registered BSP=registered with our BSP · ✓ ✗ ? "
-    } else {
-        " Hook=webhooks Cred=credit line Reg=numbers registered · ✓ ✗ ?=unknown "
-    };
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
         .title(super::solutions::position(
             pane.selected,
             rows_all.len(),
             theme,
-        ))
-        .title_bottom(Span::styled(legend, theme.dim));
+        ));
+    let block = super::with_footer(
+        block,
+        super::key_hints(&row_hints(model, pane.selected_row()), theme),
+        if tp {
+            &[
+                " ! attention · Hook=webhooks Fund=funded Reg=numbers registered BSP=with our BSP · ✓ yes ✗ no ? unknown ",
+                " ! attention · Hook=webhooks Fund=funded Reg=registered · ?=unknown ",
+                " ! attention ✓ yes ✗ no ? unknown ",
+            ]
+        } else {
+            &[
+                " ! attention · Hook=webhooks Cred=credit line Reg=numbers registered · ✓ yes ✗ no ? unknown ",
+                " ! attention · Hook=webhooks Cred=credit Reg=registered · ?=unknown ",
+                " ! attention ✓ yes ✗ no ? unknown ",
+            ]
+        },
+        area.width,
+        theme,
+    );
     if rows_all.is_empty() {
         let msg = if !pane.loaded {
             "Loading client WABAs…".to_string()
@@ -193,7 +229,76 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
         frame.render_widget(Paragraph::new(msg).style(theme.dim).block(block), area);
         return;
     }
-    let wide = area.width >= WIDE;
+    // Names first: the other columns give way, least useful first, until the name has room.
+    let mut columns = vec![
+        Column {
+            header: "Owner",
+            width: 20,
+            priority: 2,
+        },
+        Column {
+            header: "ID",
+            width: 16,
+            priority: 5,
+        },
+        Column {
+            header: "Health",
+            width: 9,
+            priority: 9,
+        },
+        Column {
+            header: "Phones",
+            width: 10,
+            priority: 6,
+        },
+        Column {
+            header: "Hook",
+            width: 4,
+            priority: 8,
+        },
+        Column {
+            // A Tech Provider owns no credit: the step is "funded".
+            header: if tp { "Fund" } else { "Cred" },
+            width: 4,
+            priority: 8,
+        },
+        Column {
+            header: "Reg",
+            width: 3,
+            priority: 8,
+        },
+    ];
+    if tp {
+        columns.push(Column {
+            header: "BSP",
+            width: 3,
+            priority: 8,
+        });
+    }
+    columns.extend([
+        Column {
+            header: "Limit",
+            width: 9,
+            priority: 4,
+        },
+        Column {
+            header: "Review",
+            width: 9,
+            priority: 1,
+        },
+        Column {
+            header: "Verification",
+            width: 12,
+            priority: 1,
+        },
+        Column {
+            header: "Age",
+            width: 5,
+            priority: 3,
+        },
+    ]);
+    // The two marker cells and the highlight symbol, each with its gap.
+    let (shown, name_width) = fit_columns(area.width.saturating_sub(2), 4, 20, &columns);
     let inner_height = area.height.saturating_sub(3).max(1) as usize; // borders + header
     // Build only the rows that fit: the window that keeps the selection in view.
     let selected = pane.selected.min(rows_all.len() - 1);
@@ -206,99 +311,46 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
             let r = &pane.rows[i];
             let n = &r.waba.node;
             let o = &r.onboarding;
+            let text = |v: &Option<String>| inert(v.as_deref().unwrap_or("-")).into_owned();
             let mut cells = vec![
                 Cell::from(Span::styled(markers(r, pane), theme.attention)),
                 // A row Meta sent in a shape we could not read is shown raw, never dropped.
                 Cell::from(match n.malformed.as_deref() {
                     Some(m) => inert(&m.label()).into_owned(),
-                    None => inert(&n.name).into_owned(),
+                    None => super::middle_ellipsis(&inert(&n.name), name_width as usize),
                 }),
             ];
-            if wide {
-                cells.push(Cell::from(
-                    inert(r.waba.owner_name().unwrap_or("-")).into_owned(),
-                ));
-            }
-            cells.extend([
-                Cell::from(inert(&n.id).into_owned()),
-                Cell::from(health_span(&r.health, theme)),
-                Cell::from(phones_text(r)),
-                Cell::from(mark(o.webhooks_subscribed, theme)),
-                Cell::from(mark(o.credit_shared, theme)),
-                Cell::from(mark(o.phones_registered, theme)),
-            ]);
-            if tp {
-                cells.push(Cell::from(mark(bsp_step(model, r.id()), theme)));
-            }
-            if wide {
-                let text = |v: &Option<String>| inert(v.as_deref().unwrap_or("-")).into_owned();
-                cells.extend([
-                    Cell::from(text(&n.account_review_status)),
-                    Cell::from(text(&n.business_verification_status)),
-                    Cell::from(age_text(n.creation_time, now)),
-                ]);
+            for (c, _) in columns.iter().zip(&shown).filter(|(_, s)| **s) {
+                cells.push(match c.header {
+                    "Owner" => Cell::from(inert(r.waba.owner_name().unwrap_or("-")).into_owned()),
+                    "ID" => Cell::from(inert(&n.id).into_owned()),
+                    "Health" => Cell::from(health_span(&r.health, theme)),
+                    "Phones" => Cell::from(phones_text(r)),
+                    "Hook" => Cell::from(mark(o.webhooks_subscribed, theme)),
+                    "Cred" | "Fund" => Cell::from(mark(o.credit_shared, theme)),
+                    "Reg" => Cell::from(mark(o.phones_registered, theme)),
+                    "BSP" => Cell::from(mark(bsp_step(model, r.id()), theme)),
+                    "Limit" => Cell::from(Span::styled(
+                        tier_text(r.tier()),
+                        if r.tier_dropped_from.is_some() {
+                            theme.attention
+                        } else {
+                            theme.text
+                        },
+                    )),
+                    "Review" => Cell::from(text(&n.account_review_status)),
+                    "Verification" => Cell::from(text(&n.business_verification_status)),
+                    _ => Cell::from(age_text(n.creation_time, now)),
+                });
             }
             Row::new(cells)
         })
         .collect();
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
-        (
-            vec![
-                "",
-                "Name",
-                "Owner",
-                "ID",
-                "Health",
-                "Phones",
-                "Hook",
-                "Cred",
-                "Reg",
-                "Review",
-                "Verification",
-                "Age",
-            ],
-            vec![
-                Constraint::Length(2),
-                Constraint::Fill(3),
-                Constraint::Fill(2),
-                Constraint::Length(16),
-                Constraint::Length(11),
-                Constraint::Length(10),
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(3),
-                Constraint::Length(9),
-                Constraint::Length(12),
-                Constraint::Length(5),
-            ],
-        )
-    } else {
-        (
-            vec!["", "Name", "ID", "Health", "Phones", "Hook", "Cred", "Reg"],
-            vec![
-                Constraint::Length(2),
-                Constraint::Fill(1),
-                Constraint::Length(16),
-                Constraint::Length(9),
-                Constraint::Length(10),
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(3),
-            ],
-        )
-    };
-    let (mut header, mut widths) = (header, widths);
-    if tp {
-        // A Tech Provider owns no credit: the step is "funded", and the BSP step follows.
-        for h in header.iter_mut().filter(|h| **h == "Cred") {
-            *h = "Fund";
-        }
-        let at = header
-            .iter()
-            .position(|h| *h == "Reg")
-            .map_or(header.len(), |i| i + 1);
-        header.insert(at, "BSP");
-        widths.insert(at, Constraint::Length(3));
+    let mut header = vec!["", "Name"];
+    let mut widths = vec![Constraint::Length(2), Constraint::Length(name_width)];
+    for (c, _) in columns.iter().zip(&shown).filter(|(_, s)| **s) {
+        header.push(c.header);
+        widths.push(Constraint::Length(c.width));
     }
     super::draw_list_table(
         frame,

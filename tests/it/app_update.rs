@@ -297,12 +297,12 @@ fn refresh_failure_keeps_the_data_and_records_the_reason() {
 }
 
 #[test]
-fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
+fn the_verified_result_moves_the_solution_and_says_so_without_a_dialog() {
     let mut m = loaded_model();
     feed(&mut m, [key('a'), key('y')]);
     let mut reread = node("7001", "Kōbe Retail Connect", "ACTIVE", "NONE");
     reread.owner_permissions = Some(vec!["MESSAGING".into()]);
-    feed(
+    let effects = feed(
         &mut m,
         [Msg::ActionFinished(ActionOutcome {
             sent: ReadStamp::issue(),
@@ -323,15 +323,65 @@ fn the_verified_result_moves_the_solution_and_shows_the_outcome() {
         m.solutions.solution("7001").unwrap().state,
         SolutionState::Active
     );
-    assert!(matches!(&m.overlay, Some(Overlay::Outcome(_))));
-    assert!(
-        m.notice
-            .as_deref()
-            .unwrap()
-            .contains("verified, now active")
+    // A success is a message in the words of the key, not a dialog to close ...
+    assert!(m.overlay.is_none(), "{:?}", m.overlay);
+    assert_eq!(
+        m.notice.as_deref(),
+        Some("Accepted 'Kōbe Retail Connect' — verified, now active.")
     );
-    feed(&mut m, [code(KeyCode::Enter)]);
+    // ... and it stays in the Events history.
+    let recorded: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RecordEvent(ev) => Some(ev),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded.len(), 1, "{effects:?}");
+    assert_eq!(recorded[0].summary, m.notice.clone().unwrap());
+    assert_eq!(recorded[0].object_id.as_deref(), Some("7001"));
+    // The next key works on the pane at once.
+    feed(&mut m, [key('j')]);
     assert!(m.overlay.is_none());
+}
+
+#[test]
+fn a_failed_action_keeps_its_dialog() {
+    let mut m = loaded_model();
+    feed(&mut m, [key('a'), key('y')]);
+    feed(
+        &mut m,
+        [Msg::ActionFinished(ActionOutcome {
+            sent: ReadStamp::issue(),
+            reread: ReadStamp::issue(),
+            target: Target::Solution {
+                id: "7001".into(),
+                name: "Kōbe Retail Connect".into(),
+                action: SolutionAction::RejectDeactivation,
+            },
+            result: ActionResult::Failed {
+                failure: Failure::new(
+                    FailureKind::Permission,
+                    "Meta refused: permission missing.",
+                    Some(200),
+                ),
+                reread: None,
+            },
+            audit: Ok("/tmp/audit.jsonl".into()),
+        })],
+    );
+    assert!(matches!(&m.overlay, Some(Overlay::Outcome(_))));
+    let done = Target::Solution {
+        id: "1".into(),
+        name: "x".into(),
+        action: SolutionAction::RejectDeactivation,
+    };
+    assert_eq!(done.done_words(), "Deactivation rejected");
+    let subscribed = Target::SubscribeApp {
+        waba_id: "1".into(),
+        waba_name: "x".into(),
+    };
+    assert_eq!(subscribed.done_words(), "Webhooks subscribed");
 }
 
 #[test]
@@ -373,13 +423,63 @@ fn q_in_a_detail_closes_it_and_quits_from_the_list() {
 #[test]
 fn a_key_of_another_pane_says_where_it_works() {
     let mut m = loaded_model();
-    let effects = feed(&mut m, [key('o')]);
+    let effects = feed(&mut m, [key('s')]);
     assert!(effects.is_empty());
     let notice = m.notice.clone().unwrap();
     assert!(
-        notice.contains("o works in the WABAs pane (press 2"),
+        notice.contains("s works in the WABAs pane (press 2"),
         "{notice}"
     );
+    feed(&mut m, [key('3'), key('a')]);
+    let notice = m.notice.clone().unwrap();
+    assert!(
+        notice.contains("a works in the Solutions pane (press 1"),
+        "{notice}"
+    );
+}
+
+/// `o` cycles the sort of the Solutions pane, `O` reverses it; the selection stays on its
+/// solution, and the order is derived once, not per frame.
+#[test]
+fn o_and_shift_o_sort_the_solutions_pane() {
+    use partnerdeck::app::solutions::SolutionSort;
+    let mut m = loaded_model();
+    feed(&mut m, [key('h')]); // All
+    let ids = |m: &partnerdeck::app::Model| -> Vec<String> {
+        m.solutions
+            .visible()
+            .iter()
+            .map(|s| s.id().to_string())
+            .collect()
+    };
+    // By state: requests waiting on us first within pending.
+    assert_eq!(ids(&m)[..3], ["7001", "7002", "7003"]);
+    feed(&mut m, [key('j')]); // 7002
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.solutions.sort, SolutionSort::Name);
+    assert_eq!(
+        ids(&m),
+        [
+            "7002", "7007", "7008", "7001", "7004", "7009", "7003", "7006", "7005"
+        ]
+    );
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7002"));
+    assert_eq!(m.notice.as_deref(), Some("Solutions sorted by name."));
+    feed(&mut m, [key('O')]);
+    assert!(m.solutions.reverse);
+    assert_eq!(ids(&m)[0], "7005");
+    assert_eq!(m.solutions.selected_id().as_deref(), Some("7002"));
+    assert_eq!(
+        m.notice.as_deref(),
+        Some("Solutions sorted by name, reversed.")
+    );
+    // By role: ours first; a new sort starts unreversed.
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.solutions.sort, SolutionSort::Role);
+    assert!(!m.solutions.reverse);
+    assert_eq!(ids(&m)[..3], ["7003", "7004", "7007"]);
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.solutions.sort, SolutionSort::State);
 }
 
 /// Our side comes from the list's role; when the detail's owner app disagrees, the console
@@ -423,4 +523,66 @@ fn a_role_that_disagrees_with_the_owner_app_offers_no_action() {
     );
     effects.extend(feed(&mut m, [key('y')]));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Perform { .. })));
+}
+
+/// The Events pane sorts too: `o` by kind, then by object; `O` reverses; the selected event
+/// stays selected.
+#[test]
+fn o_and_shift_o_sort_the_events_pane() {
+    use partnerdeck::app::events::EventSort;
+    use partnerdeck::store::StoredEvent;
+    use partnerdeck::webhooks::{Event, EventKind};
+    let event = |seq: i64, kind: EventKind, object: &str| {
+        let mut e = Event::local(kind, Some(object), vec![], "x", &serde_json::json!({}));
+        e.id = format!("ev{seq}");
+        e.time = at(seq);
+        StoredEvent { seq, event: e }
+    };
+    let mut m = loaded_model();
+    feed(
+        &mut m,
+        [
+            Msg::EventsHistory {
+                events: vec![
+                    event(1, EventKind::Webhook, "b"),
+                    event(2, EventKind::Action, "a"),
+                    event(3, EventKind::Webhook, "a"),
+                    event(4, EventKind::Notice, ""),
+                ],
+                last_seen: 4,
+                feed: None,
+            },
+            key('4'),
+        ],
+    );
+    let ids = |m: &partnerdeck::app::Model| -> Vec<String> {
+        m.events
+            .visible()
+            .iter()
+            .map(|e| e.event.id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&m), ["ev4", "ev3", "ev2", "ev1"], "newest first");
+    feed(&mut m, [key('j')]); // ev3
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.events.sort, EventSort::Kind);
+    assert_eq!(
+        ids(&m),
+        ["ev2", "ev4", "ev3", "ev1"],
+        "action, notice, webhook"
+    );
+    assert_eq!(m.events.selected_id().as_deref(), Some("ev3"));
+    feed(&mut m, [key('o')]);
+    assert_eq!(
+        ids(&m),
+        ["ev3", "ev2", "ev1", "ev4"],
+        "by object, none last"
+    );
+    feed(&mut m, [key('O')]);
+    assert_eq!(ids(&m), ["ev4", "ev1", "ev2", "ev3"]);
+    assert_eq!(m.events.selected_id().as_deref(), Some("ev3"));
+    assert_eq!(
+        m.notice.as_deref(),
+        Some("Events sorted by object, reversed.")
+    );
 }

@@ -88,13 +88,7 @@ async fn console(s: &Setup) -> Model {
 }
 
 fn select(m: &mut Model, key: RowKey) {
-    let view = m.credit.view(&m.wabas);
-    let pos = view
-        .rows
-        .iter()
-        .position(|r| m.credit.key_of(r) == key)
-        .unwrap_or_else(|| panic!("no row {key:?}"));
-    m.credit.move_to(&view, pos);
+    assert!(m.credit.select_key(&m.wabas, &key), "no row {key:?}");
 }
 
 fn the_effect(effects: Vec<Effect>) -> Target {
@@ -155,6 +149,7 @@ async fn share_from_the_not_funded_list_is_sent_once_verified_and_audited() {
     let row = m.wabas.row(sim::DEMO_WABA_LIMITED_ID).unwrap();
     assert_eq!(row.onboarding.credit_shared, Some(true));
     assert_eq!(row.waba.node.currency.as_deref(), Some("GBP"));
+    m.credit.lane = partnerdeck::app::credit_lines::CreditLane::Allocations;
     let view = m.credit.view(&m.wabas);
     let verified = view.rows.iter().any(|r| match r {
         partnerdeck::app::credit_lines::CreditRow::Allocation { check, .. } => {

@@ -6,7 +6,7 @@
 use crate::common::*;
 use crossterm::event::KeyCode;
 use partnerdeck::app::ReadStamp;
-use partnerdeck::app::credit_lines::{CreditRow, RowKey};
+use partnerdeck::app::credit_lines::{CreditLane, CreditRow, RowKey};
 use partnerdeck::app::msg::{
     ActionOutcome, ActionResult, CreditReread, Failure, FailureKind, Msg, Reread, Scope, Target,
     WabaList,
@@ -16,22 +16,18 @@ use partnerdeck::app::{Effect, Model, Overlay};
 use partnerdeck::domain::funding::{NotFunded, Verification};
 
 fn select(m: &mut Model, key: RowKey) {
-    let view = m.credit.view(&m.wabas);
-    let pos = view
-        .rows
-        .iter()
-        .position(|r| m.credit.key_of(r) == key)
-        .unwrap_or_else(|| panic!("no row {key:?}"));
-    m.credit.move_to(&view, pos);
+    assert!(m.credit.select_key(&m.wabas, &key), "no row {key:?}");
 }
 
 fn verification_of(m: &Model, allocation: &str) -> Verification {
-    let view = m.credit.view(&m.wabas);
+    let mut credit = m.credit.clone();
+    credit.lane = CreditLane::Allocations;
+    let view = credit.view(&m.wabas);
     view.rows
         .iter()
         .find_map(|r| match r {
             CreditRow::Allocation { line, alloc, check }
-                if m.credit.allocation(*line, *alloc).unwrap().id == allocation =>
+                if credit.allocation(*line, *alloc).unwrap().id == allocation =>
             {
                 Some(check.verification)
             }
@@ -83,7 +79,8 @@ fn each_allocation_is_verified_mismatched_unknown_or_revoked() {
 
 #[test]
 fn not_funded_lists_the_wabas_without_our_credit_and_the_checklist_agrees() {
-    let m = credit_model();
+    let mut m = credit_model();
+    m.credit.lane = CreditLane::NotFunded;
     let view = m.credit.view(&m.wabas);
     let missing: Vec<(&str, &NotFunded)> = view
         .rows
@@ -391,14 +388,15 @@ fn a_verified_share_updates_the_line_the_waba_and_the_checklist() {
         Some(true)
     );
     assert_eq!(m.credit.view(&m.wabas).not_funded, Some(3));
-    assert!(matches!(m.overlay, Some(Overlay::Outcome(_))));
+    assert!(m.overlay.is_none(), "a success is a message, not a dialog");
     let s = outcome_summary(&outcome, OUR_APP);
     assert!(
         s.starts_with(
-            "Done: shared 'Northwind Messaging Ltd.' with 'Juniper Travel' (EUR) — verified"
+            "Credit line shared: shared 'Northwind Messaging Ltd.' with 'Juniper Travel' (EUR) — verified"
         ),
         "{s}"
     );
+    assert_eq!(m.notice.as_deref(), Some(s.as_str()));
 }
 
 #[test]
@@ -563,22 +561,31 @@ fn a_verified_revoke_marks_the_allocation_revoked() {
 }
 
 #[test]
-fn keys_move_jump_sections_filter_and_open_the_detail() {
+fn keys_move_switch_lanes_filter_and_open_the_detail() {
     let mut m = credit_model();
     assert_eq!(
         m.credit
             .key_of(&m.credit.selected_row(&m.credit.view(&m.wabas)).unwrap()),
         RowKey::Line("1972385232742146".into())
     );
+    // l: the Not funded lane, its own rows only.
     feed(&mut m, [key('l')]);
-    assert_eq!(m.credit.key, Some(RowKey::Line("1972385232742287".into())));
-    feed(&mut m, [key('l')]);
-    assert_eq!(m.credit.key, Some(RowKey::NotFundedHeading));
-    feed(&mut m, [key('j'), code(KeyCode::Enter)]);
-    assert!(m.credit.detail_open);
+    assert_eq!(m.credit.lane, CreditLane::NotFunded);
     assert_eq!(m.credit.key, Some(RowKey::NotFunded("404".into())));
-    feed(&mut m, [code(KeyCode::Esc), key('g')]);
+    let view = m.credit.view(&m.wabas);
+    assert!(
+        view.rows
+            .iter()
+            .all(|r| matches!(r, CreditRow::NotFunded { .. })),
+        "{:?}",
+        view.rows
+    );
+    feed(&mut m, [code(KeyCode::Enter)]);
+    assert!(m.credit.detail_open);
+    // h: back to the allocations, from the top, detail closed.
+    feed(&mut m, [key('h')]);
     assert!(!m.credit.detail_open);
+    assert_eq!(m.credit.lane, CreditLane::Allocations);
     assert_eq!(m.credit.key, Some(RowKey::Line("1972385232742146".into())));
     feed(
         &mut m,
@@ -587,8 +594,11 @@ fn keys_move_jump_sections_filter_and_open_the_detail() {
     let view = m.credit.view(&m.wabas);
     let keys: Vec<RowKey> = view.rows.iter().map(|r| m.credit.key_of(r)).collect();
     assert!(keys.contains(&RowKey::Allocation("58303".into())));
-    assert!(keys.contains(&RowKey::NotFunded("303".into())));
     assert!(!keys.contains(&RowKey::Allocation("58101".into())));
+    assert_eq!(
+        view.matching[1], 1,
+        "the WABA 303 matches in the other lane"
+    );
     feed(&mut m, [code(KeyCode::Esc)]);
     assert!(m.credit.filter.value().is_empty());
 }
@@ -598,4 +608,43 @@ fn help_on_the_credit_pane_lists_share_and_revoke() {
     let lines = partnerdeck::app::keymap::help_lines(partnerdeck::app::Pane::CreditLines);
     assert!(lines.iter().any(|(k, _)| k == "S"));
     assert!(lines.iter().any(|(k, _)| k == "X"));
+}
+
+/// `o` cycles the sort of the lane shown, `O` reverses it; credit lines stay the sections of
+/// the Allocations lane.
+#[test]
+fn o_and_shift_o_sort_each_credit_lane() {
+    use partnerdeck::app::credit_lines::CreditSort;
+    let mut m = credit_model();
+    let keys = |m: &Model| -> Vec<RowKey> {
+        let view = m.credit.view(&m.wabas);
+        view.rows.iter().map(|r| m.credit.key_of(r)).collect()
+    };
+    let before = keys(&m);
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.credit.sort, CreditSort::Name);
+    assert!(m.notice.as_deref().unwrap().contains("sorted by customer"));
+    let by_name = keys(&m);
+    assert_ne!(before, by_name);
+    assert!(matches!(by_name[0], RowKey::Line(_)), "{by_name:?}");
+    feed(&mut m, [key('O')]);
+    let reversed = keys(&m);
+    assert!(
+        matches!(reversed[0], RowKey::Line(_)),
+        "a line heads its section"
+    );
+    assert_ne!(reversed, by_name);
+    // The Not funded lane sorts too, by its own columns.
+    feed(&mut m, [key('l')]);
+    let first = keys(&m);
+    feed(&mut m, [key('O')]);
+    let mut back = keys(&m);
+    back.reverse();
+    assert_eq!(first, back);
+    assert!(
+        m.notice
+            .as_deref()
+            .unwrap()
+            .starts_with("Not funded sorted by")
+    );
 }

@@ -44,6 +44,8 @@ struct Harness {
     services: Services,
     /// Every message the model received, for assertions about order.
     seen: Vec<String>,
+    /// The last action outcome the model received (a success shows no dialog to read it from).
+    outcome: Option<partnerdeck::app::msg::ActionOutcome>,
     _dir: tempfile::TempDir,
 }
 
@@ -94,6 +96,7 @@ impl Harness {
             executor,
             services,
             seen: vec![],
+            outcome: None,
             _dir: dir,
         }
     }
@@ -110,6 +113,9 @@ impl Harness {
     fn apply(&mut self, msg: Msg) {
         self.sync_usage();
         self.seen.push(format!("{msg:?}"));
+        if let Msg::ActionFinished(o) = &msg {
+            self.outcome = Some(o.clone());
+        }
         for effect in update(&mut self.model, msg) {
             self.executor.run(effect);
         }
@@ -145,6 +151,23 @@ impl Harness {
                 self.apply(msg);
             }
         }
+    }
+
+    /// Pump messages until an action's outcome has arrived, and return it.
+    async fn outcome(&mut self, secs: u64) -> partnerdeck::app::msg::ActionOutcome {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.outcome.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no outcome in {secs} s:\n{}",
+                self.screen()
+            );
+            if let Ok(Some(msg)) = tokio::time::timeout(left, self.rx.recv()).await {
+                self.apply(msg);
+            }
+        }
+        self.outcome.take().unwrap()
     }
 
     /// Pump messages for a while.
@@ -597,16 +620,10 @@ async fn act(h: &mut Harness, id: &str, key: char) -> partnerdeck::app::msg::Act
         matches!(h.model.overlay, Some(Overlay::Confirm(_))),
         "no confirm dialog"
     );
+    h.outcome = None;
     h.key('y');
     h.key('y');
-    h.until("the outcome", 10, |m| {
-        matches!(m.overlay, Some(Overlay::Outcome(_)))
-    })
-    .await;
-    match h.model.overlay.clone() {
-        Some(Overlay::Outcome(o)) => *o,
-        _ => unreachable!(),
-    }
+    h.outcome(10).await
 }
 
 fn state_of(node: &SolutionNode) -> SolutionState {
@@ -636,14 +653,7 @@ async fn a_lost_answer_to_a_committed_accept_is_outcome_unknown_then_the_truth()
         let screen = h.screen();
         assert!(screen.contains("Outcome unknown — re-reading"), "{screen}");
         h.key('y');
-        h.until("the outcome", 10, |m| {
-            matches!(m.overlay, Some(Overlay::Outcome(_)))
-        })
-        .await;
-        match h.model.overlay.clone() {
-            Some(Overlay::Outcome(o)) => *o,
-            _ => unreachable!(),
-        }
+        h.outcome(10).await
     };
     match &o.result {
         ActionResult::OutcomeUnknown {
@@ -962,10 +972,7 @@ async fn the_intent_is_recorded_before_the_request_leaves() {
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].phase, "intent");
     assert_eq!(records[0].target, id);
-    h.until("the outcome", 10, |m| {
-        matches!(m.overlay, Some(Overlay::Outcome(_)))
-    })
-    .await;
+    h.outcome(10).await;
     let records = partnerdeck::audit::read_records(&audit_path).unwrap();
     assert_eq!(records.len(), 2);
     assert_eq!(records[1].phase, "outcome");

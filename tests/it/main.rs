@@ -25,6 +25,7 @@ mod store;
 mod terminal_process;
 mod tp_console;
 mod ui_credit;
+mod ui_panes;
 mod ui_render;
 mod waba_update;
 mod webhooks;

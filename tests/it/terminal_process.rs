@@ -360,7 +360,8 @@ fn an_audit_line_survives_kill_9_right_after_the_action_is_reported() {
     assert_eq!(lines[1]["verified_state"], "active");
 }
 
-/// Do `key` (and confirm) on solution `id` in the All lane; wait for the outcome and close it.
+/// Do `key` (and confirm) on solution `id` in the All lane; wait for the outcome (a message)
+/// and clear the filter.
 fn act(c: &mut Console, id: &str, key: &str, outcome: &str) {
     c.keys("/");
     c.keys(id);
@@ -370,7 +371,6 @@ fn act(c: &mut Console, id: &str, key: &str, outcome: &str) {
     c.wait_for(&format!("POST /v25.0/{id}/"));
     c.keys("y");
     c.wait_for(outcome);
-    c.keys("\r");
     c.keys("\u{1b}");
 }
 
@@ -416,7 +416,7 @@ fn the_token_appears_nowhere_after_a_full_session() {
         &mut c,
         sim::DEMO_ACTIVE_OWNED_SOLUTION_ID,
         "d",
-        "verified, now pending deactivation",
+        "verified, now pending",
     );
     act(
         &mut c,

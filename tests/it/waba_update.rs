@@ -410,3 +410,63 @@ fn r_on_a_banned_number_says_why_and_sends_nothing() {
     effects.extend(feed(&mut m, [key('y')]));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Perform { .. })));
 }
+
+/// `O` reverses the order the WABAs are in, keeping the selection; `o` starts the next sort
+/// unreversed.
+#[test]
+fn shift_o_reverses_the_wabas_order() {
+    let mut m = wabas_model();
+    feed(&mut m, [key('l'), key('l'), key('o'), key('o')]); // All, by name
+    assert_eq!(visible_ids(&m), ["303", "202", "404", "101", "707", "505"]);
+    select(&mut m, "404");
+    feed(&mut m, [key('O')]);
+    assert!(m.wabas.reverse);
+    assert_eq!(visible_ids(&m), ["505", "707", "101", "404", "202", "303"]);
+    assert_eq!(m.wabas.selected_id().as_deref(), Some("404"));
+    assert!(m.notice.as_deref().unwrap().ends_with("name, reversed."));
+    feed(&mut m, [key('o')]);
+    assert_eq!(m.wabas.sort, SortKey::Tier);
+    assert!(!m.wabas.reverse);
+}
+
+/// A drop in the messaging limit tier between two lists is an attention reason.
+#[test]
+fn a_messaging_limit_drop_between_two_lists_is_flagged() {
+    let mut m = wabas_model();
+    let list = |tier: &str| {
+        let wabas = wabas()
+            .into_iter()
+            .map(|mut w| {
+                w.node.extra.insert(
+                    "whatsapp_business_manager_messaging_limit".into(),
+                    tier.into(),
+                );
+                w
+            })
+            .collect();
+        Msg::WabasLoaded {
+            started: ReadStamp::issue(),
+            at: at(1),
+            result: Ok(WabaList {
+                wabas,
+                extras_failed: None,
+            }),
+        }
+    };
+    feed(&mut m, [list("TIER_10K")]);
+    // Lumen Bakery (101) is complete and healthy: not in the attention lane ...
+    assert!(!m.wabas.row("101").unwrap().needs_attention());
+    assert_eq!(m.wabas.lane_count(WabaLane::Attention), 5);
+    feed(&mut m, [list("TIER_2K")]);
+    // ... until its limit drops.
+    let r = m.wabas.row("101").unwrap();
+    assert_eq!(r.tier_dropped_from.as_deref(), Some("TIER_10K"));
+    assert!(
+        r.attention_reasons()
+            .contains(&"messaging limit dropped from TIER_10K to TIER_2K".to_string())
+    );
+    assert_eq!(m.wabas.lane_count(WabaLane::Attention), 6);
+    // The tier sort puts the lowest first.
+    feed(&mut m, [key('l'), key('l'), key('o'), key('o'), key('o')]);
+    assert_eq!(m.wabas.sort, SortKey::Tier);
+}
