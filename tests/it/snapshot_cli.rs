@@ -414,3 +414,40 @@ async fn snapshot_text_says_not_read_and_errors_go_to_stderr() {
     assert!(!stdout.contains("error ["), "errors in the data: {stdout}");
     assert!(stderr.contains("error [solutions]:"), "{stderr}");
 }
+
+/// The demo world's `snapshot --json`, without `fetched_at`, keys sorted, compact: its SHA-256
+/// as the pre-streaming code printed it (the document built whole, then escaped). The streamed
+/// output must stay the same document.
+const DEMO_SNAPSHOT_SHA256: &str =
+    "16ff695465343efde5ea90355f247987e5056c90bf5b6b3c549cc3cf41fce63c";
+
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_json_of_the_demo_world_is_the_document_it_was_before_streaming() {
+    use sha2::Digest;
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (code, mut json, raw) = snapshot(&h.base_url(), &h.app_id(), &h.token(), home.path());
+    assert_eq!(code, 0, "{raw}");
+    json.as_object_mut().unwrap().remove("fetched_at");
+    let text = canonical(&json).to_string();
+    let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    assert_eq!(digest, DEMO_SNAPSHOT_SHA256, "{} bytes", text.len());
+}

@@ -1,0 +1,381 @@
+//! From what was read to what is printed, without IO: the WABAs one at a time (each with its
+//! checklist and BSP registration; only a few words of each are kept for the end), then the
+//! credit lines verified against those words, the WABAs not funded by us, and the errors.
+
+use crate::domain::funding::{
+    FundingIndex, NotFunded, WabaFunding, check_allocation, not_funded, our_credentials,
+};
+use crate::domain::onboarding::{Onboarding, OnboardingRules};
+use crate::domain::partner::{
+    BspRegistration, PartnerKind, RegistrationRecord, decide_partner_kind, registration_of,
+};
+use crate::domain::solution::Solution;
+use crate::graph::credit_model::CreditLineData;
+use crate::graph::error::GraphError;
+use crate::graph::model::Malformed;
+use crate::graph::waba_model::Waba;
+
+use super::{
+    NotFundedList, NotFundedRow, Snapshot, SnapshotAllocation, SnapshotCreditLine, SnapshotError,
+    SnapshotWaba,
+};
+
+/// One answer of the WABA reader: a page of WABAs (with the per-WABA edges that failed), or
+/// the list's failure (nothing more comes after it).
+#[derive(Debug)]
+pub enum WabaPage {
+    Rows {
+        wabas: Vec<Waba>,
+        extras_failed: Vec<(String, GraphError)>,
+    },
+    Failed(SnapshotError),
+}
+
+/// What is known before the first WABA is printed: the solutions, our credit lines, and so
+/// the partner kind and the checklist's rules.
+#[derive(Debug)]
+pub struct Head {
+    pub fetched_at: String,
+    pub solutions: Vec<Solution>,
+    /// The solutions' errors.
+    pub errors: Vec<SnapshotError>,
+    pub credit: Result<Vec<CreditLineData>, SnapshotError>,
+    pub partner_kind: Option<PartnerKind>,
+    pub rules: OnboardingRules,
+    pub default_bsp: Option<crate::bsp::Bsp>,
+    pub registrations: Vec<RegistrationRecord>,
+}
+
+impl Head {
+    /// The kind from the setting or (`auto`) from whether we own credit lines; as a Tech
+    /// Provider the checklist's credit step means "funded at all".
+    pub fn new(
+        fetched_at: String,
+        solutions: Vec<Solution>,
+        errors: Vec<SnapshotError>,
+        credit: Result<Vec<CreditLineData>, SnapshotError>,
+        app_id: &str,
+        partner: &crate::bsp::settings::PartnerSettings,
+        registrations: Vec<RegistrationRecord>,
+    ) -> Head {
+        let lines = credit.as_ref().ok();
+        let kind = decide_partner_kind(partner.partner_kind, lines.map(|l| !l.is_empty()));
+        let mut rules = OnboardingRules::new(app_id);
+        rules.partner_kind = kind;
+        rules.our_credentials = lines.map(|l| our_credentials(l));
+        if kind == Some(PartnerKind::TechProvider) {
+            // Funded by anyone's credit (the Solution Partner's): not compared with ours.
+            rules.our_credentials = None;
+        }
+        Head {
+            fetched_at,
+            solutions,
+            errors,
+            credit,
+            partner_kind: kind,
+            rules,
+            default_bsp: partner.bsp,
+            registrations,
+        }
+    }
+}
+
+/// The few words of a WABA kept until the end (verification and "not funded" need every
+/// WABA; the rest of it has been printed).
+#[derive(Debug, Clone)]
+struct FundingWords {
+    id: Box<str>,
+    owner_business_id: Option<Box<str>>,
+    primary_funding_id: Option<Box<str>>,
+    name: Box<str>,
+    currency: Option<Box<str>>,
+}
+
+/// What the WABAs leave behind once printed.
+#[derive(Debug, Default)]
+struct Tally {
+    funding: Vec<FundingWords>,
+    /// Rows Meta sent in a shape we could not read: how many, and the first.
+    malformed: usize,
+    first_malformed: Option<(String, String)>,
+    /// WABAs whose edges could not be read (consecutive repeats counted once), and the first.
+    extras_failed: usize,
+    last_extras_id: Option<String>,
+    first_extras: Option<(String, GraphError)>,
+    /// The list itself failed (after the WABAs counted).
+    list_failed: Option<SnapshotError>,
+}
+
+/// The WABAs of a snapshot, one at a time, as the reader's pages come; see [`Feed::finish`].
+pub struct Feed<P: Iterator<Item = WabaPage>> {
+    pages: Option<P>,
+    page: std::vec::IntoIter<Waba>,
+    head: Head,
+    tally: Tally,
+    /// No business id: the WABAs' error, with nothing read.
+    not_configured: Option<SnapshotError>,
+}
+
+impl<P: Iterator<Item = WabaPage>> Feed<P> {
+    pub fn new(head: Head, pages: Result<P, SnapshotError>) -> Feed<P> {
+        let (pages, not_configured) = match pages {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        };
+        Feed {
+            pages,
+            page: Vec::new().into_iter(),
+            head,
+            tally: Tally::default(),
+            not_configured,
+        }
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    fn take_page(&mut self) -> bool {
+        let Some(pages) = self.pages.as_mut() else {
+            return false;
+        };
+        match pages.next() {
+            Some(WabaPage::Rows {
+                wabas,
+                extras_failed,
+            }) => {
+                for (id, e) in extras_failed {
+                    if self.tally.last_extras_id.as_deref() != Some(id.as_str()) {
+                        self.tally.extras_failed += 1;
+                    }
+                    if self.tally.first_extras.is_none() {
+                        self.tally.first_extras = Some((id.clone(), e));
+                    }
+                    self.tally.last_extras_id = Some(id);
+                }
+                self.page = wabas.into_iter();
+                true
+            }
+            Some(WabaPage::Failed(e)) => {
+                self.tally.list_failed = Some(e);
+                self.pages = None;
+                false
+            }
+            None => {
+                self.pages = None;
+                false
+            }
+        }
+    }
+
+    /// Everything after the WABAs: the credit lines with each allocation verified against
+    /// every WABA read, the WABAs not funded by us, the partner kind and every error, in
+    /// order (solutions, credit lines, WABAs). The returned snapshot's `wabas` is empty.
+    pub fn finish(self) -> Snapshot {
+        let head = self.head;
+        let tally = self.tally;
+        let mut errors = head.errors;
+        let lines = match head.credit {
+            Ok(lines) => Some(lines),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        if let Some(lines) = &lines {
+            let rows = lines
+                .iter()
+                .map(|l| (l.line.id.as_str(), l.line.malformed.as_deref()))
+                .chain(lines.iter().flat_map(|l| {
+                    l.allocations
+                        .iter()
+                        .map(|a| (a.id.as_str(), a.malformed.as_deref()))
+                }));
+            if let Some(e) =
+                malformed_rows("credit_lines", "credit line or allocation row(s)", rows)
+            {
+                errors.push(e);
+            }
+        }
+        if let Some((first_id, reason)) = &tally.first_malformed {
+            errors.push(SnapshotError {
+                scope: "wabas".into(),
+                code: None,
+                message: malformed_sentence(tally.malformed, "WABA row(s)", first_id, reason),
+                cut_short: false,
+            });
+        }
+        let wabas_read = self.not_configured.is_none() && tally.list_failed.is_none();
+        let wabas_error = self.not_configured.or(tally.list_failed);
+        let wabas_why = wabas_error.as_ref().map(|e| e.message.clone());
+        errors.extend(wabas_error);
+        if let Some((first_id, e)) = &tally.first_extras {
+            errors.push(SnapshotError {
+                scope: "wabas".into(),
+                code: e.code,
+                message: format!(
+                    "Subscribed apps or solutions of {} WABA(s) could not be read (first: {first_id}), so their checklist has nulls: {}",
+                    tally.extras_failed,
+                    e.sentence()
+                ),
+                cut_short: false,
+            });
+        }
+        let index = wabas_read.then(|| {
+            FundingIndex::new(
+                tally
+                    .funding
+                    .iter()
+                    .map(|w| WabaFunding {
+                        id: &w.id,
+                        owner_business_id: w.owner_business_id.as_deref(),
+                        primary_funding_id: w.primary_funding_id.as_deref(),
+                    })
+                    .collect(),
+            )
+        });
+        let credit_lines = lines
+            .as_deref()
+            .map(|l| credit_lines(l, index.as_ref()))
+            .unwrap_or_default();
+        let not_funded = match (&index, &lines, head.partner_kind) {
+            (None, _, _) => NotFundedList::NotRead(wabas_why.unwrap_or_default()),
+            // A Tech Provider's customers are funded by their Solution Partner: only the
+            // WABAs with no funding at all are missing something.
+            (Some(index), _, Some(PartnerKind::TechProvider)) => {
+                NotFundedList::Read(not_funded_rows(index, &[], &tally.funding, true))
+            }
+            (Some(index), Some(lines), _) => {
+                NotFundedList::Read(not_funded_rows(index, lines, &tally.funding, false))
+            }
+            (Some(_), None, _) => NotFundedList::NotRead(
+                errors
+                    .iter()
+                    .find(|e| e.scope == "credit_lines")
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            ),
+        };
+        Snapshot {
+            fetched_at: head.fetched_at,
+            solutions: head.solutions,
+            wabas: vec![],
+            credit_lines,
+            partner_kind: head.partner_kind,
+            errors,
+            not_funded,
+        }
+    }
+}
+
+impl<P: Iterator<Item = WabaPage>> Iterator for Feed<P> {
+    type Item = SnapshotWaba;
+
+    fn next(&mut self) -> Option<SnapshotWaba> {
+        let waba = loop {
+            if let Some(w) = self.page.next() {
+                break w;
+            }
+            if !self.take_page() {
+                return None;
+            }
+        };
+        let t = &mut self.tally;
+        if let Some(m) = waba.node.malformed.as_deref() {
+            t.malformed += 1;
+            if t.first_malformed.is_none() {
+                t.first_malformed = Some((waba.id().to_string(), m.reason.clone()));
+            }
+        }
+        let f = WabaFunding::of(&waba);
+        t.funding.push(FundingWords {
+            id: f.id.into(),
+            owner_business_id: f.owner_business_id.map(Into::into),
+            primary_funding_id: f.primary_funding_id.map(Into::into),
+            name: waba.name().into(),
+            currency: waba.node.currency.as_deref().map(Into::into),
+        });
+        let h = &self.head;
+        Some(SnapshotWaba {
+            onboarding: Onboarding::derive(&waba, &h.rules),
+            bsp_registration: registration(h, waba.id()),
+            waba,
+        })
+    }
+}
+
+fn registration(head: &Head, waba_id: &str) -> BspRegistration {
+    registration_of(
+        head.partner_kind,
+        waba_id,
+        &head.registrations,
+        head.default_bsp,
+    )
+}
+
+fn not_funded_rows(
+    index: &FundingIndex,
+    lines: &[CreditLineData],
+    words: &[FundingWords],
+    only_unfunded: bool,
+) -> Vec<NotFundedRow> {
+    not_funded(index, lines)
+        .into_iter()
+        .filter(|(_, why)| !only_unfunded || *why == NotFunded::NoFunding)
+        .filter_map(|(i, reason)| {
+            let w = words.get(i)?;
+            Some(NotFundedRow {
+                waba_id: w.id.to_string(),
+                name: w.name.to_string(),
+                currency: w.currency.as_deref().map(str::to_string),
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// One error per list whose rows Meta sent in a shape we could not read (the rows are kept,
+/// marked; see `graph::model::Malformed`).
+pub fn malformed_rows<'a>(
+    scope: &str,
+    what: &str,
+    rows: impl Iterator<Item = (&'a str, Option<&'a Malformed>)>,
+) -> Option<SnapshotError> {
+    let bad: Vec<(&str, &Malformed)> = rows.filter_map(|(id, m)| m.map(|m| (id, m))).collect();
+    let (first_id, first) = bad.first()?;
+    Some(SnapshotError {
+        scope: scope.into(),
+        code: None,
+        message: malformed_sentence(bad.len(), what, first_id, &first.reason),
+        cut_short: false,
+    })
+}
+
+fn malformed_sentence(n: usize, what: &str, first_id: &str, reason: &str) -> String {
+    format!(
+        "{n} {what} could not be read as expected (first: {first_id}): {}; the other rows are complete.",
+        reason.trim_end_matches('.')
+    )
+}
+
+fn credit_lines(lines: &[CreditLineData], index: Option<&FundingIndex>) -> Vec<SnapshotCreditLine> {
+    lines
+        .iter()
+        .map(|l| SnapshotCreditLine {
+            line: l.line.clone(),
+            allocations: l
+                .allocations
+                .iter()
+                .map(|a| {
+                    let check = check_allocation(a, index);
+                    SnapshotAllocation {
+                        allocation: a.clone(),
+                        verified: check.verification.verified(),
+                        verification: check.verification,
+                        waba_ids: check.waba_ids,
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
