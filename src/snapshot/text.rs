@@ -1,7 +1,8 @@
 //! The text form (`snapshot` and `snapshot --plain`): for people and for `grep`/`cut`.
 //!
-//! One section per scope, each opening with a header line (`Solutions: 31 (fetched …)`,
-//! or `Solutions: not read — <why>` when the scope could not be read), then a column line
+//! Two lines first (`Fetched: <RFC 3339>`, `Partner kind: solution_partner`), then one
+//! section per scope, each opening with a header line (`Solutions: 31`, or
+//! `Solutions: not read — <why>` when the scope could not be read), then a column line
 //! starting with `#`, then one tab-separated data line per record whose first field is the
 //! record kind. Every data line of a kind has the same fields in the same order
 //! ([`COLUMNS`]); a missing value is `-`; a value is made inert (`crate::text::inert`, which
@@ -218,11 +219,13 @@ pub fn write<W: Write, L: Borrow<str>>(
     waba_lines: &[L],
 ) -> io::Result<()> {
     let errors = &snap.errors;
+    let kind = snap.partner_kind.map_or("unknown", |k| k.as_str());
+    writeln!(out, "Fetched: {}", snap.fetched_at)?;
+    writeln!(out, "Partner kind: {kind}\n")?;
     writeln!(
         out,
-        "{} (fetched {})",
-        header("Solutions", snap.solutions.len(), errors, "solutions"),
-        snap.fetched_at
+        "{}",
+        header("Solutions", snap.solutions.len(), errors, "solutions")
     )?;
     out.write_all(column_line("solution").as_bytes())?;
     // People read it by lane, requests waiting on us first; the JSON keeps Meta's order.
@@ -242,10 +245,9 @@ pub fn write<W: Write, L: Borrow<str>>(
         out.write_all(l.borrow().as_bytes())?;
     }
 
-    let kind = snap.partner_kind.map_or("unknown", |k| k.as_str());
     writeln!(
         out,
-        "\n{} (partner kind: {kind})",
+        "\n{}",
         header(
             "Credit lines",
             snap.credit_lines.len(),
