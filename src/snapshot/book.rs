@@ -379,3 +379,149 @@ fn credit_lines(lines: &[CreditLineData], index: Option<&FundingIndex>) -> Vec<S
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::waba_model::WabaNode;
+
+    fn waba(id: &str, owner: &str, funding: Option<&str>) -> Waba {
+        let node: WabaNode = serde_json::from_value(serde_json::json!({
+            "id": id,
+            "name": format!("WABA {id}"),
+            "currency": "EUR",
+            "owner_business_info": {"id": owner, "name": "Owner"},
+            "primary_funding_id": funding,
+        }))
+        .unwrap();
+        Waba {
+            node,
+            subscribed_apps: Some(vec![]),
+            solutions: Some(vec![]),
+        }
+    }
+
+    fn lines() -> Vec<CreditLineData> {
+        let allocation = |id: &str, business: &str, credential: &str| {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "receiving_business": {"id": business},
+                "receiving_credential": {"id": credential}, "request_status": "ACTIVE"
+            }))
+            .unwrap()
+        };
+        vec![CreditLineData {
+            line: serde_json::from_value(serde_json::json!({"id": "L1"})).unwrap(),
+            allocations: vec![allocation("A1", "B1", "C1"), allocation("A2", "B2", "C2")],
+        }]
+    }
+
+    fn head(credit: Result<Vec<CreditLineData>, SnapshotError>) -> Head {
+        Head::new(
+            "2026-01-01T00:00:00Z".into(),
+            vec![],
+            vec![],
+            credit,
+            "APP",
+            &crate::bsp::settings::PartnerSettings::default(),
+            vec![],
+        )
+    }
+
+    fn failed(id: &str) -> (String, GraphError) {
+        (
+            id.into(),
+            GraphError::new(ErrorKind::Transient, "batch lost"),
+        )
+    }
+
+    use crate::graph::error::ErrorKind;
+
+    #[test]
+    fn wabas_pass_one_at_a_time_and_the_end_verifies_against_all_of_them() {
+        let pages = vec![
+            WabaPage::Rows {
+                wabas: vec![waba("W1", "B1", Some("C1")), waba("W2", "B2", Some("X"))],
+                extras_failed: vec![failed("W2"), failed("W2")],
+            },
+            WabaPage::Rows {
+                wabas: vec![waba("W3", "B3", None)],
+                extras_failed: vec![failed("W3")],
+            },
+        ];
+        let mut feed = Feed::new(head(Ok(lines())), Ok(pages.into_iter()));
+        let ids: Vec<String> = feed.by_ref().map(|w| w.waba.id().to_string()).collect();
+        assert_eq!(ids, ["W1", "W2", "W3"]);
+        let snap = feed.finish();
+        let checks: Vec<(&str, Verification)> = snap.credit_lines[0]
+            .allocations
+            .iter()
+            .map(|a| (a.allocation.id.as_str(), a.verification))
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                ("A1", Verification::Verified),
+                ("A2", Verification::Mismatched)
+            ]
+        );
+        let NotFundedList::Read(rows) = &snap.not_funded else {
+            panic!("{:?}", snap.not_funded)
+        };
+        let not_funded: Vec<&str> = rows.iter().map(|r| r.waba_id.as_str()).collect();
+        assert_eq!(not_funded, ["W2", "W3"]);
+        assert_eq!(rows[1].name, "WABA W3");
+        // One error for the edges, counting each WABA once.
+        assert_eq!(snap.errors.len(), 1, "{:?}", snap.errors);
+        assert!(
+            snap.errors[0]
+                .message
+                .starts_with("Subscribed apps or solutions of 2 WABA(s)")
+        );
+    }
+
+    use crate::domain::funding::Verification;
+
+    #[test]
+    fn a_list_that_fails_part_way_verifies_nothing() {
+        let mut cut = SnapshotError::local("wabas", "stopped after 2 WABA(s)");
+        cut.cut_short = true;
+        let pages = vec![
+            WabaPage::Rows {
+                wabas: vec![waba("W1", "B1", Some("C1")), waba("W2", "B2", Some("X"))],
+                extras_failed: vec![],
+            },
+            WabaPage::Failed(cut),
+        ];
+        let mut feed = Feed::new(head(Ok(lines())), Ok(pages.into_iter()));
+        assert_eq!(feed.by_ref().count(), 2);
+        let snap = feed.finish();
+        assert!(
+            snap.credit_lines[0]
+                .allocations
+                .iter()
+                .all(|a| a.verification == Verification::Unknown)
+        );
+        assert_eq!(
+            snap.not_funded,
+            NotFundedList::NotRead("stopped after 2 WABA(s)".into())
+        );
+        assert!(snap.errors.iter().any(|e| e.cut_short));
+    }
+
+    #[test]
+    fn without_our_credit_lines_nothing_is_called_not_funded() {
+        let e = SnapshotError::local("credit_lines", "Permission denied (code 200).");
+        let pages = vec![WabaPage::Rows {
+            wabas: vec![waba("W1", "B1", None)],
+            extras_failed: vec![],
+        }];
+        let mut feed = Feed::new(head(Err(e)), Ok(pages.into_iter()));
+        assert_eq!(feed.by_ref().count(), 1);
+        let snap = feed.finish();
+        assert_eq!(
+            snap.not_funded,
+            NotFundedList::NotRead("Permission denied (code 200).".into())
+        );
+        assert_eq!(snap.partner_kind, None);
+    }
+}

@@ -315,3 +315,52 @@ pub fn errors(errors: &[SnapshotError]) -> String {
         .map(|e| format!("error [{}]: {}\n", e.scope, crate::text::inert(&e.message)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_is_one_inert_field() {
+        assert_eq!(cell("a\tb\nc\u{2028}d\u{1b}[2J"), "a␉b␊c\u{FFFD}d␛[2J");
+        assert_eq!(cell(""), "-");
+        assert_eq!(cell("Lumen Bakery"), "Lumen Bakery");
+    }
+
+    fn error(scope: &str, cut_short: bool) -> SnapshotError {
+        SnapshotError {
+            scope: scope.into(),
+            code: Some(190),
+            message: "The token\tdied (code 190).".into(),
+            cut_short,
+        }
+    }
+
+    #[test]
+    fn a_header_says_why_a_scope_was_not_read_or_is_incomplete() {
+        let none: [SnapshotError; 0] = [];
+        assert_eq!(header("WABAs", 3, &none, "wabas"), "WABAs: 3");
+        let failed = [error("wabas", false)];
+        assert_eq!(
+            header("WABAs", 0, &failed, "wabas"),
+            "WABAs: not read — The token␉died (code 190)."
+        );
+        // An error of a scope that read rows (a detail, some edges) leaves the count.
+        assert_eq!(header("WABAs", 3, &failed, "wabas"), "WABAs: 3");
+        assert_eq!(header("Solutions", 0, &failed, "solutions"), "Solutions: 0");
+        let cut = [error("wabas", true)];
+        assert_eq!(
+            header("WABAs", 3, &cut, "wabas"),
+            "WABAs: 3 (incomplete — The token␉died (code 190).)"
+        );
+    }
+
+    #[test]
+    fn column_lines_match_the_columns() {
+        for (kind, cols) in COLUMNS {
+            let line = column_line(kind);
+            assert_eq!(line.trim_end().split('\t').count(), 1 + cols.len());
+            assert!(line.starts_with(&format!("#{kind}\t")));
+        }
+    }
+}
