@@ -81,14 +81,41 @@ impl Head {
 }
 
 /// The few words of a WABA kept until the end (verification and "not funded" need every
-/// WABA; the rest of it has been printed).
+/// WABA; the rest of it has been printed): id, owner business, funding source, name and
+/// currency in one string, `ends` saying where each stops (one allocation per WABA).
 #[derive(Debug, Clone)]
 struct FundingWords {
-    id: Box<str>,
-    owner_business_id: Option<Box<str>>,
-    primary_funding_id: Option<Box<str>>,
-    name: Box<str>,
-    currency: Option<Box<str>>,
+    text: Box<str>,
+    ends: [u32; 4],
+}
+
+impl FundingWords {
+    fn new(parts: [&str; 5]) -> FundingWords {
+        let mut ends = [0u32; 4];
+        let mut at = 0usize;
+        for (i, p) in parts[..4].iter().enumerate() {
+            at += p.len();
+            ends[i] = u32::try_from(at).unwrap_or(u32::MAX);
+        }
+        FundingWords {
+            text: parts.concat().into(),
+            ends,
+        }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends.get(i).map_or(self.text.len(), |e| *e as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn some(&self, i: usize) -> Option<&str> {
+        Some(self.part(i)).filter(|s| !s.is_empty())
+    }
+
+    fn id(&self) -> &str {
+        self.part(0)
+    }
 }
 
 /// What the WABAs leave behind once printed.
@@ -227,17 +254,13 @@ impl<P: Iterator<Item = WabaPage>> Feed<P> {
                     .funding
                     .iter()
                     .map(|w| WabaFunding {
-                        id: &w.id,
-                        owner_business_id: w.owner_business_id.as_deref(),
-                        primary_funding_id: w.primary_funding_id.as_deref(),
+                        id: w.id(),
+                        owner_business_id: w.some(1),
+                        primary_funding_id: w.some(2),
                     })
                     .collect(),
             )
         });
-        let credit_lines = lines
-            .as_deref()
-            .map(|l| credit_lines(l, index.as_ref()))
-            .unwrap_or_default();
         let not_funded = match (&index, &lines, head.partner_kind) {
             (None, _, _) => NotFundedList::NotRead(wabas_why.unwrap_or_default()),
             // A Tech Provider's customers are funded by their Solution Partner: only the
@@ -256,6 +279,10 @@ impl<P: Iterator<Item = WabaPage>> Feed<P> {
                     .unwrap_or_default(),
             ),
         };
+        // Moved, not copied: at 100,000 WABAs there are tens of thousands of allocations.
+        let credit_lines = lines
+            .map(|l| credit_lines(l, index.as_ref()))
+            .unwrap_or_default();
         Snapshot {
             fetched_at: head.fetched_at,
             solutions: head.solutions,
@@ -288,13 +315,13 @@ impl<P: Iterator<Item = WabaPage>> Iterator for Feed<P> {
             }
         }
         let f = WabaFunding::of(&waba);
-        t.funding.push(FundingWords {
-            id: f.id.into(),
-            owner_business_id: f.owner_business_id.map(Into::into),
-            primary_funding_id: f.primary_funding_id.map(Into::into),
-            name: waba.name().into(),
-            currency: waba.node.currency.as_deref().map(Into::into),
-        });
+        t.funding.push(FundingWords::new([
+            f.id,
+            f.owner_business_id.unwrap_or(""),
+            f.primary_funding_id.unwrap_or(""),
+            waba.name(),
+            waba.node.currency.as_deref().unwrap_or(""),
+        ]));
         let h = &self.head;
         Some(SnapshotWaba {
             onboarding: Onboarding::derive(&waba, &h.rules),
@@ -325,9 +352,9 @@ fn not_funded_rows(
         .filter_map(|(i, reason)| {
             let w = words.get(i)?;
             Some(NotFundedRow {
-                waba_id: w.id.to_string(),
-                name: w.name.to_string(),
-                currency: w.currency.as_deref().map(str::to_string),
+                waba_id: w.id().to_string(),
+                name: w.part(3).to_string(),
+                currency: w.some(4).map(str::to_string),
                 reason,
             })
         })
@@ -358,18 +385,21 @@ fn malformed_sentence(n: usize, what: &str, first_id: &str, reason: &str) -> Str
     )
 }
 
-fn credit_lines(lines: &[CreditLineData], index: Option<&FundingIndex>) -> Vec<SnapshotCreditLine> {
+fn credit_lines(
+    lines: Vec<CreditLineData>,
+    index: Option<&FundingIndex>,
+) -> Vec<SnapshotCreditLine> {
     lines
-        .iter()
+        .into_iter()
         .map(|l| SnapshotCreditLine {
-            line: l.line.clone(),
+            line: l.line,
             allocations: l
                 .allocations
-                .iter()
+                .into_iter()
                 .map(|a| {
-                    let check = check_allocation(a, index);
+                    let check = check_allocation(&a, index);
                     SnapshotAllocation {
-                        allocation: a.clone(),
+                        allocation: a,
                         verified: check.verification.verified(),
                         verification: check.verification,
                         waba_ids: check.waba_ids,
@@ -480,6 +510,20 @@ mod tests {
     }
 
     use crate::domain::funding::Verification;
+
+    #[test]
+    fn funding_words_give_back_each_part() {
+        let w = FundingWords::new(["31", "", "F9", "Café ☕", "EUR"]);
+        assert_eq!(
+            (w.id(), w.some(1), w.some(2), w.part(3), w.some(4)),
+            ("31", None, Some("F9"), "Café ☕", Some("EUR"))
+        );
+        let w = FundingWords::new(["31", "B", "", "", ""]);
+        assert_eq!(
+            (w.some(1), w.some(2), w.part(3), w.some(4)),
+            (Some("B"), None, "", None)
+        );
+    }
 
     #[test]
     fn a_list_that_fails_part_way_verifies_nothing() {

@@ -178,8 +178,35 @@ struct Cursor {
     fruitless: usize,
     /// Ids already read (a row repeated on a later page is read once) and cursors already
     /// followed (one seen again would go round in circles).
-    ids: HashSet<String>,
+    ids: SeenIds,
     afters: HashSet<String>,
+}
+
+/// The ids of a list, as numbers when they are (Graph ids are: 8 bytes each instead of a
+/// string), as strings otherwise. At 100,000 WABAs this is most of what the reader keeps.
+#[derive(Debug, Default)]
+struct SeenIds {
+    numbers: HashSet<u64>,
+    others: HashSet<String>,
+}
+
+impl SeenIds {
+    /// Whether `id` is new (and now seen).
+    fn insert(&mut self, id: String) -> bool {
+        // Only the canonical spelling as a number: "007" and "7" are different ids.
+        match id.parse::<u64>() {
+            Ok(n) if n.to_string() == id => self.numbers.insert(n),
+            _ => self.others.insert(id),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.numbers.len() + self.others.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// `GET /{business-id}/client_whatsapp_business_accounts` with the WABA fields, one page at a
@@ -194,7 +221,7 @@ fn list_pages<'a>(
         done: false,
         pages: 0,
         fruitless: 0,
-        ids: HashSet::new(),
+        ids: SeenIds::default(),
         afters: HashSet::new(),
     };
     futures::stream::unfold(start, move |mut cursor| async move {
@@ -334,5 +361,23 @@ fn id_string(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_ids_tell_numbers_and_other_spellings_apart() {
+        let mut seen = SeenIds::default();
+        assert!(seen.insert("1045000000000101".into()));
+        assert!(!seen.insert("1045000000000101".into()));
+        assert!(seen.insert("007".into()));
+        assert!(seen.insert("7".into()));
+        assert!(!seen.insert("007".into()));
+        assert!(seen.insert("abc".into()));
+        assert!(seen.insert("99999999999999999999999".into()));
+        assert_eq!(seen.len(), 5);
     }
 }
