@@ -776,3 +776,44 @@ fn snapshot_help_lists_the_columns_of_each_record_kind() {
     }
     assert!(help.contains("--plain"), "{help}");
 }
+
+/// `snapshot --json | head -c 200`: the reader leaves; the snapshot stops quietly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshot_stops_quietly_when_its_reader_leaves() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partnerdeck"))
+        .args([
+            "snapshot",
+            "--json",
+            "--graph-url",
+            &h.base_url(),
+            "--app-id",
+            &h.app_id(),
+            "--business-id",
+            sim::DEMO_BUSINESS_ID,
+        ])
+        .env_clear()
+        .env("PARTNERDECK_TOKEN", h.token())
+        .env("HOME", home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 200];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The pipe's read end is closed here.
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&head).starts_with("{\n  \"fetched_at\""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Cannot write"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
