@@ -310,10 +310,32 @@ pub struct SimArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_long_help = snapshot_help())]
 pub struct SnapshotArgs {
-    /// Print the machine form (one JSON object) instead of text.
-    #[arg(long)]
+    /// Print the machine form (one JSON object, design.md's contract) instead of text.
+    #[arg(long, conflicts_with = "plain")]
     pub json: bool,
+
+    /// Print the text form (the default): tab-separated lines whose first field is the
+    /// record kind, in the fixed columns listed below.
+    #[arg(long)]
+    pub plain: bool,
+}
+
+/// The text form's sections and columns, for `snapshot --help`.
+fn snapshot_help() -> String {
+    format!(
+        "Text form (default, same as --plain): one section per scope, each a header line \
+(\"WABAs: 307\", or \"WABAs: not read — <why>\" when the scope failed), a column line \
+starting with #, then tab-separated data lines whose first field is the record kind. \
+Values are made inert; a tab or newline inside one is shown as a symbol, so the columns \
+hold. A missing value is -. Columns per kind:\n{}\n\
+Example: grep '^allocation' | awk -F'\\t' '$3 == \"mismatched\" {{print $2, $5}}' \
+lists each mismatched allocation's credit line and id.\n\n\
+Errors go to standard error (and under \"errors\" in the JSON). Exit 0 when everything \
+was read, 1 when any call failed.",
+        crate::snapshot::text::columns_help()
+    )
 }
 
 /// Parse a yes/no value: 1/true/yes/on or 0/false/no/off, any case.
@@ -357,7 +379,7 @@ mod tests {
         assert_eq!(c.global.read_only, Some(true));
         assert!(matches!(
             c.command,
-            Some(Command::Snapshot(SnapshotArgs { json: true }))
+            Some(Command::Snapshot(SnapshotArgs { json: true, .. }))
         ));
     }
 

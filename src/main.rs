@@ -124,18 +124,6 @@ fn quiet_broken_pipe() {
     }));
 }
 
-/// Print to stdout; a closed pipe is not an error (the reader has what it wanted).
-fn print_out(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(UserError(format!("Cannot write the snapshot to standard output: {e}")).into())
-        }
-        _ => Ok(()),
-    }
-}
-
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(Command::Sim(args)) => run_sim(args).await,
@@ -269,35 +257,35 @@ async fn run_snapshot(global: &GlobalArgs, args: SnapshotArgs) -> Result<ExitCod
     let _log = logging::init(&settings.log_file).ok();
     let ready = settings.require()?;
     let client = GraphClient::new(settings.client_config(ready.token))?;
-    let mut snap = snapshot::collect_with(
-        &client,
-        &ready.app_id,
-        settings.business_id.as_deref(),
-        settings.partner_business_id.as_deref(),
-        settings.credit_line_id.as_deref(),
-        &settings.partner,
-    )
-    .await;
     // The BSP registration of each WABA, from what this console did (the audit log).
-    let records = partnerdeck::audit::read_records(&settings.audit_log)
+    let registrations = partnerdeck::audit::read_records(&settings.audit_log)
         .map(|r| partnerdeck::audit::registration_records(&r))
         .unwrap_or_default();
-    for w in &mut snap.wabas {
-        w.bsp_registration = partnerdeck::domain::partner::registration_of(
-            snap.partner_kind,
-            w.waba.id(),
-            &records,
-            settings.partner.bsp,
-        );
-    }
-    if args.json {
-        print_out(&format!("{}\n", snap.to_json()))?;
-    } else {
-        print_out(&snap.to_text())?;
-    }
+    let request = snapshot::Request {
+        app_id: ready.app_id.clone(),
+        business_id: settings.business_id.clone(),
+        partner_business_id: settings.partner_business_id.clone(),
+        credit_line_id: settings.credit_line_id.clone(),
+        partner: settings.partner.clone(),
+        registrations,
+    };
+    let format = match args.json {
+        true => snapshot::Format::Json,
+        false => snapshot::Format::Text,
+    };
+    let outcome = match snapshot::run(&client, request, format, std::io::stdout()).await {
+        Ok(outcome) => outcome,
+        // The reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            return Err(
+                UserError(format!("Cannot write the snapshot to standard output: {e}")).into(),
+            );
+        }
+    };
     // Errors go to standard error, so a script reading the data is not confused by them.
-    eprint!("{}", snap.errors_text());
-    Ok(if snap.ok() {
+    eprint!("{}", snapshot::text::errors(&outcome.errors));
+    Ok(if outcome.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
