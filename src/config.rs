@@ -27,6 +27,13 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest poll interval accepted: 24 hours.
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The default `read_concurrency`: independent reads of a round in flight at once.
+pub const DEFAULT_READ_CONCURRENCY: usize = crate::graph::wabas::DEFAULT_READ_CONCURRENCY;
+/// The most `read_concurrency` accepted.
+pub const MAX_READ_CONCURRENCY: usize = 16;
+/// The default `extras_recheck_period`: every WABA's edges are read again once in 6 hours.
+pub const DEFAULT_EXTRAS_RECHECK_PERIOD: Duration = Duration::from_secs(6 * 60 * 60);
+
 /// Everything partnerdeck is configured with, after layering.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -56,6 +63,13 @@ pub struct Settings {
     pub event_retention: Retention,
     /// Partner kind, BSP, BSP URLs and credentials (issue 10).
     pub partner: PartnerSettings,
+    /// Independent reads of a round in flight at once (`read_concurrency`,
+    /// `PARTNERDECK_READ_CONCURRENCY`), 1 to 16; default 4.
+    pub read_concurrency: usize,
+    /// Over how long every WABA's subscribed apps and solutions are read again, a slice each
+    /// round (`extras_recheck_period` in seconds, `PARTNERDECK_EXTRAS_RECHECK_PERIOD`), from
+    /// the poll interval to 7 days; default 6 hours.
+    pub extras_recheck_period: Duration,
 }
 
 impl Default for Settings {
@@ -84,6 +98,8 @@ impl Default for Settings {
             event_db: data.join(crate::store::DEFAULT_FILE_NAME),
             event_retention: Retention::default(),
             partner: PartnerSettings::default(),
+            read_concurrency: DEFAULT_READ_CONCURRENCY,
+            extras_recheck_period: DEFAULT_EXTRAS_RECHECK_PERIOD,
         }
     }
 }
@@ -184,6 +200,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "plivo_credentials_file",
     "telnyx_api_key_file",
     "max_answer_bytes",
+    "read_concurrency",
+    "extras_recheck_period",
 ];
 
 /// The largest token file read: a token is a few hundred bytes.
@@ -221,6 +239,8 @@ struct FileSettings {
     plivo_credentials_file: Option<PathBuf>,
     telnyx_api_key_file: Option<PathBuf>,
     max_answer_bytes: Option<u64>,
+    read_concurrency: Option<u64>,
+    extras_recheck_period: Option<u64>,
 }
 
 /// Ids may be written as strings or (carelessly, but commonly) as bare integers.
@@ -397,6 +417,49 @@ pub fn load(
         None => defaults.max_answer_bytes,
     };
 
+    let whole = |var: &str, file: Option<u64>, unit: &str| match env(var) {
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| ConfigError::BadValue {
+                name: var.into(),
+                reason: format!("expected a whole number of {unit}, got {:?}", v.trim()),
+            }),
+        None => Ok(file),
+    };
+    let read_concurrency = match whole(
+        "PARTNERDECK_READ_CONCURRENCY",
+        file.read_concurrency,
+        "reads",
+    )? {
+        Some(n) if !(1..=MAX_READ_CONCURRENCY as u64).contains(&n) => {
+            return Err(ConfigError::BadValue {
+                name: "the read concurrency (read_concurrency)".into(),
+                reason: format!("it must be between 1 and {MAX_READ_CONCURRENCY}, got {n}"),
+            });
+        }
+        Some(n) => n as usize,
+        None => defaults.read_concurrency,
+    };
+    let extras_recheck_period = match whole(
+        "PARTNERDECK_EXTRAS_RECHECK_PERIOD",
+        file.extras_recheck_period,
+        "seconds",
+    )? {
+        Some(s) if s < poll_interval.as_secs() || s > 7 * 24 * 60 * 60 => {
+            return Err(ConfigError::BadValue {
+                name: "the re-check period (extras_recheck_period)".into(),
+                reason: format!(
+                    "it must be at least the poll interval ({} seconds) and at most 7 days (604800 seconds), got {s}",
+                    poll_interval.as_secs()
+                ),
+            });
+        }
+        Some(s) => Duration::from_secs(s),
+        None => defaults.extras_recheck_period,
+    };
+
     let token = match env("PARTNERDECK_TOKEN") {
         Some(t) => Some(check_token(&t, "PARTNERDECK_TOKEN")?),
         None => match file.token_file {
@@ -426,6 +489,8 @@ pub fn load(
         event_db: hooks.event_db,
         event_retention: hooks.retention,
         partner,
+        read_concurrency,
+        extras_recheck_period,
     })
 }
 

@@ -385,6 +385,11 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
         audit: Arc::new(audit),
         poll_interval: settings.poll_interval,
         feed,
+        wabas: partnerdeck::effects::WabaReads {
+            read_concurrency: settings.read_concurrency,
+            recheck_period: settings.extras_recheck_period,
+            inbox: Default::default(),
+        },
     };
     runtime::run_console(services, model).await?;
     Ok(ExitCode::SUCCESS)

@@ -204,6 +204,18 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::WabasPage { started, page } => {
+            let before = model.wabas.changes.clone();
+            model.wabas.apply_page(page, started);
+            if model.wabas.changes == before {
+                return vec![];
+            }
+            observed_wabas(model, &before)
+        }
+        Msg::WabaRoundCost(cost) => {
+            model.wabas.cost = Some(cost);
+            vec![]
+        }
         Msg::CreditLinesLoaded {
             at,
             started,

@@ -387,10 +387,7 @@ pub fn wabas_model() -> Model {
         Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(0),
-            result: Ok(WabaList {
-                wabas: wabas(),
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(wabas())),
         },
     );
     update(&mut m, key('2'));
@@ -484,10 +481,7 @@ pub fn credit_model() -> Model {
         Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(0),
-            result: Ok(WabaList {
-                wabas: credit_wabas(),
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(credit_wabas())),
         },
     );
     update(
