@@ -1105,6 +1105,48 @@ mod tests {
     }
 
     #[test]
+    fn read_concurrency_and_recheck_period_layer_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            "read_concurrency = 8\nextras_recheck_period = 3600\n",
+            0o600,
+        );
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.read_concurrency, 8);
+        assert_eq!(s.extras_recheck_period, Duration::from_secs(3600));
+        let env = fake_env(&[("PARTNERDECK_READ_CONCURRENCY", "2")]);
+        assert_eq!(
+            load(&args_with_config(&cfg), &env)
+                .unwrap()
+                .read_concurrency,
+            2
+        );
+        let empty = write(dir.path(), "e.toml", "", 0o600);
+        let s = load(&args_with_config(&empty), &fake_env(&[])).unwrap();
+        assert_eq!(s.read_concurrency, DEFAULT_READ_CONCURRENCY);
+        assert_eq!(s.extras_recheck_period, DEFAULT_EXTRAS_RECHECK_PERIOD);
+        for (var, value, says) in [
+            ("PARTNERDECK_READ_CONCURRENCY", "0", "between 1 and 16"),
+            ("PARTNERDECK_READ_CONCURRENCY", "many", "whole number"),
+            (
+                "PARTNERDECK_EXTRAS_RECHECK_PERIOD",
+                "5",
+                "at least the poll interval",
+            ),
+            (
+                "PARTNERDECK_EXTRAS_RECHECK_PERIOD",
+                "9999999",
+                "at most 7 days",
+            ),
+        ] {
+            let e = load(&args_with_config(&empty), &fake_env(&[(var, value)])).unwrap_err();
+            assert!(e.to_string().contains(says), "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
     fn defaults_without_file() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = write(dir.path(), "c.toml", "", 0o600);

@@ -13,6 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -47,6 +48,9 @@ pub const DEFAULT_READ_CONCURRENCY: usize = 4;
 /// once, later ones in groups this large, so a book of 100,000 is a couple of hundred
 /// messages, not a thousand.
 const PAGE_GROUP: usize = 500;
+
+/// Completed WABAs wait at most about this long before they are handed on.
+const UPDATE_EVERY: Duration = Duration::from_millis(250);
 
 /// The whole book of client WABAs, as one refresh read it.
 #[derive(Debug, Clone, Default)]
@@ -321,6 +325,7 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     };
     let expected = memory.last_total;
     let mut pages = 0usize;
+    let mut last_update: Option<Instant> = None;
     while let Some(items) = reader.next_page().await? {
         pages += 1;
         let nodes: Vec<WabaNode> = futures::stream::iter(items)
@@ -332,7 +337,15 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             round.take_node(node, memory, &recheck, &stale).await;
         }
         round.collect_finished(memory);
-        if pages == 1 || round.fresh.len() >= PAGE_GROUP || pages.is_multiple_of(10) {
+        // The first rows as soon as they are complete, then in groups; the count now and then.
+        let rows_due = !round.fresh.is_empty()
+            && (last_update.is_none()
+                || round.fresh.len() >= PAGE_GROUP
+                || last_update.is_some_and(|t| t.elapsed() >= UPDATE_EVERY));
+        if rows_due || pages == 1 || pages.is_multiple_of(10) {
+            if !round.fresh.is_empty() {
+                last_update = Some(Instant::now());
+            }
             on_page(PageUpdate {
                 wabas: std::mem::take(&mut round.fresh),
                 listed: round.slots.len(),
@@ -346,6 +359,13 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     let late = std::mem::take(&mut memory.stale);
     round.take_late(memory, learned, &late).await;
     round.flush(memory).await;
+    if !round.fresh.is_empty() {
+        on_page(PageUpdate {
+            wabas: std::mem::take(&mut round.fresh),
+            listed: round.slots.len(),
+            expected,
+        });
+    }
     round.finish(memory)
 }
 
@@ -827,6 +847,39 @@ mod tests {
         ] {
             assert!(WABA_FIELDS.split(',').any(|x| x == f), "{f}");
         }
+    }
+
+    #[test]
+    fn the_recheck_covers_the_book_once_per_period() {
+        use std::time::Duration;
+        let (every, six_h) = (Duration::from_secs(30), Duration::from_secs(6 * 3600));
+        // 720 rounds in six hours: 100,000 WABAs is 139 a round (six batches).
+        assert_eq!(recheck_per_round(100_000, every, six_h), 139);
+        assert!(recheck_per_round(100_000, every, six_h) * 720 >= 100_000);
+        assert_eq!(recheck_per_round(10, every, six_h), 1, "at least one");
+        assert_eq!(recheck_per_round(0, every, six_h), 0);
+        assert_eq!(
+            recheck_per_round(10, every, every),
+            10,
+            "the whole book, no more"
+        );
+    }
+
+    #[test]
+    fn the_rolling_recheck_walks_the_last_list_and_wraps() {
+        let mut m = BookMemory {
+            order: ["1", "2", "3", "4", "5"].map(Arc::from).to_vec(),
+            ..BookMemory::default()
+        };
+        let ids = |s: HashSet<Arc<str>>| {
+            let mut v: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(m.recheck_slice(2)), ["1", "2"]);
+        assert_eq!(ids(m.recheck_slice(2)), ["3", "4"]);
+        assert_eq!(ids(m.recheck_slice(2)), ["1", "5"]);
+        assert_eq!(ids(m.recheck_slice(9)).len(), 5);
     }
 
     #[test]

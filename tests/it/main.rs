@@ -25,6 +25,7 @@ mod terminal_process;
 mod tp_console;
 mod ui_credit;
 mod ui_render;
+mod waba_rounds;
 mod waba_update;
 mod webhooks;
 mod webhooks_sim;
