@@ -384,3 +384,36 @@ fn the_pane_says_how_far_the_list_is_and_what_the_rounds_cost() {
         "{s}"
     );
 }
+
+#[tokio::test]
+async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
+    let mut world = World::demo();
+    let big = world
+        .wabas
+        .iter_mut()
+        .find(|w| w.id == sim::DEMO_WABA_MANY_PHONES_ID)
+        .unwrap();
+    let model = big.phone_numbers[0].clone();
+    for k in big.phone_numbers.len()..130 {
+        let mut p = model.clone();
+        p.id = format!("3299{k:012}");
+        big.phone_numbers.push(p);
+    }
+    let h = sim::start(world, SimOptions::default()).await.unwrap();
+    let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (r, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        find(&r, sim::DEMO_WABA_MANY_PHONES_ID)
+            .node
+            .phone_numbers
+            .len(),
+        130
+    );
+    let nested = h
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with("/phone_numbers"))
+        .count();
+    assert_eq!(nested, 1, "one further page of numbers, for that WABA only");
+}
