@@ -23,7 +23,7 @@ use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
 use super::solutions::{check_id, check_success};
-use super::waba_model::{Pin, SubscribedApp, Waba, WabaNode};
+use super::waba_model::{Compact, Pin, SubscribedApp, Waba, WabaNode};
 
 /// The phone-number fields of the issue, asked for inside the WABA call.
 pub const PHONE_FIELDS: &str = "id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,platform_type,throughput,health_status";
@@ -647,7 +647,9 @@ async fn waba_node(client: &GraphClient, mut item: Value) -> Result<WabaNode, Gr
         let first = phones.take();
         *phones = Value::Array(client.follow_pages(first, "phone_numbers").await?);
     }
-    Ok(super::model::decode_row(&item))
+    let mut node: WabaNode = super::model::decode_row(&item);
+    node.compact();
+    Ok(node)
 }
 
 type Extras = (
@@ -703,13 +705,13 @@ pub async fn read_extras(client: &GraphClient, ids: &[String]) -> HashMap<String
 }
 
 /// The items of a one-page edge answer.
-fn items_of<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<Vec<T>, GraphError> {
+fn items_of<T: serde::de::DeserializeOwned + Compact>(v: Value, what: &str) -> Result<Vec<T>, GraphError> {
     let page = super::paging::parse_page(v)?;
     typed(page.items, what)
 }
 
 /// The items of an edge answer, reading further pages if it has them.
-async fn items_of_paged<T: serde::de::DeserializeOwned>(
+async fn items_of_paged<T: serde::de::DeserializeOwned + Compact>(
     client: &GraphClient,
     v: Value,
     what: &str,
@@ -717,11 +719,11 @@ async fn items_of_paged<T: serde::de::DeserializeOwned>(
     typed(client.follow_pages(v, what).await?, what)
 }
 
-fn typed<T: serde::de::DeserializeOwned>(
+fn typed<T: serde::de::DeserializeOwned + Compact>(
     items: Vec<Value>,
     what: &str,
 ) -> Result<Vec<T>, GraphError> {
-    items
+    let mut list = items
         .into_iter()
         .map(|v| {
             serde_json::from_value(v).map_err(|e| {
@@ -731,7 +733,9 @@ fn typed<T: serde::de::DeserializeOwned>(
                 )
             })
         })
-        .collect()
+        .collect::<Result<Vec<T>, GraphError>>()?;
+    list.compact();
+    Ok(list)
 }
 
 /// One WABA with its edges, in one batch request (the node, `subscribed_apps`, `solutions`):
