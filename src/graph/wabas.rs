@@ -705,7 +705,10 @@ pub async fn read_extras(client: &GraphClient, ids: &[String]) -> HashMap<String
 }
 
 /// The items of a one-page edge answer.
-fn items_of<T: serde::de::DeserializeOwned + Compact>(v: Value, what: &str) -> Result<Vec<T>, GraphError> {
+fn items_of<T: serde::de::DeserializeOwned + Compact>(
+    v: Value,
+    what: &str,
+) -> Result<Vec<T>, GraphError> {
     let page = super::paging::parse_page(v)?;
     typed(page.items, what)
 }

@@ -157,9 +157,11 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
         Some("PENDING_DELETION")
     );
     assert_eq!(odd.phone_numbers[0].throughput_level(), Some("ULTRA"));
-    assert_eq!(odd.extra["ownership_type"], "CLIENT_OWNED");
+    assert_eq!(odd.extra.get("ownership_type").unwrap(), "CLIENT_OWNED");
     assert_eq!(
-        odd.extra["whatsapp_business_manager_messaging_limit"],
+        odd.extra
+            .get("whatsapp_business_manager_messaging_limit")
+            .unwrap(),
         "TIER_500K"
     );
 }
