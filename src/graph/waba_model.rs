@@ -160,6 +160,44 @@ pub struct HealthStatus {
     pub extra: RawFields,
 }
 
+/// A number's `throughput`: `{level}`, other fields kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Throughput {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_string"
+    )]
+    pub level: Option<String>,
+    #[serde(flatten)]
+    pub extra: RawFields,
+}
+
+impl Throughput {
+    pub fn level(level: &str) -> Throughput {
+        Throughput {
+            level: Some(level.to_string()),
+            ..Throughput::default()
+        }
+    }
+}
+
+/// `throughput` as an object, or (read leniently) a bare value as its level.
+fn throughput_of<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Throughput>, D::Error> {
+    Ok(match Option::<Value>::deserialize(de)? {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => serde_json::from_value(v).ok(),
+        Some(Value::String(s)) => Some(Throughput {
+            level: Some(s),
+            ..Throughput::default()
+        }),
+        Some(other) => Some(Throughput {
+            level: Some(other.to_string()),
+            ..Throughput::default()
+        }),
+    })
+}
+
 /// A phone number of a WABA (reference §3.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PhoneNumber {
@@ -207,9 +245,13 @@ pub struct PhoneNumber {
         deserialize_with = "opt_string"
     )]
     pub platform_type: Option<String>,
-    /// `throughput` is `{level}`; kept whole, read with [`throughput_level`](Self::throughput_level).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub throughput: Option<Value>,
+    /// `throughput` is `{level}`; read with [`throughput_level`](Self::throughput_level).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "throughput_of"
+    )]
+    pub throughput: Option<Throughput>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -222,7 +264,7 @@ pub struct PhoneNumber {
 
 impl PhoneNumber {
     pub fn throughput_level(&self) -> Option<&str> {
-        self.throughput.as_ref()?.get("level")?.as_str()
+        self.throughput.as_ref()?.level.as_deref()
     }
 
     /// Registered for Cloud API messaging.
@@ -429,7 +471,6 @@ impl Compact for HealthStatus {
 
 impl Compact for PhoneNumber {
     fn compact(&mut self) {
-        self.throughput.compact();
         self.health_status.compact();
         self.extra.compact();
     }

@@ -168,7 +168,9 @@ pub fn phone(id: &str, number: &str, name: &str, quality: &str, status: &str) ->
             }
             .into(),
         ),
-        throughput: Some(serde_json::json!({"level": "STANDARD"})),
+        throughput: Some(partnerdeck::graph::waba_model::Throughput::level(
+            "STANDARD",
+        )),
         ..Default::default()
     }
 }
