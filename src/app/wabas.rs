@@ -641,7 +641,11 @@ impl WabasPane {
             changes.retain(|id, _| listed.contains(id.as_str()));
         }
         self.changes = changes;
-        self.known.extend(rows.iter().map(|r| r.id().to_string()));
+        for r in &rows {
+            if !self.known.contains(r.id()) {
+                self.known.insert(r.id().to_string());
+            }
+        }
         self.rows = rows;
         self.search = search;
         self.lanes = lanes;
