@@ -200,7 +200,13 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                     model.wabas.set_items(list, started);
                     return observed_wabas(model, &before);
                 }
-                Err(failure) => refresh.last_error = Some((at, failure)),
+                Err(failure) => {
+                    refresh.last_error = Some((at, failure));
+                    // The round's list stopped part way: what its pages brought stays.
+                    if model.wabas.loading.is_some_and(|l| l.started <= started) {
+                        model.wabas.loading = None;
+                    }
+                }
             }
             vec![]
         }

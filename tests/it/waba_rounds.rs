@@ -261,6 +261,22 @@ fn pages_are_usable_before_the_list_finishes_and_only_a_whole_list_removes() {
     );
     assert!(m.wabas.row(&gone).is_some());
     assert_eq!(m.wabas.loading.unwrap().expected, Some(book.len()));
+    // A round whose list fails part way keeps its pages and removes nothing.
+    feed(
+        &mut m,
+        [Msg::WabasLoaded {
+            at: at(2),
+            started: next,
+            result: Err(partnerdeck::app::msg::Failure::new(
+                partnerdeck::app::msg::FailureKind::Transient,
+                "Meta had a temporary problem",
+                Some(2),
+            )),
+        }],
+    );
+    assert!(m.wabas.loading.is_none());
+    assert!(m.wabas.row(&gone).is_some());
+    let next = ReadStamp::issue();
     feed(
         &mut m,
         [Msg::WabasLoaded {
