@@ -119,10 +119,7 @@ impl Console {
             Msg::WabasLoaded {
                 at,
                 started: ReadStamp::issue(),
-                result: Ok(WabaList {
-                    wabas: book(n),
-                    extras_failed: None,
-                }),
+                result: Ok(WabaList::of(book(n))),
             },
         );
         update(

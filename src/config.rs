@@ -29,6 +29,13 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest poll interval accepted: 24 hours.
 pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The default `read_concurrency`: independent reads of a round in flight at once.
+pub const DEFAULT_READ_CONCURRENCY: usize = crate::graph::wabas::DEFAULT_READ_CONCURRENCY;
+/// The most `read_concurrency` accepted.
+pub const MAX_READ_CONCURRENCY: usize = 16;
+/// The default `extras_recheck_period`: every WABA's edges are read again once in 6 hours.
+pub const DEFAULT_EXTRAS_RECHECK_PERIOD: Duration = Duration::from_secs(6 * 60 * 60);
+
 /// Everything partnerdeck is configured with, after layering.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -62,6 +69,13 @@ pub struct Settings {
     pub keymap: std::sync::Arc<Keymap>,
     /// Partner kind, BSP, BSP URLs and credentials (issue 10).
     pub partner: PartnerSettings,
+    /// Independent reads of a round in flight at once (`read_concurrency`,
+    /// `PARTNERDECK_READ_CONCURRENCY`), 1 to 16; default 4.
+    pub read_concurrency: usize,
+    /// Over how long every WABA's subscribed apps and solutions are read again, a slice each
+    /// round (`extras_recheck_period` in seconds, `PARTNERDECK_EXTRAS_RECHECK_PERIOD`), from
+    /// the poll interval to 7 days; default 6 hours.
+    pub extras_recheck_period: Duration,
 }
 
 impl Default for Settings {
@@ -92,6 +106,8 @@ impl Default for Settings {
             theme: None,
             keymap: crate::app::keymap::default_keymap(),
             partner: PartnerSettings::default(),
+            read_concurrency: DEFAULT_READ_CONCURRENCY,
+            extras_recheck_period: DEFAULT_EXTRAS_RECHECK_PERIOD,
         }
     }
 }
@@ -207,6 +223,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "plivo_credentials_file",
     "telnyx_api_key_file",
     "max_answer_bytes",
+    "read_concurrency",
+    "extras_recheck_period",
 ];
 
 /// The largest token file read: a token is a few hundred bytes.
@@ -250,6 +268,8 @@ struct FileSettings {
     plivo_credentials_file: Option<PathBuf>,
     telnyx_api_key_file: Option<PathBuf>,
     max_answer_bytes: Option<u64>,
+    read_concurrency: Option<u64>,
+    extras_recheck_period: Option<u64>,
 }
 
 /// Ids may be written as strings or (carelessly, but commonly) as bare integers.
@@ -453,6 +473,49 @@ pub fn load(
         None => defaults.max_answer_bytes,
     };
 
+    let whole = |var: &str, file: Option<u64>, unit: &str| match env(var) {
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| ConfigError::BadValue {
+                name: var.into(),
+                reason: format!("expected a whole number of {unit}, got {:?}", v.trim()),
+            }),
+        None => Ok(file),
+    };
+    let read_concurrency = match whole(
+        "PARTNERDECK_READ_CONCURRENCY",
+        file.read_concurrency,
+        "reads",
+    )? {
+        Some(n) if !(1..=MAX_READ_CONCURRENCY as u64).contains(&n) => {
+            return Err(ConfigError::BadValue {
+                name: "the read concurrency (read_concurrency)".into(),
+                reason: format!("it must be between 1 and {MAX_READ_CONCURRENCY}, got {n}"),
+            });
+        }
+        Some(n) => n as usize,
+        None => defaults.read_concurrency,
+    };
+    let extras_recheck_period = match whole(
+        "PARTNERDECK_EXTRAS_RECHECK_PERIOD",
+        file.extras_recheck_period,
+        "seconds",
+    )? {
+        Some(s) if s < poll_interval.as_secs() || s > 7 * 24 * 60 * 60 => {
+            return Err(ConfigError::BadValue {
+                name: "the re-check period (extras_recheck_period)".into(),
+                reason: format!(
+                    "it must be at least the poll interval ({} seconds) and at most 7 days (604800 seconds), got {s}",
+                    poll_interval.as_secs()
+                ),
+            });
+        }
+        Some(s) => Duration::from_secs(s),
+        None => defaults.extras_recheck_period,
+    };
+
     let token = match env("PARTNERDECK_TOKEN") {
         Some(t) => Some(check_token(&t, "PARTNERDECK_TOKEN")?),
         None => match file.token_file {
@@ -484,6 +547,8 @@ pub fn load(
         theme,
         keymap: std::sync::Arc::new(keymap),
         partner,
+        read_concurrency,
+        extras_recheck_period,
     })
 }
 
@@ -1173,6 +1238,48 @@ mod tests {
         let t = Token::new("EAAsecret");
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
         assert_eq!(t.expose(), "EAAsecret");
+    }
+
+    #[test]
+    fn read_concurrency_and_recheck_period_layer_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(
+            dir.path(),
+            "c.toml",
+            "read_concurrency = 8\nextras_recheck_period = 3600\n",
+            0o600,
+        );
+        let s = load(&args_with_config(&cfg), &fake_env(&[])).unwrap();
+        assert_eq!(s.read_concurrency, 8);
+        assert_eq!(s.extras_recheck_period, Duration::from_secs(3600));
+        let env = fake_env(&[("PARTNERDECK_READ_CONCURRENCY", "2")]);
+        assert_eq!(
+            load(&args_with_config(&cfg), &env)
+                .unwrap()
+                .read_concurrency,
+            2
+        );
+        let empty = write(dir.path(), "e.toml", "", 0o600);
+        let s = load(&args_with_config(&empty), &fake_env(&[])).unwrap();
+        assert_eq!(s.read_concurrency, DEFAULT_READ_CONCURRENCY);
+        assert_eq!(s.extras_recheck_period, DEFAULT_EXTRAS_RECHECK_PERIOD);
+        for (var, value, says) in [
+            ("PARTNERDECK_READ_CONCURRENCY", "0", "between 1 and 16"),
+            ("PARTNERDECK_READ_CONCURRENCY", "many", "whole number"),
+            (
+                "PARTNERDECK_EXTRAS_RECHECK_PERIOD",
+                "5",
+                "at least the poll interval",
+            ),
+            (
+                "PARTNERDECK_EXTRAS_RECHECK_PERIOD",
+                "9999999",
+                "at most 7 days",
+            ),
+        ] {
+            let e = load(&args_with_config(&empty), &fake_env(&[(var, value)])).unwrap_err();
+            assert!(e.to_string().contains(says), "{var}={value}: {e}");
+        }
     }
 
     #[test]

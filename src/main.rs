@@ -375,6 +375,11 @@ async fn run_console(global: &GlobalArgs) -> Result<ExitCode> {
         audit: Arc::new(audit),
         poll_interval: settings.poll_interval,
         feed,
+        wabas: partnerdeck::effects::WabaReads {
+            read_concurrency: settings.read_concurrency,
+            recheck_period: settings.extras_recheck_period,
+            inbox: Default::default(),
+        },
     };
     let theme = partnerdeck::ui::Theme::choose(settings.theme);
     // A colour theme chosen in the settings wins over NO_COLOR (no-color.org), which

@@ -813,14 +813,11 @@ mod tests {
     fn setup() -> (CreditLinesPane, WabasPane) {
         let mut wabas = WabasPane::new(OnboardingRules::new("1"));
         wabas.set_items(
-            WabaList {
-                wabas: vec![
-                    waba("1", "b1", Some("c1")),
-                    waba("2", "b2", Some("x")),
-                    waba("3", "b3", None),
-                ],
-                extras_failed: None,
-            },
+            WabaList::of(vec![
+                waba("1", "b1", Some("c1")),
+                waba("2", "b2", Some("x")),
+                waba("3", "b3", None),
+            ]),
             ReadStamp::issue(),
         );
         let mut pane = CreditLinesPane::default();

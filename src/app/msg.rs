@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::solution::Solution;
@@ -66,6 +67,15 @@ pub enum Msg {
         started: ReadStamp,
         result: Result<WabaList, Failure>,
     },
+    /// WABAs a round completed while its list is still being read (new or changed ones), and
+    /// how far the list is: shown at once; the round's `WabasLoaded` completes it.
+    WabasPage {
+        /// When the round started.
+        started: ReadStamp,
+        page: WabaPage,
+    },
+    /// What the last WABA round cost and what the rounds plan to cost an hour.
+    WabaRoundCost(WabaRoundCost),
     /// A refresh of our credit lines and their allocations finished.
     CreditLinesLoaded {
         at: DateTime<Utc>,
@@ -206,13 +216,47 @@ pub struct LocalEvent {
     pub raw: serde_json::Value,
 }
 
-/// The client WABAs one refresh read.
+/// The client WABAs one refresh read: every listed WABA, shared with the poller's memory of
+/// the book (an unchanged WABA is the same `Arc` round after round, never a copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WabaList {
-    pub wabas: Vec<Waba>,
+    pub wabas: Vec<Arc<Waba>>,
     /// How many WABAs' subscribed apps or solutions could not be read, and the first reason:
     /// their checklist shows "unknown" for what depends on it.
     pub extras_failed: Option<(usize, Failure)>,
+}
+
+impl WabaList {
+    /// A list of these WABAs with every edge read.
+    pub fn of(wabas: Vec<Waba>) -> WabaList {
+        WabaList {
+            wabas: wabas.into_iter().map(Arc::new).collect(),
+            extras_failed: None,
+        }
+    }
+}
+
+/// Part of a round of the WABAs, while its list is read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WabaPage {
+    /// WABAs completed since the last page (new, changed, or re-checked and different).
+    pub wabas: Vec<Arc<Waba>>,
+    /// Rows of the list read so far.
+    pub listed: usize,
+    /// How many the last complete list had (`None` on the first read).
+    pub expected: Option<usize>,
+}
+
+/// The cost of the WABA rounds in calls, for the pane's line next to Meta's usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WabaRoundCost {
+    /// HTTP requests of the last round, retries included.
+    pub last_round: u64,
+    /// What a steady round of this book costs, times rounds an hour (list pages plus the
+    /// rolling re-check's batches).
+    pub planned_per_hour: u64,
+    /// The highest usage Meta reported when the round ended, in percent.
+    pub usage_pct: Option<u32>,
 }
 
 /// Why a call failed, in the words the screen needs. Built from the Graph client's error

@@ -207,8 +207,26 @@ fn route(model: &mut Model, msg: Msg) -> Vec<Effect> {
                     model.wabas.set_items(list, started);
                     return observed_wabas(model, &before);
                 }
-                Err(failure) => refresh.last_error = Some((at, failure)),
+                Err(failure) => {
+                    refresh.last_error = Some((at, failure));
+                    // The round's list stopped part way: what its pages brought stays.
+                    if model.wabas.loading.is_some_and(|l| l.started <= started) {
+                        model.wabas.loading = None;
+                    }
+                }
             }
+            vec![]
+        }
+        Msg::WabasPage { started, page } => {
+            let before = model.wabas.changes.clone();
+            model.wabas.apply_page(page, started);
+            if model.wabas.changes == before {
+                return vec![];
+            }
+            observed_wabas(model, &before)
+        }
+        Msg::WabaRoundCost(cost) => {
+            model.wabas.cost = Some(cost);
             vec![]
         }
         Msg::CreditLinesLoaded {

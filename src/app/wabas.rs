@@ -3,10 +3,11 @@
 //! selection, the open detail, and the "changed since you looked" marks.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use tui_input::Input;
 
-use crate::app::msg::{Failure, ReadStamp, WabaList};
+use crate::app::msg::{Failure, ReadStamp, WabaList, WabaPage, WabaRoundCost};
 use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
 use crate::graph::waba_model::{PhoneNumber, Waba};
 
@@ -113,7 +114,11 @@ pub enum Change {
 /// and the sort read these, not the WABA, so a key costs no lowercasing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WabaRow {
-    pub waba: Waba,
+    /// Shared with the poller's memory of the book: a row is a few derived fields beside it.
+    pub waba: Arc<Waba>,
+    /// The read that established what the row shows: a read that started earlier does not
+    /// overwrite it.
+    pub read: ReadStamp,
     pub health: Health,
     pub onboarding: Onboarding,
     /// The name lowercased, for sorting.
@@ -126,8 +131,9 @@ pub struct WabaRow {
 }
 
 impl WabaRow {
-    pub fn new(waba: Waba, rules: &OnboardingRules) -> WabaRow {
+    pub fn new(waba: Arc<Waba>, rules: &OnboardingRules) -> WabaRow {
         WabaRow {
+            read: ReadStamp::default(),
             name_key: waba.node.name.to_lowercase(),
             tech_provider: rules.partner_kind
                 == Some(crate::domain::partner::PartnerKind::TechProvider),
@@ -283,12 +289,29 @@ struct Derived {
     counts: [usize; 3],
 }
 
+/// How far the list of a round in progress is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub started: ReadStamp,
+    /// Rows of the list read so far.
+    pub listed: usize,
+    /// How many the last whole list had; `None` on the first read.
+    pub expected: Option<usize>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct WabasPane {
-    /// Every WABA from the last good refresh, in Meta's order.
+    /// Every WABA from the last good refresh, in Meta's order, then those a round in progress
+    /// added.
     pub rows: Vec<WabaRow>,
-    /// Whether any refresh has succeeded yet.
+    /// Whether rows are shown yet (a first page, or a whole list, arrived).
     pub loaded: bool,
+    /// Whether a whole list has arrived: the baseline the "new" marks compare with.
+    pub complete_once: bool,
+    /// A round whose pages are arriving: how far its list is.
+    pub loading: Option<Loading>,
+    /// What the WABA rounds cost in calls.
+    pub cost: Option<WabaRoundCost>,
     /// No business id is set, so nothing is polled; the pane says which setting to give.
     pub not_configured: bool,
     pub lane: WabaLane,
@@ -316,11 +339,8 @@ pub struct WabasPane {
     pub extras_failed: Option<(usize, Failure)>,
     /// What the checklist compares against (our app; later our credit allocations).
     pub rules: OnboardingRules,
-    /// When the list shown was read.
+    /// When the last whole list shown was read.
     pub list_read: ReadStamp,
-    /// WABAs established by a read that started after the list's (an action's re-read): the
-    /// list does not overwrite them.
-    pub newer: HashMap<String, ReadStamp>,
     /// Bumped on every change to `rows`.
     version: u64,
     /// Row index by WABA id.
@@ -484,6 +504,18 @@ impl WabasPane {
 
     /// The rows changed: what is derived from them is derived again when next asked.
     fn changed(&mut self) {
+        self.search = self
+            .rows
+            .iter()
+            .map(|r| search_text(&r.waba, &r.health).into_boxed_str())
+            .collect();
+        self.lanes = self.rows.iter().map(lane_bits).collect();
+        self.reindex();
+    }
+
+    /// The rows moved or changed (`search` and `lanes` already follow them): the index by id
+    /// and the sorted creation times are built again.
+    fn reindex(&mut self) {
         self.version += 1;
         self.by_id = self
             .rows
@@ -497,21 +529,6 @@ impl WabasPane {
             .filter_map(|r| r.waba.node.creation_time)
             .collect();
         self.created.sort_unstable();
-        self.search = self
-            .rows
-            .iter()
-            .map(|r| search_text(&r.waba, &r.health).into_boxed_str())
-            .collect();
-        self.lanes = self
-            .rows
-            .iter()
-            .map(|r| {
-                WabaLane::ALL
-                    .iter()
-                    .filter(|l| l.contains(r))
-                    .fold(0u8, |bits, l| bits | 1 << l.index())
-            })
-            .collect();
     }
 
     pub fn selected_row(&self) -> Option<&WabaRow> {
@@ -616,14 +633,6 @@ impl WabasPane {
     }
 
     /// Carry over to freshly read rows what the rows they replace knew about their tier.
-    fn note_tier_drops(&self, rows: &mut [WabaRow]) {
-        for row in rows {
-            if let Some(before) = self.row(row.id()) {
-                row.note_tier_since(before);
-            }
-        }
-    }
-
     pub fn move_phone(&mut self, delta: isize) {
         let n = self.open_row().map_or(0, |r| r.phones().len());
         self.phone_selected = if n == 0 {
@@ -639,50 +648,65 @@ impl WabasPane {
         self.detail_scroll = (self.detail_scroll as isize + delta).clamp(0, max as isize) as u16;
     }
 
-    /// Replace the list after a refresh, keeping the selected WABA selected, and mark what
-    /// changed since the previous one: WABAs not seen before (not on the first refresh: that
-    /// is the baseline) and WABAs whose health got worse.
+    /// Take in a whole list after a round, keeping the selected WABA selected, and mark what
+    /// changed since the previous one: WABAs not seen before (not on the first whole list:
+    /// that is the baseline) and WABAs whose health got worse. A row whose WABA is the same
+    /// (`Arc`) as before keeps what was derived from it; a row a later read established is
+    /// kept; WABAs the list no longer has go.
     pub fn set_items(&mut self, list: WabaList, started: ReadStamp) {
         if started < self.list_read {
             // An older list than the one shown: it knows nothing new.
             return;
         }
         let keep = self.selected_id();
-        // WABAs a later read established keep that read's version.
-        let mut kept: HashMap<String, Waba> = self
-            .rows
-            .iter()
-            .filter(|r| self.newer.get(r.id()).is_some_and(|n| *n > started))
-            .map(|r| (r.id().to_string(), r.waba.clone()))
-            .collect();
-        let mut wabas: Vec<Waba> = list
-            .wabas
+        let mut old: Vec<Option<(WabaRow, Box<str>, u8)>> = std::mem::take(&mut self.rows)
             .into_iter()
-            .map(|w| kept.remove(w.id()).unwrap_or(w))
+            .zip(std::mem::take(&mut self.search))
+            .zip(std::mem::take(&mut self.lanes))
+            .map(|((r, s), l)| Some((r, s, l)))
             .collect();
-        wabas.extend(kept.into_values());
-        self.newer.retain(|_, n| *n > started);
-        self.list_read = started;
-        let before: HashMap<&str, &Health> =
-            self.rows.iter().map(|r| (r.id(), &r.health)).collect();
-        let mut rows: Vec<WabaRow> = wabas
-            .into_iter()
-            .map(|w| WabaRow::new(w, &self.rules))
-            .collect();
-        self.note_tier_drops(&mut rows);
+        let old_index = std::mem::take(&mut self.by_id);
+        let n = list.wabas.len();
+        let (mut rows, mut search, mut lanes) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         let mut changes = std::mem::take(&mut self.changes);
-        for row in &rows {
-            let id = row.id();
-            if self.loaded && !self.known.contains(id) {
-                changes.insert(id.to_string(), Change::New);
-            } else if let Some(was) = before.get(id)
-                && row.health.is_worse_than(was)
-            {
-                changes
-                    .entry(id.to_string())
-                    .or_insert_with(|| Change::HealthWorse {
-                        was: (*was).clone(),
-                    });
+        for w in list.wabas {
+            let before = old_index
+                .get(w.id())
+                .and_then(|&i| old.get_mut(i).and_then(Option::take));
+            match before {
+                Some((r, s, l)) if r.read > started || Arc::ptr_eq(&r.waba, &w) => {
+                    let read = r.read.max(started);
+                    rows.push(WabaRow { read, ..r });
+                    search.push(s);
+                    lanes.push(l);
+                }
+                before => {
+                    let mut row = WabaRow::new(w, &self.rules);
+                    row.read = started;
+                    if let Some((was, _, _)) = &before {
+                        row.note_tier_since(was);
+                    }
+                    self.mark(
+                        &mut changes,
+                        &row,
+                        before.as_ref().map(|(r, _, _)| &r.health),
+                    );
+                    search.push(search_text(&row.waba, &row.health).into_boxed_str());
+                    lanes.push(lane_bits(&row));
+                    rows.push(row);
+                }
+            }
+        }
+        // WABAs a later read established (an action's re-read) stay though the list is older.
+        for (r, s, l) in old.into_iter().flatten() {
+            if r.read > started {
+                rows.push(r);
+                search.push(s);
+                lanes.push(l);
             }
         }
         if !changes.is_empty() {
@@ -690,13 +714,117 @@ impl WabasPane {
             changes.retain(|id, _| listed.contains(id.as_str()));
         }
         self.changes = changes;
-        self.known.extend(rows.iter().map(|r| r.id().to_string()));
+        for r in &rows {
+            if !self.known.contains(r.id()) {
+                self.known.insert(r.id().to_string());
+            }
+        }
         self.rows = rows;
-        self.changed();
+        self.search = search;
+        self.lanes = lanes;
+        self.reindex();
+        self.list_read = started;
+        if self.loading.is_some_and(|l| l.started <= started) {
+            self.loading = None;
+        }
         self.extras_failed = list.extras_failed;
+        self.loaded = true;
+        self.complete_once = true;
+        self.select_id(keep.as_deref());
+        self.clamp_phone();
+    }
+
+    /// Take in part of a round while its list is read: the WABAs it completed are shown at
+    /// once (nothing is removed before the whole list is in), and how far the list is.
+    pub fn apply_page(&mut self, page: WabaPage, started: ReadStamp) {
+        if started < self.list_read {
+            return;
+        }
+        if self.loading.is_none_or(|l| l.started <= started) {
+            self.loading = Some(Loading {
+                started,
+                listed: page.listed,
+                expected: page.expected,
+            });
+        }
+        if page.wabas.is_empty() {
+            return;
+        }
+        let keep = self.selected_id();
+        self.put_rows(page.wabas, started);
         self.loaded = true;
         self.select_id(keep.as_deref());
         self.clamp_phone();
+    }
+
+    /// Mark a row that is new since the baseline, or whose health got worse than `was`.
+    fn mark(&self, changes: &mut HashMap<String, Change>, row: &WabaRow, was: Option<&Health>) {
+        let id = row.id();
+        match was {
+            None if self.complete_once && !self.known.contains(id) => {
+                changes.insert(id.to_string(), Change::New);
+            }
+            Some(was) if row.health.is_worse_than(was) => {
+                changes
+                    .entry(id.to_string())
+                    .or_insert_with(|| Change::HealthWorse { was: was.clone() });
+            }
+            _ => {}
+        }
+    }
+
+    /// Insert or replace rows in place, each unless a later read established it, updating
+    /// what is derived from them row by row (no pass over the whole book).
+    fn put_rows(&mut self, wabas: Vec<Arc<Waba>>, started: ReadStamp) {
+        let mut changes = std::mem::take(&mut self.changes);
+        let mut created_changed = false;
+        for w in wabas {
+            let at = self.by_id.get(w.id()).copied();
+            if let Some(i) = at {
+                let r = &self.rows[i];
+                if r.read > started {
+                    continue;
+                }
+                if Arc::ptr_eq(&r.waba, &w) {
+                    self.rows[i].read = started;
+                    continue;
+                }
+            }
+            let mut row = WabaRow::new(w, &self.rules);
+            row.read = started;
+            let search = search_text(&row.waba, &row.health).into_boxed_str();
+            let bits = lane_bits(&row);
+            created_changed |= row.waba.node.creation_time.is_some();
+            match at {
+                Some(i) => {
+                    row.note_tier_since(&self.rows[i]);
+                    let was = self.rows[i].health.clone();
+                    created_changed |= self.rows[i].waba.node.creation_time.is_some();
+                    self.mark(&mut changes, &row, Some(&was));
+                    self.rows[i] = row;
+                    self.search[i] = search;
+                    self.lanes[i] = bits;
+                }
+                None => {
+                    self.mark(&mut changes, &row, None);
+                    self.known.insert(row.id().to_string());
+                    self.by_id.insert(row.id().to_string(), self.rows.len());
+                    self.rows.push(row);
+                    self.search.push(search);
+                    self.lanes.push(bits);
+                }
+            }
+        }
+        self.changes = changes;
+        if created_changed {
+            self.created = self
+                .rows
+                .iter()
+                .filter_map(|r| r.waba.node.creation_time)
+                .collect();
+            self.created.sort_unstable();
+        }
+        self.version += 1;
     }
 
     /// Compare the checklist's credit step with our allocations' receiving credentials
@@ -724,8 +852,10 @@ impl WabasPane {
         self.rules.partner_kind = kind;
         let rules = self.rules.clone();
         for row in &mut self.rows {
+            let read = row.read;
             let dropped = row.tier_dropped_from.take();
             *row = WabaRow::new(row.waba.clone(), &rules);
+            row.read = read;
             row.tier_dropped_from = dropped;
         }
         self.changed();
@@ -734,14 +864,7 @@ impl WabasPane {
 
     /// As of which read the WABA is shown; `None` when it is not held.
     pub fn as_of(&self, id: &str) -> Option<ReadStamp> {
-        self.row(id)?;
-        Some(
-            self.newer
-                .get(id)
-                .copied()
-                .unwrap_or(self.list_read)
-                .max(self.list_read),
-        )
+        Some(self.row(id)?.read)
     }
 
     /// Take in one WABA read by a read that started at `started` (an action's re-read),
@@ -750,18 +873,8 @@ impl WabasPane {
         if self.as_of(waba.id()).is_some_and(|shown| shown > started) {
             return;
         }
-        self.newer.insert(waba.id().to_string(), started);
         let keep = self.selected_id();
-        let mut row = WabaRow::new(waba, &self.rules);
-        self.note_tier_drops(std::slice::from_mut(&mut row));
-        match self.by_id.get(row.id()).copied() {
-            Some(i) => self.rows[i] = row,
-            None => {
-                self.known.insert(row.id().to_string());
-                self.rows.push(row);
-            }
-        }
-        self.changed();
+        self.put_rows(vec![Arc::new(waba)], started);
         self.select_id(keep.as_deref());
         self.clamp_phone();
     }
@@ -774,6 +887,14 @@ impl WabasPane {
         let n = self.open_row().map_or(0, |r| r.phones().len());
         self.phone_selected = self.phone_selected.min(n.saturating_sub(1));
     }
+}
+
+/// The lanes a row is in, a bit per lane.
+fn lane_bits(row: &WabaRow) -> u8 {
+    WabaLane::ALL
+        .iter()
+        .filter(|l| l.contains(row))
+        .fold(0u8, |bits, l| bits | 1 << l.index())
 }
 
 /// About how many lines the lower part of the detail (health, solutions, apps, other fields)
@@ -1048,10 +1169,7 @@ mod tests {
     }
 
     fn list(wabas: Vec<Waba>) -> WabaList {
-        WabaList {
-            wabas,
-            extras_failed: None,
-        }
+        WabaList::of(wabas)
     }
 
     fn pane() -> WabasPane {
@@ -1115,10 +1233,7 @@ mod tests {
     }
 
     fn with_tier(mut w: Waba, tier: &str) -> Waba {
-        w.node.extra.insert(
-            "whatsapp_business_manager_messaging_limit".into(),
-            tier.into(),
-        );
+        w.node.whatsapp_business_manager_messaging_limit = Some(tier.into());
         w
     }
 

@@ -9,12 +9,8 @@ use crate::graph::waba_model::{PhoneNumber, SubscribedApp, Waba};
 
 /// The WABA's messaging limit tier, `whatsapp_business_manager_messaging_limit` (reference
 /// §3.2: `TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED, UNTIERED`), as Meta sent it.
-/// The wire type keeps it among the fields it does not model.
 pub fn messaging_limit(w: &Waba) -> Option<&str> {
-    w.node
-        .extra
-        .get("whatsapp_business_manager_messaging_limit")
-        .and_then(|v| v.as_str())
+    w.node.whatsapp_business_manager_messaging_limit.as_deref()
 }
 
 /// How many business-initiated conversations a tier allows in 24 hours, to compare two tiers:

@@ -197,13 +197,13 @@ impl UnfundedWaba {
 /// The WABAs with no funding at all, in book order, each with the solution(s) that onboarded
 /// it and so the Solution Partner whose credit should be attached. `solutions` (our solution
 /// list, may be empty) resolves the partner app when the onboarding solution is ours.
-pub fn unfunded_wabas(
-    wabas: &[Waba],
+pub fn unfunded_wabas<'a>(
+    wabas: impl IntoIterator<Item = &'a Waba>,
     solutions: &[Solution],
     our_app_id: &str,
 ) -> Vec<UnfundedWaba> {
     wabas
-        .iter()
+        .into_iter()
         .filter(|w| w.node.funding_id().is_none())
         .map(|w| UnfundedWaba {
             waba_id: w.id().to_string(),

@@ -46,6 +46,28 @@ pub struct Services {
     /// Our BSP's client (a Tech Provider registers its customers' numbers with it), built
     /// once from the settings; `None` when no BSP is configured.
     pub bsp: Option<crate::bsp::BspClient>,
+    /// How the WABA rounds read, and what other reads tell them.
+    pub wabas: WabaReads,
+}
+
+/// How the WABA poller reads (settings `read_concurrency`, `extras_recheck_period`), and the
+/// inbox through which actions' re-reads and webhooks reach its memory of the book.
+#[derive(Debug, Clone)]
+pub struct WabaReads {
+    pub read_concurrency: usize,
+    /// The whole book's edges are read again once over this period, a slice a round.
+    pub recheck_period: Duration,
+    pub inbox: crate::graph::wabas::WabaInbox,
+}
+
+impl Default for WabaReads {
+    fn default() -> WabaReads {
+        WabaReads {
+            read_concurrency: crate::graph::wabas::DEFAULT_READ_CONCURRENCY,
+            recheck_period: crate::config::DEFAULT_EXTRAS_RECHECK_PERIOD,
+            inbox: Default::default(),
+        }
+    }
 }
 
 /// Ctrl-r: every poller watches this counter and refreshes when it moves.
@@ -105,7 +127,10 @@ impl Executor {
             )),
             tokio::spawn(watch_usage(s.client.clone(), self.tx.clone())),
             tokio::spawn(recover(s.clone(), self.tx.clone())),
-            tokio::spawn(feed::run(s.feed.clone(), self.tx.clone())),
+            tokio::spawn(feed::run(
+                s.feed.clone(),
+                webhook_hints(s.wabas.inbox.clone(), self.tx.clone()),
+            )),
             tokio::spawn(decide_partner_kind(s.clone(), self.tx.clone())),
             tokio::spawn(load_registrations(s.clone(), self.tx.clone())),
         ]);
@@ -157,6 +182,7 @@ impl Executor {
                     let bsp = matches!(target, crate::app::msg::Target::BspRegister { .. });
                     let outcome =
                         perform::perform(s.clone(), target, pin, pending, Some(tx.clone())).await;
+                    tell_waba_poller(&s.wabas.inbox, &outcome);
                     if bsp {
                         // The registration state is derived from the audit records: read
                         // them again now that this attempt's outcome is written.
@@ -202,6 +228,50 @@ impl Drop for Executor {
             task.abort();
         }
     }
+}
+
+/// An action's re-read of WABAs goes to the WABA poller's memory too, so its next round
+/// neither reads them again nor brings back what they were before.
+fn tell_waba_poller(
+    inbox: &crate::graph::wabas::WabaInbox,
+    outcome: &crate::app::msg::ActionOutcome,
+) {
+    use crate::app::msg::Reread;
+    match outcome.result.reread() {
+        Some(Reread::Waba(w)) => inbox.reread((**w).clone(), outcome.reread.0),
+        Some(Reread::Credit(c)) => {
+            for w in &c.wabas {
+                inbox.reread(w.clone(), outcome.reread.0);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The feed's messages pass here on their way to the console: the WABAs a webhook names have
+/// their edges read in the next round (the webhook also wakes the poller, via the model).
+fn webhook_hints(
+    inbox: crate::graph::wabas::WabaInbox,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> mpsc::UnboundedSender<Msg> {
+    let (hint_tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if let Msg::EventsArrived(events) = &msg {
+                inbox.stale(
+                    events
+                        .iter()
+                        .filter(|e| e.event.kind == crate::webhooks::EventKind::Webhook)
+                        .filter(|e| e.event.scopes.contains(&crate::webhooks::Scope::Wabas))
+                        .filter_map(|e| e.event.object_id.clone()),
+                );
+            }
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+    hint_tx
 }
 
 fn scope_index(scope: Scope) -> usize {

@@ -8,11 +8,13 @@ use chrono::Utc;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::app::msg::{Failure, Msg, ReadStamp, Scope, WabaList};
+use crate::app::msg::{Failure, Msg, ReadStamp, Scope, WabaList, WabaPage, WabaRoundCost};
 use crate::domain::solution::Solution;
 use crate::graph::credit;
 use crate::graph::solutions;
-use crate::graph::wabas::{self, WabaBook};
+use crate::graph::wabas::{
+    self, BookMemory, PageUpdate, RoundOptions, RoundResult, WABAS_PER_BATCH, recheck_per_round,
+};
 use crate::pacing::{self, NextRound, Outcome};
 
 use super::{Services, Wake};
@@ -193,11 +195,14 @@ pub async fn fetch_detail(services: Services, id: String, tx: mpsc::UnboundedSen
 }
 
 /// The background refresh of the client WABAs: every `poll_interval`, and at once when woken.
-/// Does nothing without a business id (the pane says which setting to give).
+/// Does nothing without a business id (the pane says which setting to give). Each round reads
+/// the whole list but only the edges that may have changed (see `graph::wabas`), hands on
+/// WABAs as they complete (`WabasPage`), and ends with the whole list (`WabasLoaded`).
 pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedSender<Msg>) {
     let Some(business_id) = services.business_id.clone() else {
         return;
     };
+    let mut memory = BookMemory::default();
     loop {
         wake.borrow_and_update();
         if tx
@@ -210,13 +215,62 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
             return;
         }
         let started = ReadStamp::issue();
-        let result = wabas::refresh(
+        let opts = RoundOptions {
+            read_concurrency: services.wabas.read_concurrency,
+            recheck: recheck_per_round(
+                memory.last_total().unwrap_or(0),
+                services.poll_interval,
+                services.wabas.recheck_period,
+            ),
+        };
+        let pages = tx.clone();
+        let result = wabas::refresh_round(
             &services.client,
             &business_id,
             services.partner_business_id.as_deref(),
+            &mut memory,
+            &services.wabas.inbox,
+            started.0,
+            &opts,
+            |page: PageUpdate| {
+                let _ = pages.send(Msg::WabasPage {
+                    started,
+                    page: WabaPage {
+                        wabas: page.wabas,
+                        listed: page.listed,
+                        expected: page.expected,
+                    },
+                });
+            },
         )
         .await;
-        let outcome = Outcome::of(&result);
+        let outcome = match &result {
+            Ok(round) => match &round.halted {
+                Some(e) => Outcome::of_error(e),
+                None => Outcome::of(&result),
+            },
+            Err(_) => Outcome::of(&result),
+        };
+        if let Ok(round) = &result {
+            let cost = WabaRoundCost {
+                last_round: round.requests,
+                planned_per_hour: planned_per_hour(
+                    round.wabas.len(),
+                    services.poll_interval,
+                    services.wabas.recheck_period,
+                ),
+                usage_pct: pacing::highest_pct(&services.client.usage()),
+            };
+            tracing::debug!(
+                wabas = round.wabas.len(),
+                requests = round.requests,
+                extras_read = round.extras_read,
+                "WABA round"
+            );
+            if tx.send(Msg::WabaRoundCost(cost)).is_err() {
+                return;
+            }
+        }
         let msg = Msg::WabasLoaded {
             at: Utc::now(),
             started,
@@ -229,6 +283,15 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
             return;
         }
     }
+}
+
+/// What the WABA rounds of a steady book of `book` WABAs cost an hour: its list pages and the
+/// rolling re-check's batches each round. Webhooks, actions and changed WABAs add to it.
+pub fn planned_per_hour(book: usize, interval: Duration, recheck_period: Duration) -> u64 {
+    let pages = book.div_ceil(100).max(1);
+    let batches = recheck_per_round(book, interval, recheck_period).div_ceil(WABAS_PER_BATCH);
+    let rounds_per_hour = 3600.0 / interval.as_secs_f64().max(1.0);
+    ((pages + batches) as f64 * rounds_per_hour).round() as u64
 }
 
 /// The background refresh of our credit lines and their allocations: every `poll_interval`,
@@ -271,19 +334,19 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
     }
 }
 
-/// A refresh's book as the state machine takes it.
-pub fn waba_list(book: WabaBook) -> WabaList {
-    let failed_wabas: std::collections::HashSet<&str> = book
+/// A round's book as the state machine takes it.
+pub fn waba_list(round: RoundResult) -> WabaList {
+    let failed_wabas: std::collections::HashSet<&str> = round
         .extras_failed
         .iter()
         .map(|(id, _)| id.as_str())
         .collect();
-    let extras_failed = book
+    let extras_failed = round
         .extras_failed
         .first()
         .map(|(_, e)| (failed_wabas.len(), Failure::from(e)));
     WabaList {
-        wabas: book.wabas,
+        wabas: round.wabas,
         extras_failed,
     }
 }

@@ -9,7 +9,7 @@
 //!   `ErrorKind::OutcomeUnknown`: the caller must re-read, not re-send.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::{ErrorKind, GraphError};
-use super::paging::{self, Pager, Step};
+use super::paging::{self, Pager, Step, Walk};
 use super::secret::Token;
 
 /// The Graph API version pinned by default (design.md).
@@ -141,6 +141,8 @@ pub struct Usage {
 #[derive(Clone)]
 pub struct GraphClient {
     inner: Arc<Inner>,
+    /// Counts the HTTP requests this handle sends, when set (see [`counting`](Self::counting)).
+    tally: Option<Arc<AtomicU64>>,
 }
 
 struct Inner {
@@ -244,11 +246,45 @@ impl GraphClient {
                 usage: Mutex::new(Usage::default()),
                 auth_failed: AtomicBool::new(false),
             }),
+            tally: None,
         })
     }
 
     pub fn read_only(&self) -> bool {
         self.inner.cfg.read_only
+    }
+
+    /// The same client (connections, usage, token state shared) that also counts every HTTP
+    /// request it sends, retries included, in `tally`: what a round of reads cost.
+    pub fn counting(&self, tally: Arc<AtomicU64>) -> GraphClient {
+        GraphClient {
+            inner: self.inner.clone(),
+            tally: Some(tally),
+        }
+    }
+
+    /// A reader of a paged list that hands out one page at a time (see [`ListReader`]), so a
+    /// caller can turn rows into typed values page by page instead of holding the whole list
+    /// as JSON.
+    pub fn list_reader(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<ListReader, GraphError> {
+        let url = self.url_for(path)?;
+        Ok(ListReader {
+            client: self.clone(),
+            what: redact_path(path),
+            next: Some((
+                url,
+                query
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )),
+            walk: Walk::new(),
+            budget: AtomicU32::new(0),
+        })
     }
 
     pub fn api_version(&self) -> &str {
@@ -681,6 +717,9 @@ impl GraphClient {
         secret: Option<&str>,
     ) -> Result<Answer, GraphError> {
         let inner = &self.inner;
+        if let Some(t) = &self.tally {
+            t.fetch_add(1, Ordering::Relaxed);
+        }
         let secrets = self.secrets(secret);
         let scrub = |e: GraphError| e.scrub_all(&secrets);
         let log_path = url.path().to_string();
@@ -910,6 +949,49 @@ impl GraphClient {
             format!("The connection to {host} failed: {cause}")
         };
         lost_answer(GraphError::new(ErrorKind::Transport, msg), mutation)
+    }
+}
+
+/// A paged list read one page at a time, with the rules of [`GraphClient::get_all`]: rows
+/// de-duplicated by id, `paging.next` followed only on the Graph origin, a stalled cursor
+/// ends the list, one throttle retry for the whole list.
+pub struct ListReader {
+    client: GraphClient,
+    /// The list's path, for logs.
+    what: String,
+    next: Option<(Url, Vec<(String, String)>)>,
+    walk: Walk,
+    budget: AtomicU32,
+}
+
+impl ListReader {
+    /// The next page's rows not seen before; `None` once the list is complete.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, GraphError> {
+        let Some((url, query)) = self.next.take() else {
+            return Ok(None);
+        };
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        let body = self.client.get_url(url, &query, &self.budget).await?;
+        let (fresh, step) = self.walk.take(paging::parse_page(body)?);
+        match step? {
+            Step::Done => {}
+            Step::Stalled => tracing::warn!(
+                path = %self.what,
+                pages = self.walk.pages(),
+                "paging cursor did not advance; stopping with the items read so far"
+            ),
+            Step::Next(next) => {
+                let url = paging::check_next_url(&self.client.inner.base, &next)
+                    .map_err(|e| self.client.scrub(e))?;
+                self.next = Some((url, vec![]));
+            }
+        }
+        Ok(Some(fresh))
+    }
+
+    /// Pages read so far.
+    pub fn pages(&self) -> usize {
+        self.walk.pages()
     }
 }
 

@@ -171,11 +171,11 @@ pub enum Step {
     Stalled,
 }
 
-/// Walks a paged list: collects items (de-duplicated by `id`, first wins) and decides whether
-/// and where to continue.
+/// Walks a paged list without keeping its items: drops rows already seen (by `id`, first
+/// wins) and decides whether and where to continue. [`Pager`] keeps the items; a reader that
+/// turns each page into typed rows at once uses this alone.
 #[derive(Debug, Default)]
-pub struct Pager {
-    items: Vec<Value>,
+pub struct Walk {
     ids: HashSet<String>,
     afters: HashSet<String>,
     nexts: HashSet<String>,
@@ -185,15 +185,15 @@ pub struct Pager {
     fruitless: usize,
 }
 
-impl Pager {
-    pub fn new() -> Pager {
-        Pager::with_max_pages(MAX_PAGES)
+impl Walk {
+    pub fn new() -> Walk {
+        Walk::with_max_pages(MAX_PAGES)
     }
 
-    pub fn with_max_pages(max_pages: usize) -> Pager {
-        Pager {
+    pub fn with_max_pages(max_pages: usize) -> Walk {
+        Walk {
             max_pages,
-            ..Pager::default()
+            ..Walk::default()
         }
     }
 
@@ -201,29 +201,35 @@ impl Pager {
         self.pages
     }
 
-    /// Take in one page; say what to do next. Errors when the page cap is reached.
-    pub fn push(&mut self, page: Page) -> Result<Step, GraphError> {
+    /// Take in one page: its rows not seen before, and what to do next (an error when the
+    /// page cap is reached or the list goes round in circles; the rows stand).
+    pub fn take(&mut self, page: Page) -> (Vec<Value>, Result<Step, GraphError>) {
         self.pages += 1;
-        let before = self.items.len();
+        let mut fresh = Vec::with_capacity(page.items.len());
         for item in page.items {
             match item.get("id").and_then(id_string) {
                 Some(id) => {
                     if self.ids.insert(id) {
-                        self.items.push(item);
+                        fresh.push(item);
                     }
                 }
-                None => self.items.push(item),
+                None => fresh.push(item),
             }
         }
-        self.fruitless = if self.items.len() > before {
-            0
-        } else {
+        self.fruitless = if fresh.is_empty() {
             self.fruitless + 1
+        } else {
+            0
         };
-        let Some(next) = page.next else {
+        let step = self.step(page.next, page.after);
+        (fresh, step)
+    }
+
+    fn step(&mut self, next: Option<String>, after: Option<String>) -> Result<Step, GraphError> {
+        let Some(next) = next else {
             return Ok(Step::Done);
         };
-        let advanced_after = match page.after {
+        let advanced_after = match after {
             Some(a) => self.afters.insert(a),
             None => true,
         };
@@ -249,6 +255,37 @@ impl Pager {
             ));
         }
         Ok(Step::Next(next))
+    }
+}
+
+/// Walks a paged list and collects its items (see [`Walk`]).
+#[derive(Debug, Default)]
+pub struct Pager {
+    walk: Walk,
+    items: Vec<Value>,
+}
+
+impl Pager {
+    pub fn new() -> Pager {
+        Pager::with_max_pages(MAX_PAGES)
+    }
+
+    pub fn with_max_pages(max_pages: usize) -> Pager {
+        Pager {
+            walk: Walk::with_max_pages(max_pages),
+            items: vec![],
+        }
+    }
+
+    pub fn pages(&self) -> usize {
+        self.walk.pages()
+    }
+
+    /// Take in one page; say what to do next. Errors when the page cap is reached.
+    pub fn push(&mut self, page: Page) -> Result<Step, GraphError> {
+        let (fresh, step) = self.walk.take(page);
+        self.items.extend(fresh);
+        step
     }
 
     pub fn into_items(self) -> Vec<Value> {

@@ -1,33 +1,57 @@
-//! Client WABA calls (reference §3): the whole book in a few requests, one WABA re-read, and
-//! the two onboarding actions (subscribe our app, register a phone number).
+//! Client WABA calls (reference §3): the book in rounds, one WABA re-read, and the two
+//! onboarding actions (subscribe our app, register a phone number).
 //!
-//! A refresh costs: the pages of `client_whatsapp_business_accounts` (100 WABAs a page, phone
+//! A round costs: the pages of `client_whatsapp_business_accounts` (100 WABAs a page, phone
 //! numbers expanded in the same call), one request per further page of a WABA's numbers, and
-//! one Graph batch per 25 WABAs for the edges that cannot be expanded (`subscribed_apps` and
-//! `solutions`, two operations each, 50 to a batch).
+//! one Graph batch per 25 WABAs whose edges are read (`subscribed_apps` and `solutions`, two
+//! operations each, 50 to a batch). Edges are read only for WABAs that are new, whose list
+//! fields changed, whose edges are unknown, that a webhook named, or whose turn in the
+//! rolling re-check it is ([`BookMemory`]): a round of an unchanged book of N WABAs costs
+//! N/100 list pages and a few batches. Batches run beside the list, at most
+//! `read_concurrency` at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
+use tokio::task::JoinSet;
 
-use super::client::{BatchGet, GraphClient, MutationResponse};
+use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
 use super::solutions::{check_id, check_success};
-use super::waba_model::{Pin, SubscribedApp, Waba, WabaNode};
+use super::waba_model::{Compact, Pin, SubscribedApp, Waba, WabaNode};
 
 /// The phone-number fields of the issue, asked for inside the WABA call.
 pub const PHONE_FIELDS: &str = "id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,platform_type,throughput,health_status";
 
-/// Every WABA field the pane and the snapshot show, with the numbers expanded
-/// (`phone_numbers{PHONE_FIELDS}`).
-pub const WABA_FIELDS: &str = "id,name,currency,timezone_id,message_template_namespace,account_review_status,business_verification_status,ownership_type,primary_funding_id,owner_business_info,country,creation_time,status,health_status,is_shared_with_partners,whatsapp_business_manager_messaging_limit,phone_numbers{id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,platform_type,throughput,health_status}";
+/// Every WABA field the pane and the snapshot show, with up to 100 numbers expanded
+/// (`phone_numbers.limit(100){PHONE_FIELDS}`): the expansion's default of 25 would cost a
+/// further request for every larger WABA, every round.
+pub const WABA_FIELDS: &str = "id,name,currency,timezone_id,message_template_namespace,account_review_status,business_verification_status,ownership_type,primary_funding_id,owner_business_info,country,creation_time,status,health_status,is_shared_with_partners,whatsapp_business_manager_messaging_limit,phone_numbers.limit(100){id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,platform_type,throughput,health_status}";
 
 /// The solution fields read on `GET /{waba-id}/solutions`.
 pub const SOLUTION_FIELDS: &str = "id,name,status,status_for_pending_request,owner_app";
 
 /// Page size of the WABA list (the edge's maximum, §1.6).
 pub const LIST_LIMIT: &str = "100";
+
+/// WABAs whose edges go in one batch: two operations each.
+pub const WABAS_PER_BATCH: usize = MAX_BATCH / 2;
+
+/// The default of `read_concurrency`: independent reads in flight at once.
+pub const DEFAULT_READ_CONCURRENCY: usize = 4;
+
+/// Completed WABAs handed on together while a round runs: the first list page goes out at
+/// once, later ones in groups this large, so a book of 100,000 is a couple of hundred
+/// messages, not a thousand.
+const PAGE_GROUP: usize = 500;
+
+/// Completed WABAs wait at most about this long before they are handed on.
+const UPDATE_EVERY: Duration = Duration::from_millis(250);
 
 /// The whole book of client WABAs, as one refresh read it.
 #[derive(Debug, Clone, Default)]
@@ -38,47 +62,555 @@ pub struct WabaBook {
     pub extras_failed: Vec<(String, GraphError)>,
 }
 
+/// How a round reads.
+#[derive(Debug, Clone)]
+pub struct RoundOptions {
+    /// Batches (and further pages of phone numbers) in flight at once; at least 1.
+    pub read_concurrency: usize,
+    /// Unchanged WABAs whose edges are read again this round: the rolling re-check (see
+    /// [`recheck_per_round`]).
+    pub recheck: usize,
+}
+
+impl Default for RoundOptions {
+    fn default() -> RoundOptions {
+        RoundOptions {
+            read_concurrency: DEFAULT_READ_CONCURRENCY,
+            recheck: 0,
+        }
+    }
+}
+
+/// How many unchanged WABAs a round re-checks so that a book of `book` WABAs polled every
+/// `interval` is re-checked whole once per `period` (at least one while the book is not
+/// empty).
+pub fn recheck_per_round(
+    book: usize,
+    interval: std::time::Duration,
+    period: std::time::Duration,
+) -> usize {
+    if book == 0 {
+        return 0;
+    }
+    let rounds = (period.as_secs_f64() / interval.as_secs_f64().max(0.001)).max(1.0);
+    ((book as f64 / rounds).ceil() as usize).clamp(1, book)
+}
+
+/// What other reads learned about WABAs for the poller's next round: an action's re-read
+/// (the WABA with its edges, and the order number of the read), and ids a webhook named
+/// (their edges are read again). Cheap to clone; shared by the poller and the action tasks.
+#[derive(Debug, Clone, Default)]
+pub struct WabaInbox(Arc<Mutex<Inbox>>);
+
+/// The most hints an inbox holds: with no poller draining it (no business id), it stays
+/// small; past it, the rolling re-check still gets to every WABA.
+const INBOX_CAP: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Inbox {
+    reread: Vec<(Waba, u64)>,
+    stale: HashSet<String>,
+}
+
+impl WabaInbox {
+    /// A WABA read whole (node and edges) by a read numbered `read` (a `ReadStamp`).
+    pub fn reread(&self, waba: Waba, read: u64) {
+        if let Ok(mut i) = self.0.lock()
+            && i.reread.len() < INBOX_CAP
+        {
+            i.reread.push((waba, read));
+        }
+    }
+
+    /// These WABAs changed (a webhook said so): read their edges in the next round.
+    pub fn stale(&self, ids: impl IntoIterator<Item = String>) {
+        if let Ok(mut i) = self.0.lock() {
+            for id in ids {
+                if i.stale.len() >= INBOX_CAP {
+                    break;
+                }
+                i.stale.insert(id);
+            }
+        }
+    }
+
+    fn take(&self) -> Inbox {
+        self.0
+            .lock()
+            .map(|mut i| std::mem::take(&mut *i))
+            .unwrap_or_default()
+    }
+}
+
+/// What earlier rounds learned, kept by the poller between rounds: each WABA as last read
+/// with its edges, shared (`Arc`) with the console's rows, so an unchanged WABA costs no
+/// call and no copy.
+#[derive(Debug, Default)]
+pub struct BookMemory {
+    known: HashMap<Arc<str>, Known>,
+    /// Ids in the order of the last complete list: the rolling re-check walks it.
+    order: Vec<Arc<str>>,
+    cursor: usize,
+    /// How many WABAs the last complete list had.
+    last_total: Option<usize>,
+    /// Ids whose edges the next round reads (a webhook named them).
+    stale: HashSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Known {
+    waba: Arc<Waba>,
+    /// The order number of the read that established it.
+    read: u64,
+}
+
+impl BookMemory {
+    /// How many WABAs the last complete list had (`None` before one completed).
+    pub fn last_total(&self) -> Option<usize> {
+        self.last_total
+    }
+
+    /// Take in what the inbox holds: a re-read replaces what is known unless a later read
+    /// established that; named ids are read again.
+    fn absorb(&mut self, inbox: &WabaInbox) -> Vec<Arc<Waba>> {
+        let Inbox { reread, stale } = inbox.take();
+        self.stale.extend(stale);
+        let mut learned = vec![];
+        for (waba, read) in reread {
+            if waba.node.malformed.is_some() || !super::model::is_plain_id(waba.id()) {
+                continue;
+            }
+            let id: Arc<str> = Arc::from(waba.id());
+            if self.known.get(&id).is_some_and(|k| k.read > read) {
+                continue;
+            }
+            let waba = Arc::new(waba);
+            learned.push(waba.clone());
+            self.known.insert(id, Known { waba, read });
+        }
+        learned
+    }
+
+    /// The next `n` ids of the rolling re-check.
+    fn recheck_slice(&mut self, n: usize) -> HashSet<Arc<str>> {
+        let len = self.order.len();
+        if len == 0 || n == 0 {
+            return HashSet::new();
+        }
+        let n = n.min(len);
+        let start = self.cursor % len;
+        self.cursor = (start + n) % len;
+        (0..n)
+            .map(|k| self.order[(start + k) % len].clone())
+            .collect()
+    }
+}
+
+/// Progress of a round, handed on while it runs: the WABAs completed since the last update
+/// (new or changed; an unchanged WABA is not sent again), how many rows of the list have been
+/// read, and how many the last complete list had.
+#[derive(Debug, Clone)]
+pub struct PageUpdate {
+    pub wabas: Vec<Arc<Waba>>,
+    pub listed: usize,
+    pub expected: Option<usize>,
+}
+
+/// The end of a round whose list was read in full.
+#[derive(Debug, Clone)]
+pub struct RoundResult {
+    /// Every listed WABA in Meta's order, with its edges (read now or kept from before).
+    pub wabas: Vec<Arc<Waba>>,
+    /// Edges that could not be read this round, by WABA id (the WABA keeps what an earlier
+    /// round knew of them, or `None`).
+    pub extras_failed: Vec<(String, GraphError)>,
+    /// WABAs whose edges were read this round.
+    pub extras_read: usize,
+    /// HTTP requests the round sent, retries included.
+    pub requests: u64,
+    /// Throttled or a dead token while reading edges: the remaining edges were not asked for.
+    pub halted: Option<GraphError>,
+}
+
 /// One refresh: every client WABA of `business_id` (only those also shared with
 /// `partner_business_id`, when given) with all their phone numbers, then the subscribed apps
-/// and onboarding solutions of each, in batches.
+/// and onboarding solutions of each, in batches. A full read with nothing remembered: the
+/// console's poller uses [`refresh_round`] instead.
 pub async fn refresh(
     client: &GraphClient,
     business_id: &str,
     partner_business_id: Option<&str>,
 ) -> Result<WabaBook, GraphError> {
-    let nodes = list_client_wabas(client, business_id, partner_business_id).await?;
-    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
-    let mut extras = read_extras(client, &ids).await;
-    let mut extras_failed = vec![];
-    let wabas = nodes
-        .into_iter()
-        .map(|node| {
-            let (subscribed, solutions) = extras
+    let mut memory = BookMemory::default();
+    let round = refresh_round(
+        client,
+        business_id,
+        partner_business_id,
+        &mut memory,
+        &WabaInbox::default(),
+        0,
+        &RoundOptions::default(),
+        |_| {},
+    )
+    .await?;
+    drop(memory);
+    Ok(WabaBook {
+        wabas: round
+            .wabas
+            .into_iter()
+            .map(|w| Arc::try_unwrap(w).unwrap_or_else(|w| (*w).clone()))
+            .collect(),
+        extras_failed: round.extras_failed,
+    })
+}
+
+/// A call's path and query.
+type Call = (String, Vec<(&'static str, String)>);
+
+/// The list call of `business_id`'s client WABAs: its path and query.
+fn list_call(business_id: &str, partner_business_id: Option<&str>) -> Result<Call, GraphError> {
+    check_id("business id", business_id)?;
+    let mut query = vec![
+        ("fields", WABA_FIELDS.to_string()),
+        ("limit", LIST_LIMIT.to_string()),
+    ];
+    if let Some(p) = partner_business_id {
+        check_id("partner business id", p)?;
+        let f = json!([{"field": "partners", "operator": "ALL", "value": [p]}]).to_string();
+        query.push(("filtering", f));
+    }
+    Ok((
+        format!("{business_id}/client_whatsapp_business_accounts"),
+        query,
+    ))
+}
+
+/// One round (see the module's words): the list page by page, each page's rows typed at once;
+/// edges for the WABAs that need them in batches beside the list; `on_page` told as WABAs
+/// complete. `read` numbers this round's reads (a `ReadStamp`): what `inbox` brings from a
+/// later read wins. When the list fails part way, what completed stays in `memory` and no WABA
+/// is forgotten; only a complete list forgets the WABAs it no longer has.
+#[allow(clippy::too_many_arguments)]
+pub async fn refresh_round<F: FnMut(PageUpdate)>(
+    client: &GraphClient,
+    business_id: &str,
+    partner_business_id: Option<&str>,
+    memory: &mut BookMemory,
+    inbox: &WabaInbox,
+    read: u64,
+    opts: &RoundOptions,
+    mut on_page: F,
+) -> Result<RoundResult, GraphError> {
+    let tally = Arc::new(AtomicU64::new(0));
+    let client = client.counting(tally.clone());
+    let concurrency = opts.read_concurrency.max(1);
+    let (path, query) = list_call(business_id, partner_business_id)?;
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut reader = client.list_reader(&path, &query)?;
+
+    memory.absorb(inbox);
+    let recheck = memory.recheck_slice(opts.recheck);
+    let stale = std::mem::take(&mut memory.stale);
+    let mut round = Round {
+        client: client.clone(),
+        tally,
+        read,
+        concurrency,
+        slots: Vec::with_capacity(memory.last_total.unwrap_or(0)),
+        queue: vec![],
+        batches: JoinSet::new(),
+        fresh: vec![],
+        failed: vec![],
+        extras_read: 0,
+        halted: None,
+    };
+    let expected = memory.last_total;
+    let mut pages = 0usize;
+    let mut last_update: Option<Instant> = None;
+    while let Some(items) = reader.next_page().await? {
+        pages += 1;
+        let nodes: Vec<WabaNode> = futures::stream::iter(items)
+            .map(|item| waba_node(&client, item))
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        for node in nodes {
+            round.take_node(node, memory, &recheck, &stale).await;
+        }
+        round.collect_finished(memory);
+        // The first rows as soon as they are complete, then in groups; the count now and then.
+        let rows_due = !round.fresh.is_empty()
+            && (last_update.is_none()
+                || round.fresh.len() >= PAGE_GROUP
+                || last_update.is_some_and(|t| t.elapsed() >= UPDATE_EVERY));
+        if rows_due || pages == 1 || pages.is_multiple_of(10) {
+            if !round.fresh.is_empty() {
+                last_update = Some(Instant::now());
+            }
+            on_page(PageUpdate {
+                wabas: std::mem::take(&mut round.fresh),
+                listed: round.slots.len(),
+                expected,
+            });
+        }
+    }
+    // Re-reads and webhooks that came in while the list was read: a named WABA has its
+    // edges read now, a re-read replaces what this round kept from before.
+    let learned = memory.absorb(inbox);
+    let late = std::mem::take(&mut memory.stale);
+    round.take_late(memory, learned, &late).await;
+    round.flush(memory).await;
+    if !round.fresh.is_empty() {
+        on_page(PageUpdate {
+            wabas: std::mem::take(&mut round.fresh),
+            listed: round.slots.len(),
+            expected,
+        });
+    }
+    round.finish(memory)
+}
+
+/// The state of one round.
+struct Round {
+    client: GraphClient,
+    tally: Arc<AtomicU64>,
+    read: u64,
+    concurrency: usize,
+    /// Per listed row, in Meta's order: its id (when plain) and the WABA once complete.
+    slots: Vec<Slot>,
+    /// Listed WABAs waiting for their edges: slot index and node.
+    queue: Vec<(usize, WabaNode)>,
+    batches: JoinSet<EdgesRead>,
+    /// Completed since the last `on_page`.
+    fresh: Vec<Arc<Waba>>,
+    failed: Vec<(String, GraphError)>,
+    extras_read: usize,
+    halted: Option<GraphError>,
+}
+
+/// A listed row: its id (when plain) and the WABA once complete.
+type Slot = (Option<Arc<str>>, Option<Arc<Waba>>);
+
+/// One batch's WABAs with what was read of their edges.
+type EdgesRead = (Vec<(usize, WabaNode)>, HashMap<String, Extras>);
+
+impl Round {
+    /// A listed row: kept as known when nothing says its edges changed, else queued for them.
+    async fn take_node(
+        &mut self,
+        node: WabaNode,
+        memory: &mut BookMemory,
+        recheck: &HashSet<Arc<str>>,
+        stale: &HashSet<String>,
+    ) {
+        let slot = self.slots.len();
+        if let Err(e) = check_id("WABA id", &node.id) {
+            // Never part of a path: its edges are unknown, the others' are read.
+            self.failed.push((node.id.clone(), e.clone()));
+            self.failed.push((node.id.clone(), e));
+            let waba = Arc::new(Waba {
+                node,
+                subscribed_apps: None,
+                solutions: None,
+            });
+            self.fresh.push(waba.clone());
+            self.slots.push((None, Some(waba)));
+            return;
+        }
+        let id: Arc<str> = Arc::from(node.id.as_str());
+        let unchanged = memory.known.get(&id).filter(|k| {
+            k.waba.node == node
+                && k.waba.subscribed_apps.is_some()
+                && k.waba.solutions.is_some()
+                && !recheck.contains(&id)
+                && !stale.contains(&*id)
+        });
+        if let Some(k) = unchanged {
+            self.slots.push((Some(id), Some(k.waba.clone())));
+            return;
+        }
+        self.slots.push((Some(id), None));
+        self.queue.push((slot, node));
+        if self.queue.len() >= WABAS_PER_BATCH {
+            self.dispatch(memory).await;
+        }
+    }
+
+    /// Send the queued WABAs' edges as one batch, waiting first for a free place.
+    async fn dispatch(&mut self, memory: &mut BookMemory) {
+        if self.queue.is_empty() {
+            return;
+        }
+        while self.batches.len() >= self.concurrency {
+            match self.batches.join_next().await {
+                Some(Ok(done)) => self.complete(done, memory),
+                Some(Err(_)) | None => break,
+            }
+        }
+        let queued = std::mem::take(&mut self.queue);
+        if let Some(e) = &self.halted {
+            // Throttled or a dead token: more calls would only extend the block.
+            let out = queued
+                .iter()
+                .map(|(_, n)| (n.id.clone(), (Err(e.clone()), Err(e.clone()))))
+                .collect();
+            self.complete((queued, out), memory);
+            return;
+        }
+        let client = self.client.clone();
+        self.batches.spawn(async move {
+            let ids: Vec<String> = queued.iter().map(|(_, n)| n.id.clone()).collect();
+            let out = read_extras(&client, &ids).await;
+            (queued, out)
+        });
+    }
+
+    /// Take in the batches that have finished, without waiting.
+    fn collect_finished(&mut self, memory: &mut BookMemory) {
+        while let Some(Ok(done)) = self.batches.try_join_next() {
+            self.complete(done, memory);
+        }
+    }
+
+    /// WABAs with their edges read: what failed keeps what was known before.
+    fn complete(&mut self, (nodes, mut out): EdgesRead, memory: &mut BookMemory) {
+        for (slot, node) in nodes {
+            let (subscribed, solutions) = out
                 .remove(&node.id)
                 .unwrap_or_else(|| (Err(missing()), Err(missing())));
-            Waba {
-                subscribed_apps: keep(subscribed, &node.id, &mut extras_failed),
-                solutions: keep(solutions, &node.id, &mut extras_failed),
-                node,
+            let Some(id) = self.slots[slot].0.clone() else {
+                continue;
+            };
+            let known = memory.known.get(&id);
+            if let Some(k) = known.filter(|k| k.read > self.read) {
+                // A later read (an action's re-read) established it meanwhile.
+                self.slots[slot].1 = Some(k.waba.clone());
+                continue;
             }
+            let before = known.map(|k| k.waba.clone());
+            let mut halt = |e: &GraphError| {
+                if matches!(e.kind, ErrorKind::Throttled | ErrorKind::AuthExpired)
+                    && self.halted.is_none()
+                {
+                    self.halted = Some(e.clone());
+                }
+            };
+            let subscribed_apps = match subscribed {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    halt(&e);
+                    self.failed.push((node.id.clone(), e));
+                    before.as_ref().and_then(|b| b.subscribed_apps.clone())
+                }
+            };
+            let solutions = match solutions {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    halt(&e);
+                    self.failed.push((node.id.clone(), e));
+                    before.as_ref().and_then(|b| b.solutions.clone())
+                }
+            };
+            self.extras_read += 1;
+            let waba = Waba {
+                node,
+                subscribed_apps,
+                solutions,
+            };
+            let waba = match before {
+                // Re-checked and the same: the rows built from it stay as they are.
+                Some(b) if *b == waba => b,
+                _ => {
+                    let w = Arc::new(waba);
+                    self.fresh.push(w.clone());
+                    w
+                }
+            };
+            memory.known.insert(
+                id,
+                Known {
+                    waba: waba.clone(),
+                    read: self.read,
+                },
+            );
+            self.slots[slot].1 = Some(waba);
+        }
+    }
+
+    /// After the list: re-reads replace the WABAs they name, named WABAs get their edges read.
+    async fn take_late(
+        &mut self,
+        memory: &mut BookMemory,
+        learned: Vec<Arc<Waba>>,
+        stale: &HashSet<String>,
+    ) {
+        if learned.is_empty() && stale.is_empty() {
+            return;
+        }
+        let learned: HashMap<&str, &Arc<Waba>> = learned.iter().map(|w| (w.id(), w)).collect();
+        let queued: HashSet<usize> = self.queue.iter().map(|(s, _)| *s).collect();
+        for slot in 0..self.slots.len() {
+            let Some(id) = self.slots[slot].0.clone() else {
+                continue;
+            };
+            if let Some(w) = learned.get(&*id)
+                && self.slots[slot].1.is_some()
+            {
+                self.slots[slot].1 = Some((*w).clone());
+            }
+            if stale.contains(&*id)
+                && !queued.contains(&slot)
+                && let Some(w) = self.slots[slot].1.clone()
+            {
+                self.queue.push((slot, w.node.clone()));
+                if self.queue.len() >= WABAS_PER_BATCH {
+                    self.dispatch(memory).await;
+                }
+            }
+        }
+    }
+
+    /// Send what is queued and wait for every batch.
+    async fn flush(&mut self, memory: &mut BookMemory) {
+        self.dispatch(memory).await;
+        while let Some(done) = self.batches.join_next().await {
+            if let Ok(done) = done {
+                self.complete(done, memory);
+            }
+        }
+    }
+
+    /// The list completed: forget the WABAs it no longer has, and say what the round read.
+    fn finish(self, memory: &mut BookMemory) -> Result<RoundResult, GraphError> {
+        let mut order = Vec::with_capacity(self.slots.len());
+        let mut wabas = Vec::with_capacity(self.slots.len());
+        for (id, waba) in self.slots {
+            let waba = waba.unwrap_or_else(|| {
+                // Only a batch task that panicked leaves a slot empty.
+                Arc::new(Waba::default())
+            });
+            if let Some(id) = id {
+                order.push(id);
+            }
+            wabas.push(waba);
+        }
+        let listed: HashSet<&Arc<str>> = order.iter().collect();
+        memory.known.retain(|id, _| listed.contains(id));
+        memory.last_total = Some(wabas.len());
+        memory.order = order;
+        memory.cursor %= memory.order.len().max(1);
+        Ok(RoundResult {
+            wabas,
+            extras_failed: self.failed,
+            extras_read: self.extras_read,
+            requests: self.tally.load(Ordering::Relaxed),
+            halted: self.halted,
         })
-        .collect();
-    Ok(WabaBook {
-        wabas,
-        extras_failed,
-    })
+    }
 }
 
 fn missing() -> GraphError {
     GraphError::new(ErrorKind::Transport, "The answer for this WABA was missing")
-}
-
-fn keep<T>(
-    r: Result<T, GraphError>,
-    id: &str,
-    failed: &mut Vec<(String, GraphError)>,
-) -> Option<T> {
-    r.map_err(|e| failed.push((id.to_string(), e))).ok()
 }
 
 /// `GET /{business-id}/client_whatsapp_business_accounts` with [`WABA_FIELDS`], every page,
@@ -88,23 +620,14 @@ pub async fn list_client_wabas(
     business_id: &str,
     partner_business_id: Option<&str>,
 ) -> Result<Vec<WabaNode>, GraphError> {
-    check_id("business id", business_id)?;
-    let filtering = match partner_business_id {
-        Some(p) => {
-            check_id("partner business id", p)?;
-            Some(json!([{"field": "partners", "operator": "ALL", "value": [p]}]).to_string())
+    let (path, query) = list_call(business_id, partner_business_id)?;
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut reader = client.list_reader(&path, &query)?;
+    let mut nodes = vec![];
+    while let Some(items) = reader.next_page().await? {
+        for item in items {
+            nodes.push(waba_node(client, item).await?);
         }
-        None => None,
-    };
-    let path = format!("{business_id}/client_whatsapp_business_accounts");
-    let mut query = vec![("fields", WABA_FIELDS), ("limit", LIST_LIMIT)];
-    if let Some(f) = &filtering {
-        query.push(("filtering", f));
-    }
-    let items: Vec<Value> = client.get_all(&path, &query).await?;
-    let mut nodes = Vec::with_capacity(items.len());
-    for item in items {
-        nodes.push(waba_node(client, item).await?);
     }
     Ok(nodes)
 }
@@ -124,7 +647,9 @@ async fn waba_node(client: &GraphClient, mut item: Value) -> Result<WabaNode, Gr
         let first = phones.take();
         *phones = Value::Array(client.follow_pages(first, "phone_numbers").await?);
     }
-    Ok(super::model::decode_row(&item))
+    let mut node: WabaNode = super::model::decode_row(&item);
+    node.compact();
+    Ok(node)
 }
 
 type Extras = (
@@ -180,13 +705,16 @@ pub async fn read_extras(client: &GraphClient, ids: &[String]) -> HashMap<String
 }
 
 /// The items of a one-page edge answer.
-fn items_of<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<Vec<T>, GraphError> {
+fn items_of<T: serde::de::DeserializeOwned + Compact>(
+    v: Value,
+    what: &str,
+) -> Result<Vec<T>, GraphError> {
     let page = super::paging::parse_page(v)?;
     typed(page.items, what)
 }
 
 /// The items of an edge answer, reading further pages if it has them.
-async fn items_of_paged<T: serde::de::DeserializeOwned>(
+async fn items_of_paged<T: serde::de::DeserializeOwned + Compact>(
     client: &GraphClient,
     v: Value,
     what: &str,
@@ -194,11 +722,11 @@ async fn items_of_paged<T: serde::de::DeserializeOwned>(
     typed(client.follow_pages(v, what).await?, what)
 }
 
-fn typed<T: serde::de::DeserializeOwned>(
+fn typed<T: serde::de::DeserializeOwned + Compact>(
     items: Vec<Value>,
     what: &str,
 ) -> Result<Vec<T>, GraphError> {
-    items
+    let mut list = items
         .into_iter()
         .map(|v| {
             serde_json::from_value(v).map_err(|e| {
@@ -208,7 +736,9 @@ fn typed<T: serde::de::DeserializeOwned>(
                 )
             })
         })
-        .collect()
+        .collect::<Result<Vec<T>, GraphError>>()?;
+    list.compact();
+    Ok(list)
 }
 
 /// One WABA with its edges, in one batch request (the node, `subscribed_apps`, `solutions`):
@@ -316,7 +846,7 @@ mod tests {
 
     #[test]
     fn waba_fields_expand_the_phone_fields() {
-        assert!(WABA_FIELDS.ends_with(&format!("phone_numbers{{{PHONE_FIELDS}}}")));
+        assert!(WABA_FIELDS.ends_with(&format!("phone_numbers.limit(100){{{PHONE_FIELDS}}}")));
         for f in [
             "primary_funding_id",
             "health_status",
@@ -325,6 +855,39 @@ mod tests {
         ] {
             assert!(WABA_FIELDS.split(',').any(|x| x == f), "{f}");
         }
+    }
+
+    #[test]
+    fn the_recheck_covers_the_book_once_per_period() {
+        use std::time::Duration;
+        let (every, six_h) = (Duration::from_secs(30), Duration::from_secs(6 * 3600));
+        // 720 rounds in six hours: 100,000 WABAs is 139 a round (six batches).
+        assert_eq!(recheck_per_round(100_000, every, six_h), 139);
+        assert!(recheck_per_round(100_000, every, six_h) * 720 >= 100_000);
+        assert_eq!(recheck_per_round(10, every, six_h), 1, "at least one");
+        assert_eq!(recheck_per_round(0, every, six_h), 0);
+        assert_eq!(
+            recheck_per_round(10, every, every),
+            10,
+            "the whole book, no more"
+        );
+    }
+
+    #[test]
+    fn the_rolling_recheck_walks_the_last_list_and_wraps() {
+        let mut m = BookMemory {
+            order: ["1", "2", "3", "4", "5"].map(Arc::from).to_vec(),
+            ..BookMemory::default()
+        };
+        let ids = |s: HashSet<Arc<str>>| {
+            let mut v: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(ids(m.recheck_slice(2)), ["1", "2"]);
+        assert_eq!(ids(m.recheck_slice(2)), ["3", "4"]);
+        assert_eq!(ids(m.recheck_slice(2)), ["1", "5"]);
+        assert_eq!(ids(m.recheck_slice(9)).len(), 5);
     }
 
     #[test]

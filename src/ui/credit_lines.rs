@@ -89,9 +89,8 @@ fn draw_tech_provider(frame: &mut Frame, area: Rect, model: &Model, theme: &Them
     if !model.wabas.loaded {
         lines.push(Line::from(Span::styled("Loading client WABAs…", theme.dim)));
     } else {
-        let wabas: Vec<_> = model.wabas.rows.iter().map(|r| r.waba.clone()).collect();
         let unfunded = crate::domain::partner::unfunded_wabas(
-            &wabas,
+            model.wabas.rows.iter().map(|r| &*r.waba),
             &model.solutions.items,
             &model.our_app_id,
         );

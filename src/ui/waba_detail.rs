@@ -523,7 +523,8 @@ fn lower_lines<'a>(model: &Model, row: &WabaRow, width: u16, theme: &Theme) -> V
     if w.node.extra.is_empty() {
         lines.push(Line::from(Span::styled("  none", theme.dim)));
     }
-    let mut extra: Vec<(&String, &Value)> = w.node.extra.iter().collect();
+    let fields = w.node.extra.map();
+    let mut extra: Vec<(&String, &Value)> = fields.iter().collect();
     extra.sort_by_key(|(k, _)| k.as_str());
     for (k, v) in extra {
         let value = match v {

@@ -97,7 +97,47 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
             theme.attention,
         ));
     }
+    spans.extend(load_spans(pane, theme));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// How far a round's list is while its pages arrive, and what the rounds cost an hour next
+/// to the usage Meta reports.
+fn load_spans(pane: &WabasPane, theme: &Theme) -> Vec<Span<'static>> {
+    let mut spans = vec![];
+    if let Some(l) = pane.loading {
+        let of = l.expected.map_or("…".to_string(), grouped);
+        spans.push(Span::styled(
+            format!("  · loading {} of {of}", grouped(l.listed)),
+            theme.dim,
+        ));
+    }
+    if let Some(c) = pane.cost {
+        let used = c.usage_pct.map_or("no usage reported".to_string(), |p| {
+            format!("Meta reports {p}% used")
+        });
+        spans.push(Span::styled(
+            format!(
+                "  · ≈{} calls/h planned · {used}",
+                grouped(c.planned_per_hour as usize)
+            ),
+            theme.dim,
+        ));
+    }
+    spans
+}
+
+/// `12,400`.
+pub(crate) fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// How a health value looks: its name, styled by how bad it is.

@@ -46,6 +46,7 @@ async fn setup(read_only: bool) -> Setup {
         audit: Arc::new(AuditLog::open(&audit_path).unwrap()),
         poll_interval: Duration::from_secs(3600),
         feed: Default::default(),
+        wabas: Default::default(),
     };
     Setup {
         sim,
@@ -71,10 +72,7 @@ async fn console(s: &Setup) -> Model {
             Msg::WabasLoaded {
                 started: ReadStamp::issue(),
                 at: crate::common::at(0),
-                result: Ok(WabaList {
-                    wabas: book.wabas,
-                    extras_failed: None,
-                }),
+                result: Ok(WabaList::of(book.wabas)),
             },
             Msg::CreditLinesLoaded {
                 started: ReadStamp::issue(),

@@ -110,10 +110,7 @@ fn before_the_credit_lines_are_read_any_funding_counts_and_no_list_without_wabas
         [Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(0),
-            result: Ok(WabaList {
-                wabas: credit_wabas(),
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(credit_wabas())),
         }],
     );
     let cobalt = m.wabas.row("303").unwrap();
@@ -240,10 +237,7 @@ fn s_on_a_waba_whose_business_has_an_allocation_proposes_that_line() {
             Msg::WabasLoaded {
                 started: ReadStamp::issue(),
                 at: at(0),
-                result: Ok(WabaList {
-                    wabas,
-                    extras_failed: None,
-                }),
+                result: Ok(WabaList::of(wabas)),
             },
             Msg::CreditLinesLoaded {
                 started: ReadStamp::issue(),
@@ -488,10 +482,7 @@ fn no_second_share_after_a_lost_answer_until_a_later_waba_refresh() {
     let loaded = |started: ReadStamp| Msg::WabasLoaded {
         started,
         at: at(60),
-        result: Ok(WabaList {
-            wabas: credit_wabas(),
-            extras_failed: None,
-        }),
+        result: Ok(WabaList::of(credit_wabas())),
     };
     feed(&mut m, [loaded(running)]);
     feed(&mut m, [key('S')]);

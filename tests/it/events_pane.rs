@@ -351,10 +351,7 @@ fn notices_and_observed_solution_changes_are_recorded_not_made() {
 #[test]
 fn a_new_waba_is_observed_after_the_first_refresh() {
     let mut m = loaded_model();
-    let first = WabaList {
-        wabas: wabas(),
-        extras_failed: None,
-    };
+    let first = WabaList::of(wabas());
     let fx = feed(
         &mut m,
         [Msg::WabasLoaded {
@@ -368,10 +365,10 @@ fn a_new_waba_is_observed_after_the_first_refresh() {
         "the first refresh is the baseline"
     );
     let mut next = first;
-    let mut added = next.wabas[0].clone();
+    let mut added = (*next.wabas[0]).clone();
     added.node.id = "499999999999999".into();
     added.node.name = "Tern Labs".into();
-    next.wabas.push(added);
+    next.wabas.push(std::sync::Arc::new(added));
     let fx = feed(
         &mut m,
         [Msg::WabasLoaded {

@@ -73,6 +73,7 @@ impl Harness {
             audit: Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap()),
             poll_interval: POLL,
             feed: Default::default(),
+            wabas: Default::default(),
             business_id: None,
             partner_business_id: None,
             credit_line_id: None,

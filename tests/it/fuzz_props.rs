@@ -319,10 +319,7 @@ fn msg() -> impl Strategy<Value = Msg> {
             book.extend(crate::common::credit_wabas());
             let result = match err {
                 Some(f) => Err(f),
-                None => Ok(partnerdeck::app::msg::WabaList {
-                    wabas: pick.into_iter().filter_map(|i| book.get(i).cloned()).collect(),
-                    extras_failed: None,
-                }),
+                None => Ok(partnerdeck::app::msg::WabaList::of(pick.into_iter().filter_map(|i| book.get(i).cloned()).collect())),
             };
             Msg::WabasLoaded { at, started: ReadStamp::issue(), result }
         }),

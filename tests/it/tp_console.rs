@@ -52,6 +52,7 @@ async fn setup(read_only: bool) -> Setup {
         partner_kind: partnerdeck::domain::partner::PartnerKindSetting::TechProvider,
         bsp: Some(bsp),
         feed: Default::default(),
+        wabas: Default::default(),
     };
     Setup {
         sim,
@@ -81,10 +82,7 @@ async fn console(s: &Setup, kind: Option<PartnerKind>) -> Model {
             Msg::WabasLoaded {
                 started: ReadStamp::issue(),
                 at: at(0),
-                result: Ok(WabaList {
-                    wabas: book.wabas,
-                    extras_failed: None,
-                }),
+                result: Ok(WabaList::of(book.wabas)),
             },
         ],
     );

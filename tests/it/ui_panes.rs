@@ -30,10 +30,7 @@ fn line_with<'a>(s: &'a str, needle: &str) -> &'a str {
 }
 
 fn with_tier(mut w: Waba, tier: &str) -> Waba {
-    w.node.extra.insert(
-        "whatsapp_business_manager_messaging_limit".into(),
-        tier.into(),
-    );
+    w.node.whatsapp_business_manager_messaging_limit = Some(tier.into());
     w
 }
 
@@ -64,10 +61,7 @@ fn tiered_model() -> Model {
             [Msg::WabasLoaded {
                 started: ReadStamp::issue(),
                 at: at(1),
-                result: Ok(WabaList {
-                    wabas: tiered_wabas(drop),
-                    extras_failed: None,
-                }),
+                result: Ok(WabaList::of(tiered_wabas(drop))),
             }],
         );
     }

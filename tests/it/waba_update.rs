@@ -340,10 +340,7 @@ fn a_new_waba_and_a_worse_health_are_marked_until_selected() {
         [Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(30),
-            result: Ok(WabaList {
-                wabas: next,
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(next)),
         }],
     );
     assert_eq!(m.wabas.changes.get("909"), Some(&Change::New));
@@ -393,10 +390,7 @@ fn r_on_a_banned_number_says_why_and_sends_nothing() {
         [Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(9),
-            result: Ok(WabaList {
-                wabas,
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(wabas)),
         }],
     );
     select(&mut m, "303");
@@ -437,20 +431,14 @@ fn a_messaging_limit_drop_between_two_lists_is_flagged() {
         let wabas = wabas()
             .into_iter()
             .map(|mut w| {
-                w.node.extra.insert(
-                    "whatsapp_business_manager_messaging_limit".into(),
-                    tier.into(),
-                );
+                w.node.whatsapp_business_manager_messaging_limit = Some(tier.into());
                 w
             })
             .collect();
         Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(1),
-            result: Ok(WabaList {
-                wabas,
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(wabas)),
         }
     };
     feed(&mut m, [list("TIER_10K")]);

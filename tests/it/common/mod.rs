@@ -168,7 +168,9 @@ pub fn phone(id: &str, number: &str, name: &str, quality: &str, status: &str) ->
             }
             .into(),
         ),
-        throughput: Some(serde_json::json!({"level": "STANDARD"})),
+        throughput: Some(partnerdeck::graph::waba_model::Throughput::level(
+            "STANDARD",
+        )),
         ..Default::default()
     }
 }
@@ -387,10 +389,7 @@ pub fn wabas_model() -> Model {
         Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(0),
-            result: Ok(WabaList {
-                wabas: wabas(),
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(wabas())),
         },
     );
     update(&mut m, key('2'));
@@ -484,10 +483,7 @@ pub fn credit_model() -> Model {
         Msg::WabasLoaded {
             started: ReadStamp::issue(),
             at: at(0),
-            result: Ok(WabaList {
-                wabas: credit_wabas(),
-                extras_failed: None,
-            }),
+            result: Ok(WabaList::of(credit_wabas())),
         },
     );
     update(

@@ -1,0 +1,435 @@
+//! Incremental WABA rounds against the simulator (what a second round costs, what it reads
+//! again) and the progressive load in the state machine (pages before the list finishes, read
+//! stamps between pages, whole lists and re-reads).
+
+use std::sync::Arc;
+
+use graph_sim::{self as sim, SimHandle, SimOptions, World};
+use partnerdeck::app::msg::{Msg, ReadStamp, WabaList, WabaPage};
+use partnerdeck::app::update::update;
+use partnerdeck::config::Token;
+use partnerdeck::graph::client::{ClientConfig, GraphClient};
+use partnerdeck::graph::waba_model::Waba;
+use partnerdeck::graph::wabas::{
+    self, BookMemory, PageUpdate, RoundOptions, RoundResult, WABAS_PER_BATCH, WabaInbox,
+};
+
+use crate::common::{at, feed, loaded_model, wabas as sample_wabas};
+
+async fn start() -> (SimHandle, GraphClient) {
+    let h = sim::start(World::demo(), SimOptions::default())
+        .await
+        .unwrap();
+    let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    (h, c)
+}
+
+/// One round with `memory`; the batches (POSTs) it sent, and the updates it handed on.
+async fn round(
+    h: &SimHandle,
+    c: &GraphClient,
+    memory: &mut BookMemory,
+    inbox: &WabaInbox,
+    recheck: usize,
+) -> (RoundResult, usize, Vec<PageUpdate>) {
+    let before = h.requests().len();
+    let mut pages = vec![];
+    let opts = RoundOptions {
+        read_concurrency: 4,
+        recheck,
+    };
+    let r = wabas::refresh_round(
+        c,
+        &h.business_id(),
+        None,
+        memory,
+        inbox,
+        ReadStamp::issue().0,
+        &opts,
+        |p| pages.push(p),
+    )
+    .await
+    .unwrap();
+    let sent = h.requests()[before..].to_vec();
+    assert_eq!(
+        r.requests as usize,
+        sent.len(),
+        "the round counts what it sends"
+    );
+    let batches = sent.iter().filter(|q| q.method == "POST").count();
+    (r, batches, pages)
+}
+
+fn find<'a>(r: &'a RoundResult, id: &str) -> &'a Arc<Waba> {
+    r.wabas.iter().find(|w| w.id() == id).unwrap()
+}
+
+#[tokio::test]
+async fn a_second_round_of_an_unchanged_book_reads_the_list_and_only_the_recheck_slice() {
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, batches, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(first.wabas.len(), sim::DEMO_WABA_COUNT);
+    assert_eq!(first.extras_read, sim::DEMO_WABA_COUNT);
+    assert_eq!(batches, sim::DEMO_WABA_COUNT.div_ceil(WABAS_PER_BATCH));
+
+    let list_requests = first.requests as usize - batches;
+    let (second, batches, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(batches, 0, "nothing changed: no edge is read");
+    assert_eq!(second.extras_read, 0);
+    assert_eq!(
+        second.requests as usize, list_requests,
+        "the list pages (and further pages of numbers) only"
+    );
+    assert!(
+        updates.iter().all(|u| u.wabas.is_empty()),
+        "no WABA is handed on again"
+    );
+    for (a, b) in first.wabas.iter().zip(&second.wabas) {
+        assert!(
+            Arc::ptr_eq(a, b),
+            "{} is the same value, not a copy",
+            a.id()
+        );
+    }
+
+    // The rolling re-check: 30 WABAs a round, two batches, the next 30 the round after.
+    let (third, batches, _) = round(&h, &c, &mut memory, &inbox, 30).await;
+    assert_eq!(third.extras_read, 30);
+    assert_eq!(batches, 30usize.div_ceil(WABAS_PER_BATCH));
+    let (fourth, _, _) = round(&h, &c, &mut memory, &inbox, 30).await;
+    assert_eq!(fourth.extras_read, 30);
+    assert!(third.extras_failed.is_empty() && fourth.extras_failed.is_empty());
+}
+
+#[tokio::test]
+async fn a_changed_waba_and_a_new_one_have_their_edges_read_in_the_next_round() {
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let http = reqwest::Client::new();
+    let restricted = http
+        .post(format!(
+            "{}/__sim/restrict_waba?waba_id={}",
+            h.base_url(),
+            sim::DEMO_WABA_COMPLETE_ID
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restricted.status().as_u16(), 200);
+    let added: serde_json::Value = http
+        .post(format!(
+            "{}/__sim/onboard_waba?name=Tern%20Labs",
+            h.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_id = added["waba_id"].as_str().unwrap().to_string();
+
+    let (second, batches, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(second.extras_read, 2, "the changed WABA and the new one");
+    assert_eq!(batches, 1);
+    let new = find(&second, &new_id);
+    assert!(new.subscribed_apps.is_some() && new.solutions.is_some());
+    let changed = find(&second, sim::DEMO_WABA_COMPLETE_ID);
+    assert_ne!(changed, find(&first, sim::DEMO_WABA_COMPLETE_ID));
+    let handed_on: Vec<&str> = updates
+        .iter()
+        .flat_map(|u| u.wabas.iter().map(|w| w.id()))
+        .collect();
+    assert!(handed_on.contains(&new_id.as_str()), "{handed_on:?}");
+    assert!(handed_on.contains(&sim::DEMO_WABA_COMPLETE_ID));
+}
+
+#[tokio::test]
+async fn an_actions_reread_and_a_webhooks_hint_reach_the_next_round() {
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    // A WABA our app is not subscribed to: subscribing changes an edge, not the list.
+    let app = h.app_id();
+    let target = first
+        .wabas
+        .iter()
+        .find(|w| {
+            w.node.malformed.is_none()
+                && w.subscribed_apps
+                    .as_ref()
+                    .is_some_and(|a| a.iter().all(|s| s.app_id() != Some(app.as_str())))
+        })
+        .unwrap()
+        .id()
+        .to_string();
+    wabas::subscribe_app(&c, &target).await.unwrap();
+    let stamp = ReadStamp::issue();
+    let reread = wabas::read_waba(&c, &target).await.unwrap();
+    inbox.reread(reread, stamp.0);
+
+    let (second, batches, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(batches, 0, "the re-read is taken as known, not read again");
+    let subscribed = |r: &RoundResult| {
+        find(r, &target)
+            .subscribed_apps
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|s| s.app_id() == Some(app.as_str()))
+    };
+    assert!(
+        subscribed(&second),
+        "the round shows the re-read, not the old edges"
+    );
+
+    // A webhook names a WABA: its edges are read in the next round, nothing else.
+    inbox.stale([sim::DEMO_WABA_LIMITED_ID.to_string()]);
+    let (third, batches, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!((third.extras_read, batches), (1, 1));
+    assert!(subscribed(&third));
+}
+
+#[tokio::test]
+async fn a_first_read_hands_on_pages_before_the_list_ends() {
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert!(!updates.is_empty());
+    let u = &updates[0];
+    assert_eq!(u.listed, 100, "after the first page");
+    assert_eq!(u.expected, None, "the first read does not know the total");
+    assert!(u.listed < first.wabas.len());
+    let handed: usize = updates.iter().map(|u| u.wabas.len()).sum();
+    assert_eq!(handed, first.wabas.len(), "every WABA is handed on once");
+    let (_, _, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(updates[0].expected, Some(sim::DEMO_WABA_COUNT));
+}
+
+// ---- the state machine ----
+
+fn page(wabas: &[Waba], listed: usize, expected: Option<usize>) -> WabaPage {
+    WabaPage {
+        wabas: wabas.iter().cloned().map(Arc::new).collect(),
+        listed,
+        expected,
+    }
+}
+
+#[test]
+fn pages_are_usable_before_the_list_finishes_and_only_a_whole_list_removes() {
+    let mut m = loaded_model();
+    let book = sample_wabas();
+    assert!(book.len() >= 4);
+    let round = ReadStamp::issue();
+    feed(
+        &mut m,
+        [Msg::WabasPage {
+            started: round,
+            page: page(&book[..2], 2, None),
+        }],
+    );
+    assert!(m.wabas.loaded, "rows are shown while the list is read");
+    assert_eq!(m.wabas.rows.len(), 2);
+    let loading = m.wabas.loading.unwrap();
+    assert_eq!((loading.listed, loading.expected), (2, None));
+    assert!(m.wabas.row(book[0].id()).is_some());
+    assert!(m.wabas.changes.is_empty(), "the first read is the baseline");
+
+    feed(
+        &mut m,
+        [Msg::WabasLoaded {
+            at: at(1),
+            started: round,
+            result: Ok(WabaList::of(book.clone())),
+        }],
+    );
+    assert_eq!(m.wabas.rows.len(), book.len());
+    assert!(m.wabas.loading.is_none());
+
+    // The next round: a page that lacks a WABA removes nothing; its whole list does.
+    let next = ReadStamp::issue();
+    let gone = book[0].id().to_string();
+    feed(
+        &mut m,
+        [Msg::WabasPage {
+            started: next,
+            page: page(&book[1..2], 1, Some(book.len())),
+        }],
+    );
+    assert!(m.wabas.row(&gone).is_some());
+    assert_eq!(m.wabas.loading.unwrap().expected, Some(book.len()));
+    // A round whose list fails part way keeps its pages and removes nothing.
+    feed(
+        &mut m,
+        [Msg::WabasLoaded {
+            at: at(2),
+            started: next,
+            result: Err(partnerdeck::app::msg::Failure::new(
+                partnerdeck::app::msg::FailureKind::Transient,
+                "Meta had a temporary problem",
+                Some(2),
+            )),
+        }],
+    );
+    assert!(m.wabas.loading.is_none());
+    assert!(m.wabas.row(&gone).is_some());
+    let next = ReadStamp::issue();
+    feed(
+        &mut m,
+        [Msg::WabasLoaded {
+            at: at(2),
+            started: next,
+            result: Ok(WabaList::of(book[1..].to_vec())),
+        }],
+    );
+    assert!(m.wabas.row(&gone).is_none());
+    assert_eq!(m.wabas.rows.len(), book.len() - 1);
+}
+
+#[test]
+fn a_stale_page_never_overwrites_a_newer_reread() {
+    let mut m = loaded_model();
+    let book = sample_wabas();
+    let id = book[0].id().to_string();
+    let round = ReadStamp::issue();
+    update(
+        &mut m,
+        Msg::WabasLoaded {
+            at: at(0),
+            started: round,
+            result: Ok(WabaList::of(book.clone())),
+        },
+    );
+    // A round starts, then an action's re-read (later) renames the WABA; the round's page
+    // and its whole list carry the older name.
+    let next = ReadStamp::issue();
+    let reread_at = ReadStamp::issue();
+    let mut renamed = book[0].clone();
+    renamed.node.name = "Renamed by the re-read".into();
+    m.wabas.apply_waba(renamed, reread_at);
+    let mut older = book[0].clone();
+    older.node.name = "Older page".into();
+    feed(
+        &mut m,
+        [Msg::WabasPage {
+            started: next,
+            page: page(std::slice::from_ref(&older), 1, Some(book.len())),
+        }],
+    );
+    assert_eq!(
+        m.wabas.row(&id).unwrap().waba.name(),
+        "Renamed by the re-read"
+    );
+    let mut list = book.clone();
+    list[0] = older;
+    feed(
+        &mut m,
+        [Msg::WabasLoaded {
+            at: at(1),
+            started: next,
+            result: Ok(WabaList::of(list)),
+        }],
+    );
+    assert_eq!(
+        m.wabas.row(&id).unwrap().waba.name(),
+        "Renamed by the re-read"
+    );
+    assert_eq!(m.wabas.as_of(&id), Some(reread_at));
+    // A page of an older round than the list shown is dropped whole.
+    feed(
+        &mut m,
+        [Msg::WabasPage {
+            started: round,
+            page: page(&book[1..2], 1, None),
+        }],
+    );
+    assert_eq!(m.wabas.loading, None);
+}
+
+#[test]
+fn the_pane_says_how_far_the_list_is_and_what_the_rounds_cost() {
+    use partnerdeck::app::msg::WabaRoundCost;
+    use partnerdeck::ui::{Theme, draw};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let screen = |m: &partnerdeck::app::Model| {
+        let mut t = Terminal::new(TestBackend::new(140, 24)).unwrap();
+        t.draw(|f| draw(f, m, at(42), &Theme::monochrome()))
+            .unwrap();
+        t.backend().to_string()
+    };
+    let mut m = loaded_model();
+    let book = sample_wabas();
+    feed(
+        &mut m,
+        [
+            crate::common::key('2'),
+            Msg::WabasPage {
+                started: ReadStamp::issue(),
+                page: page(&book[..2], 12_400, None),
+            },
+        ],
+    );
+    let s = screen(&m);
+    assert!(s.contains("loading 12,400 of …"), "{s}");
+    assert!(
+        s.contains(book[0].name()) || s.contains(book[1].name()),
+        "{s}"
+    );
+    feed(
+        &mut m,
+        [
+            Msg::WabasPage {
+                started: ReadStamp::issue(),
+                page: page(&[], 24_800, Some(100_000)),
+            },
+            Msg::WabaRoundCost(WabaRoundCost {
+                last_round: 1_006,
+                planned_per_hour: 120_720,
+                usage_pct: Some(12),
+            }),
+        ],
+    );
+    let s = screen(&m);
+    assert!(s.contains("loading 24,800 of 100,000"), "{s}");
+    assert!(
+        s.contains("≈120,720 calls/h planned · Meta reports 12% used"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
+    let mut world = World::demo();
+    let big = world
+        .wabas
+        .iter_mut()
+        .find(|w| w.id == sim::DEMO_WABA_MANY_PHONES_ID)
+        .unwrap();
+    let model = big.phone_numbers[0].clone();
+    for k in big.phone_numbers.len()..130 {
+        let mut p = model.clone();
+        p.id = format!("3299{k:012}");
+        big.phone_numbers.push(p);
+    }
+    let h = sim::start(world, SimOptions::default()).await.unwrap();
+    let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (r, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        find(&r, sim::DEMO_WABA_MANY_PHONES_ID)
+            .node
+            .phone_numbers
+            .len(),
+        130
+    );
+    let nested = h
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with("/phone_numbers"))
+        .count();
+    assert_eq!(nested, 1, "one further page of numbers, for that WABA only");
+}
