@@ -2,9 +2,8 @@
 //! allocator measures the bytes live after one round against the simulator (the poller's
 //! memory of the book, the WABAs shared with the pane) and after the pane took the list (its
 //! rows, search text, lanes, index), per WABA, at 100 and 10,000 WABAs; 100,000 is the
-//! 10,000-WABA book copied ten times with new ids (the simulator builds every row for each
-//! page, so a 100,000-WABA round there is slow), or read for real with
-//! `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, and the process's RSS.
+//! 10,000-WABA book copied ten times with new ids (quick), or read for real from the
+//! simulator with `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, and the process's RSS.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;

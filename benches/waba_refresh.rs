@@ -1,7 +1,6 @@
 //! What WABA rounds cost in HTTP requests, against the simulator over loopback:
 //! `cargo bench --bench waba_refresh`. For books of 100 and 10,000 WABAs (and 100,000 with
-//! `PARTNERDECK_BENCH_100K=1`: the simulator builds every row of the book for each page, so
-//! that size takes long there) it prints the requests of a first read and of a steady round
+//! `PARTNERDECK_BENCH_100K=1`: a minute more, mostly the 20 ms-latency first read) it prints the requests of a first read and of a steady round
 //! (nothing changed, the rolling re-check of a 30 s poll over 6 h) next to the target
 //! N/100 + 10, then the first read's wall time with 20 ms of latency per request against the
 //! 40 s target (at 100,000 WABAs; at 1,000, scaled, without the variable). Then divan times
