@@ -633,7 +633,7 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
             .unwrap_or(0),
         _ => 0,
     };
-    let waba_currency = row.waba.node.currency.clone();
+    let waba_currency = row.waba.node.currency.as_deref().map(str::to_string);
     let currency = WABA_CURRENCIES
         .iter()
         .position(|c| *c == default_currency(waba_currency.as_deref()))

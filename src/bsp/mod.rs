@@ -253,16 +253,17 @@ pub fn check_request(bsp: Bsp, req: &Registration) -> Result<(), PrecheckRefusal
 /// onboarded the WABA (`onboarded_by`: the WABA's `solutions` edge, `None` when it could not
 /// be read) must be ACTIVE — Plivo answers "Multi-Partner Solution is not active" otherwise.
 /// With several onboarding solutions, one active is enough.
-pub fn precheck(
+pub fn precheck<S: std::borrow::Borrow<SolutionNode>>(
     bsp: Bsp,
     req: &Registration,
-    onboarded_by: Option<&[SolutionNode]>,
+    onboarded_by: Option<&[S]>,
 ) -> Result<(), PrecheckRefusal> {
     check_request(bsp, req)?;
     let solutions = onboarded_by.ok_or(PrecheckRefusal::SolutionsUnknown)?;
     let states: Vec<(&SolutionNode, SolutionState)> = solutions
         .iter()
         .map(|s| {
+            let s: &SolutionNode = s.borrow();
             (
                 s,
                 SolutionState::derive(&s.status, s.status_for_pending_request.as_deref()),

@@ -5,13 +5,108 @@
 //! `extra`, so the snapshot prints what Meta sent. Fields are read leniently: a value of an
 //! unexpected type becomes "not given" rather than failing the whole list.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{AppRef, Malformed, Row, SolutionNode};
+
+/// A short value that repeats across the book (a status, a rating, a currency, an entity type):
+/// one shared copy per distinct value instead of one string per field, for a book of 100,000
+/// WABAs held all session. Reads as a `&str`; written out as the string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sym(Arc<str>);
+
+/// Values longer than this are not worth sharing (and are rarely repeated).
+const SYM_MAX_LEN: usize = 48;
+/// The most distinct values kept shared: a server sending ever new values cannot grow the
+/// table without bound; later ones are simply not shared.
+const SYM_MAX_VALUES: usize = 4096;
+
+impl Sym {
+    pub fn new(s: &str) -> Sym {
+        if s.len() > SYM_MAX_LEN {
+            return Sym(Arc::from(s));
+        }
+        static TABLE: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+        let mut table = TABLE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(shared) = table.get(s) {
+            return Sym(shared.clone());
+        }
+        let value: Arc<str> = Arc::from(s);
+        if table.len() < SYM_MAX_VALUES {
+            table.insert(value.clone());
+        }
+        Sym(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Sym {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Sym {
+    fn from(s: &str) -> Sym {
+        Sym::new(s)
+    }
+}
+
+impl From<String> for Sym {
+    fn from(s: String) -> Sym {
+        Sym::new(&s)
+    }
+}
+
+impl PartialEq<str> for Sym {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Sym {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl Serialize for Sym {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sym {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Sym, D::Error> {
+        Ok(Sym::new(&String::deserialize(de)?))
+    }
+}
 
 /// The fields Meta sent that the model does not name, kept as the JSON text of an object
 /// rather than a tree: a tenth of the memory, for a book held all session. Read back with
@@ -118,17 +213,17 @@ pub struct HealthEntity {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub entity_type: Option<String>,
+    pub entity_type: Option<Sym>,
     #[serde(default, deserialize_with = "id_string")]
     pub id: String,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub can_send_message: Option<String>,
+    pub can_send_message: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
@@ -151,9 +246,9 @@ pub struct HealthStatus {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub can_send_message: Option<String>,
+    pub can_send_message: Option<Sym>,
     #[serde(default, deserialize_with = "list_of")]
     pub entities: Vec<HealthEntity>,
     #[serde(flatten)]
@@ -166,9 +261,9 @@ pub struct Throughput {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub level: Option<String>,
+    pub level: Option<Sym>,
     #[serde(flatten)]
     pub extra: RawFields,
 }
@@ -176,7 +271,7 @@ pub struct Throughput {
 impl Throughput {
     pub fn level(level: &str) -> Throughput {
         Throughput {
-            level: Some(level.to_string()),
+            level: Some(Sym::new(level)),
             ..Throughput::default()
         }
     }
@@ -188,11 +283,11 @@ fn throughput_of<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Throughput>,
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => serde_json::from_value(v).ok(),
         Some(Value::String(s)) => Some(Throughput {
-            level: Some(s),
+            level: Some(Sym::from(s)),
             ..Throughput::default()
         }),
         Some(other) => Some(Throughput {
-            level: Some(other.to_string()),
+            level: Some(Sym::from(other.to_string())),
             ..Throughput::default()
         }),
     })
@@ -218,33 +313,33 @@ pub struct PhoneNumber {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub quality_rating: Option<String>,
+    pub quality_rating: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub status: Option<String>,
+    pub status: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub code_verification_status: Option<String>,
+    pub code_verification_status: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub name_status: Option<String>,
+    pub name_status: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub platform_type: Option<String>,
+    pub platform_type: Option<Sym>,
     /// `throughput` is `{level}`; read with [`throughput_level`](Self::throughput_level).
     #[serde(
         default,
@@ -289,21 +384,21 @@ pub struct WabaNode {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub currency: Option<String>,
+    pub currency: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub account_review_status: Option<String>,
+    pub account_review_status: Option<Sym>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub business_verification_status: Option<String>,
+    pub business_verification_status: Option<Sym>,
     /// The funding source (credit line) attached; compared with our allocations (§4.6).
     #[serde(
         default,
@@ -337,9 +432,9 @@ pub struct WabaNode {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_string"
+        deserialize_with = "opt_sym"
     )]
-    pub whatsapp_business_manager_messaging_limit: Option<String>,
+    pub whatsapp_business_manager_messaging_limit: Option<Sym>,
     /// Every other field Meta sent, verbatim (as JSON text).
     #[serde(flatten)]
     pub extra: RawFields,
@@ -398,9 +493,36 @@ pub struct Waba {
     pub node: WabaNode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribed_apps: Option<Vec<SubscribedApp>>,
-    /// The solutions that onboarded it (`GET /{waba-id}/solutions`).
+    /// The solutions that onboarded it (`GET /{waba-id}/solutions`), shared between the WABAs
+    /// a solution onboarded ([`share_solutions`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub solutions: Option<Vec<SolutionNode>>,
+    pub solutions: Option<Vec<Arc<SolutionNode>>>,
+}
+
+/// The most solutions [`share_solutions`] remembers.
+const SHARED_SOLUTIONS_MAX: usize = 4096;
+
+/// The same solution onboards thousands of WABAs: each WABA points at one shared copy of
+/// what was read (a copy that reads differently replaces the shared one for later reads).
+pub fn share_solutions(read: Vec<SolutionNode>) -> Vec<Arc<SolutionNode>> {
+    static TABLE: OnceLock<Mutex<std::collections::HashMap<String, Arc<SolutionNode>>>> =
+        OnceLock::new();
+    let mut table = TABLE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    read.into_iter()
+        .map(|node| match table.get(&node.id) {
+            Some(shared) if **shared == node => shared.clone(),
+            _ => {
+                let shared = Arc::new(node);
+                if table.len() < SHARED_SOLUTIONS_MAX || table.contains_key(&shared.id) {
+                    table.insert(shared.id.clone(), shared.clone());
+                }
+                shared
+            }
+        })
+        .collect()
 }
 
 /// Give back the spare capacity decoding left (a list of one grows to room for four): a book
@@ -582,6 +704,10 @@ pub(crate) fn opt_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Stri
     })
 }
 
+pub(crate) fn opt_sym<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Sym>, D::Error> {
+    Ok(opt_string(de)?.map(Sym::from))
+}
+
 pub(crate) fn string_or_empty<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
     Ok(opt_string(de)?.unwrap_or_default())
 }
@@ -626,6 +752,26 @@ pub(crate) fn list_of<'de, D: Deserializer<'de>, T: DeserializeOwned>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn repeated_short_values_share_one_copy_and_read_as_sent() {
+        let a: PhoneNumber =
+            serde_json::from_value(json!({"id": "1", "quality_rating": "GREEN", "status": 7}))
+                .unwrap();
+        let b: PhoneNumber =
+            serde_json::from_value(json!({"id": "2", "quality_rating": "GREEN"})).unwrap();
+        let (qa, qb) = (a.quality_rating.unwrap(), b.quality_rating.unwrap());
+        assert_eq!(qa, "GREEN");
+        assert!(Arc::ptr_eq(&qa.0, &qb.0), "one shared copy");
+        assert_eq!(a.status.as_deref(), Some("7"), "odd types read as text");
+        assert_eq!(serde_json::to_value(&qa).unwrap(), json!("GREEN"));
+        assert_eq!(format!("{:?}", Some(qa)), "Some(\"GREEN\")");
+        let long = "X".repeat(SYM_MAX_LEN + 1);
+        assert!(
+            !Arc::ptr_eq(&Sym::new(&long).0, &Sym::new(&long).0),
+            "long ones not kept"
+        );
+    }
 
     #[test]
     fn odd_values_do_not_fail_the_node_and_unknown_fields_are_kept() {

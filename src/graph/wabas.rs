@@ -23,7 +23,7 @@ use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
 use super::solutions::{check_id, check_success};
-use super::waba_model::{Compact, Pin, SubscribedApp, Waba, WabaNode};
+use super::waba_model::{Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions};
 
 /// The phone-number fields of the issue, asked for inside the WABA call.
 pub const PHONE_FIELDS: &str = "id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,platform_type,throughput,health_status";
@@ -504,7 +504,7 @@ impl Round {
                 }
             };
             let solutions = match solutions {
-                Ok(v) => Some(v),
+                Ok(v) => Some(share_solutions(v)),
                 Err(e) => {
                     halt(&e);
                     self.failed.push((node.id.clone(), e));
@@ -765,7 +765,7 @@ pub async fn read_waba(client: &GraphClient, waba_id: &str) -> Result<Waba, Grap
     Ok(Waba {
         node,
         subscribed_apps: subscribed.ok(),
-        solutions: solutions.ok(),
+        solutions: solutions.ok().map(share_solutions),
     })
 }
 

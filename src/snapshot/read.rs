@@ -150,7 +150,8 @@ async fn with_extras(client: &GraphClient, nodes: Vec<WabaNode>) -> WabaPage {
             });
             Waba {
                 subscribed_apps: keep(subscribed, &node.id, &mut extras_failed),
-                solutions: keep(solutions, &node.id, &mut extras_failed),
+                solutions: keep(solutions, &node.id, &mut extras_failed)
+                    .map(crate::graph::waba_model::share_solutions),
                 node,
             }
         })

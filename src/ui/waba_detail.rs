@@ -152,7 +152,7 @@ fn bsp_step<'a>(reg: &crate::domain::partner::BspRegistration, theme: &Theme) ->
     ]
 }
 
-fn text(v: &Option<String>) -> &str {
+fn text<S: std::ops::Deref<Target = str>>(v: &Option<S>) -> &str {
     v.as_deref().unwrap_or("-")
 }
 
@@ -296,7 +296,7 @@ fn draw_phones(
     let rows: Vec<Row> = phones
         .iter()
         .map(|p| {
-            let t = |v: &Option<String>| inert(text(v)).into_owned();
+            let t = |v: Option<&str>| inert(v.unwrap_or("-")).into_owned();
             let status_style = if p.is_connected() {
                 theme.ok
             } else {
@@ -304,14 +304,14 @@ fn draw_phones(
             };
             let mut cells = vec![
                 Cell::from(inert(p.label()).into_owned()),
-                Cell::from(t(&p.verified_name)),
-                Cell::from(t(&p.quality_rating)),
-                Cell::from(Span::styled(t(&p.status), status_style)),
-                Cell::from(t(&p.name_status)),
+                Cell::from(t(p.verified_name.as_deref())),
+                Cell::from(t(p.quality_rating.as_deref())),
+                Cell::from(Span::styled(t(p.status.as_deref()), status_style)),
+                Cell::from(t(p.name_status.as_deref())),
                 Cell::from(inert(p.throughput_level().unwrap_or("-")).into_owned()),
             ];
             if wide {
-                cells.push(Cell::from(t(&p.platform_type)));
+                cells.push(Cell::from(t(p.platform_type.as_deref())));
                 cells.push(Cell::from(health_span(&phone_health(p), theme)));
             }
             Row::new(cells)

@@ -351,7 +351,7 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
             let r = &pane.rows[i];
             let n = &r.waba.node;
             let o = &r.onboarding;
-            let text = |v: &Option<String>| inert(v.as_deref().unwrap_or("-")).into_owned();
+            let text = |v: Option<&str>| inert(v.unwrap_or("-")).into_owned();
             let mut cells = vec![
                 Cell::from(Span::styled(markers(r, pane), theme.attention)),
                 // A row Meta sent in a shape we could not read is shown raw, never dropped.
@@ -378,8 +378,8 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
                             theme.text
                         },
                     )),
-                    "Review" => Cell::from(text(&n.account_review_status)),
-                    "Verification" => Cell::from(text(&n.business_verification_status)),
+                    "Review" => Cell::from(text(n.account_review_status.as_deref())),
+                    "Verification" => Cell::from(text(n.business_verification_status.as_deref())),
                     _ => Cell::from(age_text(n.creation_time, now)),
                 });
             }

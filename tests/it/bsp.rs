@@ -508,11 +508,11 @@ async fn prechecks_refuse_without_sending() {
     assert!(e.to_string().contains("deactivated, not active"), "{e}");
     assert!(e.to_string().contains("Bramble × Plivo (24)"), "{e}");
     assert!(matches!(
-        precheck(Bsp::Telnyx, &good, Some(&[])).unwrap_err(),
+        precheck(Bsp::Telnyx, &good, Some::<&[SolutionNode]>(&[])).unwrap_err(),
         PrecheckRefusal::NoSolution { .. }
     ));
     assert_eq!(
-        precheck(Bsp::Plivo, &good, None).unwrap_err(),
+        precheck::<SolutionNode>(Bsp::Plivo, &good, None).unwrap_err(),
         PrecheckRefusal::SolutionsUnknown
     );
     assert_eq!(bsp_posts(&h), 0, "no pre-check refusal sent anything");

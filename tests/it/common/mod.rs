@@ -291,7 +291,9 @@ pub fn wabas() -> Vec<Waba> {
         ],
         subscribed(&[OUR_APP, KESTREL_APP]),
     );
-    blocked.solutions = Some(vec![node("7004", "Meridian Alerts", "ACTIVE", "NONE")]);
+    blocked.solutions = Some(vec![
+        node("7004", "Meridian Alerts", "ACTIVE", "NONE").into(),
+    ]);
     blocked
         .node
         .extra
