@@ -5,6 +5,13 @@
 
 /// The first row to show so that `selected` is visible in a window of `rows` rows, moving
 /// `offset` only as far as needed.
+/// The item `step` places from `current` in `all`, wrapping around: how panes and lanes
+/// cycle (`step` 1 = next, -1 = previous). An item not in `all` counts as the first.
+pub fn cycle<T: Copy + PartialEq>(all: &[T], current: T, step: isize) -> T {
+    let at = all.iter().position(|x| *x == current).unwrap_or(0) as isize;
+    all[(at + step).rem_euclid(all.len() as isize) as usize]
+}
+
 pub fn follow(offset: usize, selected: usize, len: usize, rows: usize) -> usize {
     if len == 0 {
         return 0;
@@ -23,7 +30,20 @@ pub fn follow(offset: usize, selected: usize, len: usize, rows: usize) -> usize 
 
 #[cfg(test)]
 mod tests {
-    use super::follow;
+    use super::{cycle, follow};
+
+    #[test]
+    fn cycling_wraps_both_ways() {
+        let all = ['a', 'b', 'c'];
+        assert_eq!(cycle(&all, 'c', 1), 'a');
+        assert_eq!(cycle(&all, 'a', -1), 'c');
+        assert_eq!(cycle(&all, 'b', 1), 'c');
+        assert_eq!(
+            cycle(&all, 'z', 1),
+            'b',
+            "an unknown item counts as the first"
+        );
+    }
 
     #[test]
     fn the_window_moves_only_when_the_selection_leaves_it() {

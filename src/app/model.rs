@@ -52,11 +52,11 @@ impl Pane {
     }
 
     pub fn next(self) -> Pane {
-        Pane::ALL[(self.index() + 1) % Pane::ALL.len()]
+        crate::app::list::cycle(&Pane::ALL, self, 1)
     }
 
     pub fn prev(self) -> Pane {
-        Pane::ALL[(self.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+        crate::app::list::cycle(&Pane::ALL, self, -1)
     }
 
     /// The data this pane shows; `None` for the Events pane (it is fed, not polled).

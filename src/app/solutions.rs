@@ -57,16 +57,12 @@ impl Lane {
         }
     }
 
-    fn index(self) -> usize {
-        Lane::ALL.iter().position(|l| *l == self).unwrap_or(0)
-    }
-
     pub fn next(self) -> Lane {
-        Lane::ALL[(self.index() + 1) % Lane::ALL.len()]
+        crate::app::list::cycle(&Lane::ALL, self, 1)
     }
 
     pub fn prev(self) -> Lane {
-        Lane::ALL[(self.index() + Lane::ALL.len() - 1) % Lane::ALL.len()]
+        crate::app::list::cycle(&Lane::ALL, self, -1)
     }
 }
 

@@ -50,11 +50,11 @@ impl WabaLane {
     }
 
     pub fn next(self) -> WabaLane {
-        WabaLane::ALL[(self.index() + 1) % WabaLane::ALL.len()]
+        crate::app::list::cycle(&WabaLane::ALL, self, 1)
     }
 
     pub fn prev(self) -> WabaLane {
-        WabaLane::ALL[(self.index() + WabaLane::ALL.len() - 1) % WabaLane::ALL.len()]
+        crate::app::list::cycle(&WabaLane::ALL, self, -1)
     }
 }
 
