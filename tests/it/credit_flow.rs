@@ -2,9 +2,6 @@
 //! is carried out by the action pipeline (intent → send once → re-read → outcome), and the outcome fed back.
 //! The share whose answer is lost is re-read, never sent twice, and reported as it really went.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use crate::common::{feed, key};
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::app::ReadStamp;
@@ -12,7 +9,7 @@ use partnerdeck::app::credit_lines::RowKey;
 use partnerdeck::app::msg::{ActionResult, Msg, Target, WabaList};
 use partnerdeck::app::update::outcome_summary;
 use partnerdeck::app::{Effect, Model};
-use partnerdeck::audit::{AuditLog, AuditRecord};
+use partnerdeck::audit::AuditRecord;
 use partnerdeck::config::Token;
 use partnerdeck::domain::funding::Verification;
 use partnerdeck::effects::{Services, perform, poll};
@@ -35,19 +32,7 @@ async fn setup(read_only: bool) -> Setup {
     cfg.read_only = read_only;
     let dir = tempfile::tempdir().unwrap();
     let audit_path = dir.path().join("audit.jsonl");
-    let services = Services {
-        partner_kind: Default::default(),
-        bsp: None,
-        client: GraphClient::new(cfg).unwrap(),
-        app_id: sim.app_id(),
-        business_id: Some(sim.business_id()),
-        partner_business_id: None,
-        credit_line_id: None,
-        audit: Arc::new(AuditLog::open(&audit_path).unwrap()),
-        poll_interval: Duration::from_secs(3600),
-        feed: Default::default(),
-        wabas: Default::default(),
-    };
+    let services = crate::common::sim_services(&sim, GraphClient::new(cfg).unwrap(), &audit_path);
     Setup {
         sim,
         services,

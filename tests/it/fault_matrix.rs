@@ -12,7 +12,6 @@
 //! The harness below does what `runtime.rs` does with effects, minus the terminal.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -21,7 +20,6 @@ use graph_sim::{self as sim, Fault, FaultAction, SimHandle, SimOptions, World};
 use partnerdeck::app::model::RefreshStatus;
 use partnerdeck::app::msg::{ActionResult, FailureKind, Reread};
 use partnerdeck::app::{Model, Msg, Overlay, update};
-use partnerdeck::audit::AuditLog;
 use partnerdeck::config::Token;
 use partnerdeck::domain::solution::SolutionState;
 use partnerdeck::effects::{Executor, Services};
@@ -66,17 +64,9 @@ impl Harness {
         let client = GraphClient::new(cfg).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let services = Services {
-            partner_kind: Default::default(),
-            bsp: None,
-            client,
-            app_id: sim.app_id(),
-            audit: Arc::new(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap()),
             poll_interval: POLL,
-            feed: Default::default(),
-            wabas: Default::default(),
             business_id: None,
-            partner_business_id: None,
-            credit_line_id: None,
+            ..crate::common::sim_services(&sim, client, &dir.path().join("audit.jsonl"))
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let mut executor = Executor::new(services.clone(), tx);

@@ -3,9 +3,6 @@
 //! one pipeline (intent → one POST → the BSP's answer → outcome), refused before any dialog
 //! when a pre-check fails or the console is read-only; credentials reach no sink.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use crate::common::{at, feed, key};
 use crossterm::event::KeyCode;
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
@@ -42,17 +39,9 @@ async fn setup(read_only: bool) -> Setup {
     let partner = PartnerSettings::demo(&sim.base_url(), Bsp::Plivo);
     let bsp = BspClient::new(partner.bsp_config(Some(&sim.app_id()), read_only).unwrap()).unwrap();
     let services = Services {
-        client: GraphClient::new(cfg).unwrap(),
-        app_id: sim.app_id(),
-        business_id: Some(sim.business_id()),
-        partner_business_id: None,
-        credit_line_id: None,
-        audit: Arc::new(AuditLog::open(&audit_path).unwrap()),
-        poll_interval: Duration::from_secs(3600),
         partner_kind: partnerdeck::domain::partner::PartnerKindSetting::TechProvider,
         bsp: Some(bsp),
-        feed: Default::default(),
-        wabas: Default::default(),
+        ..crate::common::sim_services(&sim, GraphClient::new(cfg).unwrap(), &audit_path)
     };
     Setup {
         sim,

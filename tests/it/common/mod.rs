@@ -501,3 +501,26 @@ pub fn credit_model() -> Model {
 }
 
 pub mod console;
+
+/// What the effect tasks need to talk to `sim` as a Solution Partner of its world: our app and
+/// business, the audit log at `audit_path`, a poll interval of an hour (the tests refresh on
+/// purpose). Tests change a field with `Services { field, ..sim_services(..) }`.
+pub fn sim_services(
+    sim: &graph_sim::SimHandle,
+    client: partnerdeck::graph::client::GraphClient,
+    audit_path: &std::path::Path,
+) -> partnerdeck::effects::Services {
+    partnerdeck::effects::Services {
+        client,
+        app_id: sim.app_id(),
+        business_id: Some(sim.business_id()),
+        partner_business_id: None,
+        credit_line_id: None,
+        audit: std::sync::Arc::new(partnerdeck::audit::AuditLog::open(audit_path).unwrap()),
+        poll_interval: std::time::Duration::from_secs(3600),
+        partner_kind: Default::default(),
+        bsp: None,
+        feed: Default::default(),
+        wabas: Default::default(),
+    }
+}
