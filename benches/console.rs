@@ -61,7 +61,7 @@ fn book(n: usize) -> Vec<Waba> {
                 ..Default::default()
             };
             w.subscribed_apps = serde_json::from_value(subscribed).ok();
-            w.solutions = Some(vec![]);
+            w.solutions = Some(vec![].into());
             w
         })
         .collect()

@@ -165,7 +165,7 @@ fn main() {
         for k in 0..10 {
             for w in &book {
                 let mut c = (**w).clone();
-                c.node.id = format!("{k}{}", c.node.id);
+                c.node.id = format!("{k}{}", c.node.id).into();
                 copies.push(Arc::new(c));
             }
         }

@@ -649,10 +649,10 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
         &choice,
         &waba_id,
         &waba_name,
-        owner.as_ref().map(|o| o.id.clone()),
+        owner.as_ref().map(|o| o.id.to_string()),
         owner
             .as_ref()
-            .map(|o| o.name.clone().unwrap_or_else(|| o.id.clone()))
+            .map(|o| o.name.as_ref().unwrap_or(&o.id).to_string())
             .unwrap_or_else(|| "its owner business".into()),
     );
     confirm(
@@ -798,8 +798,8 @@ mod tests {
         Waba {
             node: WabaNode {
                 id: id.into(),
-                name: format!("W{id}"),
-                primary_funding_id: funding.map(str::to_string),
+                name: format!("W{id}").into(),
+                primary_funding_id: funding.map(Into::into),
                 owner_business_info: Some(BusinessRef {
                     id: owner.into(),
                     name: None,

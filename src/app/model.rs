@@ -294,7 +294,7 @@ impl Model {
                 Some(_) => self
                     .wabas
                     .selected_phone()
-                    .map(|p| ("phone number id", p.id.clone()))
+                    .map(|p| ("phone number id", p.id.to_string()))
                     .or_else(|| self.wabas.open.clone().map(|id| ("WABA id", id))),
                 None => self.wabas.selected_id().map(|id| ("WABA id", id)),
             },

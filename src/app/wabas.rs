@@ -134,7 +134,7 @@ impl WabaRow {
     pub fn new(waba: Arc<Waba>, rules: &OnboardingRules) -> WabaRow {
         WabaRow {
             read: ReadStamp::default(),
-            name_key: waba.node.name.to_lowercase(),
+            name_key: waba.node.name.to_lowercase().into(),
             tech_provider: rules.partner_kind
                 == Some(crate::domain::partner::PartnerKind::TechProvider),
             onboarding: Onboarding::derive(&waba, rules),
@@ -904,11 +904,11 @@ fn detail_lines_estimate(row: &WabaRow) -> usize {
     let entities: usize = n.health_status.as_ref().map_or(1, |h| {
         h.entities
             .iter()
-            .map(|e| 1 + e.additional_info.len() + 2 * e.errors.len())
+            .map(|e| 1 + e.additional_info().len() + 2 * e.errors().len())
             .sum()
     });
-    let solutions = row.waba.solutions.as_ref().map_or(1, Vec::len);
-    let apps = row.waba.subscribed_apps.as_ref().map_or(1, Vec::len);
+    let solutions = row.waba.solutions.as_ref().map_or(1, |l| l.len());
+    let apps = row.waba.subscribed_apps.as_ref().map_or(1, |l| l.len());
     entities + solutions + apps + n.extra.len() + 8
 }
 
@@ -1119,7 +1119,7 @@ fn start_register(model: &mut Model) -> Vec<Effect> {
     let target = Target::RegisterPhone {
         waba_id: row.id().to_string(),
         waba_name: row.waba.name().to_string(),
-        phone_id: phone.id.clone(),
+        phone_id: phone.id.to_string(),
         phone: phone.label().to_string(),
     };
     if confirm(model, "register", target, Some(PinField::default()), None)
@@ -1150,21 +1150,24 @@ mod tests {
                 }),
                 primary_funding_id: complete.then(|| "515".into()),
                 phone_numbers: vec![PhoneNumber {
-                    id: format!("{id}0"),
+                    id: format!("{id}0").into(),
                     status: Some(if complete { "CONNECTED" } else { "PENDING" }.into()),
                     quality_rating: Some("GREEN".into()),
                     ..Default::default()
                 }],
                 ..Default::default()
             },
-            subscribed_apps: Some(vec![SubscribedApp {
-                whatsapp_business_api_data: Some(AppRef {
-                    id: US.into(),
+            subscribed_apps: Some(
+                vec![SubscribedApp {
+                    whatsapp_business_api_data: Some(AppRef {
+                        id: US.into(),
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
-            }]),
-            solutions: Some(vec![]),
+                }]
+                .into(),
+            ),
+            solutions: Some(vec![].into()),
         }
     }
 

@@ -126,7 +126,7 @@ impl Registration {
                 .node
                 .owner_business_info
                 .as_ref()
-                .map(|b| b.id.clone())
+                .map(|b| b.id.to_string())
                 .unwrap_or_default(),
             phone_number_id: phone_number_id.to_string(),
             reference: reference.map(str::to_string).filter(|r| !r.is_empty()),

@@ -315,7 +315,7 @@ mod tests {
                             ..Default::default()
                         },
                         subscribed_apps: subscribed
-                            .map(|s| if s { vec![sub("42")] } else { vec![sub("7")] }),
+                            .map(|s| if s { vec![sub("42")] } else { vec![sub("7")] }.into()),
                         solutions: None,
                     };
                     let o = Onboarding::derive(&w, &rules);

@@ -5,11 +5,12 @@
 //! `extra`, so the snapshot prints what Meta sent. Fields are read leniently: a value of an
 //! unexpected type becomes "not given" rather than failing the whole list.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use compact_str::CompactString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -18,9 +19,10 @@ use super::model::{AppRef, Malformed, Row, SolutionNode};
 
 /// A short value that repeats across the book (a status, a rating, a currency, an entity type):
 /// one shared copy per distinct value instead of one string per field, for a book of 100,000
-/// WABAs held all session. Reads as a `&str`; written out as the string.
+/// WABAs held all session. One pointer wide (`Option<Sym>` too); reads as a `&str`; written out
+/// as the string.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Sym(Arc<str>);
+pub struct Sym(Arc<String>);
 
 /// Values longer than this are not worth sharing (and are rarely repeated).
 const SYM_MAX_LEN: usize = 48;
@@ -31,21 +33,21 @@ const SYM_MAX_VALUES: usize = 4096;
 impl Sym {
     pub fn new(s: &str) -> Sym {
         if s.len() > SYM_MAX_LEN {
-            return Sym(Arc::from(s));
+            return Sym(Arc::new(s.to_string()));
         }
-        static TABLE: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+        static TABLE: OnceLock<Mutex<HashMap<Box<str>, Sym>>> = OnceLock::new();
         let mut table = TABLE
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(shared) = table.get(s) {
-            return Sym(shared.clone());
+            return shared.clone();
         }
-        let value: Arc<str> = Arc::from(s);
+        let value = Sym(Arc::new(s.to_string()));
         if table.len() < SYM_MAX_VALUES {
-            table.insert(value.clone());
+            table.insert(s.into(), value.clone());
         }
-        Sym(value)
+        value
     }
 
     pub fn as_str(&self) -> &str {
@@ -56,13 +58,13 @@ impl Sym {
 impl Deref for Sym {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -86,13 +88,13 @@ impl From<String> for Sym {
 
 impl PartialEq<str> for Sym {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Sym {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
@@ -110,9 +112,10 @@ impl<'de> Deserialize<'de> for Sym {
 
 /// The fields Meta sent that the model does not name, kept as the JSON text of an object
 /// rather than a tree: a tenth of the memory, for a book held all session. Read back with
-/// [`map`](Self::map) or [`get`](Self::get); written out as the fields themselves.
+/// [`map`](Self::map) or [`get`](Self::get); written out as the fields themselves. One pointer
+/// wide: most nodes have none, and a book holds a dozen of these per WABA.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RawFields(Option<Box<str>>);
+pub struct RawFields(Option<Box<Box<str>>>);
 
 impl RawFields {
     pub fn is_empty(&self) -> bool {
@@ -137,7 +140,7 @@ impl RawFields {
 
     /// The JSON text of the fields (`{}` when there are none).
     pub fn text(&self) -> &str {
-        self.0.as_deref().unwrap_or("{}")
+        self.0.as_deref().map_or("{}", |t| t)
     }
 
     pub fn insert(&mut self, key: String, value: Value) {
@@ -152,7 +155,9 @@ impl From<Map<String, Value>> for RawFields {
         if m.is_empty() {
             RawFields(None)
         } else {
-            RawFields(Some(Value::Object(m).to_string().into_boxed_str()))
+            RawFields(Some(Box::new(
+                Value::Object(m).to_string().into_boxed_str(),
+            )))
         }
     }
 }
@@ -173,13 +178,13 @@ impl<'de> Deserialize<'de> for RawFields {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct BusinessRef {
     #[serde(default, deserialize_with = "id_string")]
-    pub id: String,
+    pub id: CompactString,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_string"
     )]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
 }
 
 /// One error of a blocked entity (reference §3.3).
@@ -208,6 +213,9 @@ pub struct HealthIssue {
 }
 
 /// One entity of `health_status.entities` (WABA, phone number, business, app, template).
+/// What only a blocked or limited entity carries (its errors, additional info, fields the
+/// model does not name) is boxed in [`details`](Self::details): an available entity, most of
+/// the book, is four words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct HealthEntity {
     #[serde(
@@ -217,13 +225,20 @@ pub struct HealthEntity {
     )]
     pub entity_type: Option<Sym>,
     #[serde(default, deserialize_with = "id_string")]
-    pub id: String,
+    pub id: CompactString,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_sym"
     )]
     pub can_send_message: Option<Sym>,
+    #[serde(flatten)]
+    pub details: Rare<EntityDetails>,
+}
+
+/// The parts of a health entity that are usually absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EntityDetails {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
@@ -238,6 +253,54 @@ pub struct HealthEntity {
     pub errors: Vec<HealthIssue>,
     #[serde(flatten)]
     pub extra: RawFields,
+}
+
+impl HealthEntity {
+    pub fn errors(&self) -> &[HealthIssue] {
+        self.details.get().map_or(&[], |d| &d.errors)
+    }
+
+    pub fn additional_info(&self) -> &[String] {
+        self.details.get().map_or(&[], |d| &d.additional_info)
+    }
+
+    /// Fields Meta sent that the model does not name.
+    pub fn extra(&self) -> Option<&RawFields> {
+        self.details.get().map(|d| &d.extra)
+    }
+}
+
+/// Fields that are usually absent, boxed together so a node without them costs one pointer.
+/// Flattened into its node on the wire: absent fields read as `None`, and `None` writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rare<T>(Option<Box<T>>);
+
+impl<T: Default + PartialEq> Rare<T> {
+    pub fn get(&self) -> Option<&T> {
+        self.0.as_deref()
+    }
+
+    /// The fields, made present (empty) if they were not.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_or_insert_with(Default::default)
+    }
+}
+
+impl<T: Serialize> Serialize for Rare<T> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match &self.0 {
+            Some(t) => t.serialize(ser),
+            None => ser.serialize_map(Some(0))?.end(),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Default + PartialEq> Deserialize<'de> for Rare<T> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Rare<T>, D::Error> {
+        let t = T::deserialize(de)?;
+        Ok(Rare((t != T::default()).then(|| Box::new(t))))
+    }
 }
 
 /// `health_status` of a WABA or a phone number.
@@ -297,19 +360,19 @@ fn throughput_of<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Throughput>,
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PhoneNumber {
     #[serde(default, deserialize_with = "id_string")]
-    pub id: String,
+    pub id: CompactString,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_string"
     )]
-    pub display_phone_number: Option<String>,
+    pub display_phone_number: Option<CompactString>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_string"
     )]
-    pub verified_name: Option<String>,
+    pub verified_name: Option<CompactString>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -378,9 +441,9 @@ impl PhoneNumber {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct WabaNode {
     #[serde(default, deserialize_with = "id_string")]
-    pub id: String,
+    pub id: CompactString,
     #[serde(default, deserialize_with = "string_or_empty")]
-    pub name: String,
+    pub name: CompactString,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -405,7 +468,7 @@ pub struct WabaNode {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "opt_string"
     )]
-    pub primary_funding_id: Option<String>,
+    pub primary_funding_id: Option<CompactString>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -449,7 +512,7 @@ impl Row for WabaNode {
         &self.id
     }
     fn set_row_id(&mut self, id: String) {
-        self.id = id;
+        self.id = id.into();
     }
     fn malformed(&self) -> Option<&Malformed> {
         self.malformed.as_deref()
@@ -487,42 +550,71 @@ impl SubscribedApp {
 }
 
 /// A WABA with the per-WABA edges read beside it. `None` = could not be read this time.
+/// Both edges read the same for thousands of WABAs (our app subscribed; the one solution
+/// that onboarded them), so each distinct list is one shared copy ([`share_subscribed`],
+/// [`share_solutions`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Waba {
     #[serde(flatten)]
     pub node: WabaNode,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subscribed_apps: Option<Vec<SubscribedApp>>,
-    /// The solutions that onboarded it (`GET /{waba-id}/solutions`), shared between the WABAs
-    /// a solution onboarded ([`share_solutions`]).
+    pub subscribed_apps: Option<Arc<[SubscribedApp]>>,
+    /// The solutions that onboarded it (`GET /{waba-id}/solutions`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub solutions: Option<Vec<Arc<SolutionNode>>>,
+    pub solutions: Option<Arc<[Arc<SolutionNode>]>>,
 }
 
-/// The most solutions [`share_solutions`] remembers.
-const SHARED_SOLUTIONS_MAX: usize = 4096;
+/// The most solutions, and the most distinct lists of each kind, the sharing tables keep:
+/// a server sending ever new values cannot grow them; later ones are simply not shared.
+const SHARED_MAX: usize = 4096;
 
-/// The same solution onboards thousands of WABAs: each WABA points at one shared copy of
-/// what was read (a copy that reads differently replaces the shared one for later reads).
-pub fn share_solutions(read: Vec<SolutionNode>) -> Vec<Arc<SolutionNode>> {
-    static TABLE: OnceLock<Mutex<std::collections::HashMap<String, Arc<SolutionNode>>>> =
-        OnceLock::new();
-    let mut table = TABLE
-        .get_or_init(Default::default)
+/// One shared copy of `list` from `table` (added there if it is new and there is room).
+fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<[T]>>>, list: Vec<T>) -> Arc<[T]> {
+    let mut table = table
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    read.into_iter()
-        .map(|node| match table.get(&node.id) {
-            Some(shared) if **shared == node => shared.clone(),
-            _ => {
-                let shared = Arc::new(node);
-                if table.len() < SHARED_SOLUTIONS_MAX || table.contains_key(&shared.id) {
-                    table.insert(shared.id.clone(), shared.clone());
+    if let Some(shared) = table.iter().find(|s| s[..] == list[..]) {
+        return shared.clone();
+    }
+    let shared: Arc<[T]> = list.into();
+    // Lists are few (a handful of apps, a few hundred solutions): a short table, scanned.
+    if table.len() < SHARED_MAX / 16 {
+        table.push(shared.clone());
+    }
+    shared
+}
+
+/// The subscribed apps as read, shared with every WABA whose list reads the same.
+pub fn share_subscribed(read: Vec<SubscribedApp>) -> Arc<[SubscribedApp]> {
+    static TABLE: Mutex<Vec<Arc<[SubscribedApp]>>> = Mutex::new(Vec::new());
+    share_list(&TABLE, read)
+}
+
+/// The same solution onboards thousands of WABAs: each WABA points at one shared copy of
+/// what was read (a copy that reads differently replaces the shared one for later reads),
+/// and at one shared list of them.
+pub fn share_solutions(read: Vec<SolutionNode>) -> Arc<[Arc<SolutionNode>]> {
+    static TABLE: OnceLock<Mutex<HashMap<String, Arc<SolutionNode>>>> = OnceLock::new();
+    static LISTS: Mutex<Vec<Arc<[Arc<SolutionNode>]>>> = Mutex::new(Vec::new());
+    let nodes = {
+        let mut table = TABLE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        read.into_iter()
+            .map(|node| match table.get(&node.id) {
+                Some(shared) if **shared == node => shared.clone(),
+                _ => {
+                    let shared = Arc::new(node);
+                    if table.len() < SHARED_MAX || table.contains_key(&shared.id) {
+                        table.insert(shared.id.clone(), shared.clone());
+                    }
+                    shared
                 }
-                shared
-            }
-        })
-        .collect()
+            })
+            .collect()
+    };
+    share_list(&LISTS, nodes)
 }
 
 /// Give back the spare capacity decoding left (a list of one grows to room for four): a book
@@ -586,9 +678,10 @@ impl Compact for HealthIssue {
 
 impl Compact for HealthEntity {
     fn compact(&mut self) {
-        self.additional_info.compact();
-        self.errors.compact();
-        self.extra.compact();
+        if let Some(d) = self.details.0.as_deref_mut() {
+            d.additional_info.compact();
+            d.errors.compact();
+        }
     }
 }
 
@@ -694,25 +787,31 @@ impl Drop for Pin {
 
 // Lenient readers: a value of an unexpected type becomes "not given".
 
-pub(crate) fn opt_string<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_string<'de, D: Deserializer<'de>, T: From<String>>(
+    de: D,
+) -> Result<Option<T>, D::Error> {
     Ok(match Option::<Value>::deserialize(de)? {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::Bool(b)) => Some(b.to_string()),
-        Some(other) => Some(other.to_string()),
+        Some(Value::String(s)) => Some(s.into()),
+        Some(Value::Number(n)) => Some(n.to_string().into()),
+        Some(Value::Bool(b)) => Some(b.to_string().into()),
+        Some(other) => Some(other.to_string().into()),
     })
 }
 
 pub(crate) fn opt_sym<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Sym>, D::Error> {
-    Ok(opt_string(de)?.map(Sym::from))
+    Ok(opt_string::<D, String>(de)?.map(Sym::from))
 }
 
-pub(crate) fn string_or_empty<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+pub(crate) fn string_or_empty<'de, D: Deserializer<'de>, T: From<String> + Default>(
+    de: D,
+) -> Result<T, D::Error> {
     Ok(opt_string(de)?.unwrap_or_default())
 }
 
-pub(crate) fn id_string<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+pub(crate) fn id_string<'de, D: Deserializer<'de>, T: From<String> + Default>(
+    de: D,
+) -> Result<T, D::Error> {
     string_or_empty(de)
 }
 
@@ -766,6 +865,19 @@ mod tests {
         assert_eq!(a.status.as_deref(), Some("7"), "odd types read as text");
         assert_eq!(serde_json::to_value(&qa).unwrap(), json!("GREEN"));
         assert_eq!(format!("{:?}", Some(qa)), "Some(\"GREEN\")");
+        let app = |id: &str| SubscribedApp {
+            whatsapp_business_api_data: Some(AppRef {
+                id: id.into(),
+                ..AppRef::default()
+            }),
+            ..SubscribedApp::default()
+        };
+        let (x, y) = (
+            share_subscribed(vec![app("42")]),
+            share_subscribed(vec![app("42")]),
+        );
+        assert!(Arc::ptr_eq(&x, &y), "one shared list");
+        assert!(!Arc::ptr_eq(&x, &share_subscribed(vec![app("7")])));
         let long = "X".repeat(SYM_MAX_LEN + 1);
         assert!(
             !Arc::ptr_eq(&Sym::new(&long).0, &Sym::new(&long).0),
@@ -799,6 +911,40 @@ mod tests {
         let out = serde_json::to_value(&w).unwrap();
         assert_eq!(out["brand_new_field"], json!({"x": 1}));
         assert!(out["phone_numbers"].is_array(), "{out}");
+    }
+
+    #[test]
+    fn a_health_entity_keeps_its_rare_fields_boxed_and_writes_them_back() {
+        let plain: HealthEntity = serde_json::from_value(
+            json!({"entity_type": "WABA", "id": "1", "can_send_message": "AVAILABLE"}),
+        )
+        .unwrap();
+        assert!(plain.details.get().is_none(), "nothing rare: nothing boxed");
+        assert_eq!(
+            serde_json::to_value(&plain).unwrap(),
+            json!({"entity_type": "WABA", "id": "1", "can_send_message": "AVAILABLE"})
+        );
+        let sent = json!({
+            "entity_type": "WABA", "id": 303, "can_send_message": "BLOCKED",
+            "errors": [{"error_code": 141010, "error_description": "disabled", "x": 1}],
+            "additional_info": ["review pending"],
+            "brand_new": {"k": [1, 2]}
+        });
+        let blocked: HealthEntity = serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(blocked.id, "303");
+        assert_eq!(blocked.errors()[0].error_code, Some(141010));
+        assert_eq!(blocked.additional_info(), ["review pending"]);
+        assert_eq!(
+            blocked.extra().unwrap().get("brand_new"),
+            Some(json!({"k": [1, 2]}))
+        );
+        let mut back = sent;
+        back["id"] = json!("303");
+        assert_eq!(serde_json::to_value(&blocked).unwrap(), back);
+        // The sizes a book of 100,000 pays per WABA (one pointer for a shared or rare part).
+        assert_eq!(std::mem::size_of::<Option<Sym>>(), 8);
+        assert_eq!(std::mem::size_of::<RawFields>(), 8);
+        assert_eq!(std::mem::size_of::<HealthEntity>(), 48);
     }
 
     #[test]

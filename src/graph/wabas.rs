@@ -23,7 +23,9 @@ use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
 use super::solutions::{check_id, check_success};
-use super::waba_model::{Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions};
+use super::waba_model::{
+    Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions, share_subscribed,
+};
 
 /// The phone-number fields of the issue, asked for inside the WABA call.
 pub const PHONE_FIELDS: &str = "id,display_phone_number,verified_name,quality_rating,status,code_verification_status,name_status,platform_type,throughput,health_status";
@@ -406,8 +408,8 @@ impl Round {
         let slot = self.slots.len();
         if let Err(e) = check_id("WABA id", &node.id) {
             // Never part of a path: its edges are unknown, the others' are read.
-            self.failed.push((node.id.clone(), e.clone()));
-            self.failed.push((node.id.clone(), e));
+            self.failed.push((node.id.to_string(), e.clone()));
+            self.failed.push((node.id.to_string(), e));
             let waba = Arc::new(Waba {
                 node,
                 subscribed_apps: None,
@@ -452,14 +454,14 @@ impl Round {
             // Throttled or a dead token: more calls would only extend the block.
             let out = queued
                 .iter()
-                .map(|(_, n)| (n.id.clone(), (Err(e.clone()), Err(e.clone()))))
+                .map(|(_, n)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
                 .collect();
             self.complete((queued, out), memory);
             return;
         }
         let client = self.client.clone();
         self.batches.spawn(async move {
-            let ids: Vec<String> = queued.iter().map(|(_, n)| n.id.clone()).collect();
+            let ids: Vec<String> = queued.iter().map(|(_, n)| n.id.to_string()).collect();
             let out = read_extras(&client, &ids).await;
             (queued, out)
         });
@@ -476,7 +478,7 @@ impl Round {
     fn complete(&mut self, (nodes, mut out): EdgesRead, memory: &mut BookMemory) {
         for (slot, node) in nodes {
             let (subscribed, solutions) = out
-                .remove(&node.id)
+                .remove(node.id.as_str())
                 .unwrap_or_else(|| (Err(missing()), Err(missing())));
             let Some(id) = self.slots[slot].0.clone() else {
                 continue;
@@ -496,10 +498,10 @@ impl Round {
                 }
             };
             let subscribed_apps = match subscribed {
-                Ok(v) => Some(v),
+                Ok(v) => Some(share_subscribed(v)),
                 Err(e) => {
                     halt(&e);
-                    self.failed.push((node.id.clone(), e));
+                    self.failed.push((node.id.to_string(), e));
                     before.as_ref().and_then(|b| b.subscribed_apps.clone())
                 }
             };
@@ -507,7 +509,7 @@ impl Round {
                 Ok(v) => Some(share_solutions(v)),
                 Err(e) => {
                     halt(&e);
-                    self.failed.push((node.id.clone(), e));
+                    self.failed.push((node.id.to_string(), e));
                     before.as_ref().and_then(|b| b.solutions.clone())
                 }
             };
@@ -764,7 +766,7 @@ pub async fn read_waba(client: &GraphClient, waba_id: &str) -> Result<Waba, Grap
     };
     Ok(Waba {
         node,
-        subscribed_apps: subscribed.ok(),
+        subscribed_apps: subscribed.ok().map(share_subscribed),
         solutions: solutions.ok().map(share_solutions),
     })
 }

@@ -426,8 +426,8 @@ mod tests {
         .unwrap();
         Waba {
             node,
-            subscribed_apps: Some(vec![]),
-            solutions: Some(vec![]),
+            subscribed_apps: Some(vec![].into()),
+            solutions: Some(vec![].into()),
         }
     }
 

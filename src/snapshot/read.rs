@@ -21,7 +21,7 @@ use crate::graph::credit_model::CreditLineData;
 use crate::graph::error::{ErrorKind, GraphError};
 use crate::graph::paging::{self, MAX_FRUITLESS_PAGES, MAX_PAGES};
 use crate::graph::solutions::{self, check_id};
-use crate::graph::waba_model::{Waba, WabaNode};
+use crate::graph::waba_model::{Waba, WabaNode, share_subscribed};
 use crate::graph::wabas::{LIST_LIMIT, WABA_FIELDS, read_extras};
 
 use super::SnapshotError;
@@ -137,19 +137,23 @@ pub async fn waba_pages(
 
 /// A page of nodes with their edges, read in Graph batches (`graph::wabas::read_extras`).
 async fn with_extras(client: &GraphClient, nodes: Vec<WabaNode>) -> WabaPage {
-    let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    let ids: Vec<String> = nodes.iter().map(|n| n.id.to_string()).collect();
     let mut extras = read_extras(client, &ids).await;
     let mut extras_failed = vec![];
     let wabas = nodes
         .into_iter()
         .map(|node| {
-            let (subscribed, solutions) = extras.remove(&node.id).unwrap_or_else(|| {
+            let (subscribed, solutions) = extras.remove(node.id.as_str()).unwrap_or_else(|| {
                 let missing =
                     GraphError::new(ErrorKind::Transport, "The answer for this WABA was missing");
                 (Err(missing.clone()), Err(missing))
             });
             Waba {
-                subscribed_apps: keep(subscribed, &node.id, &mut extras_failed),
+                subscribed_apps: keep(
+                    subscribed.map(share_subscribed),
+                    &node.id,
+                    &mut extras_failed,
+                ),
                 solutions: keep(solutions, &node.id, &mut extras_failed)
                     .map(crate::graph::waba_model::share_solutions),
                 node,

@@ -189,7 +189,7 @@ fn summary_lines<'a>(
     let owner = match &n.owner_business_info {
         Some(b) => match &b.name {
             Some(name) => format!("{name} ({})", b.id),
-            None => b.id.clone(),
+            None => b.id.to_string(),
         },
         None => "-".into(),
     };
@@ -419,7 +419,7 @@ fn health_lines<'a>(h: Option<&HealthStatus>, width: u16, theme: &Theme) -> Vec<
     for e in &h.entities {
         let health = Health::of(e.can_send_message.as_deref());
         let kind = inert(e.entity_type.as_deref().unwrap_or("ENTITY")).into_owned();
-        if health == Health::Available && e.errors.is_empty() && e.additional_info.is_empty() {
+        if health == Health::Available && e.errors().is_empty() && e.additional_info().is_empty() {
             quiet.push(kind);
             continue;
         }
@@ -427,10 +427,10 @@ fn health_lines<'a>(h: Option<&HealthStatus>, width: u16, theme: &Theme) -> Vec<
             Span::raw(format!("  {kind} {} ", inert(&e.id))),
             health_span(&health, theme),
         ]));
-        for info in &e.additional_info {
+        for info in e.additional_info() {
             out.extend(wrapped("    · ", info, width, theme.text, theme.dim));
         }
-        for err in &e.errors {
+        for err in e.errors() {
             let code = err
                 .error_code
                 .map(|c| format!("error {c}: "))

@@ -109,8 +109,8 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
         .iter()
         .find(|e| e.entity_type.as_deref() == Some("WABA"))
         .unwrap();
-    assert_eq!(waba_entity.errors[0].error_code, Some(141010));
-    assert!(waba_entity.errors[0].possible_solution.is_some());
+    assert_eq!(waba_entity.errors()[0].error_code, Some(141010));
+    assert!(waba_entity.errors()[0].possible_solution.is_some());
     let phone = &blocked.phone_numbers[0];
     assert_eq!(phone.quality_rating.as_deref(), Some("RED"));
     assert_eq!(phone.throughput_level(), Some("STANDARD"));
@@ -128,7 +128,7 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
     let limited = find(sim::DEMO_WABA_LIMITED_ID);
     let entity = &limited.health_status.as_ref().unwrap().entities[0];
     assert_eq!(entity.can_send_message.as_deref(), Some("LIMITED"));
-    assert!(!entity.additional_info.is_empty());
+    assert!(!entity.additional_info().is_empty());
     assert_eq!(limited.primary_funding_id, None);
 
     assert!(find(sim::DEMO_WABA_NO_PHONE_ID).phone_numbers.is_empty());

@@ -257,7 +257,7 @@ fn the_reread_after_an_action_turns_the_checklist_and_keeps_the_detail_open() {
     select(&mut m, "202");
     feed(&mut m, [code(KeyCode::Enter), key('s'), key('y')]);
     let mut after = wabas().into_iter().find(|w| w.id() == "202").unwrap();
-    after.subscribed_apps = subscribed(&[OUR_APP]);
+    after.subscribed_apps = subscribed(&[OUR_APP]).map(Into::into);
     after.node.phone_numbers[0].status = Some("CONNECTED".into());
     let target = Target::SubscribeApp {
         waba_id: "202".into(),

@@ -232,9 +232,9 @@ pub fn waba_of(
             currency: Some("EUR".into()),
             account_review_status: Some("APPROVED".into()),
             business_verification_status: Some("verified".into()),
-            primary_funding_id: funding.map(str::to_string),
+            primary_funding_id: funding.map(Into::into),
             owner_business_info: Some(BusinessRef {
-                id: format!("9{id}"),
+                id: format!("9{id}").into(),
                 name: Some(owner.into()),
             }),
             creation_time: Some(created),
@@ -242,8 +242,8 @@ pub fn waba_of(
             phone_numbers: phones,
             ..Default::default()
         },
-        subscribed_apps: apps,
-        solutions: Some(vec![]),
+        subscribed_apps: apps.map(Into::into),
+        solutions: Some(vec![].into()),
     }
 }
 
@@ -253,7 +253,7 @@ pub fn wabas() -> Vec<Waba> {
     let day = 86_400;
     let now = at(0).timestamp();
     let mut blocked_entity = entity("WABA", "303", "BLOCKED");
-    blocked_entity.errors.push(HealthIssue {
+    blocked_entity.details.get_mut().errors.push(HealthIssue {
         error_code: Some(141010),
         error_description: Some("The Business Account has been disabled for violating the WhatsApp Business Messaging Policy.".into()),
         possible_solution: Some("Review the violation in WhatsApp Manager and request a review.".into()),
@@ -261,6 +261,8 @@ pub fn wabas() -> Vec<Waba> {
     });
     let mut limited_entity = entity("WABA", "404", "LIMITED");
     limited_entity
+        .details
+        .get_mut()
         .additional_info
         .push("Business verification is pending: the messaging limit stays at 250.".into());
     let mut blocked = waba_of(
@@ -291,9 +293,7 @@ pub fn wabas() -> Vec<Waba> {
         ],
         subscribed(&[OUR_APP, KESTREL_APP]),
     );
-    blocked.solutions = Some(vec![
-        node("7004", "Meridian Alerts", "ACTIVE", "NONE").into(),
-    ]);
+    blocked.solutions = Some(vec![node("7004", "Meridian Alerts", "ACTIVE", "NONE").into()].into());
     blocked
         .node
         .extra
@@ -443,7 +443,7 @@ pub fn credit_wabas() -> Vec<Waba> {
     wabas()
         .into_iter()
         .map(|mut w| {
-            w.node.primary_funding_id = funding(&w.node.id).map(str::to_string);
+            w.node.primary_funding_id = funding(&w.node.id).map(Into::into);
             w
         })
         .collect()
