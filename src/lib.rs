@@ -14,6 +14,7 @@ pub mod effects;
 pub mod events_cli;
 pub mod graph;
 pub mod logging;
+pub mod memory;
 pub mod pacing;
 pub mod runtime;
 pub mod snapshot;

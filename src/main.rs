@@ -20,6 +20,7 @@ use partnerdeck::webhooks::{AppSecret, IntakeConfig};
 use partnerdeck::{logging, runtime, snapshot};
 
 fn main() -> ExitCode {
+    partnerdeck::memory::limit_arenas();
     // The process holds the token: no core dump, no ptrace attach by other users' tools.
     harden_process();
     if let Err(e) = color_eyre::install() {

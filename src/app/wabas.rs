@@ -909,7 +909,7 @@ fn detail_lines_estimate(row: &WabaRow) -> usize {
     });
     let solutions = row.waba.solutions.as_ref().map_or(1, |l| l.len());
     let apps = row.waba.subscribed_apps.as_ref().map_or(1, |l| l.len());
-    entities + solutions + apps + n.extra.len() + 8
+    entities + solutions + apps + n.other_fields().len() + 8
 }
 
 // ---------------------------------------------------------------- keys

@@ -244,6 +244,8 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
             },
         )
         .await;
+        // The round's pages and batches are gone: their memory goes back, not into RSS.
+        tokio::task::spawn_blocking(crate::memory::return_free_pages);
         let outcome = match &result {
             Ok(round) => match &round.halted {
                 Some(e) => Outcome::of_error(e),

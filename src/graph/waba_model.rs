@@ -498,6 +498,40 @@ pub struct WabaNode {
         deserialize_with = "opt_sym"
     )]
     pub whatsapp_business_manager_messaging_limit: Option<Sym>,
+    // Fields the list asks for that the console only shows (in the detail's "Other fields"):
+    // typed so that a book of 100,000 does not keep them as text beside every WABA.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_sym"
+    )]
+    pub timezone_id: Option<Sym>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_string"
+    )]
+    pub message_template_namespace: Option<CompactString>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_sym"
+    )]
+    pub ownership_type: Option<Sym>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_sym"
+    )]
+    pub country: Option<Sym>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_sym"
+    )]
+    pub status: Option<Sym>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_shared_with_partners: Option<Flag>,
     /// Every other field Meta sent, verbatim (as JSON text).
     #[serde(flatten)]
     pub extra: RawFields,
@@ -505,6 +539,40 @@ pub struct WabaNode {
     /// Graph id (its edges are then not read): the rest of the book stands.
     #[serde(skip)]
     pub malformed: Option<Box<Malformed>>,
+}
+
+/// A field Meta sends as a boolean; any other value is kept as sent (its JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    Yes,
+    No,
+    Odd(Sym),
+}
+
+impl Flag {
+    pub fn to_value(&self) -> Value {
+        match self {
+            Flag::Yes => Value::Bool(true),
+            Flag::No => Value::Bool(false),
+            Flag::Odd(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        }
+    }
+}
+
+impl Serialize for Flag {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(ser)
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Flag, D::Error> {
+        Ok(match Value::deserialize(de)? {
+            Value::Bool(true) => Flag::Yes,
+            Value::Bool(false) => Flag::No,
+            other => Flag::Odd(Sym::new(&other.to_string())),
+        })
+    }
 }
 
 impl Row for WabaNode {
@@ -723,6 +791,33 @@ impl Compact for SolutionNode {
 }
 
 impl WabaNode {
+    /// The fields the console only lists ("Other fields" in the detail): the typed ones that
+    /// are only shown, and every field the model does not name, by name.
+    pub fn other_fields(&self) -> Map<String, Value> {
+        let mut fields = self.extra.map();
+        let text = |v: &str| Value::String(v.to_string());
+        let shown = [
+            ("timezone_id", self.timezone_id.as_deref().map(text)),
+            (
+                "message_template_namespace",
+                self.message_template_namespace.as_deref().map(text),
+            ),
+            ("ownership_type", self.ownership_type.as_deref().map(text)),
+            ("country", self.country.as_deref().map(text)),
+            ("status", self.status.as_deref().map(text)),
+            (
+                "is_shared_with_partners",
+                self.is_shared_with_partners.as_ref().map(Flag::to_value),
+            ),
+        ];
+        for (name, value) in shown {
+            if let Some(v) = value {
+                fields.insert(name.to_string(), v);
+            }
+        }
+        fields
+    }
+
     /// The attached funding source, if Meta sent a non-blank one: the one place that decides
     /// whether a WABA is funded at all.
     pub fn funding_id(&self) -> Option<&str> {
@@ -896,6 +991,7 @@ mod tests {
             "owner_business_info": {"id": "9", "name": "Acme Ltd"},
             "phone_numbers": {"data": [{"id": "1", "status": "CONNECTED", "throughput": {"level": "HIGH"}}, 5], "paging": {}},
             "ownership_type": "CLIENT_OWNED",
+            "is_shared_with_partners": "sometimes",
             "brand_new_field": {"x": 1}
         }))
         .unwrap();
@@ -905,12 +1001,30 @@ mod tests {
         assert_eq!(w.health_status, None);
         assert_eq!(w.phone_numbers.len(), 1);
         assert_eq!(w.phone_numbers[0].throughput_level(), Some("HIGH"));
-        assert_eq!(w.extra.get("ownership_type").unwrap(), "CLIENT_OWNED");
+        assert_eq!(w.ownership_type.as_deref(), Some("CLIENT_OWNED"));
         assert_eq!(w.extra.get("brand_new_field"), Some(json!({"x": 1})));
+        let other = w.other_fields();
+        assert_eq!(
+            other["ownership_type"], "CLIENT_OWNED",
+            "shown with the others"
+        );
+        assert_eq!(
+            other["is_shared_with_partners"], "sometimes",
+            "an odd value as sent"
+        );
+        assert_eq!(other["brand_new_field"], json!({"x": 1}));
         assert!(w.phone_numbers[0].extra.is_empty());
         let out = serde_json::to_value(&w).unwrap();
         assert_eq!(out["brand_new_field"], json!({"x": 1}));
+        assert_eq!(out["is_shared_with_partners"], "sometimes");
         assert!(out["phone_numbers"].is_array(), "{out}");
+        let shared: WabaNode =
+            serde_json::from_value(json!({"id": "1", "is_shared_with_partners": false})).unwrap();
+        assert_eq!(shared.is_shared_with_partners, Some(Flag::No));
+        assert_eq!(
+            serde_json::to_value(&shared).unwrap()["is_shared_with_partners"],
+            false
+        );
     }
 
     #[test]

@@ -520,10 +520,10 @@ fn lower_lines<'a>(model: &Model, row: &WabaRow, width: u16, theme: &Theme) -> V
     }
 
     lines.push(heading("Other fields"));
-    if w.node.extra.is_empty() {
+    let fields = w.node.other_fields();
+    if fields.is_empty() {
         lines.push(Line::from(Span::styled("  none", theme.dim)));
     }
-    let fields = w.node.extra.map();
     let mut extra: Vec<(&String, &Value)> = fields.iter().collect();
     extra.sort_by_key(|(k, _)| k.as_str());
     for (k, v) in extra {

@@ -157,7 +157,7 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
         Some("PENDING_DELETION")
     );
     assert_eq!(odd.phone_numbers[0].throughput_level(), Some("ULTRA"));
-    assert_eq!(odd.extra.get("ownership_type").unwrap(), "CLIENT_OWNED");
+    assert_eq!(odd.other_fields()["ownership_type"], "CLIENT_OWNED");
     assert_eq!(
         odd.whatsapp_business_manager_messaging_limit.as_deref(),
         Some("TIER_500K")
