@@ -9,7 +9,7 @@ use tui_input::Input;
 
 use crate::app::msg::{Failure, ReadStamp, WabaList, WabaPage, WabaRoundCost};
 use crate::domain::onboarding::{Health, Onboarding, OnboardingRules, worst_quality};
-use crate::graph::waba_model::{PhoneNumber, Waba};
+use crate::graph::waba_model::{PhoneNumber, Sym, Waba};
 
 use crate::app::keymap::Command;
 use crate::app::model::{Model, PinField};
@@ -171,12 +171,13 @@ impl WabaRow {
         self.waba.id()
     }
 
-    pub fn phones(&self) -> &[PhoneNumber] {
-        &self.waba.node.phone_numbers
+    /// The WABA's numbers (unpacked: call once per use, not per number).
+    pub fn phones(&self) -> Vec<PhoneNumber> {
+        self.waba.node.phone_numbers.to_vec()
     }
 
-    pub fn worst_quality(&self) -> Option<&str> {
-        worst_quality(self.phones())
+    pub fn worst_quality(&self) -> Option<Sym> {
+        worst_quality(&self.phones())
     }
 
     /// Why the WABA needs someone to look at it, in words; empty when it does not.
@@ -213,7 +214,7 @@ impl WabaRow {
                 phones.len()
             ));
         }
-        if self.worst_quality() == Some("RED") {
+        if self.worst_quality().as_deref() == Some("RED") {
             out.push("quality RED".into());
         }
         if let Some(was) = &self.tier_dropped_from {
@@ -228,7 +229,7 @@ impl WabaRow {
     pub fn needs_attention(&self) -> bool {
         self.health != Health::Available
             || self.onboarding.stuck()
-            || self.worst_quality() == Some("RED")
+            || self.worst_quality().as_deref() == Some("RED")
             || self.tier_dropped_from.is_some()
     }
 
@@ -258,7 +259,8 @@ fn search_text(w: &Waba, health: &Health) -> String {
         hay.push(&o.id);
         hay.extend(o.name.as_deref());
     }
-    for p in &n.phone_numbers {
+    let phones = n.phone_numbers.to_vec();
+    for p in &phones {
         hay.push(&p.id);
         hay.extend(p.display_phone_number.as_deref());
         hay.extend(p.verified_name.as_deref());
@@ -569,8 +571,12 @@ impl WabasPane {
     }
 
     /// The phone number selected in the open detail.
-    pub fn selected_phone(&self) -> Option<&PhoneNumber> {
-        self.open_row()?.phones().get(self.phone_selected)
+    pub fn selected_phone(&self) -> Option<PhoneNumber> {
+        self.open_row()?
+            .waba
+            .node
+            .phone_numbers
+            .get(self.phone_selected)
     }
 
     /// Select the row with this id if it is visible; otherwise keep the index in range.
@@ -1154,7 +1160,8 @@ mod tests {
                     status: Some(if complete { "CONNECTED" } else { "PENDING" }.into()),
                     quality_rating: Some("GREEN".into()),
                     ..Default::default()
-                }],
+                }]
+                .into(),
                 ..Default::default()
             },
             subscribed_apps: Some(

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::graph::waba_model::{PhoneNumber, SubscribedApp, Waba};
+use crate::graph::waba_model::{PhoneNumber, SubscribedApp, Sym, Waba};
 
 /// The WABA's messaging limit tier, `whatsapp_business_manager_messaging_limit` (reference
 /// §3.2: `TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED, UNTIERED`), as Meta sent it.
@@ -100,11 +100,12 @@ pub fn quality_severity(rating: &str) -> u8 {
 }
 
 /// The worst quality rating among the numbers (raw value), if any number has one.
-pub fn worst_quality(phones: &[PhoneNumber]) -> Option<&str> {
+pub fn worst_quality(phones: &[PhoneNumber]) -> Option<Sym> {
     phones
         .iter()
-        .filter_map(|p| p.quality_rating.as_deref())
+        .filter_map(|p| p.quality_rating.as_ref())
         .max_by_key(|q| quality_severity(q))
+        .cloned()
 }
 
 /// The onboarding checklist of design.md: the steps of Meta's "onboard business customers"
@@ -156,7 +157,7 @@ impl Onboarding {
                 w.node.funding_id(),
                 rules.our_credentials.as_ref(),
             ),
-            phones_registered: phones_registered(&w.node.phone_numbers),
+            phones_registered: phones_registered(&w.node.phone_numbers.to_vec()),
         }
     }
 
@@ -268,10 +269,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            worst_quality(&[q("GREEN"), q("RED"), q("YELLOW")]),
+            worst_quality(&[q("GREEN"), q("RED"), q("YELLOW")]).as_deref(),
             Some("RED")
         );
-        assert_eq!(worst_quality(&[q("GREEN"), q("AMBER")]), Some("AMBER"));
+        assert_eq!(
+            worst_quality(&[q("GREEN"), q("AMBER")]).as_deref(),
+            Some("AMBER")
+        );
         assert_eq!(worst_quality(&[]), None);
     }
 
@@ -311,7 +315,7 @@ mod tests {
                         node: WabaNode {
                             id: "1".into(),
                             primary_funding_id: funded.then(|| "515".into()),
-                            phone_numbers: phones.clone(),
+                            phone_numbers: phones.clone().into(),
                             ..Default::default()
                         },
                         subscribed_apps: subscribed

@@ -7,6 +7,7 @@ pub mod credit;
 pub mod credit_model;
 pub mod error;
 pub mod model;
+pub mod packed;
 pub mod paging;
 pub mod secret;
 pub mod solutions;

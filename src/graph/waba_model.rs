@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{AppRef, Malformed, Row, SolutionNode};
+pub use super::packed::PackedList;
 
 /// A short value that repeats across the book (a status, a rating, a currency, an entity type):
 /// one shared copy per distinct value instead of one string per field, for a book of 100,000
@@ -35,24 +36,53 @@ impl Sym {
         if s.len() > SYM_MAX_LEN {
             return Sym(Arc::new(s.to_string()));
         }
-        static TABLE: OnceLock<Mutex<HashMap<Box<str>, Sym>>> = OnceLock::new();
-        let mut table = TABLE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(shared) = table.get(s) {
+        let mut table = sym_table();
+        if let Some((_, shared)) = table.by_text.get(s) {
             return shared.clone();
         }
         let value = Sym(Arc::new(s.to_string()));
-        if table.len() < SYM_MAX_VALUES {
-            table.insert(s.into(), value.clone());
+        if table.by_index.len() < SYM_MAX_VALUES {
+            let index = table.by_index.len() as u16;
+            table.by_text.insert(s.into(), (index, value.clone()));
+            table.by_index.push(value.clone());
         }
         value
+    }
+
+    /// Its number in the shared table, if it is shared (what a packed list stores).
+    pub fn index(&self) -> Option<u16> {
+        let table = sym_table();
+        table
+            .by_text
+            .get(self.as_str())
+            .filter(|(_, shared)| Arc::ptr_eq(&shared.0, &self.0))
+            .map(|(index, _)| *index)
+    }
+
+    /// The shared value numbered `index`.
+    pub fn at(index: u16) -> Option<Sym> {
+        sym_table().by_index.get(usize::from(index)).cloned()
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The shared values, by text and by number (numbers never change: the table only grows,
+/// up to [`SYM_MAX_VALUES`]).
+#[derive(Default)]
+struct SymTable {
+    by_text: HashMap<Box<str>, (u16, Sym)>,
+    by_index: Vec<Sym>,
+}
+
+fn sym_table() -> std::sync::MutexGuard<'static, SymTable> {
+    static TABLE: OnceLock<Mutex<SymTable>> = OnceLock::new();
+    TABLE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Deref for Sym {
@@ -147,6 +177,17 @@ impl RawFields {
         let mut m = self.map();
         m.insert(key, value);
         *self = RawFields::from(m);
+    }
+}
+
+impl RawFields {
+    /// Fields from the JSON text of an object (as [`text`](Self::text) gave it).
+    pub fn from_text(text: &str) -> RawFields {
+        if text.is_empty() || text == "{}" {
+            RawFields(None)
+        } else {
+            RawFields(Some(Box::new(text.into())))
+        }
     }
 }
 
@@ -276,6 +317,11 @@ impl HealthEntity {
 pub struct Rare<T>(Option<Box<T>>);
 
 impl<T: Default + PartialEq> Rare<T> {
+    /// `t`, kept only if it holds anything.
+    pub fn of(t: T) -> Rare<T> {
+        Rare((t != T::default()).then(|| Box::new(t)))
+    }
+
     pub fn get(&self) -> Option<&T> {
         self.0.as_deref()
     }
@@ -312,8 +358,9 @@ pub struct HealthStatus {
         deserialize_with = "opt_sym"
     )]
     pub can_send_message: Option<Sym>,
-    #[serde(default, deserialize_with = "list_of")]
-    pub entities: Vec<HealthEntity>,
+    /// Packed ([`PackedList`]): read with `entities.iter()`.
+    #[serde(default)]
+    pub entities: PackedList<HealthEntity>,
     #[serde(flatten)]
     pub extra: RawFields,
 }
@@ -488,8 +535,9 @@ pub struct WabaNode {
         deserialize_with = "opt_of"
     )]
     pub health_status: Option<HealthStatus>,
-    #[serde(default, deserialize_with = "list_of")]
-    pub phone_numbers: Vec<PhoneNumber>,
+    /// Packed ([`PackedList`]): read with `phone_numbers.iter()` (decodes each number).
+    #[serde(default)]
+    pub phone_numbers: PackedList<PhoneNumber>,
     /// The messaging limit tier (`TIER_250` … `TIER_UNLIMITED`, `UNTIERED`), as sent: typed
     /// because the list sorts by it and compares it between rounds.
     #[serde(
@@ -755,7 +803,6 @@ impl Compact for HealthEntity {
 
 impl Compact for HealthStatus {
     fn compact(&mut self) {
-        self.entities.compact();
         self.extra.compact();
     }
 }
@@ -770,7 +817,6 @@ impl Compact for PhoneNumber {
 impl Compact for WabaNode {
     fn compact(&mut self) {
         self.health_status.compact();
-        self.phone_numbers.compact();
         self.extra.compact();
     }
 }
@@ -837,7 +883,7 @@ impl Waba {
         &self.node.name
     }
 
-    pub fn phone(&self, id: &str) -> Option<&PhoneNumber> {
+    pub fn phone(&self, id: &str) -> Option<PhoneNumber> {
         self.node.phone_numbers.iter().find(|p| p.id == id)
     }
 
@@ -1000,7 +1046,7 @@ mod tests {
         assert_eq!(w.creation_time, Some(1_700_000_000));
         assert_eq!(w.health_status, None);
         assert_eq!(w.phone_numbers.len(), 1);
-        assert_eq!(w.phone_numbers[0].throughput_level(), Some("HIGH"));
+        assert_eq!(w.phone_numbers.to_vec()[0].throughput_level(), Some("HIGH"));
         assert_eq!(w.ownership_type.as_deref(), Some("CLIENT_OWNED"));
         assert_eq!(w.extra.get("brand_new_field"), Some(json!({"x": 1})));
         let other = w.other_fields();
@@ -1013,7 +1059,7 @@ mod tests {
             "an odd value as sent"
         );
         assert_eq!(other["brand_new_field"], json!({"x": 1}));
-        assert!(w.phone_numbers[0].extra.is_empty());
+        assert!(w.phone_numbers.to_vec()[0].extra.is_empty());
         let out = serde_json::to_value(&w).unwrap();
         assert_eq!(out["brand_new_field"], json!({"x": 1}));
         assert_eq!(out["is_shared_with_partners"], "sometimes");

@@ -127,7 +127,7 @@ fn column_line(kind: &str) -> String {
 /// One WABA's data line.
 pub fn waba_line(w: &SnapshotWaba) -> String {
     let o = &w.onboarding;
-    let phones = &w.waba.node.phone_numbers;
+    let phones = w.waba.node.phone_numbers.to_vec();
     let fields = [
         cell(w.waba.id()),
         cell(Health::of_waba(&w.waba).label()),
@@ -135,7 +135,7 @@ pub fn waba_line(w: &SnapshotWaba) -> String {
         yes_no(o.credit_shared).into(),
         yes_no(o.phones_registered).into(),
         phones.len().to_string(),
-        opt(worst_quality(phones)),
+        opt(worst_quality(&phones).as_deref()),
         w.bsp_registration.state.as_str().into(),
         cell(w.waba.name()),
     ];

@@ -65,7 +65,7 @@ pub fn draw(
             phone_area,
         );
     } else {
-        draw_phones(frame, phone_area, phones, pane.phone_selected, theme);
+        draw_phones(frame, phone_area, &phones, pane.phone_selected, theme);
         if let Some(p) = phones.get(pane.phone_selected) {
             frame.render_widget(Paragraph::new(selected_phone_line(p, theme)), selected_line);
         }
@@ -416,7 +416,7 @@ fn health_lines<'a>(h: Option<&HealthStatus>, width: u16, theme: &Theme) -> Vec<
     };
     let mut out = vec![];
     let mut quiet = vec![];
-    for e in &h.entities {
+    for e in h.entities.iter() {
         let health = Health::of(e.can_send_message.as_deref());
         let kind = inert(e.entity_type.as_deref().unwrap_or("ENTITY")).into_owned();
         if health == Health::Available && e.errors().is_empty() && e.additional_info().is_empty() {

@@ -50,7 +50,8 @@ async fn a_refresh_reads_every_waba_with_every_number_in_a_handful_of_requests()
             .iter()
             .map(|p| p.id.as_str())
             .collect();
-        let got: Vec<&str> = w.node.phone_numbers.iter().map(|p| p.id.as_str()).collect();
+        let phones = w.node.phone_numbers.to_vec();
+        let got: Vec<&str> = phones.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(got, want, "numbers of {}", w.id());
         assert!(w.subscribed_apps.is_some() && w.solutions.is_some());
     }
@@ -111,7 +112,7 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
         .unwrap();
     assert_eq!(waba_entity.errors()[0].error_code, Some(141010));
     assert!(waba_entity.errors()[0].possible_solution.is_some());
-    let phone = &blocked.phone_numbers[0];
+    let phone = &blocked.phone_numbers.to_vec()[0];
     assert_eq!(phone.quality_rating.as_deref(), Some("RED"));
     assert_eq!(phone.throughput_level(), Some("STANDARD"));
     assert_eq!(phone.name_status.as_deref(), Some("APPROVED"));
@@ -126,7 +127,7 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
     );
 
     let limited = find(sim::DEMO_WABA_LIMITED_ID);
-    let entity = &limited.health_status.as_ref().unwrap().entities[0];
+    let entity = &limited.health_status.as_ref().unwrap().entities.to_vec()[0];
     assert_eq!(entity.can_send_message.as_deref(), Some("LIMITED"));
     assert!(!entity.additional_info().is_empty());
     assert_eq!(limited.primary_funding_id, None);
@@ -149,14 +150,17 @@ async fn fields_are_expanded_and_odd_values_kept_raw() {
         Health::Other("DEGRADED_SERVICE".into())
     );
     assert_eq!(
-        odd.phone_numbers[0].quality_rating.as_deref(),
+        odd.phone_numbers.to_vec()[0].quality_rating.as_deref(),
         Some("AMBER")
     );
     assert_eq!(
-        odd.phone_numbers[0].status.as_deref(),
+        odd.phone_numbers.to_vec()[0].status.as_deref(),
         Some("PENDING_DELETION")
     );
-    assert_eq!(odd.phone_numbers[0].throughput_level(), Some("ULTRA"));
+    assert_eq!(
+        odd.phone_numbers.to_vec()[0].throughput_level(),
+        Some("ULTRA")
+    );
     assert_eq!(odd.other_fields()["ownership_type"], "CLIENT_OWNED");
     assert_eq!(
         odd.whatsapp_business_manager_messaging_limit.as_deref(),

@@ -258,7 +258,10 @@ fn the_reread_after_an_action_turns_the_checklist_and_keeps_the_detail_open() {
     feed(&mut m, [code(KeyCode::Enter), key('s'), key('y')]);
     let mut after = wabas().into_iter().find(|w| w.id() == "202").unwrap();
     after.subscribed_apps = subscribed(&[OUR_APP]).map(Into::into);
-    after.node.phone_numbers[0].status = Some("CONNECTED".into());
+    after
+        .node
+        .phone_numbers
+        .update(|p| p[0].status = Some("CONNECTED".into()));
     let target = Target::SubscribeApp {
         waba_id: "202".into(),
         waba_name: "Harborview Dental".into(),
@@ -382,9 +385,11 @@ fn r_on_a_banned_number_says_why_and_sends_nothing() {
     let mut m = wabas_model();
     let mut wabas = wabas();
     let w = wabas.iter_mut().find(|w| w.id() == "303").unwrap();
-    for p in &mut w.node.phone_numbers {
-        p.status = Some("BANNED".into());
-    }
+    w.node.phone_numbers.update(|phones| {
+        for p in phones {
+            p.status = Some("BANNED".into());
+        }
+    });
     feed(
         &mut m,
         [Msg::WabasLoaded {

@@ -178,7 +178,7 @@ pub fn phone(id: &str, number: &str, name: &str, quality: &str, status: &str) ->
 fn health(overall: &str, entities: Vec<HealthEntity>) -> Option<HealthStatus> {
     Some(HealthStatus {
         can_send_message: Some(overall.into()),
-        entities,
+        entities: entities.into(),
         ..Default::default()
     })
 }
@@ -239,7 +239,7 @@ pub fn waba_of(
             }),
             creation_time: Some(created),
             health_status,
-            phone_numbers: phones,
+            phone_numbers: phones.into(),
             ..Default::default()
         },
         subscribed_apps: apps.map(Into::into),

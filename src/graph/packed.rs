@@ -1,0 +1,472 @@
+//! Lists a WABA carries in bulk — its phone numbers and its health entities — kept packed in
+//! one byte string each, and decoded when read. A book of 100,000 WABAs is held for the whole
+//! session, and most of it is these lists: typed, a 16-digit id takes 24 bytes and a status 8;
+//! packed, 17 and 1–2 (a shared value is its number in [`Sym`]'s table). Reading a list builds
+//! its typed values: the pane derives what it sorts and filters by once, when a WABA arrives,
+//! and draws decode only the rows on screen and the open detail.
+//!
+//! The bytes are only ever written by [`Pack::pack`] in this process, so reading them back
+//! cannot meet anything else; a list that does not read back whole yields what did (never a
+//! panic).
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use compact_str::CompactString;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::waba_model::{
+    EntityDetails, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields, Sym, Throughput,
+};
+
+/// Bytes being written.
+#[derive(Default)]
+pub struct Writer(Vec<u8>);
+
+/// Bytes being read.
+pub struct Reader<'a>(&'a [u8]);
+
+impl Writer {
+    fn varint(&mut self, mut n: u64) {
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.0.push(low);
+                return;
+            }
+            self.0.push(low | 0x80);
+        }
+    }
+
+    fn str(&mut self, s: &str) {
+        self.varint(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// 0 = absent, else the length plus one, then the bytes.
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.varint(0),
+            Some(s) => {
+                self.varint(s.len() as u64 + 1);
+                self.0.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// 0 = absent, 1 = the text follows, k + 2 = value k of the shared table.
+    fn sym(&mut self, s: Option<&Sym>) {
+        match s {
+            None => self.varint(0),
+            Some(s) => match s.index() {
+                Some(k) => self.varint(u64::from(k) + 2),
+                None => {
+                    self.varint(1);
+                    self.str(s);
+                }
+            },
+        }
+    }
+
+    fn raw(&mut self, r: &RawFields) {
+        self.opt_str((!r.is_empty()).then(|| r.text()));
+    }
+
+    fn flag(&mut self, present: bool) {
+        self.0.push(u8::from(present));
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn bytes(&mut self, len: usize) -> Option<&'a [u8]> {
+        if len > self.0.len() {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        std::str::from_utf8(self.bytes(len)?).ok()
+    }
+
+    fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        match usize::try_from(self.varint()?).ok()? {
+            0 => Some(None),
+            n => Some(Some(std::str::from_utf8(self.bytes(n - 1)?).ok()?)),
+        }
+    }
+
+    fn compact(&mut self) -> Option<Option<CompactString>> {
+        Some(self.opt_str()?.map(CompactString::from))
+    }
+
+    fn sym(&mut self) -> Option<Option<Sym>> {
+        Some(match self.varint()? {
+            0 => None,
+            1 => Some(Sym::new(self.str()?)),
+            k => Some(Sym::at(u16::try_from(k - 2).ok()?)?),
+        })
+    }
+
+    fn raw(&mut self) -> Option<RawFields> {
+        Some(match self.opt_str()? {
+            None => RawFields::default(),
+            Some(text) => RawFields::from_text(text),
+        })
+    }
+
+    fn flag(&mut self) -> Option<bool> {
+        Some(self.byte()? != 0)
+    }
+}
+
+/// A value that packs into bytes and reads back equal.
+pub trait Pack: Sized {
+    fn pack(&self, w: &mut Writer);
+    fn unpack(r: &mut Reader) -> Option<Self>;
+}
+
+impl Pack for HealthEntity {
+    fn pack(&self, w: &mut Writer) {
+        w.sym(self.entity_type.as_ref());
+        w.str(&self.id);
+        w.sym(self.can_send_message.as_ref());
+        // Rare (a blocked or limited entity): as its JSON text.
+        let details = self
+            .details
+            .get()
+            .and_then(|d| serde_json::to_string(d).ok());
+        w.opt_str(details.as_deref());
+    }
+
+    fn unpack(r: &mut Reader) -> Option<HealthEntity> {
+        let entity_type = r.sym()?;
+        let id = CompactString::from(r.str()?);
+        let can_send_message = r.sym()?;
+        let details = match r.opt_str()? {
+            None => Rare::default(),
+            Some(text) => Rare::of(serde_json::from_str::<EntityDetails>(text).ok()?),
+        };
+        Some(HealthEntity {
+            entity_type,
+            id,
+            can_send_message,
+            details,
+        })
+    }
+}
+
+impl Pack for PhoneNumber {
+    fn pack(&self, w: &mut Writer) {
+        w.str(&self.id);
+        w.opt_str(self.display_phone_number.as_deref());
+        w.opt_str(self.verified_name.as_deref());
+        for s in [
+            &self.quality_rating,
+            &self.status,
+            &self.code_verification_status,
+            &self.name_status,
+            &self.platform_type,
+        ] {
+            w.sym(s.as_ref());
+        }
+        w.flag(self.throughput.is_some());
+        if let Some(t) = &self.throughput {
+            w.sym(t.level.as_ref());
+            w.raw(&t.extra);
+        }
+        w.flag(self.health_status.is_some());
+        if let Some(h) = &self.health_status {
+            w.sym(h.can_send_message.as_ref());
+            let bytes = h.entities.bytes();
+            w.varint(bytes.len() as u64);
+            w.0.extend_from_slice(bytes);
+            w.raw(&h.extra);
+        }
+        w.raw(&self.extra);
+    }
+
+    fn unpack(r: &mut Reader) -> Option<PhoneNumber> {
+        let id = CompactString::from(r.str()?);
+        let display_phone_number = r.compact()?;
+        let verified_name = r.compact()?;
+        let quality_rating = r.sym()?;
+        let status = r.sym()?;
+        let code_verification_status = r.sym()?;
+        let name_status = r.sym()?;
+        let platform_type = r.sym()?;
+        let throughput = if r.flag()? {
+            Some(Throughput {
+                level: r.sym()?,
+                extra: r.raw()?,
+            })
+        } else {
+            None
+        };
+        let health_status = if r.flag()? {
+            let can_send_message = r.sym()?;
+            let len = usize::try_from(r.varint()?).ok()?;
+            let entities = PackedList::from_bytes(r.bytes(len)?);
+            Some(HealthStatus {
+                can_send_message,
+                entities,
+                extra: r.raw()?,
+            })
+        } else {
+            None
+        };
+        Some(PhoneNumber {
+            id,
+            display_phone_number,
+            verified_name,
+            quality_rating,
+            status,
+            code_verification_status,
+            name_status,
+            platform_type,
+            throughput,
+            health_status,
+            extra: r.raw()?,
+        })
+    }
+}
+
+/// A list kept packed: the count, then each item. Empty = no bytes at all.
+pub struct PackedList<T> {
+    bytes: Option<Box<[u8]>>,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> PackedList<T> {
+    fn from_bytes(bytes: &[u8]) -> PackedList<T> {
+        PackedList {
+            bytes: (!bytes.is_empty()).then(|| bytes.into()),
+            item: PhantomData,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.bytes.as_deref().unwrap_or_default()
+    }
+
+    /// How many items the list holds.
+    pub fn len(&self) -> usize {
+        Reader(self.bytes())
+            .varint()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes held, for measuring.
+    pub fn packed_len(&self) -> usize {
+        self.bytes().len()
+    }
+}
+
+impl<T: Pack> PackedList<T> {
+    /// The items, each read as it is reached.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        let mut r = Reader(self.bytes());
+        let n = r.varint().unwrap_or(0);
+        (0..n).map_while(move |_| T::unpack(&mut r))
+    }
+
+    pub fn get(&self, i: usize) -> Option<T> {
+        self.iter().nth(i)
+    }
+
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().collect()
+    }
+
+    /// Change the items (decoded, changed, packed again).
+    pub fn update(&mut self, change: impl FnOnce(&mut Vec<T>)) {
+        let mut items = self.to_vec();
+        change(&mut items);
+        *self = PackedList::from(items);
+    }
+}
+
+impl<T: Pack> From<Vec<T>> for PackedList<T> {
+    fn from(items: Vec<T>) -> PackedList<T> {
+        items.into_iter().collect()
+    }
+}
+
+impl<T: Pack> FromIterator<T> for PackedList<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> PackedList<T> {
+        let items: Vec<T> = items.into_iter().collect();
+        if items.is_empty() {
+            return PackedList::default();
+        }
+        let mut w = Writer::default();
+        w.varint(items.len() as u64);
+        items.iter().for_each(|t| t.pack(&mut w));
+        PackedList::from_bytes(&w.0)
+    }
+}
+
+impl<T> Default for PackedList<T> {
+    fn default() -> PackedList<T> {
+        PackedList {
+            bytes: None,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T> Clone for PackedList<T> {
+    fn clone(&self) -> PackedList<T> {
+        PackedList {
+            bytes: self.bytes.clone(),
+            item: PhantomData,
+        }
+    }
+}
+
+/// Packing is deterministic: equal items give equal bytes.
+impl<T> PartialEq for PackedList<T> {
+    fn eq(&self, other: &PackedList<T>) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl<T> Eq for PackedList<T> {}
+
+impl<T: Pack + fmt::Debug> fmt::Debug for PackedList<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Pack + Serialize> Serialize for PackedList<T> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(self.iter())
+    }
+}
+
+/// A list, or a Graph edge `{data: [...]}`; items that do not read as `T` are skipped (as
+/// `waba_model`'s lenient readers do).
+impl<'de, T: Pack + serde::de::DeserializeOwned> Deserialize<'de> for PackedList<T> {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<PackedList<T>, D::Error> {
+        Ok(PackedList::from(super::waba_model::list_of::<D, T>(de)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn phone(id: &str) -> PhoneNumber {
+        serde_json::from_value(json!({
+            "id": id, "display_phone_number": "+52 710 227 7509", "verified_name": "Halcyon Bakery",
+            "quality_rating": "GREEN", "status": "CONNECTED", "code_verification_status": "VERIFIED",
+            "name_status": "APPROVED", "platform_type": "CLOUD_API", "throughput": {"level": "STANDARD"},
+            "health_status": {"can_send_message": "LIMITED", "entities": [
+                {"entity_type": "PHONE_NUMBER", "id": id, "can_send_message": "LIMITED",
+                 "additional_info": ["Pending review"], "errors": [{"error_code": 141006, "x": [1]}]}
+            ], "odd": true},
+            "new_field": {"a": "b"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn phones_read_back_equal_and_smaller_than_typed() {
+        let phones = vec![
+            phone("3200000000000131"),
+            PhoneNumber::default(),
+            phone("7"),
+        ];
+        let packed = PackedList::from(phones.clone());
+        assert_eq!(packed.len(), 3);
+        assert_eq!(packed.to_vec(), phones);
+        assert_eq!(packed.get(2), Some(phones[2].clone()));
+        assert_eq!(
+            serde_json::to_value(&packed).unwrap(),
+            serde_json::to_value(&phones).unwrap()
+        );
+        let plain: PhoneNumber = serde_json::from_value(json!({
+            "id": "3200000000000131", "display_phone_number": "+52 710 227 7509",
+            "verified_name": "Halcyon Bakery", "quality_rating": "GREEN", "status": "CONNECTED",
+            "code_verification_status": "VERIFIED", "name_status": "APPROVED",
+            "platform_type": "CLOUD_API", "throughput": {"level": "STANDARD"},
+            "health_status": {"can_send_message": "AVAILABLE", "entities": [
+                {"entity_type": "PHONE_NUMBER", "id": "3200000000000131", "can_send_message": "AVAILABLE"}]}
+        }))
+        .unwrap();
+        let one = PackedList::from(vec![plain.clone()]);
+        assert_eq!(one.to_vec(), vec![plain]);
+        assert!(one.packed_len() < 100, "{} bytes", one.packed_len());
+        assert!(PackedList::<PhoneNumber>::default().is_empty());
+        assert_eq!(PackedList::<PhoneNumber>::from(vec![]).packed_len(), 0);
+    }
+
+    #[test]
+    fn values_beyond_the_shared_table_and_odd_text_survive() {
+        let mut p = phone("1");
+        p.status = Some(Sym::new(&"S".repeat(200)));
+        p.verified_name = Some("名前 \u{202e} \n".into());
+        p.throughput = Some(Throughput::default());
+        let packed = PackedList::from(vec![p.clone()]);
+        assert_eq!(packed.to_vec(), vec![p]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_phone_list_reads_back_equal(
+            ids in proptest::collection::vec("[0-9]{1,20}|\\PC{0,30}", 0..5),
+            statuses in proptest::collection::vec(proptest::option::of("[A-Z_]{0,12}|\\PC{0,60}"), 5),
+        ) {
+            let phones: Vec<PhoneNumber> = ids
+                .iter()
+                .map(|id| PhoneNumber {
+                    id: id.as_str().into(),
+                    display_phone_number: statuses[0].as_deref().map(Into::into),
+                    quality_rating: statuses[1].as_deref().map(Sym::new),
+                    status: statuses[2].as_deref().map(Sym::new),
+                    platform_type: statuses[3].as_deref().map(Sym::new),
+                    health_status: statuses[4].as_ref().map(|s| HealthStatus {
+                        can_send_message: Some(Sym::new(s)),
+                        entities: PackedList::from(vec![HealthEntity {
+                            id: id.as_str().into(),
+                            entity_type: Some(Sym::new(s)),
+                            ..HealthEntity::default()
+                        }]),
+                        ..HealthStatus::default()
+                    }),
+                    ..PhoneNumber::default()
+                })
+                .collect();
+            let packed = PackedList::from(phones.clone());
+            proptest::prop_assert_eq!(packed.to_vec(), phones);
+        }
+    }
+}
