@@ -17,12 +17,22 @@ use proptest::prelude::*;
 use serde_json::json;
 
 /// A WABA of the small book: ids 0..12, owners b0..b4 (or none), funding c0..c4, x (not
-/// ours) or none, names that tie in lowercase.
+/// ours), blank or none, names that tie in lowercase or share their first 16 bytes.
 fn waba(id: u8, owner: Option<u8>, funding: Option<u8>, name: u8) -> Waba {
     Waba {
         node: WabaNode {
             id: format!("w{id}"),
-            name: ["acme", "Acme", "zeta", "Beta", "beta"][name as usize % 5].to_string(),
+            name: [
+                "acme",
+                "Acme",
+                "zeta",
+                "Beta",
+                "beta",
+                "Customer Messaging Ltd B",
+                "customer messaging ltd a",
+                "Ωmega",
+            ][name as usize % 8]
+                .to_string(),
             primary_funding_id: funding.map(|f| match f {
                 5 => "x".to_string(),
                 6 => " ".to_string(),
@@ -30,7 +40,8 @@ fn waba(id: u8, owner: Option<u8>, funding: Option<u8>, name: u8) -> Waba {
             }),
             owner_business_info: owner.map(|o| BusinessRef {
                 id: format!("b{o}"),
-                name: (o % 2 == 0).then(|| format!("Biz {}", 4 - o)),
+                // Long enough that the order needs more than the first 16 bytes.
+                name: (o % 2 == 0).then(|| format!("Business Partners {}", 4 - o)),
             }),
             ..Default::default()
         },
@@ -65,7 +76,7 @@ fn a_waba() -> impl Strategy<Value = Waba> {
         0u8..12,
         proptest::option::of(0u8..5),
         proptest::option::of(0u8..7),
-        0u8..5,
+        0u8..8,
     )
         .prop_map(|(id, owner, funding, name)| waba(id, owner, funding, name))
 }
