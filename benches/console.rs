@@ -257,3 +257,42 @@ fn credit_join_page_of_500(bencher: divan::Bencher, n: usize) {
         }
     });
 }
+
+/// A filter keystroke on the Credit lines pane (one more letter, then Backspace, each with
+/// its draw): the filter reads every allocation's WABAs and every not-funded WABA.
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn credit_filter_keystroke(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    c.press(key('3'));
+    c.press(key('/'));
+    c.press(key('c'));
+    bencher.with_inputs(|| ()).bench_local_values(|()| {
+        c.press(key('u'));
+        c.press(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
+    });
+}
+
+/// The join brought to a whole list (a round's `WabasLoaded`) in which nothing changed: a
+/// look-up per WABA.
+#[divan::bench(args = SIZES, sample_count = 20, sample_size = 1)]
+fn credit_join_whole_list(bencher: divan::Bencher, n: usize) {
+    let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
+    let mut join = FundingJoin::new(&lines(n));
+    join.sync_all(&wabas);
+    bencher.bench_local(|| join.sync_all(&wabas));
+}
+
+/// The join built again for new credit lines (they are few; the WABAs are all re-read).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn credit_join_rebuild(bencher: divan::Bencher, n: usize) {
+    let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
+    let lines = lines(n);
+    bencher.bench_local(|| {
+        let mut join = FundingJoin::new(&lines);
+        join.sync_all(&wabas);
+        join
+    });
+}

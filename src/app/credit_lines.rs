@@ -25,6 +25,20 @@ use crate::app::msg::{Effect, Target};
 use crate::app::pipeline::confirm;
 use crate::graph::credit_model::{WABA_CURRENCIES, default_currency};
 
+/// `hay.to_lowercase().contains(needle)` for a lowercase `needle`, without the copy when `hay`
+/// is ASCII (a filter keystroke reads every WABA an allocation covers).
+fn contains_lowercase(hay: &str, needle: &str) -> bool {
+    if !hay.is_ascii() {
+        return hay.to_lowercase().contains(needle);
+    }
+    let needle = needle.as_bytes();
+    needle.is_empty()
+        || hay
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// Counts of one credit line's allocations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineCounts {
@@ -330,9 +344,8 @@ impl CreditLinesPane {
 
     fn derive_view(&self, wabas_read: bool, join: &FundingJoin) -> CreditView {
         let needle = self.filter.value().trim().to_lowercase();
-        let matches = |hay: &[&str]| {
-            needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(&needle))
-        };
+        let matches =
+            |hay: &[&str]| needle.is_empty() || hay.iter().any(|h| contains_lowercase(h, &needle));
         let mut view = CreditView::default();
         let mut first = 0;
         for (li, data) in self.lines.iter().enumerate() {
@@ -1032,6 +1045,21 @@ mod tests {
         assert_eq!(v.matching, [1, 0]);
         // a1 is hidden: the selection stays at its index, now a4.
         assert_eq!(pane.position(&v), 1);
+    }
+
+    #[test]
+    fn contains_lowercase_agrees_with_to_lowercase() {
+        for hay in ["Lumen Bakery", "LUMEN", "", "Ωmega Ltd", "İstanbul", "a-b"] {
+            for needle in [
+                "lumen", "bakery", "", "ωmega", "i̇st", "ltd", "a-b", "x", "é",
+            ] {
+                assert_eq!(
+                    contains_lowercase(hay, needle),
+                    hay.to_lowercase().contains(needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]

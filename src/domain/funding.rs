@@ -365,9 +365,9 @@ pub fn cmp_lowercase(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// The first 16 bytes of `s.to_lowercase()`, zero-padded, as one number: comparing two of
-/// them orders the strings as far as it tells (equal prefixes: compare the strings).
-fn lowercase_prefix(s: &str) -> u128 {
+/// The first 16 bytes of `s.to_lowercase()`, zero-padded: comparing two of them orders the
+/// strings as far as it tells (equal prefixes: compare the strings).
+fn lowercase_prefix(s: &str) -> [u8; 16] {
     let mut out = [0u8; 16];
     let mut fill = |bytes: &mut dyn Iterator<Item = u8>| {
         for (slot, b) in out.iter_mut().zip(bytes) {
@@ -379,7 +379,7 @@ fn lowercase_prefix(s: &str) -> u128 {
     } else {
         fill(&mut s.to_lowercase().bytes());
     }
-    u128::from_be_bytes(out)
+    out
 }
 
 /// A not-funded WABA in one of the orders. It holds the WABA the book already shares (no copy
@@ -391,7 +391,7 @@ fn lowercase_prefix(s: &str) -> u128 {
 struct Ranked {
     order: UnfundedOrder,
     reason: Unfunded,
-    prefix: u128,
+    prefix: [u8; 16],
     waba: Arc<Waba>,
 }
 
