@@ -426,20 +426,16 @@ impl CreditLinesPane {
                 Box::new(missing)
             };
             for (w, u) in missing {
-                let reason = join.reason(u, w);
+                // The reason in words only when the WABA's own fields did not match.
                 let shown = needle.is_empty()
-                    || matches(&[
-                        w.id(),
-                        w.name(),
-                        w.owner_name().unwrap_or(""),
-                        &reason.label(),
-                    ]);
+                    || matches(&[w.id(), w.name(), w.owner_name().unwrap_or("")])
+                    || matches(&[&join.reason(u, w).label()]);
                 if shown {
                     view.matching[1] += 1;
                     if lane_shown {
                         view.rows.push(CreditRow::NotFunded {
                             waba_id: w.id().to_string(),
-                            reason,
+                            reason: join.reason(u, w),
                         });
                     }
                 }
@@ -589,9 +585,12 @@ impl CreditLinesPane {
         }
         self.newer.retain(|_, n| *n > started);
         self.list_read = started;
-        self.lines = lines;
+        // The same lines again (most refreshes): the join stands, nothing is derived again.
+        if lines != self.lines {
+            self.lines = lines;
+            self.version += 1;
+        }
         self.loaded = true;
-        self.version += 1;
     }
 
     /// As of which read the allocation is shown; `None` when it is not held.
