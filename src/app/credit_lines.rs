@@ -2,9 +2,9 @@
 //! the WABAs the WABAs pane holds (which customers each line funds, whether Meta's check holds,
 //! which WABAs have no credit of ours), the filter, the selection and the open detail.
 //!
-//! The join is derived from the two panes' data when either changes or the filter does (and
-//! kept until then), so it can never be stale against either and a key or a frame costs no
-//! join.
+//! The join (`domain::funding::FundingJoin`) is kept up to date by `update` as WABAs and
+//! lines arrive, by what changed; the view (rows, counts, filter matches) is derived from it
+//! when the data or the query changes and kept until then, so a key or a frame costs no join.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -376,23 +376,18 @@ impl CreditLinesPane {
             }
             for (ai, check) in allocs {
                 let a = &data.allocations[ai];
-                let shown = needle.is_empty() || {
-                    let mut hay = vec![
-                        a.id.as_str(),
-                        a.business_name(),
-                        a.business_id().unwrap_or(""),
-                        a.credential_id().unwrap_or(""),
-                        a.request_status.as_deref().unwrap_or(""),
-                        check.verification.label(),
-                    ];
-                    if wabas_read {
-                        for w in join.covered(first + ai) {
-                            hay.push(w.id());
-                            hay.push(w.name());
-                        }
-                    }
-                    matches(&hay)
-                };
+                // The allocation's own fields, then its WABAs until one matches.
+                let shown = matches(&[
+                    a.id.as_str(),
+                    a.business_name(),
+                    a.business_id().unwrap_or(""),
+                    a.credential_id().unwrap_or(""),
+                    a.request_status.as_deref().unwrap_or(""),
+                    check.verification.label(),
+                ]) || (wabas_read
+                    && join
+                        .covered(first + ai)
+                        .any(|w| matches(&[w.id(), w.name()])));
                 if shown {
                     view.matching[0] += 1;
                     if lane_shown {
