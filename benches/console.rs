@@ -2,14 +2,18 @@
 //!
 //! For books of 100, 10,000 and 100,000 WABAs (built in-process, no HTTP), `update` plus a draw
 //! into a 120x40 `TestBackend` for: a navigation key (`j`), a filter keystroke (typing one more
-//! letter), a pane switch (WABAs → Credit lines → WABAs), and the idle tick (a draw with nothing
-//! changed). The target is a cost per key independent of the book: compare each benchmark's
+//! letter), a pane switch (WABAs → Credit lines → WABAs), the first switch to Credit lines after
+//! a page changed a WABA, and the idle tick (a draw with nothing changed); and the credit join's
+//! part of a page of 500 WABAs arriving. The target is a cost per key independent of the book: compare each benchmark's
 //! 100,000 figure with its 100 figure (the README quotes the ratios).
 
 use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use partnerdeck::app::msg::WabaList;
+use std::sync::Arc;
+
+use partnerdeck::app::msg::{WabaList, WabaPage};
 use partnerdeck::app::{Model, Msg, ReadStamp, update};
+use partnerdeck::domain::funding::FundingJoin;
 use partnerdeck::graph::credit_model::CreditLineData;
 use partnerdeck::graph::waba_model::Waba;
 use partnerdeck::ui::{Theme, draw};
@@ -27,44 +31,49 @@ fn main() {
 /// A book of `n` WABAs with the variety of a real one: every tenth blocked or limited, one in
 /// seven not subscribed, one in five not funded, one to three numbers each.
 fn book(n: usize) -> Vec<Waba> {
-    (0..n)
-        .map(|i| {
-            let health = match i % 10 {
-                0 => "BLOCKED",
-                1 => "LIMITED",
-                _ => "AVAILABLE",
-            };
-            let phones: Vec<_> = (0..1 + i % 3)
-                .map(|p| {
-                    json!({
-                        "id": format!("32{i:08}{p}"),
-                        "display_phone_number": format!("+1 555 {i:07}"),
-                        "verified_name": format!("Customer {i}"),
-                        "quality_rating": if i % 17 == 0 { "RED" } else { "GREEN" },
-                        "status": if i % 4 == 0 { "PENDING" } else { "CONNECTED" },
-                    })
-                })
-                .collect();
-            let node = json!({
-                "id": format!("31{i:010}"),
-                "name": format!("Customer {i} Messaging"),
-                "currency": "USD",
-                "creation_time": 1_700_000_000 + i as i64,
-                "health_status": {"can_send_message": health},
-                "owner_business_info": {"id": format!("33{i:010}"), "name": format!("Business {i}")},
-                "primary_funding_id": if i % 5 == 0 { None } else { Some(format!("77{:04}", i % 40)) },
-                "phone_numbers": {"data": phones},
-            });
-            let subscribed = if i % 7 == 0 { json!([]) } else { json!([{"whatsapp_business_api_data": {"id": OUR_APP}}]) };
-            let mut w: Waba = Waba {
-                node: serde_json::from_value(node).expect("a WABA node"),
-                ..Default::default()
-            };
-            w.subscribed_apps = serde_json::from_value(subscribed).ok();
-            w.solutions = Some(vec![].into());
-            w
+    (0..n).map(book_waba).collect()
+}
+
+/// The `i`-th WABA of [`book`].
+fn book_waba(i: usize) -> Waba {
+    let health = match i % 10 {
+        0 => "BLOCKED",
+        1 => "LIMITED",
+        _ => "AVAILABLE",
+    };
+    let phones: Vec<_> = (0..1 + i % 3)
+        .map(|p| {
+            json!({
+                "id": format!("32{i:08}{p}"),
+                "display_phone_number": format!("+1 555 {i:07}"),
+                "verified_name": format!("Customer {i}"),
+                "quality_rating": if i.is_multiple_of(17) { "RED" } else { "GREEN" },
+                "status": if i.is_multiple_of(4) { "PENDING" } else { "CONNECTED" },
+            })
         })
-        .collect()
+        .collect();
+    let node = json!({
+        "id": format!("31{i:010}"),
+        "name": format!("Customer {i} Messaging"),
+        "currency": "USD",
+        "creation_time": 1_700_000_000 + i as i64,
+        "health_status": {"can_send_message": health},
+        "owner_business_info": {"id": format!("33{i:010}"), "name": format!("Business {i}")},
+        "primary_funding_id": if i.is_multiple_of(5) { None } else { Some(format!("77{:04}", i % 40)) },
+        "phone_numbers": {"data": phones},
+    });
+    let subscribed = if i.is_multiple_of(7) {
+        json!([])
+    } else {
+        json!([{"whatsapp_business_api_data": {"id": OUR_APP}}])
+    };
+    let mut w: Waba = Waba {
+        node: serde_json::from_value(node).expect("a WABA node"),
+        ..Default::default()
+    };
+    w.subscribed_apps = serde_json::from_value(subscribed).ok();
+    w.solutions = Some(vec![].into());
+    w
 }
 
 /// Two credit lines whose allocations fund most of the book.
@@ -191,4 +200,99 @@ fn pane_switch(bencher: divan::Bencher, n: usize) {
 fn idle_tick(bencher: divan::Bencher, n: usize) {
     let mut c = Console::new(n);
     bencher.bench_local(|| c.draw());
+}
+
+/// The first switch to Credit lines after the WABAs changed: each sample, untimed, goes back
+/// to the WABAs pane and takes in a page that changes one WABA's funding; then, timed, `3`
+/// and its draw (the credit view is derived again from the join `update` kept).
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn pane_switch_after_page(bencher: divan::Bencher, n: usize) {
+    let console = std::cell::RefCell::new(Console::new(n));
+    let mut flip = 0usize;
+    bencher
+        .with_inputs(|| {
+            let mut c = console.borrow_mut();
+            c.press(key('2'));
+            flip += 1;
+            let mut w = book_waba(flip % n);
+            w.node.primary_funding_id = flip.is_multiple_of(2).then(|| "770001".into());
+            c.press(Msg::WabasPage {
+                started: ReadStamp::issue(),
+                page: WabaPage {
+                    wabas: vec![Arc::new(w)],
+                    listed: 0,
+                    expected: None,
+                },
+            });
+        })
+        .bench_local_values(|()| console.borrow_mut().press(key('3')));
+}
+
+/// One page of 500 changed WABAs arriving at a book of `n` (plus those 500), the credit join
+/// brought up to date: the join's part of a `WabasPage`, alone. Each sample's page is the
+/// other version of the same 500 (funded by our credential, then not funded at all), so every
+/// WABA of it is a real change.
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn credit_join_page_of_500(bencher: divan::Bencher, n: usize) {
+    let lines = lines(n);
+    let page = |funded: bool| -> Vec<Arc<Waba>> {
+        (0..500)
+            .map(|k| {
+                let mut w = book_waba(k);
+                w.node.id = format!("39{k:010}").into();
+                w.node.primary_funding_id = funded.then(|| format!("77{:04}", k % 40).into());
+                Arc::new(w)
+            })
+            .collect()
+    };
+    let versions = [page(true), page(false)];
+    let mut join = FundingJoin::new(&lines);
+    let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
+    join.sync_all(wabas.iter().chain(&versions[0]));
+    let mut turn = 0;
+    bencher.bench_local(|| {
+        turn += 1;
+        for w in &versions[turn % 2] {
+            join.put(w);
+        }
+    });
+}
+
+/// A filter keystroke on the Credit lines pane (one more letter, then Backspace, each with
+/// its draw): the filter reads every allocation's WABAs and every not-funded WABA.
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn credit_filter_keystroke(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    c.press(key('3'));
+    c.press(key('/'));
+    c.press(key('c'));
+    bencher.with_inputs(|| ()).bench_local_values(|()| {
+        c.press(key('u'));
+        c.press(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
+    });
+}
+
+/// The join brought to a whole list (a round's `WabasLoaded`) in which nothing changed: a
+/// look-up per WABA.
+#[divan::bench(args = SIZES, sample_count = 20, sample_size = 1)]
+fn credit_join_whole_list(bencher: divan::Bencher, n: usize) {
+    let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
+    let mut join = FundingJoin::new(&lines(n));
+    join.sync_all(&wabas);
+    bencher.bench_local(|| join.sync_all(&wabas));
+}
+
+/// The join built again for new credit lines (they are few; the WABAs are all re-read).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn credit_join_rebuild(bencher: divan::Bencher, n: usize) {
+    let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
+    let lines = lines(n);
+    bencher.bench_local(|| {
+        let mut join = FundingJoin::new(&lines);
+        join.sync_all(&wabas);
+        join
+    });
 }

@@ -2,27 +2,42 @@
 //! the WABAs the WABAs pane holds (which customers each line funds, whether Meta's check holds,
 //! which WABAs have no credit of ours), the filter, the selection and the open detail.
 //!
-//! The join is derived from the two panes' data when either changes or the filter does (and
-//! kept until then), so it can never be stale against either and a key or a frame costs no
-//! join.
+//! The join (`domain::funding::FundingJoin`) is kept up to date by `update` as WABAs and
+//! lines arrive, by what changed; the view (rows, counts, filter matches) is derived from it
+//! when the data or the query changes and kept until then, so a key or a frame costs no join.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use tui_input::Input;
 
 use crate::app::msg::ReadStamp;
-use crate::app::wabas::{WabaRow, WabasPane};
+use crate::app::wabas::WabasPane;
 use crate::domain::funding::{
-    AllocationCheck, FundingIndex, NotFunded, Verification, WabaFunding, check_allocation,
-    not_funded, our_credentials,
+    CheckSummary, FundingJoin, NotFunded, UnfundedOrder, Verification, our_credentials,
 };
 use crate::graph::credit_model::{AllocationConfig, CreditLineData};
+use crate::graph::waba_model::Waba;
 
 use crate::app::keymap::{Command, key_label};
 use crate::app::model::{Confirm, Model, ShareChoice};
 use crate::app::msg::{Effect, Target};
 use crate::app::pipeline::confirm;
 use crate::graph::credit_model::{WABA_CURRENCIES, default_currency};
+
+/// `hay.to_lowercase().contains(needle)` for a lowercase `needle`, without the copy when `hay`
+/// is ASCII (a filter keystroke reads every WABA an allocation covers).
+fn contains_lowercase(hay: &str, needle: &str) -> bool {
+    if !hay.is_ascii() {
+        return hay.to_lowercase().contains(needle);
+    }
+    let needle = needle.as_bytes();
+    needle.is_empty()
+        || hay
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
 
 /// Counts of one credit line's allocations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -129,7 +144,7 @@ pub enum CreditRow {
     Allocation {
         line: usize,
         alloc: usize,
-        check: AllocationCheck,
+        check: CheckSummary,
     },
     NotFunded {
         waba_id: String,
@@ -194,6 +209,11 @@ pub struct CreditLinesPane {
     pub newer: HashMap<String, ReadStamp>,
     /// Bumped on every change to `lines`.
     version: u64,
+    /// Our allocations joined with the WABAs, kept up to date by `update`.
+    join: FundingJoin,
+    /// The `version` of the lines and the WABAs pane's version the join is up to date with.
+    join_lines: Option<u64>,
+    join_wabas: Option<u64>,
     /// The last view and what it was derived from.
     derived: std::cell::RefCell<Option<(ViewKey, std::sync::Arc<CreditView>)>>,
 }
@@ -211,8 +231,10 @@ struct ViewKey {
 }
 
 impl CreditLinesPane {
-    /// The rows and counts, joined with the WABAs pane's data; derived again only when the
-    /// lines, the WABAs or the filter changed.
+    /// The rows and counts, read from the funding join; derived again only when the lines,
+    /// the WABAs or the query changed. The join itself is kept up to date by `update`
+    /// ([`sync`](Self::sync), [`wabas_arrived`](Self::wabas_arrived)), so this is a walk over
+    /// what the lane shows, never a join or a sort of the book.
     pub fn view(&self, wabas: &WabasPane) -> std::sync::Arc<CreditView> {
         let key = ViewKey {
             lines: self.version,
@@ -229,35 +251,107 @@ impl CreditLinesPane {
         {
             return v.clone();
         }
-        let view = std::sync::Arc::new(self.derive_view(wabas));
+        let view = std::sync::Arc::new(self.derive_view(wabas.loaded, &self.join_for(wabas)));
         *d = Some((key, view.clone()));
         view
     }
 
-    fn derive_view(&self, wabas: &WabasPane) -> CreditView {
-        let index = wabas.loaded.then(|| {
-            FundingIndex::new(
-                wabas
-                    .rows
-                    .iter()
-                    .map(|r| WabaFunding::of(&r.waba))
-                    .collect(),
-            )
-        });
-        let needle = self.filter.value().trim().to_lowercase();
-        let matches = |hay: &[&str]| {
-            needle.is_empty() || hay.iter().any(|h| h.to_lowercase().contains(&needle))
+    /// Whether the join is up to date with the lines and these WABAs (after `update` it
+    /// always is).
+    pub fn join_current(&self, wabas: &WabasPane) -> bool {
+        self.join_lines == Some(self.version) && self.join_wabas == Some(wabas.version())
+    }
+
+    /// The join as of the lines and these WABAs: the one kept, or (only when something
+    /// changed them without telling this pane, as a plain-function test may) one built now.
+    fn join_for(&self, wabas: &WabasPane) -> Cow<'_, FundingJoin> {
+        if self.join_current(wabas) {
+            Cow::Borrowed(&self.join)
+        } else {
+            let mut join = FundingJoin::new(&self.lines);
+            join.sync_all(wabas.rows.iter().map(|r| &r.waba));
+            Cow::Owned(join)
+        }
+    }
+
+    /// Bring the funding join up to date with the lines and the WABAs: built again when the
+    /// lines changed (they are few), else brought to the WABAs' whole list (a look-up per
+    /// WABA: after a whole list, a re-read, new rules). Nothing when neither changed.
+    pub fn sync(&mut self, wabas: &WabasPane) {
+        if self.join_lines != Some(self.version) {
+            self.join = FundingJoin::new(&self.lines);
+            self.join_lines = Some(self.version);
+            self.join_wabas = None;
+        }
+        if self.join_wabas != Some(wabas.version()) {
+            self.join.sync_all(wabas.rows.iter().map(|r| &r.waba));
+            self.join_wabas = Some(wabas.version());
+        }
+    }
+
+    /// Before a page of WABAs is applied: what to tell the join afterwards (`None`: the join
+    /// is behind anyway and the next [`sync`](Self::sync) takes the whole list).
+    pub fn wabas_arriving(
+        &self,
+        wabas: &WabasPane,
+        arriving: &[std::sync::Arc<Waba>],
+    ) -> Option<Vec<std::sync::Arc<Waba>>> {
+        self.join_current(wabas).then(|| arriving.to_vec())
+    }
+
+    /// After the page is applied: only its WABAs changed, so only they are taken into the
+    /// join (each as the row now holds it: a later read's row stays), whatever the size of
+    /// the book.
+    pub fn wabas_arrived(&mut self, wabas: &WabasPane, arrived: Option<Vec<std::sync::Arc<Waba>>>) {
+        let Some(arrived) = arrived else {
+            return self.sync(wabas);
         };
-        let by_id: HashMap<&str, &WabaRow> = wabas.rows.iter().map(|r| (r.id(), r)).collect();
-        let waba_name = |id: &str| by_id.get(id).map_or("", |r| r.waba.name());
+        for w in &arrived {
+            if let Some(row) = wabas.row(w.id()) {
+                self.join.put(&row.waba);
+            }
+        }
+        self.join_wabas = Some(wabas.version());
+    }
+
+    /// The join's index of an allocation.
+    fn flat_index(&self, line: usize, alloc: usize) -> usize {
+        self.lines[..line.min(self.lines.len())]
+            .iter()
+            .map(|l| l.allocations.len())
+            .sum::<usize>()
+            + alloc
+    }
+
+    /// The WABAs an allocation covers (at most `limit`), in the order they arrived.
+    pub fn covered(
+        &self,
+        wabas: &WabasPane,
+        line: usize,
+        alloc: usize,
+        limit: usize,
+    ) -> Vec<std::sync::Arc<Waba>> {
+        if !wabas.loaded {
+            return vec![];
+        }
+        let at = self.flat_index(line, alloc);
+        self.join_for(wabas)
+            .covered(at)
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    fn derive_view(&self, wabas_read: bool, join: &FundingJoin) -> CreditView {
+        let needle = self.filter.value().trim().to_lowercase();
+        let matches =
+            |hay: &[&str]| needle.is_empty() || hay.iter().any(|h| contains_lowercase(h, &needle));
         let mut view = CreditView::default();
+        let mut first = 0;
         for (li, data) in self.lines.iter().enumerate() {
             let mut counts = LineCounts::default();
-            let mut allocs: Vec<(usize, AllocationCheck)> = data
-                .allocations
-                .iter()
-                .enumerate()
-                .map(|(ai, a)| (ai, check_allocation(a, index.as_ref())))
+            let mut allocs: Vec<(usize, CheckSummary)> = (0..data.allocations.len())
+                .map(|ai| (ai, join.check(first + ai, wabas_read)))
                 .collect();
             for (_, c) in &allocs {
                 counts.add(c.verification);
@@ -269,7 +363,7 @@ impl CreditLinesPane {
                 let first = match sort {
                     CreditSort::Problems => c.verification as usize,
                     CreditSort::Name => 0,
-                    CreditSort::Group => usize::MAX - c.waba_ids.len(),
+                    CreditSort::Group => usize::MAX - c.wabas,
                 };
                 (first, a.business_name().to_lowercase(), a.id.clone())
             });
@@ -282,19 +376,19 @@ impl CreditLinesPane {
             }
             for (ai, check) in allocs {
                 let a = &data.allocations[ai];
-                let mut hay = vec![
+                // The allocation's own fields, then its WABAs until one matches.
+                let shown = matches(&[
                     a.id.as_str(),
                     a.business_name(),
                     a.business_id().unwrap_or(""),
                     a.credential_id().unwrap_or(""),
                     a.request_status.as_deref().unwrap_or(""),
                     check.verification.label(),
-                ];
-                for id in &check.waba_ids {
-                    hay.push(id);
-                    hay.push(waba_name(id));
-                }
-                if matches(&hay) {
+                ]) || (wabas_read
+                    && join
+                        .covered(first + ai)
+                        .any(|w| matches(&[w.id(), w.name()])));
+                if shown {
                     view.matching[0] += 1;
                     if lane_shown {
                         view.rows.push(CreditRow::Allocation {
@@ -305,38 +399,38 @@ impl CreditLinesPane {
                     }
                 }
             }
+            first += data.allocations.len();
         }
-        if let Some(index) = &index {
-            let mut missing = not_funded(index, &self.lines);
-            view.not_funded = Some(missing.len());
-            let owner = |id: &str| {
-                by_id
-                    .get(id)
-                    .and_then(|r| r.waba.owner_name())
-                    .unwrap_or("")
-            };
-            let sort = self.sort;
-            missing.sort_by_cached_key(|(i, reason)| {
-                let id = index.wabas[*i].id;
-                let name = waba_name(id).to_lowercase();
-                match sort {
-                    CreditSort::Problems => (!reason.shareable(), String::new(), name, id),
-                    CreditSort::Name => (false, String::new(), name, id),
-                    CreditSort::Group => (false, owner(id).to_lowercase(), name, id),
-                }
-            });
-            if self.reverse {
-                missing.reverse();
+        if wabas_read {
+            view.not_funded = Some(join.unfunded_len());
+            let lane_shown = self.lane == CreditLane::NotFunded;
+            if needle.is_empty() && !lane_shown {
+                // Only the count is shown: no walk.
+                view.matching[1] = join.unfunded_len();
+                return view;
             }
-            for (i, reason) in missing {
-                let w = &index.wabas[i];
-                let label = reason.label();
-                if matches(&[w.id, waba_name(w.id), owner(w.id), &label]) {
+            let order = match self.sort {
+                CreditSort::Problems => UnfundedOrder::Fixable,
+                CreditSort::Name => UnfundedOrder::Name,
+                CreditSort::Group => UnfundedOrder::Owner,
+            };
+            let missing = join.unfunded(order);
+            let missing: Box<dyn Iterator<Item = _>> = if self.reverse {
+                Box::new(missing.rev())
+            } else {
+                Box::new(missing)
+            };
+            for (w, u) in missing {
+                // The reason in words only when the WABA's own fields did not match.
+                let shown = needle.is_empty()
+                    || matches(&[w.id(), w.name(), w.owner_name().unwrap_or("")])
+                    || matches(&[&join.reason(u, w).label()]);
+                if shown {
                     view.matching[1] += 1;
-                    if self.lane == CreditLane::NotFunded {
+                    if lane_shown {
                         view.rows.push(CreditRow::NotFunded {
-                            waba_id: w.id.to_string(),
-                            reason,
+                            waba_id: w.id().to_string(),
+                            reason: join.reason(u, w),
                         });
                     }
                 }
@@ -486,9 +580,12 @@ impl CreditLinesPane {
         }
         self.newer.retain(|_, n| *n > started);
         self.list_read = started;
-        self.lines = lines;
+        // The same lines again (most refreshes): the join stands, nothing is derived again.
+        if lines != self.lines {
+            self.lines = lines;
+            self.version += 1;
+        }
         self.loaded = true;
-        self.version += 1;
     }
 
     /// As of which read the allocation is shown; `None` when it is not held.
@@ -741,8 +838,7 @@ pub(crate) fn change_share_choice(model: &Model, confirm: &mut Confirm, cmd: Com
 /// customer business.
 fn start_revoke(model: &mut Model) -> Vec<Effect> {
     let view = model.credit.view(&model.wabas);
-    let Some(CreditRow::Allocation { line, alloc, check }) = model.credit.selected_row(&view)
-    else {
+    let Some(CreditRow::Allocation { line, alloc, .. }) = model.credit.selected_row(&view) else {
         model.notice = Some(format!(
             "Select an allocation (a customer business under a credit line, in the Allocations lane), then press {} to revoke it.",
             key_label(Command::Revoke)
@@ -763,13 +859,19 @@ fn start_revoke(model: &mut Model) -> Vec<Effect> {
         ));
         return vec![];
     }
+    let waba_ids = model
+        .credit
+        .covered(&model.wabas, line, alloc, usize::MAX)
+        .iter()
+        .map(|w| w.id().to_string())
+        .collect();
     let target = Target::RevokeAllocation {
         allocation_id: a.id.clone(),
         credit_line_id: data.line.id.clone(),
         credit_line_name: data.line.name().to_string(),
         business_id: a.business_id().map(str::to_string),
         business_name: a.business_name().to_string(),
-        waba_ids: check.waba_ids,
+        waba_ids,
     };
     confirm(model, "the revoke (DELETE)", target, None, None);
     vec![]
@@ -937,6 +1039,21 @@ mod tests {
         assert_eq!(v.matching, [1, 0]);
         // a1 is hidden: the selection stays at its index, now a4.
         assert_eq!(pane.position(&v), 1);
+    }
+
+    #[test]
+    fn contains_lowercase_agrees_with_to_lowercase() {
+        for hay in ["Lumen Bakery", "LUMEN", "", "Ωmega Ltd", "İstanbul", "a-b"] {
+            for needle in [
+                "lumen", "bakery", "", "ωmega", "i̇st", "ltd", "a-b", "x", "é",
+            ] {
+                assert_eq!(
+                    contains_lowercase(hay, needle),
+                    hay.to_lowercase().contains(needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -29,7 +29,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     // The model's key map is the active one while it runs, so `keymap::key_label` in any
     // notice names the key the user actually has.
     let keys = model.keymap.clone();
-    keymap::with_active(&keys, || route(model, msg))
+    let effects = keymap::with_active(&keys, || route(model, msg));
+    // The credit join follows what changed the WABAs or our lines (a page has told it
+    // already, WABA by WABA): the draw and the keys only read it.
+    model.credit.sync(&model.wabas);
+    effects
 }
 
 fn route(model: &mut Model, msg: Msg) -> Vec<Effect> {
@@ -219,7 +223,9 @@ fn route(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::WabasPage { started, page } => {
             let before = model.wabas.changes.clone();
+            let arriving = model.credit.wabas_arriving(&model.wabas, &page.wabas);
             model.wabas.apply_page(page, started);
+            model.credit.wabas_arrived(&model.wabas, arriving);
             if model.wabas.changes == before {
                 return vec![];
             }

@@ -3,7 +3,9 @@
 //! functions over the wire types: which WABAs each allocation covers, whether it holds, and
 //! which WABAs have no credit of ours (and why).
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::graph::credit_model::{AllocationConfig, CreditLineData, non_empty};
 use crate::graph::waba_model::Waba;
@@ -289,6 +291,544 @@ pub fn not_funded(index: &FundingIndex, lines: &[CreditLineData]) -> Vec<(usize,
     out
 }
 
+// ---------------------------------------------------------------- the join kept up to date
+
+/// Why a WABA has no credit of ours, in a few bytes: an allocation by its index in the
+/// [`FundingJoin`] (lines in order, each line's allocations in order); the funding source is
+/// read from the WABA itself when the reason is spelled out ([`FundingJoin::reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unfunded {
+    NoFunding,
+    NotAttached(u32),
+    Revoked(u32),
+    Mismatched(u32),
+    OtherFunding,
+}
+
+impl Unfunded {
+    /// As [`NotFunded::shareable`].
+    pub fn shareable(self) -> bool {
+        matches!(
+            self,
+            Unfunded::NoFunding | Unfunded::NotAttached(_) | Unfunded::Revoked(_)
+        )
+    }
+}
+
+/// The orders the not-funded list is kept in, each with the WABA id last so no two tie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnfundedOrder {
+    /// What a share can fix first, then by name.
+    Fixable,
+    /// By WABA name.
+    Name,
+    /// By the owner business's name, then by WABA name.
+    Owner,
+}
+
+impl UnfundedOrder {
+    pub const ALL: [UnfundedOrder; 3] = [
+        UnfundedOrder::Fixable,
+        UnfundedOrder::Name,
+        UnfundedOrder::Owner,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// How two not-funded WABAs compare in this order: exactly the order of the keys
+    /// `(!shareable, name.to_lowercase(), id)`, `(name.to_lowercase(), id)` and
+    /// `(owner.to_lowercase(), name.to_lowercase(), id)`, without making the lowercase copies.
+    pub fn cmp(self, a: (&Waba, Unfunded), b: (&Waba, Unfunded)) -> Ordering {
+        let by_name = || cmp_lowercase(a.0.name(), b.0.name()).then_with(|| a.0.id().cmp(b.0.id()));
+        match self {
+            UnfundedOrder::Fixable => (!a.1.shareable()).cmp(&!b.1.shareable()).then_with(by_name),
+            UnfundedOrder::Name => by_name(),
+            UnfundedOrder::Owner => cmp_lowercase(
+                a.0.owner_name().unwrap_or(""),
+                b.0.owner_name().unwrap_or(""),
+            )
+            .then_with(by_name),
+        }
+    }
+}
+
+/// `a.to_lowercase().cmp(&b.to_lowercase())`, with no copy when both are ASCII (nearly always).
+pub fn cmp_lowercase(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    } else {
+        a.to_lowercase().cmp(&b.to_lowercase())
+    }
+}
+
+/// The first 16 bytes of `s.to_lowercase()`, zero-padded: comparing two of them orders the
+/// strings as far as it tells (equal prefixes: compare the strings).
+fn lowercase_prefix(s: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let mut fill = |bytes: &mut dyn Iterator<Item = u8>| {
+        for (slot, b) in out.iter_mut().zip(bytes) {
+            *slot = b;
+        }
+    };
+    if s.is_ascii() {
+        fill(&mut s.bytes().map(|c| c.to_ascii_lowercase()));
+    } else {
+        fill(&mut s.to_lowercase().bytes());
+    }
+    out
+}
+
+/// A not-funded WABA in one of the orders. It holds the WABA the book already shares (no copy
+/// of its strings) and a 16-byte prefix of the name it is ordered by, so most comparisons in
+/// the set stay inside its node instead of reading two WABAs from all over the heap. Its order
+/// never changes while it is in a set (a WABA is an immutable value: a changed one is taken
+/// out and the new one put in).
+#[derive(Debug, Clone)]
+struct Ranked {
+    order: UnfundedOrder,
+    reason: Unfunded,
+    prefix: [u8; 16],
+    waba: Arc<Waba>,
+}
+
+impl Ranked {
+    fn new(order: UnfundedOrder, reason: Unfunded, waba: Arc<Waba>) -> Ranked {
+        let by = match order {
+            UnfundedOrder::Fixable | UnfundedOrder::Name => waba.name(),
+            UnfundedOrder::Owner => waba.owner_name().unwrap_or(""),
+        };
+        Ranked {
+            order,
+            reason,
+            prefix: lowercase_prefix(by),
+            waba,
+        }
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let fixable_first = match self.order {
+            UnfundedOrder::Fixable => (!self.reason.shareable()).cmp(&!other.reason.shareable()),
+            UnfundedOrder::Name | UnfundedOrder::Owner => Ordering::Equal,
+        };
+        fixable_first
+            .then(self.prefix.cmp(&other.prefix))
+            .then_with(|| {
+                self.order
+                    .cmp((&self.waba, self.reason), (&other.waba, other.reason))
+            })
+    }
+}
+
+/// A WABA as a key by its id, for finding its slot without a copy of the id.
+#[derive(Debug, Clone)]
+struct ById(Arc<Waba>);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id() == other.0.id()
+    }
+}
+
+impl Eq for ById {}
+
+impl std::hash::Hash for ById {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.id().hash(state)
+    }
+}
+
+impl std::borrow::Borrow<str> for ById {
+    fn borrow(&self) -> &str {
+        self.0.id()
+    }
+}
+
+/// One allocation as the join keeps it: its keys and the WABAs it covers.
+#[derive(Debug, Clone)]
+struct Joined {
+    id: String,
+    credential: Option<String>,
+    revoked: bool,
+    /// The slots of the WABAs it covers (of its business, or funded by its credential), in
+    /// the order they first arrived.
+    covered: BTreeSet<u32>,
+    funded: u32,
+    mismatched: u32,
+    unattached: u32,
+}
+
+/// What one WABA contributes to the join.
+#[derive(Debug, Clone)]
+struct Slot {
+    waba: Arc<Waba>,
+    unfunded: Option<Unfunded>,
+    /// The last full sync that saw it.
+    seen: u32,
+}
+
+/// What the Credit lines pane shows of an allocation: its check and how many WABAs it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckSummary {
+    pub verification: Verification,
+    pub wabas: usize,
+}
+
+/// Our allocations joined with the WABA book, kept up to date as WABAs arrive, change and go:
+/// each WABA costs a few look-ups among the allocations of its owner business and of its
+/// funding source, never a pass over the book. The allocations are few: when they change the
+/// join is built again ([`FundingJoin::new`] then [`FundingJoin::sync_all`]).
+///
+/// It answers what [`check_allocation`] and [`not_funded`] answer over a [`FundingIndex`], with
+/// the not-funded WABAs kept sorted in every [`UnfundedOrder`]. It holds the shared
+/// `Arc<Waba>`s and integers, never a copy of a WABA's strings.
+#[derive(Debug, Clone, Default)]
+pub struct FundingJoin {
+    allocations: Vec<Joined>,
+    /// Allocations by receiving business and by receiving credential (revoked ones too: a
+    /// revoke still covers its business's WABAs).
+    by_business: HashMap<String, Vec<u32>>,
+    by_credential: HashMap<String, Vec<u32>>,
+    /// The first live allocation of each business, and the allocation whose credential it is
+    /// (a live one before a revoked one): what [`not_funded`] asks.
+    live_by_business: HashMap<String, u32>,
+    credential_owner: HashMap<String, u32>,
+    /// Per WABA, in the order they first arrived; `None` once gone.
+    slots: Vec<Option<Slot>>,
+    slot_of: HashMap<ById, u32>,
+    unfunded: [BTreeSet<Ranked>; 3],
+    /// The number of the current full sync.
+    sync: u32,
+}
+
+impl FundingJoin {
+    /// The allocations of `lines`, and no WABA yet.
+    pub fn new(lines: &[CreditLineData]) -> FundingJoin {
+        let mut join = FundingJoin::default();
+        for a in lines.iter().flat_map(|l| &l.allocations) {
+            let i = join.allocations.len() as u32;
+            let credential = a.credential_id();
+            if let Some(b) = a.business_id() {
+                join.by_business.entry(b.to_string()).or_default().push(i);
+                if !a.is_revoked() {
+                    join.live_by_business.entry(b.to_string()).or_insert(i);
+                }
+            }
+            if let Some(c) = credential {
+                join.by_credential.entry(c.to_string()).or_default().push(i);
+                // A live allocation wins over a revoked one with the same credential.
+                match join.credential_owner.get_mut(c) {
+                    None => {
+                        join.credential_owner.insert(c.to_string(), i);
+                    }
+                    Some(owner) => {
+                        if join.allocations[*owner as usize].revoked && !a.is_revoked() {
+                            *owner = i;
+                        }
+                    }
+                }
+            }
+            join.allocations.push(Joined {
+                id: a.id.clone(),
+                credential: credential.map(str::to_string),
+                revoked: a.is_revoked(),
+                covered: BTreeSet::new(),
+                funded: 0,
+                mismatched: 0,
+                unattached: 0,
+            });
+        }
+        join
+    }
+
+    /// How many WABAs the join holds.
+    pub fn len(&self) -> usize {
+        self.slot_of.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slot_of.is_empty()
+    }
+
+    /// Take in a WABA that arrived or changed (by id). The same value as held costs one
+    /// look-up.
+    pub fn put(&mut self, waba: &Arc<Waba>) {
+        let sync = self.sync;
+        match self.slot_of.get(waba.id()).copied() {
+            Some(s) => {
+                let slot = self.slots[s as usize].as_mut().expect("a held slot");
+                slot.seen = sync;
+                if Arc::ptr_eq(&slot.waba, waba) {
+                    return;
+                }
+                self.detach(s);
+                // The key holds the WABA too: the old value must not outlive its row.
+                self.slot_of.remove(waba.id());
+                self.slot_of.insert(ById(waba.clone()), s);
+                self.attach(s, waba.clone());
+            }
+            None => {
+                let s = self.slots.len() as u32;
+                self.slots.push(None);
+                self.slot_of.insert(ById(waba.clone()), s);
+                self.attach(s, waba.clone());
+            }
+        }
+    }
+
+    /// Let a WABA go (no longer listed).
+    pub fn remove(&mut self, id: &str) {
+        if let Some(s) = self.slot_of.remove(id) {
+            self.detach(s);
+            self.slots[s as usize] = None;
+        }
+    }
+
+    /// Bring the join to exactly these WABAs (a whole list): the unchanged cost a look-up
+    /// each, the changed are taken in, the ones not listed go.
+    pub fn sync_all<'a>(&mut self, wabas: impl IntoIterator<Item = &'a Arc<Waba>>) {
+        self.sync = self.sync.wrapping_add(1);
+        for w in wabas {
+            self.put(w);
+        }
+        let sync = self.sync;
+        let gone: Vec<String> = self
+            .slots
+            .iter()
+            .flatten()
+            .filter(|s| s.seen != sync)
+            .map(|s| s.waba.id().to_string())
+            .collect();
+        for id in gone {
+            self.remove(&id);
+        }
+        // Slots of WABAs gone are not reused (the covered lists keep the arrival order):
+        // once they are most of the table, it is built again, compact.
+        if self.slots.len() > 1024 && self.slots.len() > 2 * self.slot_of.len() {
+            let live: Vec<Arc<Waba>> = self
+                .slots
+                .iter()
+                .flatten()
+                .map(|s| s.waba.clone())
+                .collect();
+            let mut fresh = self.clone_allocations();
+            fresh.sync_all(&live);
+            *self = fresh;
+        }
+    }
+
+    /// The same allocations, no WABA.
+    fn clone_allocations(&self) -> FundingJoin {
+        let mut fresh = FundingJoin {
+            allocations: self.allocations.clone(),
+            by_business: self.by_business.clone(),
+            by_credential: self.by_credential.clone(),
+            live_by_business: self.live_by_business.clone(),
+            credential_owner: self.credential_owner.clone(),
+            ..FundingJoin::default()
+        };
+        for a in &mut fresh.allocations {
+            a.covered.clear();
+            (a.funded, a.mismatched, a.unattached) = (0, 0, 0);
+        }
+        fresh
+    }
+
+    /// The allocations that cover a WABA: those of its owner business and those of its
+    /// funding source, each once.
+    fn covering(&self, w: &Waba) -> Vec<u32> {
+        let owner = w
+            .node
+            .owner_business_info
+            .as_ref()
+            .and_then(|b| non_empty(&b.id));
+        let mut out: Vec<u32> = owner
+            .and_then(|o| self.by_business.get(o))
+            .cloned()
+            .unwrap_or_default();
+        if let Some(more) = w.node.funding_id().and_then(|f| self.by_credential.get(f)) {
+            out.extend(more);
+            out.sort_unstable();
+            out.dedup();
+        }
+        out
+    }
+
+    /// Which count of allocation `a` the WABA adds to: funded, mismatched, unattached, or
+    /// none (no credential to compare with).
+    fn tally(a: &mut Joined, funding: Option<&str>, delta: i32) {
+        let count = match (funding, a.credential.as_deref()) {
+            (None, _) => &mut a.unattached,
+            (Some(f), Some(c)) if f == c => &mut a.funded,
+            (Some(_), Some(_)) => &mut a.mismatched,
+            (Some(_), None) => return,
+        };
+        *count = count.wrapping_add_signed(delta);
+    }
+
+    /// Why the WABA is not funded by a live allocation of ours (`None`: it is).
+    fn unfunded_reason(&self, w: &Waba) -> Option<Unfunded> {
+        let live = w
+            .node
+            .owner_business_info
+            .as_ref()
+            .and_then(|b| non_empty(&b.id))
+            .and_then(|o| self.live_by_business.get(o).copied());
+        Some(match w.node.funding_id() {
+            None => match live {
+                Some(a) => Unfunded::NotAttached(a),
+                None => Unfunded::NoFunding,
+            },
+            Some(f) => match self.credential_owner.get(f) {
+                Some(&a) if !self.allocations[a as usize].revoked => return None,
+                Some(&a) => Unfunded::Revoked(a),
+                None => match live {
+                    Some(a) => Unfunded::Mismatched(a),
+                    None => Unfunded::OtherFunding,
+                },
+            },
+        })
+    }
+
+    fn attach(&mut self, s: u32, waba: Arc<Waba>) {
+        let funding = waba.node.funding_id();
+        for a in self.covering(&waba) {
+            let a = &mut self.allocations[a as usize];
+            a.covered.insert(s);
+            Self::tally(a, funding, 1);
+        }
+        let unfunded = self.unfunded_reason(&waba);
+        if let Some(reason) = unfunded {
+            for order in UnfundedOrder::ALL {
+                self.unfunded[order.index()].insert(Ranked::new(order, reason, waba.clone()));
+            }
+        }
+        self.slots[s as usize] = Some(Slot {
+            waba,
+            unfunded,
+            seen: self.sync,
+        });
+    }
+
+    fn detach(&mut self, s: u32) {
+        let Some(slot) = self.slots[s as usize].take() else {
+            return;
+        };
+        let funding = slot.waba.node.funding_id();
+        for a in self.covering(&slot.waba) {
+            let a = &mut self.allocations[a as usize];
+            a.covered.remove(&s);
+            Self::tally(a, funding, -1);
+        }
+        if let Some(reason) = slot.unfunded {
+            for order in UnfundedOrder::ALL {
+                self.unfunded[order.index()].remove(&Ranked::new(order, reason, slot.waba.clone()));
+            }
+        }
+    }
+
+    /// Allocation `a` (in the order of [`FundingJoin::new`]'s lines) checked against the WABAs
+    /// held; `wabas_read` false: the WABAs are not read yet (as [`check_allocation`] with
+    /// `None`).
+    pub fn check(&self, a: usize, wabas_read: bool) -> CheckSummary {
+        let Some(j) = self.allocations.get(a) else {
+            return CheckSummary {
+                verification: Verification::Unknown,
+                wabas: 0,
+            };
+        };
+        let verification = if j.revoked {
+            Verification::Revoked
+        } else if !wabas_read || j.credential.is_none() {
+            Verification::Unknown
+        } else if j.mismatched > 0 {
+            Verification::Mismatched
+        } else if j.funded > 0 {
+            Verification::Verified
+        } else {
+            Verification::Unknown
+        };
+        CheckSummary {
+            verification,
+            wabas: if wabas_read { j.covered.len() } else { 0 },
+        }
+    }
+
+    /// The WABAs allocation `a` covers, in the order they first arrived.
+    pub fn covered(&self, a: usize) -> impl Iterator<Item = &Arc<Waba>> + '_ {
+        self.allocations
+            .get(a)
+            .into_iter()
+            .flat_map(|j| &j.covered)
+            .filter_map(|s| self.slots[*s as usize].as_ref().map(|s| &s.waba))
+    }
+
+    /// How many WABAs have no credit of ours.
+    pub fn unfunded_len(&self) -> usize {
+        self.unfunded[0].len()
+    }
+
+    /// The WABAs with no credit of ours, in `order` (reverse it with `.rev()`).
+    pub fn unfunded(
+        &self,
+        order: UnfundedOrder,
+    ) -> impl DoubleEndedIterator<Item = (&Arc<Waba>, Unfunded)> + '_ {
+        self.unfunded[order.index()]
+            .iter()
+            .map(|r| (&r.waba, r.reason))
+    }
+
+    /// Why a WABA has no credit of ours, if it has none.
+    pub fn unfunded_of(&self, id: &str) -> Option<Unfunded> {
+        let s = self.slot_of.get(id)?;
+        self.slots[*s as usize].as_ref()?.unfunded
+    }
+
+    /// A reason spelled out, as [`not_funded`] gives it.
+    pub fn reason(&self, u: Unfunded, waba: &Waba) -> NotFunded {
+        let allocation_id = |a: u32| {
+            self.allocations
+                .get(a as usize)
+                .map(|j| j.id.clone())
+                .unwrap_or_default()
+        };
+        let funding = || waba.node.funding_id().unwrap_or_default().to_string();
+        match u {
+            Unfunded::NoFunding => NotFunded::NoFunding,
+            Unfunded::NotAttached(a) => NotFunded::NotAttached {
+                allocation_id: allocation_id(a),
+            },
+            Unfunded::Revoked(a) => NotFunded::Revoked {
+                allocation_id: allocation_id(a),
+            },
+            Unfunded::Mismatched(a) => NotFunded::Mismatched {
+                allocation_id: allocation_id(a),
+                funding: funding(),
+            },
+            Unfunded::OtherFunding => NotFunded::OtherFunding { funding: funding() },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +907,38 @@ mod tests {
         assert_eq!(funding_matches(Some("1"), None), None);
         assert_eq!(funding_matches(None, Some("1")), None);
         assert_eq!(funding_matches(Some(" "), Some(" ")), None);
+    }
+
+    #[test]
+    fn lowercase_order_and_its_prefix_agree_with_to_lowercase() {
+        let words = [
+            "",
+            "a",
+            "A",
+            "a\0",
+            "ab",
+            "Ab",
+            "abc",
+            "customer 12 messaging",
+            "Customer 120",
+            "customer 12 messaging!",
+            "Ωmega",
+            "ωmega",
+            "İstanbul",
+            "zeta",
+            "ΣΑΣ",
+            "σας",
+        ];
+        for a in words {
+            for b in words {
+                let want = a.to_lowercase().cmp(&b.to_lowercase());
+                assert_eq!(cmp_lowercase(a, b), want, "{a:?} {b:?}");
+                let (pa, pb) = (lowercase_prefix(a), lowercase_prefix(b));
+                if pa != pb {
+                    assert_eq!(pa.cmp(&pb), want, "prefixes of {a:?} {b:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::app::Model;
 use crate::app::credit_lines::{CreditLane, CreditRow, CreditView, LineCounts};
 use crate::app::keymap::{Command, key_label};
 use crate::app::list::follow;
-use crate::domain::funding::{AllocationCheck, NotFunded, Verification};
+use crate::domain::funding::{CheckSummary, NotFunded, Verification};
 use crate::text::inert;
 use crate::ui::{Theme, draw_filter};
 
@@ -396,9 +396,9 @@ fn row_line<'a>(
                 spans.push(Span::raw(" "));
                 spans.push(Span::raw(fit(status, 8)));
                 spans.push(Span::raw(" "));
-                spans.push(Span::raw(fit(&wabas_text(model, check), w)));
+                spans.push(Span::raw(fit(&wabas_text(model, *line, *alloc, check), w)));
             } else {
-                spans.push(Span::raw(format!("{:>5}", check.waba_ids.len())));
+                spans.push(Span::raw(format!("{:>5}", check.wabas)));
                 spans.push(Span::raw(" "));
                 spans.push(Span::raw(fit(status, 8)));
                 spans.push(Span::raw(" "));
@@ -445,20 +445,20 @@ fn row_line<'a>(
 
 /// The names of the WABAs an allocation covers (the first few: a cell shows no more), and
 /// how many more there are.
-fn wabas_text(model: &Model, check: &AllocationCheck) -> String {
+fn wabas_text(model: &Model, line: usize, alloc: usize, check: &CheckSummary) -> String {
     const SHOWN: usize = 3;
-    if check.waba_ids.is_empty() {
+    if check.wabas == 0 {
         return "none of ours".into();
     }
-    let mut text = check
-        .waba_ids
+    let mut text = model
+        .credit
+        .covered(&model.wabas, line, alloc, SHOWN)
         .iter()
-        .take(SHOWN)
-        .map(|id| model.wabas.row(id).map_or(id.as_str(), |r| r.waba.name()))
+        .map(|w| w.name().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    if check.waba_ids.len() > SHOWN {
-        text.push_str(&format!(" +{} more", check.waba_ids.len() - SHOWN));
+    if check.wabas > SHOWN {
+        text.push_str(&format!(" +{} more", check.wabas - SHOWN));
     }
     text
 }
@@ -724,13 +724,12 @@ fn draw_detail(
                 Line::from(Span::styled(why(v), theme.dim)),
                 Line::default(),
                 Line::from(Span::styled(
-                    format!("WABAs of this business ({}):", check.waba_ids.len()),
+                    format!("WABAs of this business ({}):", check.wabas),
                     theme.header,
                 )),
             ];
-            for id in &check.waba_ids {
-                let w = model.wabas.row(id);
-                let funding = w.and_then(|r| r.waba.node.funding_id());
+            for w in pane.covered(&model.wabas, *line, *alloc, usize::MAX) {
+                let funding = w.node.funding_id();
                 let (mark, style, note) = match funding {
                     None => (
                         "·",
@@ -744,12 +743,12 @@ fn draw_detail(
                 };
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {mark} "), style),
-                    Span::raw(inert(w.map_or("-", |r| r.waba.name())).into_owned()),
-                    Span::styled(format!("  {}  ", inert(id)), theme.dim),
+                    Span::raw(inert(w.name()).into_owned()),
+                    Span::styled(format!("  {}  ", inert(w.id())), theme.dim),
                     Span::styled(inert(&note).into_owned(), style),
                 ]));
             }
-            if check.waba_ids.is_empty() {
+            if check.wabas == 0 {
                 lines.push(Line::from(Span::styled(
                     "  none in our book (the customer may have unshared them: Meta recommends revoking promptly)",
                     theme.dim,

@@ -135,11 +135,11 @@ async fn share_from_the_not_funded_list_is_sent_once_verified_and_audited() {
     m.credit.lane = partnerdeck::app::credit_lines::CreditLane::Allocations;
     let view = m.credit.view(&m.wabas);
     let verified = view.rows.iter().any(|r| match r {
-        partnerdeck::app::credit_lines::CreditRow::Allocation { check, .. } => {
-            check
-                .waba_ids
+        partnerdeck::app::credit_lines::CreditRow::Allocation { line, alloc, check } => {
+            m.credit
+                .covered(&m.wabas, *line, *alloc, usize::MAX)
                 .iter()
-                .any(|w| w == sim::DEMO_WABA_LIMITED_ID)
+                .any(|w| w.id() == sim::DEMO_WABA_LIMITED_ID)
                 && check.verification == Verification::Verified
         }
         _ => false,

@@ -7,6 +7,7 @@ mod client_credit;
 mod client_wabas;
 mod common;
 mod credit_flow;
+mod credit_join;
 mod credit_update;
 mod e2e_pty;
 mod events_cli;
