@@ -645,3 +645,25 @@ async fn a_malformed_row_is_shown_every_round() {
         assert_eq!(next.extras_failed.len(), 2, "its edges are never asked for");
     }
 }
+
+#[tokio::test]
+async fn a_token_echoed_as_unicode_escapes_in_the_list_never_reaches_a_waba() {
+    use graph_sim::faults::{EchoInto, Fault, FaultAction};
+    let (h, c) = start().await;
+    h.set_faults(vec![
+        Fault::new(FaultAction::EchoToken {
+            into: EchoInto::Name,
+            escaped: true,
+            pad: 0,
+        })
+        .get("*/client_whatsapp_business_accounts"),
+    ]);
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    for _ in 0..2 {
+        let (r, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+        assert_eq!(r.wabas.len(), sim::DEMO_WABA_COUNT);
+        assert!(r.wabas.iter().all(|w| w.name() == "Leak <redacted>"));
+        let text = format!("{:?}", r.wabas);
+        assert!(!text.contains(&h.token()));
+    }
+}
