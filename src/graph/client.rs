@@ -1142,7 +1142,8 @@ async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Body {
     if resp.content_length().is_some_and(|n| n > cap) {
         return Body::TooLarge;
     }
-    let mut buf: Vec<u8> = Vec::new();
+    // Room for the whole body when its length is known: a list page is read without copies.
+    let mut buf: Vec<u8> = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {

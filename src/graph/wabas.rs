@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
+use super::paging::Fingerprint;
 use super::solutions::{check_id, check_success};
 use super::waba_model::{Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions};
 
@@ -167,7 +168,7 @@ struct Known {
     /// The fingerprint of the list row's text it was decoded from (`paging::fingerprint`):
     /// the same text again decodes to the same WABA. `None` when it came from elsewhere (a
     /// re-read) or its numbers needed further pages (the row's text does not hold them all).
-    row: Option<u128>,
+    row: Option<Fingerprint>,
     /// The last round that listed it ([`BookMemory::rounds`]).
     listed: u64,
 }
@@ -359,11 +360,21 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             .into_iter()
             .map(|row| memory.recognise(&client, row.text, row.id.as_deref(), &recheck, &stale))
             .collect::<Result<_, _>>()?;
-        let taken: Vec<Taken> = futures::stream::iter(rows)
-            .map(|row| row.take(&client))
-            .buffered(concurrency)
-            .try_collect()
-            .await?;
+        let taken: Vec<Taken> = if rows.iter().all(|r| matches!(r, ListedRow::Known(..))) {
+            // The steady page: nothing to decode or read, so no futures either.
+            rows.into_iter()
+                .filter_map(|r| match r {
+                    ListedRow::Known(id, waba) => Some(Taken::Known(id, waba)),
+                    ListedRow::New(..) => None,
+                })
+                .collect()
+        } else {
+            futures::stream::iter(rows)
+                .map(|row| row.take(&client))
+                .buffered(concurrency)
+                .try_collect()
+                .await?
+        };
         for row in taken {
             match row {
                 Taken::Known(id, waba) => round.slots.push((Some(id), Some(waba))),
@@ -413,14 +424,14 @@ enum ListedRow {
     /// The same text as the row this WABA was decoded from, and nothing due: taken as is.
     Known(Arc<str>, Arc<Waba>),
     /// To decode: the row as JSON, and the fingerprint of its text.
-    New(Value, u128),
+    New(Value, Fingerprint),
 }
 
 /// A listed row, ready for the round.
 enum Taken {
     Known(Arc<str>, Arc<Waba>),
     /// Decoded, with the fingerprint of its text when that text held the whole WABA.
-    Decoded(Box<WabaNode>, Option<u128>),
+    Decoded(Box<WabaNode>, Option<Fingerprint>),
 }
 
 impl ListedRow {
@@ -496,7 +507,7 @@ struct Round {
 type Slot = (Option<Arc<str>>, Option<Arc<Waba>>);
 
 /// A listed WABA waiting for its edges: its slot, node, and its row's fingerprint.
-type Queued = (usize, WabaNode, Option<u128>);
+type Queued = (usize, WabaNode, Option<Fingerprint>);
 
 /// One batch's WABAs with what was read of their edges.
 type EdgesRead = (Vec<Queued>, HashMap<String, Extras>);
@@ -506,7 +517,7 @@ impl Round {
     async fn take_node(
         &mut self,
         node: WabaNode,
-        fingerprint: Option<u128>,
+        fingerprint: Option<Fingerprint>,
         memory: &mut BookMemory,
         recheck: &HashSet<Arc<str>>,
         stale: &HashSet<String>,
