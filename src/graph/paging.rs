@@ -111,6 +111,15 @@ pub struct RawRow<'a> {
 
 /// A row's `id` when it is a string or a number, read without decoding the rest of the row.
 pub fn row_id(text: &str) -> Option<Cow<'_, str>> {
+    // Asked for first (`fields=id,…`), Meta sends it first: `{"id":"123",…` is read in place
+    // without a second pass over the row.
+    if let Some(rest) = text.strip_prefix("{\"id\":\"")
+        && let Some(end) = memchr::memchr(b'"', rest.as_bytes())
+        && !rest[..end].contains('\\')
+        && matches!(rest.as_bytes().get(end + 1), Some(b',' | b'}'))
+    {
+        return Some(Cow::Borrowed(&rest[..end]));
+    }
     #[derive(Deserialize)]
     struct IdOnly<'a> {
         #[serde(default, borrow)]
@@ -664,6 +673,10 @@ mod tests {
     #[test]
     fn a_rows_id_is_read_without_decoding_it() {
         assert_eq!(row_id(r#"{"name":"x","id":"123"}"#).as_deref(), Some("123"));
+        assert_eq!(row_id(r#"{"id":"123","name":"x"}"#).as_deref(), Some("123"));
+        assert_eq!(row_id(r#"{"id":"7"}"#).as_deref(), Some("7"));
+        assert_eq!(row_id(r#"{ "id" : "8" }"#).as_deref(), Some("8"));
+        assert_eq!(row_id(r#"{"id":"1\"2","x":1}"#).as_deref(), Some("1\"2"));
         assert!(matches!(row_id(r#"{"id":"123"}"#), Some(Cow::Borrowed(_))));
         assert_eq!(row_id(r#"{"id":"1\u0032"}"#).as_deref(), Some("12"));
         assert_eq!(row_id(r#"{"id":42}"#).as_deref(), Some("42"));

@@ -403,6 +403,8 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             });
         }
     }
+    // The list is read: the ids it saw and the last page go now, not at the round's end.
+    drop((reader, text));
     // Re-reads and webhooks that came in while the list was read: a named WABA has its
     // edges read now, a re-read replaces what this round kept from before.
     let learned = memory.absorb(inbox);
