@@ -8,7 +8,9 @@
 //! fields changed, whose edges are unknown, that a webhook named, or whose turn in the
 //! rolling re-check it is ([`BookMemory`]): a round of an unchanged book of N WABAs costs
 //! N/100 list pages and a few batches. Batches run beside the list, at most
-//! `read_concurrency` at once.
+//! `read_concurrency` at once. Nor is an unchanged WABA decoded: pages are read as text, and
+//! a row whose text has the fingerprint its WABA was decoded from is that WABA (the same
+//! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
