@@ -5,7 +5,16 @@
 //! N/100 + 10, then the first read's wall time with 20 ms of latency per request against the
 //! 40 s target (at 100,000 WABAs; at 1,000, scaled, without the variable). Then divan times
 //! a steady round of 500 WABAs.
+//!
+//! It also prints the CPU of a steady round on the client side (the rounds run on a
+//! current-thread runtime of the main thread, the simulator on its own threads, so the main
+//! thread's CPU clock is the client's) and what the round allocates there (a counting
+//! allocator that counts the main thread only): the mean of five steady rounds (three at
+//! 100,000).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
@@ -21,8 +30,66 @@ const POLL: Duration = Duration::from_secs(30);
 const RECHECK_PERIOD: Duration = Duration::from_secs(6 * 3600);
 const LATENCY: Duration = Duration::from_millis(20);
 
+/// Counts allocations (and their bytes) made by threads that asked to be counted.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static ALLOC_BYTES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count(bytes: usize) {
+    if COUNTED.try_with(Cell::get).unwrap_or(false) {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        ALLOC_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; only counters move.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The CPU time this thread has used.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "the thread's CPU clock");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// What a round cost the client: CPU, allocations and bytes allocated.
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientCost {
+    cpu: Duration,
+    allocs: u64,
+    bytes: u64,
+}
+
 struct Setup {
-    rt: tokio::runtime::Runtime,
+    /// The simulator's runtime (its own threads): kept while the simulator runs.
+    _sim_rt: tokio::runtime::Runtime,
+    /// The client's: the main thread only, so its CPU clock measures the client.
+    client_rt: tokio::runtime::Runtime,
     sim: SimHandle,
     client: GraphClient,
     memory: BookMemory,
@@ -46,8 +113,13 @@ fn setup(book: usize, latency: Duration) -> Setup {
         .expect("simulator starts");
     let client = GraphClient::new(ClientConfig::new(sim.base_url(), Token::new(sim.token())))
         .expect("client");
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     Setup {
-        rt,
+        _sim_rt: rt,
+        client_rt,
         sim,
         client,
         memory: BookMemory::default(),
@@ -56,6 +128,12 @@ fn setup(book: usize, latency: Duration) -> Setup {
 
 /// One round as the console's poller runs it.
 fn round(s: &mut Setup) -> (RoundResult, usize, Duration) {
+    let (r, batches, took, _) = measured_round(s);
+    (r, batches, took)
+}
+
+/// One round, with what it cost the client.
+fn measured_round(s: &mut Setup) -> (RoundResult, usize, Duration, ClientCost) {
     let recheck = recheck_per_round(s.memory.last_total().unwrap_or(0), POLL, RECHECK_PERIOD);
     let opts = RoundOptions {
         read_concurrency: DEFAULT_READ_CONCURRENCY,
@@ -63,8 +141,15 @@ fn round(s: &mut Setup) -> (RoundResult, usize, Duration) {
     };
     let before = s.sim.requests().len();
     let started = Instant::now();
-    let r =
-        s.rt.block_on(wabas::refresh_round(
+    let (allocs, bytes) = (
+        ALLOCS.load(Ordering::Relaxed),
+        ALLOC_BYTES.load(Ordering::Relaxed),
+    );
+    let cpu = thread_cpu();
+    COUNTED.with(|c| c.set(true));
+    let r = s
+        .client_rt
+        .block_on(wabas::refresh_round(
             &s.client,
             &s.sim.business_id(),
             None,
@@ -75,13 +160,19 @@ fn round(s: &mut Setup) -> (RoundResult, usize, Duration) {
             |_| {},
         ))
         .expect("round");
+    COUNTED.with(|c| c.set(false));
+    let cost = ClientCost {
+        cpu: thread_cpu() - cpu,
+        allocs: ALLOCS.load(Ordering::Relaxed) - allocs,
+        bytes: ALLOC_BYTES.load(Ordering::Relaxed) - bytes,
+    };
     let took = started.elapsed();
     assert!(r.extras_failed.is_empty(), "{:?}", r.extras_failed.first());
     let batches = s.sim.requests()[before..]
         .iter()
         .filter(|q| q.method == "POST")
         .count();
-    (r, batches, took)
+    (r, batches, took, cost)
 }
 
 fn main() {
@@ -92,6 +183,7 @@ fn main() {
     }
     println!("WABA rounds against the simulator (30 s poll, every WABA re-checked over 6 h):");
     let mut steady = vec![];
+    let mut costs = vec![];
     for &n in &sizes {
         let mut s = setup(n, Duration::ZERO);
         let (first, first_batches, first_took) = round(&mut s);
@@ -114,6 +206,34 @@ fn main() {
             },
         );
         steady.push((n, again.requests, first.requests));
+        // More steady rounds: the client's CPU and allocations, the mean of a few.
+        let rounds: u32 = if n >= 100_000 { 3 } else { 5 };
+        let mut sum = ClientCost::default();
+        for _ in 0..rounds {
+            let (_, _, _, c) = measured_round(&mut s);
+            sum.cpu += c.cpu;
+            sum.allocs += c.allocs;
+            sum.bytes += c.bytes;
+        }
+        let cpu = sum.cpu / rounds;
+        costs.push((
+            n,
+            ClientCost {
+                cpu,
+                allocs: sum.allocs / u64::from(rounds),
+                bytes: sum.bytes / u64::from(rounds),
+            },
+        ));
+    }
+    for (n, c) in &costs {
+        println!(
+            "  CPU of a steady round (client side), N = {n:>7}: {:>8.1} ms ({:.2} % of a core at a {} s poll); {} allocations, {:.1} MB allocated a round",
+            c.cpu.as_secs_f64() * 1000.0,
+            c.cpu.as_secs_f64() / POLL.as_secs_f64() * 100.0,
+            POLL.as_secs(),
+            c.allocs,
+            c.bytes as f64 / 1_048_576.0,
+        );
     }
     if let (Some(small), Some(large)) = (steady.first(), steady.last()) {
         println!(

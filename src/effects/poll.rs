@@ -267,6 +267,7 @@ pub async fn poll_wabas(services: Services, mut wake: Wake, tx: mpsc::UnboundedS
                 wabas = round.wabas.len(),
                 requests = round.requests,
                 extras_read = round.extras_read,
+                decoded = round.decoded,
                 "WABA round"
             );
             if tx.send(Msg::WabaRoundCost(cost)).is_err() {

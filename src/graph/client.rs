@@ -20,7 +20,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::{ErrorKind, GraphError};
-use super::paging::{self, Pager, Step, Walk};
+use super::paging::{self, PageIndex, Pager, RawRow, Step, Walk};
 use super::secret::Token;
 
 /// The Graph API version pinned by default (design.md).
@@ -187,8 +187,22 @@ impl Method {
 /// A successful exchange.
 struct Answer {
     status: u16,
+    /// `Null` when a page was asked for ([`AnswerAs::Page`]).
     body: Value,
+    /// The body as text with its index, when a page was asked for.
+    page: Option<(String, Result<PageIndex, GraphError>)>,
     fbtrace: Option<String>,
+}
+
+/// How a successful answer's body is handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AnswerAs {
+    /// Decoded, every string scrubbed of the secrets.
+    Json,
+    /// A page of a list as text (scrubbed of the secrets as sent) with where its rows are
+    /// ([`paging::index_page`]), its rows not decoded: for a caller that decodes only some.
+    /// An error envelope is still recognised.
+    Page,
 }
 
 impl GraphClient {
@@ -616,6 +630,39 @@ impl GraphClient {
         self.retrying(&url, throttle_budget, attempt).await
     }
 
+    /// A GET of a list page handed back as text with its index (see [`AnswerAs::Page`]),
+    /// retried like [`get_url`](Self::get_url).
+    async fn get_url_page(
+        &self,
+        url: Url,
+        query: &[(&str, &str)],
+        throttle_budget: &AtomicU32,
+    ) -> Result<(String, PageIndex), GraphError> {
+        let attempt = || async {
+            let a = self
+                .exec_as(
+                    Method::Get,
+                    url.clone(),
+                    query,
+                    None,
+                    false,
+                    None,
+                    AnswerAs::Page,
+                )
+                .await?;
+            Ok(a.page
+                .unwrap_or_else(|| (String::new(), Ok(PageIndex::default()))))
+        };
+        // A page of the wrong shape is not asked for again (as with `get_url`).
+        let (text, index) = self.retrying(&url, throttle_budget, attempt).await?;
+        Ok((text, index.map_err(|e| self.scrub(e))?))
+    }
+
+    /// Scrub the secrets from every string of a value decoded from an answer read as text.
+    pub fn scrub_json(&self, v: &mut Value) {
+        scrub_value(v, &self.secrets(None));
+    }
+
     /// Run a read, retrying transient failures (and short throttles) with jittered
     /// exponential backoff, at most `max_get_retries` times.
     async fn retrying<T, F, Fut>(
@@ -715,6 +762,22 @@ impl GraphClient {
         body: Option<&Value>,
         mutation: bool,
         secret: Option<&str>,
+    ) -> Result<Answer, GraphError> {
+        self.exec_as(method, url, query, body, mutation, secret, AnswerAs::Json)
+            .await
+    }
+
+    /// [`exec`](Self::exec), the body handed back as `answer_as` says.
+    #[allow(clippy::too_many_arguments)]
+    async fn exec_as(
+        &self,
+        method: Method,
+        url: Url,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        mutation: bool,
+        secret: Option<&str>,
+        answer_as: AnswerAs,
     ) -> Result<Answer, GraphError> {
         let inner = &self.inner;
         if let Some(t) = &self.tally {
@@ -822,15 +885,34 @@ impl GraphClient {
 
         // Should Meta (or a proxy) ever echo a secret, it goes no further than here: out of
         // the raw bytes, then out of every decoded string (a \u-escaped echo decodes to it).
-        let mut bytes = std::borrow::Cow::Borrowed(&bytes[..]);
+        let mut bytes = bytes;
         for secret in &secrets {
-            if let std::borrow::Cow::Owned(b) = scrub_bytes(&bytes, secret.as_bytes()) {
-                bytes = std::borrow::Cow::Owned(b);
+            let scrubbed = match scrub_bytes(&bytes, secret.as_bytes()) {
+                std::borrow::Cow::Owned(b) => Some(b),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            if let Some(b) = scrubbed {
+                bytes = b;
             }
         }
-        let mut json: Value = match serde_json::from_slice(&bytes) {
+        let success = (200..300).contains(&status);
+        // A page asked for: indexed in one pass, not decoded, unless it may be an error
+        // envelope (an answer with an "error" anywhere in it).
+        let as_page = answer_as == AnswerAs::Page && success;
+        let mut index = None;
+        let decoded = if as_page && memchr::memmem::find(&bytes, b"\"error\"").is_none() {
+            std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|t| paging::index_page(t).ok())
+                .map(|i| index = Some(i))
+                .map(|()| Value::Null)
+                .ok_or(())
+        } else {
+            serde_json::from_slice(&bytes).map_err(|_| ())
+        };
+        let mut json: Value = match decoded {
             Ok(v) => v,
-            Err(_) => {
+            Err(()) => {
                 let content_type = headers
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
@@ -856,7 +938,6 @@ impl GraphClient {
                         .map(Duration::from_secs)
                 })
         };
-        let success = (200..300).contains(&status);
         let err = match GraphError::from_envelope(&json, Some(status), fbtrace.as_deref()) {
             Some(e) => Some(e),
             None if !success => Some(GraphError::from_status(status).with_fbtrace(fbtrace.clone())),
@@ -887,9 +968,22 @@ impl GraphClient {
         if mutation {
             tracing::info!(method = method.as_str(), path = %log_path, status, ms, fbtrace_id = fbtrace.as_deref().unwrap_or(""), "mutation answered");
         }
+        let page = if as_page {
+            // Read as JSON above, so it is text and indexes.
+            let text = String::from_utf8(bytes).unwrap_or_default();
+            let index = match index {
+                Some(i) => i,
+                None => paging::index_page(&text).unwrap_or_else(|_| Ok(PageIndex::default())),
+            };
+            json = Value::Null;
+            Some((text, index))
+        } else {
+            None
+        };
         Ok(Answer {
             status,
             body: json,
+            page,
             fbtrace,
         })
     }
@@ -973,7 +1067,33 @@ impl ListReader {
         let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         let body = self.client.get_url(url, &query, &self.budget).await?;
         let (fresh, step) = self.walk.take(paging::parse_page(body)?);
-        match step? {
+        self.follow(step?)?;
+        Ok(Some(fresh))
+    }
+
+    /// The next page like [`next_page`](Self::next_page), its rows left as the text Meta sent
+    /// (in `text`, which the rows borrow), each with its id: nothing is decoded. Strings
+    /// inside the rows are not scrubbed of a `\u`-escaped secret: a caller that decodes a row
+    /// passes it through [`GraphClient::scrub_json`].
+    pub async fn next_raw_page<'a>(
+        &mut self,
+        text: &'a mut String,
+    ) -> Result<Option<Vec<RawRow<'a>>>, GraphError> {
+        let Some((url, query)) = self.next.take() else {
+            return Ok(None);
+        };
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        let (page, index) = self.client.get_url_page(url, &query, &self.budget).await?;
+        *text = page;
+        let (fresh, step) = self
+            .walk
+            .take_raw(index.rows(text), index.next, index.after);
+        self.follow(step?)?;
+        Ok(Some(fresh))
+    }
+
+    fn follow(&mut self, step: Step) -> Result<(), GraphError> {
+        match step {
             Step::Done => {}
             Step::Stalled => tracing::warn!(
                 path = %self.what,
@@ -986,7 +1106,7 @@ impl ListReader {
                 self.next = Some((url, vec![]));
             }
         }
-        Ok(Some(fresh))
+        Ok(())
     }
 
     /// Pages read so far.
@@ -1022,7 +1142,8 @@ async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Body {
     if resp.content_length().is_some_and(|n| n > cap) {
         return Body::TooLarge;
     }
-    let mut buf: Vec<u8> = Vec::new();
+    // Room for the whole body when its length is known: a list page is read without copies.
+    let mut buf: Vec<u8> = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {

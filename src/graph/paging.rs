@@ -8,10 +8,18 @@
 //!   so the token is never sent anywhere else.
 //! - Items are de-duplicated by `id` (first wins); a cursor that does not advance stops the
 //!   walk with what was read so far; the number of pages is capped.
+//!
+//! A page can also be read without decoding its rows ([`index_page`]): each row is the
+//! JSON text Meta sent, borrowed from the page, so a caller can tell an unchanged row by its
+//! text ([`fingerprint`]) and decode only the others.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::Range;
 
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use url::Url;
 
 use super::error::{ErrorKind, GraphError};
@@ -64,17 +72,7 @@ pub fn parse_page(body: Value) -> Result<Page, GraphError> {
                 }
                 None => vec![],
             };
-            let paging = map.get("paging");
-            let next = paging
-                .and_then(|p| p.get("next"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_string);
-            let after = paging
-                .and_then(|p| p.get("cursors"))
-                .and_then(|c| c.get("after"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let (next, after) = links(map.get("paging"));
             Ok(Page { items, next, after })
         }
         Value::Array(items) => Ok(Page {
@@ -86,6 +84,267 @@ pub fn parse_page(body: Value) -> Result<Page, GraphError> {
             json_type(&other)
         ))),
     }
+}
+
+/// `paging.next` (when present and not blank) and `paging.cursors.after`.
+fn links(paging: Option<&Value>) -> (Option<String>, Option<String>) {
+    let next = paging
+        .and_then(|p| p.get("next"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string);
+    let after = paging
+        .and_then(|p| p.get("cursors"))
+        .and_then(|c| c.get("after"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    (next, after)
+}
+
+/// One row of a page as Meta sent it: its JSON text, borrowed from the page, and its `id`
+/// when it is a string or a number (as [`Page`] rows are de-duplicated).
+#[derive(Debug, Clone)]
+pub struct RawRow<'a> {
+    pub text: &'a str,
+    pub id: Option<Cow<'a, str>>,
+}
+
+/// A row's `id` when it is a string or a number, read without decoding the rest of the row.
+pub fn row_id(text: &str) -> Option<Cow<'_, str>> {
+    // Asked for first (`fields=id,…`), Meta sends it first: `{"id":"123",…` is read in place
+    // without a second pass over the row.
+    if let Some(rest) = text.strip_prefix("{\"id\":\"")
+        && let Some(end) = memchr::memchr(b'"', rest.as_bytes())
+        && !rest[..end].contains('\\')
+        && matches!(rest.as_bytes().get(end + 1), Some(b',' | b'}'))
+    {
+        return Some(Cow::Borrowed(&rest[..end]));
+    }
+    #[derive(Deserialize)]
+    struct IdOnly<'a> {
+        #[serde(default, borrow)]
+        id: Option<&'a RawValue>,
+    }
+    let id = serde_json::from_str::<IdOnly<'_>>(text).ok()?.id?;
+    let text = id.get();
+    match text.as_bytes().first()? {
+        b'"' => match serde_json::from_str::<&str>(text) {
+            Ok(s) => Some(Cow::Borrowed(s)),
+            // Escapes inside: decoded into a string of its own.
+            Err(_) => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+        },
+        b'-' | b'0'..=b'9' => serde_json::from_str::<serde_json::Number>(text)
+            .ok()
+            .map(|n| Cow::Owned(n.to_string())),
+        _ => None,
+    }
+}
+
+/// A page read in one pass over its text without decoding its rows: where each row's text
+/// is (byte ranges of the text) and the paging, with the shapes [`parse_page`] reads.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PageIndex {
+    pub rows: Vec<Range<usize>>,
+    pub next: Option<String>,
+    pub after: Option<String>,
+}
+
+impl PageIndex {
+    /// The rows' texts in `text` (the text this index was made of).
+    pub fn rows<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        self.rows
+            .iter()
+            .filter_map(|r| text.get(r.clone()))
+            .collect()
+    }
+}
+
+/// Index a page's text (see [`PageIndex`]). The outer error: the text is not JSON; the
+/// inner one (kind `Transport`): it is neither a list envelope, an array, nor an object.
+pub fn index_page(text: &str) -> Result<Result<PageIndex, GraphError>, serde_json::Error> {
+    let base = text.as_ptr() as usize;
+    let range = |raw: &RawValue| {
+        let start = raw.get().as_ptr() as usize - base;
+        start..start + raw.get().len()
+    };
+    let page = match serde_json::from_str::<Top<'_>>(text)? {
+        Top::List(items) => PageIndex {
+            rows: items.into_iter().map(range).collect(),
+            ..PageIndex::default()
+        },
+        Top::Object {
+            data: None,
+            other_keys,
+            ..
+        } => {
+            // A bare object where a list was expected: one item, no more pages.
+            // An empty object is an empty list.
+            let trimmed = text.trim();
+            let start = trimmed.as_ptr() as usize - base;
+            PageIndex {
+                rows: if other_keys == 0 {
+                    vec![]
+                } else {
+                    std::iter::once(start..start + trimmed.len()).collect()
+                },
+                ..PageIndex::default()
+            }
+        }
+        Top::Object {
+            data: Some(data),
+            paging,
+            ..
+        } => {
+            let rows = match data {
+                Shape::List(items) => items.into_iter().map(range).collect(),
+                Shape::Other("null") => vec![],
+                Shape::Other(other) => {
+                    return Ok(Err(shape_error(format!(
+                        "its \"data\" is {other} instead of a list"
+                    ))));
+                }
+            };
+            let (next, after) = links(paging.as_ref());
+            PageIndex { rows, next, after }
+        }
+        Top::Other(other) => {
+            return Ok(Err(shape_error(format!("it is {other} instead of a list"))));
+        }
+    };
+    Ok(Ok(page))
+}
+
+/// A page's text read in one pass: a list of rows, an object (its `data` and `paging`,
+/// how many other fields), or another JSON type.
+enum Top<'a> {
+    List(Vec<&'a RawValue>),
+    Object {
+        data: Option<Shape<'a>>,
+        paging: Option<Value>,
+        other_keys: usize,
+    },
+    Other(&'static str),
+}
+
+/// A value that should be a list of rows: the rows, or the type it is instead.
+enum Shape<'a> {
+    List(Vec<&'a RawValue>),
+    Other(&'static str),
+}
+
+/// Reads a value as [`Top`] (`top`) or [`Shape`].
+struct ShapeVisitor {
+    top: bool,
+}
+
+enum Either<'a> {
+    Top(Top<'a>),
+    Shape(Shape<'a>),
+}
+
+impl<'de> serde::de::Visitor<'de> for ShapeVisitor {
+    type Value = Either<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a page of a Graph list")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Either<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            items.push(item);
+        }
+        Ok(if self.top {
+            Either::Top(Top::List(items))
+        } else {
+            Either::Shape(Shape::List(items))
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Either<'de>, A::Error> {
+        use serde::de::IgnoredAny;
+        if !self.top {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(Either::Shape(Shape::Other("an object")));
+        }
+        let (mut data, mut paging, mut other_keys) = (None, None, 0);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "data" => data = Some(map.next_value::<ShapeOf<'de>>()?.0),
+                "paging" => paging = Some(map.next_value::<Value>()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    other_keys += 1;
+                }
+            }
+        }
+        Ok(Either::Top(Top::Object {
+            data,
+            paging,
+            other_keys,
+        }))
+    }
+
+    fn visit_unit<E>(self) -> Result<Either<'de>, E> {
+        Ok(self.other("null"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Either<'de>, E> {
+        Ok(self.other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Either<'de>, E> {
+        Ok(self.other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Either<'de>, E> {
+        Ok(self.other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Either<'de>, E> {
+        Ok(self.other("a number"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Either<'de>, E> {
+        Ok(self.other("a string"))
+    }
+}
+
+impl ShapeVisitor {
+    fn other<'a>(&self, what: &'static str) -> Either<'a> {
+        if self.top {
+            Either::Top(Top::Other(what))
+        } else {
+            Either::Shape(Shape::Other(what))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Top<'de>, D::Error> {
+        match de.deserialize_any(ShapeVisitor { top: true })? {
+            Either::Top(t) => Ok(t),
+            Either::Shape(_) => Err(serde::de::Error::custom("not a page")),
+        }
+    }
+}
+
+/// `data` of an envelope.
+struct ShapeOf<'a>(Shape<'a>);
+
+impl<'de> Deserialize<'de> for ShapeOf<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<ShapeOf<'de>, D::Error> {
+        match de.deserialize_any(ShapeVisitor { top: false })? {
+            Either::Shape(s) => Ok(ShapeOf(s)),
+            Either::Top(_) => Err(serde::de::Error::custom("not a list")),
+        }
+    }
+}
+
+/// A fingerprint of a text: 128 bits of XXH3 (two different texts share one by chance about
+/// once in 2^64 pairs, far beyond any book), kept as two words so that a remembered one costs
+/// 16 bytes, not the 32 an aligned `u128` would in an `Option`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u64; 2]);
+
+pub fn fingerprint(text: &str) -> Fingerprint {
+    let h = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
+    Fingerprint([h as u64, (h >> 64) as u64])
 }
 
 fn shape_error(what: String) -> GraphError {
@@ -176,7 +435,8 @@ pub enum Step {
 /// turns each page into typed rows at once uses this alone.
 #[derive(Debug, Default)]
 pub struct Walk {
-    ids: HashSet<String>,
+    /// Fingerprints of the ids seen: a round of 100,000 rows keeps no copy of their ids.
+    ids: HashSet<Fingerprint>,
     afters: HashSet<String>,
     nexts: HashSet<String>,
     pages: usize,
@@ -204,25 +464,49 @@ impl Walk {
     /// Take in one page: its rows not seen before, and what to do next (an error when the
     /// page cap is reached or the list goes round in circles; the rows stand).
     pub fn take(&mut self, page: Page) -> (Vec<Value>, Result<Step, GraphError>) {
-        self.pages += 1;
         let mut fresh = Vec::with_capacity(page.items.len());
         for item in page.items {
-            match item.get("id").and_then(id_string) {
-                Some(id) => {
-                    if self.ids.insert(id) {
-                        fresh.push(item);
-                    }
-                }
-                None => fresh.push(item),
+            if self.first_time(item.get("id").and_then(id_string).as_deref()) {
+                fresh.push(item);
             }
         }
-        self.fruitless = if fresh.is_empty() {
-            self.fruitless + 1
-        } else {
-            0
-        };
-        let step = self.step(page.next, page.after);
+        let step = self.end_page(fresh.is_empty(), page.next, page.after);
         (fresh, step)
+    }
+
+    /// [`take`](Self::take) for a page read as text: its rows not seen before, each with its
+    /// id (read once here), and what to do next.
+    pub fn take_raw<'a>(
+        &mut self,
+        rows: Vec<&'a str>,
+        next: Option<String>,
+        after: Option<String>,
+    ) -> (Vec<RawRow<'a>>, Result<Step, GraphError>) {
+        let mut fresh = Vec::with_capacity(rows.len());
+        for text in rows {
+            let id = row_id(text);
+            if self.first_time(id.as_deref()) {
+                fresh.push(RawRow { text, id });
+            }
+        }
+        let step = self.end_page(fresh.is_empty(), next, after);
+        (fresh, step)
+    }
+
+    /// Whether a row with this id (rows without one always are) is seen for the first time.
+    fn first_time(&mut self, id: Option<&str>) -> bool {
+        id.is_none_or(|id| self.ids.insert(fingerprint(id)))
+    }
+
+    fn end_page(
+        &mut self,
+        nothing_new: bool,
+        next: Option<String>,
+        after: Option<String>,
+    ) -> Result<Step, GraphError> {
+        self.pages += 1;
+        self.fruitless = if nothing_new { self.fruitless + 1 } else { 0 };
+        self.step(next, after)
     }
 
     fn step(&mut self, next: Option<String>, after: Option<String>) -> Result<Step, GraphError> {
@@ -333,6 +617,80 @@ mod tests {
         assert_eq!(parse_page(json!({"data":null})).unwrap().items.len(), 0);
         let p = parse_page(json!({"data":[],"paging":{"next":""}})).unwrap();
         assert!(p.next.is_none());
+    }
+
+    /// The rows of a page's text as `index_page` finds them, and its paging.
+    fn indexed(text: &str) -> (Vec<&str>, Option<String>, Option<String>) {
+        let i = index_page(text).expect("JSON").expect("a page");
+        (i.rows(text), i.next, i.after)
+    }
+
+    #[test]
+    fn a_page_read_as_text_has_the_shapes_of_a_decoded_one() {
+        let text = r#"{"data":[{"id":"1","n":[1,{"a":"}"}]} , {"id":2}],"paging":{"cursors":{"after":"a"},"next":"https://g/x?after=a"}}"#;
+        let (rows, next, after) = indexed(text);
+        assert_eq!(rows, [r#"{"id":"1","n":[1,{"a":"}"}]}"#, r#"{"id":2}"#]);
+        assert_eq!(next.as_deref(), Some("https://g/x?after=a"));
+        assert_eq!(after.as_deref(), Some("a"));
+        // Each row is the text Meta sent, and decodes as the decoded page's row does.
+        let page = parse_page(serde_json::from_str(text).unwrap()).unwrap();
+        for (row, item) in rows.iter().zip(&page.items) {
+            assert_eq!(&serde_json::from_str::<Value>(row).unwrap(), item);
+        }
+        assert_eq!(indexed(r#"{"data":[]}"#), (vec![], None, None));
+        assert_eq!(
+            indexed(r#"{"data":null,"paging":{"next":""}}"#),
+            (vec![], None, None)
+        );
+        assert_eq!(indexed(r#" [ {"id":"1"} ] "#).0, [r#"{"id":"1"}"#]);
+        assert_eq!(
+            indexed(" { } ").0.len(),
+            0,
+            "an empty object is an empty list"
+        );
+        assert_eq!(
+            indexed(r#" {"id":"9","x":{"data":1}} "#).0,
+            [r#"{"id":"9","x":{"data":1}}"#],
+            "a bare object is one row"
+        );
+        for (text, says) in [
+            (r#""x""#, "it is a string"),
+            ("3", "it is a number"),
+            ("null", "it is null"),
+            ("true", "it is a boolean"),
+            (r#"{"data":"x"}"#, "\"data\" is a string"),
+            (r#"{"data":{"id":"1"}}"#, "\"data\" is an object"),
+        ] {
+            let e = index_page(text).unwrap().unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Transport);
+            assert!(e.message.contains(says), "{text}: {}", e.message);
+        }
+        for not_json in [r#"{"data":[{"id":"1"}"#, "<html>", ""] {
+            assert!(index_page(not_json).is_err(), "{not_json}");
+        }
+    }
+
+    #[test]
+    fn a_rows_id_is_read_without_decoding_it() {
+        assert_eq!(row_id(r#"{"name":"x","id":"123"}"#).as_deref(), Some("123"));
+        assert_eq!(row_id(r#"{"id":"123","name":"x"}"#).as_deref(), Some("123"));
+        assert_eq!(row_id(r#"{"id":"7"}"#).as_deref(), Some("7"));
+        assert_eq!(row_id(r#"{ "id" : "8" }"#).as_deref(), Some("8"));
+        assert_eq!(row_id(r#"{"id":"1\"2","x":1}"#).as_deref(), Some("1\"2"));
+        assert!(matches!(row_id(r#"{"id":"123"}"#), Some(Cow::Borrowed(_))));
+        assert_eq!(row_id(r#"{"id":"1\u0032"}"#).as_deref(), Some("12"));
+        assert_eq!(row_id(r#"{"id":42}"#).as_deref(), Some("42"));
+        assert_eq!(row_id(r#"{"id":null}"#), None);
+        assert_eq!(row_id(r#"{"id":{"x":1}}"#), None);
+        assert_eq!(row_id(r#"{"no_id":true}"#), None);
+        assert_eq!(row_id("5"), None);
+        // De-duplicated as decoded rows are: first wins, rows without an id all stay.
+        let mut w = Walk::new();
+        let rows = vec![r#"{"id":"1"}"#, r#"{"id":1,"v":2}"#, "{}", "{}"];
+        let (fresh, step) = w.take_raw(rows, None, None);
+        assert_eq!(step.unwrap(), Step::Done);
+        let texts: Vec<&str> = fresh.iter().map(|r| r.text).collect();
+        assert_eq!(texts, [r#"{"id":"1"}"#, "{}", "{}"]);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! fields changed, whose edges are unknown, that a webhook named, or whose turn in the
 //! rolling re-check it is ([`BookMemory`]): a round of an unchanged book of N WABAs costs
 //! N/100 list pages and a few batches. Batches run beside the list, at most
-//! `read_concurrency` at once.
+//! `read_concurrency` at once. Nor is an unchanged WABA decoded: pages are read as text, and
+//! a row whose text has the fingerprint its WABA was decoded from is that WABA (the same
+//! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +24,7 @@ use tokio::task::JoinSet;
 use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
+use super::paging::Fingerprint;
 use super::solutions::{check_id, check_success};
 use super::waba_model::{
     Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions, share_subscribed,
@@ -145,11 +148,13 @@ impl WabaInbox {
 }
 
 /// What earlier rounds learned, kept by the poller between rounds: each WABA as last read
-/// with its edges, shared (`Arc`) with the console's rows, so an unchanged WABA costs no
-/// call and no copy.
+/// with its edges, shared (`Arc`) with the console's rows, and the fingerprint of the list
+/// row it was decoded from, so an unchanged WABA costs no call, no copy and no decoding.
 #[derive(Debug, Default)]
 pub struct BookMemory {
     known: HashMap<Arc<str>, Known>,
+    /// Counts rounds: a WABA the current round listed has it as `listed`.
+    rounds: u64,
     /// Ids in the order of the last complete list: the rolling re-check walks it.
     order: Vec<Arc<str>>,
     cursor: usize,
@@ -164,6 +169,12 @@ struct Known {
     waba: Arc<Waba>,
     /// The order number of the read that established it.
     read: u64,
+    /// The fingerprint of the list row's text it was decoded from (`paging::fingerprint`):
+    /// the same text again decodes to the same WABA. `None` when it came from elsewhere (a
+    /// re-read) or its numbers needed further pages (the row's text does not hold them all).
+    row: Option<Fingerprint>,
+    /// The last round that listed it ([`BookMemory::rounds`]).
+    listed: u64,
 }
 
 impl BookMemory {
@@ -188,7 +199,16 @@ impl BookMemory {
             }
             let waba = Arc::new(waba);
             learned.push(waba.clone());
-            self.known.insert(id, Known { waba, read });
+            let listed = self.known.get(&id).map_or(0, |k| k.listed);
+            self.known.insert(
+                id,
+                Known {
+                    waba,
+                    read,
+                    row: None,
+                    listed,
+                },
+            );
         }
         learned
     }
@@ -230,6 +250,10 @@ pub struct RoundResult {
     pub extras_read: usize,
     /// HTTP requests the round sent, retries included.
     pub requests: u64,
+    /// List rows decoded this round: the new and changed ones, those whose edges were due,
+    /// those with further pages of numbers, odd rows. The others were recognised by their
+    /// text and are the very `Arc` of the round before.
+    pub decoded: usize,
     /// Throttled or a dead token while reading edges: the remaining edges were not asked for.
     pub halted: Option<GraphError>,
 }
@@ -311,6 +335,7 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     let mut reader = client.list_reader(&path, &query)?;
 
     memory.absorb(inbox);
+    memory.rounds += 1;
     let recheck = memory.recheck_slice(opts.recheck);
     let stale = std::mem::take(&mut memory.stale);
     let mut round = Round {
@@ -324,20 +349,46 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
         fresh: vec![],
         failed: vec![],
         extras_read: 0,
+        decoded: 0,
         halted: None,
     };
     let expected = memory.last_total;
     let mut pages = 0usize;
     let mut last_update: Option<Instant> = None;
-    while let Some(items) = reader.next_page().await? {
+    // The page's text: its rows are read from it in place, and only the rows an earlier
+    // round did not decode from the same text are decoded.
+    let mut text = String::new();
+    while let Some(rows) = reader.next_raw_page(&mut text).await? {
         pages += 1;
-        let nodes: Vec<WabaNode> = futures::stream::iter(items)
-            .map(|item| waba_node(&client, item))
-            .buffered(concurrency)
-            .try_collect()
-            .await?;
-        for node in nodes {
-            round.take_node(node, memory, &recheck, &stale).await;
+        let rows: Vec<ListedRow> = rows
+            .into_iter()
+            .map(|row| memory.recognise(&client, row.text, row.id.as_deref(), &recheck, &stale))
+            .collect::<Result<_, _>>()?;
+        let taken: Vec<Taken> = if rows.iter().all(|r| matches!(r, ListedRow::Known(..))) {
+            // The steady page: nothing to decode or read, so no futures either.
+            rows.into_iter()
+                .filter_map(|r| match r {
+                    ListedRow::Known(id, waba) => Some(Taken::Known(id, waba)),
+                    ListedRow::New(..) => None,
+                })
+                .collect()
+        } else {
+            futures::stream::iter(rows)
+                .map(|row| row.take(&client))
+                .buffered(concurrency)
+                .try_collect()
+                .await?
+        };
+        for row in taken {
+            match row {
+                Taken::Known(id, waba) => round.slots.push((Some(id), Some(waba))),
+                Taken::Decoded(node, fingerprint) => {
+                    round.decoded += 1;
+                    round
+                        .take_node(*node, fingerprint, memory, &recheck, &stale)
+                        .await;
+                }
+            }
         }
         round.collect_finished(memory);
         // The first rows as soon as they are complete, then in groups; the count now and then.
@@ -356,6 +407,8 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             });
         }
     }
+    // The list is read: the ids it saw and the last page go now, not at the round's end.
+    drop((reader, text));
     // Re-reads and webhooks that came in while the list was read: a named WABA has its
     // edges read now, a re-read replaces what this round kept from before.
     let learned = memory.absorb(inbox);
@@ -372,6 +425,71 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     round.finish(memory)
 }
 
+/// A listed row as [`BookMemory::recognise`] found it.
+enum ListedRow {
+    /// The same text as the row this WABA was decoded from, and nothing due: taken as is.
+    Known(Arc<str>, Arc<Waba>),
+    /// To decode: the row as JSON, and the fingerprint of its text.
+    New(Value, Fingerprint),
+}
+
+/// A listed row, ready for the round.
+enum Taken {
+    Known(Arc<str>, Arc<Waba>),
+    /// Decoded, with the fingerprint of its text when that text held the whole WABA.
+    Decoded(Box<WabaNode>, Option<Fingerprint>),
+}
+
+impl ListedRow {
+    async fn take(self, client: &GraphClient) -> Result<Taken, GraphError> {
+        match self {
+            ListedRow::Known(id, waba) => Ok(Taken::Known(id, waba)),
+            ListedRow::New(item, fingerprint) => {
+                let (node, paged) = waba_node(client, item).await?;
+                Ok(Taken::Decoded(
+                    Box::new(node),
+                    (!paged).then_some(fingerprint),
+                ))
+            }
+        }
+    }
+}
+
+impl BookMemory {
+    /// A listed row whose text is the one this WABA was last decoded from, with its edges
+    /// known and none due this round, is that WABA: no decoding, no copy.
+    fn recognise(
+        &self,
+        client: &GraphClient,
+        text: &str,
+        id: Option<&str>,
+        recheck: &HashSet<Arc<str>>,
+        stale: &HashSet<String>,
+    ) -> Result<ListedRow, GraphError> {
+        let fingerprint = super::paging::fingerprint(text);
+        let known = id
+            .filter(|id| !recheck.contains(*id) && !stale.contains(*id))
+            .and_then(|id| self.known.get_key_value(id))
+            .filter(|(_, k)| {
+                k.row == Some(fingerprint)
+                    && k.waba.subscribed_apps.is_some()
+                    && k.waba.solutions.is_some()
+            });
+        if let Some((id, k)) = known {
+            return Ok(ListedRow::Known(id.clone(), k.waba.clone()));
+        }
+        // The page was read as JSON, so each row is.
+        let mut item: Value = serde_json::from_str(text).map_err(|e| {
+            GraphError::new(
+                ErrorKind::Transport,
+                format!("Meta's answer did not have the expected shape: {e}"),
+            )
+        })?;
+        client.scrub_json(&mut item);
+        Ok(ListedRow::New(item, fingerprint))
+    }
+}
+
 /// The state of one round.
 struct Round {
     client: GraphClient,
@@ -380,27 +498,32 @@ struct Round {
     concurrency: usize,
     /// Per listed row, in Meta's order: its id (when plain) and the WABA once complete.
     slots: Vec<Slot>,
-    /// Listed WABAs waiting for their edges: slot index and node.
-    queue: Vec<(usize, WabaNode)>,
+    /// Listed WABAs waiting for their edges.
+    queue: Vec<Queued>,
     batches: JoinSet<EdgesRead>,
     /// Completed since the last `on_page`.
     fresh: Vec<Arc<Waba>>,
     failed: Vec<(String, GraphError)>,
     extras_read: usize,
+    decoded: usize,
     halted: Option<GraphError>,
 }
 
 /// A listed row: its id (when plain) and the WABA once complete.
 type Slot = (Option<Arc<str>>, Option<Arc<Waba>>);
 
+/// A listed WABA waiting for its edges: its slot, node, and its row's fingerprint.
+type Queued = (usize, WabaNode, Option<Fingerprint>);
+
 /// One batch's WABAs with what was read of their edges.
-type EdgesRead = (Vec<(usize, WabaNode)>, HashMap<String, Extras>);
+type EdgesRead = (Vec<Queued>, HashMap<String, Extras>);
 
 impl Round {
     /// A listed row: kept as known when nothing says its edges changed, else queued for them.
     async fn take_node(
         &mut self,
         node: WabaNode,
+        fingerprint: Option<Fingerprint>,
         memory: &mut BookMemory,
         recheck: &HashSet<Arc<str>>,
         stale: &HashSet<String>,
@@ -419,20 +542,32 @@ impl Round {
             self.slots.push((None, Some(waba)));
             return;
         }
-        let id: Arc<str> = Arc::from(node.id.as_str());
-        let unchanged = memory.known.get(&id).filter(|k| {
-            k.waba.node == node
-                && k.waba.subscribed_apps.is_some()
-                && k.waba.solutions.is_some()
-                && !recheck.contains(&id)
-                && !stale.contains(&*id)
-        });
-        if let Some(k) = unchanged {
-            self.slots.push((Some(id), Some(k.waba.clone())));
+        let due = recheck.contains(node.id.as_str()) || stale.contains(node.id.as_str());
+        let unchanged = memory
+            .known
+            .get_key_value(node.id.as_str())
+            .filter(|(_, k)| {
+                k.waba.node == node
+                    && k.waba.subscribed_apps.is_some()
+                    && k.waba.solutions.is_some()
+                    && !due
+            });
+        if let Some((id, k)) = unchanged {
+            // Read differently (or first since a re-read), the same WABA: its text is
+            // remembered for the next round.
+            let (id, waba) = (id.clone(), k.waba.clone());
+            if let Some(k) = memory.known.get_mut(&id) {
+                k.row = fingerprint;
+            }
+            self.slots.push((Some(id), Some(waba)));
             return;
         }
+        let id = match memory.known.get_key_value(node.id.as_str()) {
+            Some((id, _)) => id.clone(),
+            None => Arc::from(node.id.as_str()),
+        };
         self.slots.push((Some(id), None));
-        self.queue.push((slot, node));
+        self.queue.push((slot, node, fingerprint));
         if self.queue.len() >= WABAS_PER_BATCH {
             self.dispatch(memory).await;
         }
@@ -454,14 +589,14 @@ impl Round {
             // Throttled or a dead token: more calls would only extend the block.
             let out = queued
                 .iter()
-                .map(|(_, n)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
+                .map(|(_, n, _)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
                 .collect();
             self.complete((queued, out), memory);
             return;
         }
         let client = self.client.clone();
         self.batches.spawn(async move {
-            let ids: Vec<String> = queued.iter().map(|(_, n)| n.id.to_string()).collect();
+            let ids: Vec<String> = queued.iter().map(|(_, n, _)| n.id.to_string()).collect();
             let out = read_extras(&client, &ids).await;
             (queued, out)
         });
@@ -476,7 +611,7 @@ impl Round {
 
     /// WABAs with their edges read: what failed keeps what was known before.
     fn complete(&mut self, (nodes, mut out): EdgesRead, memory: &mut BookMemory) {
-        for (slot, node) in nodes {
+        for (slot, node, row) in nodes {
             let (subscribed, solutions) = out
                 .remove(node.id.as_str())
                 .unwrap_or_else(|| (Err(missing()), Err(missing())));
@@ -533,6 +668,8 @@ impl Round {
                 Known {
                     waba: waba.clone(),
                     read: self.read,
+                    row,
+                    listed: memory.rounds,
                 },
             );
             self.slots[slot].1 = Some(waba);
@@ -550,7 +687,7 @@ impl Round {
             return;
         }
         let learned: HashMap<&str, &Arc<Waba>> = learned.iter().map(|w| (w.id(), w)).collect();
-        let queued: HashSet<usize> = self.queue.iter().map(|(s, _)| *s).collect();
+        let queued: HashSet<usize> = self.queue.iter().map(|(s, _, _)| *s).collect();
         for slot in 0..self.slots.len() {
             let Some(id) = self.slots[slot].0.clone() else {
                 continue;
@@ -564,7 +701,8 @@ impl Round {
                 && !queued.contains(&slot)
                 && let Some(w) = self.slots[slot].1.clone()
             {
-                self.queue.push((slot, w.node.clone()));
+                let row = memory.known.get(&id).and_then(|k| k.row);
+                self.queue.push((slot, w.node.clone(), row));
                 if self.queue.len() >= WABAS_PER_BATCH {
                     self.dispatch(memory).await;
                 }
@@ -584,7 +722,11 @@ impl Round {
 
     /// The list completed: forget the WABAs it no longer has, and say what the round read.
     fn finish(self, memory: &mut BookMemory) -> Result<RoundResult, GraphError> {
-        let mut order = Vec::with_capacity(self.slots.len());
+        // The ids in list order are kept for the rolling re-check (the old list's vector is
+        // reused), the WABAs go to the console: shared, never copied.
+        let mut order = std::mem::take(&mut memory.order);
+        order.clear();
+        order.reserve(self.slots.len());
         let mut wabas = Vec::with_capacity(self.slots.len());
         for (id, waba) in self.slots {
             let waba = waba.unwrap_or_else(|| {
@@ -592,12 +734,15 @@ impl Round {
                 Arc::new(Waba::default())
             });
             if let Some(id) = id {
+                if let Some(k) = memory.known.get_mut(&id) {
+                    k.listed = memory.rounds;
+                }
                 order.push(id);
             }
             wabas.push(waba);
         }
-        let listed: HashSet<&Arc<str>> = order.iter().collect();
-        memory.known.retain(|id, _| listed.contains(id));
+        let round = memory.rounds;
+        memory.known.retain(|_, k| k.listed == round);
         memory.last_total = Some(wabas.len());
         memory.order = order;
         memory.cursor %= memory.order.len().max(1);
@@ -606,6 +751,7 @@ impl Round {
             extras_failed: self.failed,
             extras_read: self.extras_read,
             requests: self.tally.load(Ordering::Relaxed),
+            decoded: self.decoded,
             halted: self.halted,
         })
     }
@@ -628,16 +774,18 @@ pub async fn list_client_wabas(
     let mut nodes = vec![];
     while let Some(items) = reader.next_page().await? {
         for item in items {
-            nodes.push(waba_node(client, item).await?);
+            nodes.push(waba_node(client, item).await?.0);
         }
     }
     Ok(nodes)
 }
 
-/// Read a WABA item: follow its phone numbers' `paging.next`, then type it. A row that does
-/// not read as a WABA, or whose id is not a plain Graph id, is kept with a `malformed` mark
-/// (see [`Row`](super::model::Row)); the rest of the book stands.
-async fn waba_node(client: &GraphClient, mut item: Value) -> Result<WabaNode, GraphError> {
+/// Read a WABA item: follow its phone numbers' `paging.next`, then type it; and whether
+/// there were further pages of numbers. A row that does not read as a WABA, or whose id is
+/// not a plain Graph id, is kept with a `malformed` mark (see [`Row`](super::model::Row));
+/// the rest of the book stands.
+async fn waba_node(client: &GraphClient, mut item: Value) -> Result<(WabaNode, bool), GraphError> {
+    let mut paged = false;
     let plain = item
         .get("id")
         .and_then(Value::as_str)
@@ -648,10 +796,11 @@ async fn waba_node(client: &GraphClient, mut item: Value) -> Result<WabaNode, Gr
     {
         let first = phones.take();
         *phones = Value::Array(client.follow_pages(first, "phone_numbers").await?);
+        paged = true;
     }
     let mut node: WabaNode = super::model::decode_row(&item);
     node.compact();
-    Ok(node)
+    Ok((node, paged))
 }
 
 type Extras = (
@@ -755,7 +904,7 @@ pub async fn read_waba(client: &GraphClient, waba_id: &str) -> Result<Waba, Grap
     ];
     let mut answers = client.batch_get(&requests).await?.into_iter();
     let node = answers.next().unwrap_or_else(|| Err(missing()))?;
-    let node = waba_node(client, node).await?;
+    let (node, _) = waba_node(client, node).await?;
     let subscribed = answers
         .next()
         .unwrap_or_else(|| Err(missing()))

@@ -433,3 +433,237 @@ async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
         .count();
     assert_eq!(nested, 1, "one further page of numbers, for that WABA only");
 }
+
+// ---- recognising unchanged WABAs by their text ----
+
+/// A simulator of `world`, and a client of it.
+async fn start_with(world: World) -> (SimHandle, GraphClient) {
+    let h = sim::start(world, SimOptions::default()).await.unwrap();
+    let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    (h, c)
+}
+
+/// The ids of the WABAs a round handed on as new or changed.
+fn handed_on(updates: &[PageUpdate]) -> Vec<String> {
+    updates
+        .iter()
+        .flat_map(|u| u.wabas.iter().map(|w| w.id().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_same_arc() {
+    let world = World::demo();
+    let (h, c) = start_with(world.clone()).await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        first.decoded,
+        sim::DEMO_WABA_COUNT,
+        "a first read decodes all"
+    );
+    let (second, batches, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        second.decoded, 0,
+        "an unchanged book is recognised by its text, not decoded"
+    );
+    assert_eq!(batches, 0);
+    assert!(handed_on(&updates).is_empty());
+    for (a, b) in first.wabas.iter().zip(&second.wabas) {
+        assert!(Arc::ptr_eq(a, b), "{}", a.id());
+    }
+
+    // The same book from another simulator, five WABAs changed in one field each.
+    let mut edited = world;
+    let with_phone = |w: &&mut sim::wabas::Waba| !w.phone_numbers.is_empty();
+    let mut targets = edited
+        .wabas
+        .iter_mut()
+        .filter(|w| w.phone_numbers.len() <= 100)
+        .filter(with_phone);
+    let mut changed = vec![];
+    let w = targets.next().unwrap();
+    w.name = format!("{} (renamed)", w.name);
+    changed.push((w.id.clone(), "name"));
+    let w = targets.next().unwrap();
+    w.phone_numbers[0].status = if w.phone_numbers[0].status == "CONNECTED" {
+        "DISCONNECTED".into()
+    } else {
+        "CONNECTED".into()
+    };
+    changed.push((w.id.clone(), "a number's status"));
+    let w = targets.next().unwrap();
+    w.health.can_send_message = if w.health.can_send_message == "BLOCKED" {
+        "AVAILABLE".into()
+    } else {
+        "BLOCKED".into()
+    };
+    changed.push((w.id.clone(), "health"));
+    let w = targets.next().unwrap();
+    w.primary_funding_id = "4400000000000999".into();
+    changed.push((w.id.clone(), "funding"));
+    // A field the model does not name (kept as text).
+    let w = targets.next().unwrap();
+    w.timezone_id = "99".into();
+    changed.push((w.id.clone(), "an unknown field"));
+    drop(h);
+    let (h, c) = start_with(edited).await;
+
+    let (third, batches, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        third.decoded,
+        changed.len(),
+        "only the changed WABAs are decoded"
+    );
+    assert_eq!(third.extras_read, changed.len(), "and their edges read");
+    assert_eq!(batches, 1);
+    let handed = handed_on(&updates);
+    for (id, what) in &changed {
+        let (before, now) = (find(&second, id), find(&third, id));
+        assert_ne!(before, now, "{what}: changed");
+        assert!(handed.contains(id), "{what}: handed on");
+    }
+    assert_eq!(handed.len(), changed.len(), "{handed:?}");
+    assert_eq!(find(&third, &changed[1].0).node.phone_numbers.len(), {
+        find(&second, &changed[1].0).node.phone_numbers.len()
+    });
+    let unchanged = second
+        .wabas
+        .iter()
+        .zip(&third.wabas)
+        .filter(|(a, b)| Arc::ptr_eq(a, b))
+        .count();
+    assert_eq!(unchanged, sim::DEMO_WABA_COUNT - changed.len());
+    let unnamed = find(&third, &changed[4].0);
+    assert_eq!(unnamed.node.extra.get("timezone_id"), Some("99".into()));
+
+    // Steady again: nothing decoded, the changed ones are now the remembered ones.
+    let (fourth, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(fourth.decoded, 0);
+    for (a, b) in third.wabas.iter().zip(&fourth.wabas) {
+        assert!(Arc::ptr_eq(a, b), "{}", a.id());
+    }
+}
+
+#[tokio::test]
+async fn a_waba_due_for_its_edges_is_decoded_and_kept_when_they_are_the_same() {
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    // The re-check slice and a webhook's hint: decoded with their edges read, and (nothing
+    // having changed) still the very same values.
+    // (Past the first ten, which the re-check slice takes.)
+    inbox.stale([first.wabas[200].id().to_string()]);
+    let (second, _, updates) = round(&h, &c, &mut memory, &inbox, 10).await;
+    assert_eq!(second.extras_read, 11);
+    assert_eq!(second.decoded, 11);
+    assert!(handed_on(&updates).is_empty());
+    for (a, b) in first.wabas.iter().zip(&second.wabas) {
+        assert!(Arc::ptr_eq(a, b), "{}", a.id());
+    }
+}
+
+#[tokio::test]
+async fn a_waba_with_more_numbers_than_one_expansion_holds_is_read_whole_every_round() {
+    let mut world = World::demo();
+    let big = world
+        .wabas
+        .iter_mut()
+        .find(|w| w.id == sim::DEMO_WABA_MANY_PHONES_ID)
+        .unwrap();
+    let model = big.phone_numbers[0].clone();
+    for k in big.phone_numbers.len()..130 {
+        let mut p = model.clone();
+        p.id = format!("3299{k:012}");
+        big.phone_numbers.push(p);
+    }
+    let (h, c) = start_with(world.clone()).await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let nested = |h: &SimHandle| {
+        h.requests()
+            .iter()
+            .filter(|q| q.path.ends_with("/phone_numbers"))
+            .count()
+    };
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let (second, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(nested(&h), 2, "its further page is read every round");
+    assert_eq!(second.decoded, 1, "it alone is decoded");
+    let id = sim::DEMO_WABA_MANY_PHONES_ID;
+    assert!(
+        Arc::ptr_eq(find(&first, id), find(&second, id)),
+        "the same numbers: the same value"
+    );
+
+    // A number past the first hundred changes: the round shows it.
+    let big = world.wabas.iter_mut().find(|w| w.id == id).unwrap();
+    big.phone_numbers[120].status = "BANNED".into();
+    let changed_phone = big.phone_numbers[120].id.clone();
+    drop(h);
+    let (h, c) = start_with(world).await;
+    let (third, _, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(third.decoded, 1);
+    let now = find(&third, id);
+    assert_eq!(now.node.phone_numbers.len(), 130);
+    assert_eq!(
+        now.phone(&changed_phone).unwrap().status.as_deref(),
+        Some("BANNED")
+    );
+    assert_eq!(handed_on(&updates), [id.to_string()]);
+}
+
+#[tokio::test]
+async fn a_malformed_row_is_shown_every_round() {
+    use graph_sim::{Fault, FaultAction};
+    let (h, c) = start().await;
+    let bad_id = "1045/../0000000101";
+    h.set_faults(vec![
+        Fault::new(FaultAction::PatchRow {
+            index: 3,
+            row: serde_json::json!({ "id": bad_id }),
+        })
+        .get("*/client_whatsapp_business_accounts"),
+    ]);
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    for _ in 0..2 {
+        let (next, _, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+        assert_eq!(next.wabas.len(), first.wabas.len());
+        let marked: Vec<&Arc<Waba>> = next
+            .wabas
+            .iter()
+            .filter(|w| w.node.malformed.is_some())
+            .collect();
+        assert_eq!(marked.len(), 1);
+        assert_eq!(marked[0].id(), bad_id);
+        assert_eq!(next.wabas[3].id(), bad_id, "in its place in the list");
+        assert_eq!(
+            next.decoded, 1,
+            "it is decoded each round, the others are recognised"
+        );
+        assert!(handed_on(&updates).contains(&bad_id.to_string()));
+        assert_eq!(next.extras_failed.len(), 2, "its edges are never asked for");
+    }
+}
+
+#[tokio::test]
+async fn a_token_echoed_as_unicode_escapes_in_the_list_never_reaches_a_waba() {
+    use graph_sim::faults::{EchoInto, Fault, FaultAction};
+    let (h, c) = start().await;
+    h.set_faults(vec![
+        Fault::new(FaultAction::EchoToken {
+            into: EchoInto::Name,
+            escaped: true,
+            pad: 0,
+        })
+        .get("*/client_whatsapp_business_accounts"),
+    ]);
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    for _ in 0..2 {
+        let (r, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+        assert_eq!(r.wabas.len(), sim::DEMO_WABA_COUNT);
+        assert!(r.wabas.iter().all(|w| w.name() == "Leak <redacted>"));
+        let text = format!("{:?}", r.wabas);
+        assert!(!text.contains(&h.token()));
+    }
+}
