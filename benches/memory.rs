@@ -1,7 +1,7 @@
 //! What the console's WABA model weighs: `cargo bench --bench memory`. A counting global
 //! allocator measures the bytes live after one round against the simulator (the poller's
 //! memory of the book, the WABAs shared with the pane) and after the pane took the list (its
-//! rows, search text, lanes, index), per WABA, at 100 and 10,000 WABAs; 100,000 is the
+//! rows, search text, lanes, index), per WABA, with the pane's own count of its parts, at 100 and 10,000 WABAs; 100,000 is the
 //! 10,000-WABA book copied ten times with new ids (quick), or read for real from the
 //! simulator with `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, and the process's RSS.
 
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use graph_sim::{self as sim, SimOptions, World};
 use partnerdeck::app::msg::{ReadStamp, WabaList};
-use partnerdeck::app::wabas::WabasPane;
+use partnerdeck::app::wabas::{PaneMemory, WabasPane};
 use partnerdeck::config::Token;
 use partnerdeck::domain::onboarding::OnboardingRules;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
@@ -124,7 +124,7 @@ fn pane_bytes(book: Vec<Arc<Waba>>) -> (WabasPane, usize) {
     (pane, bytes)
 }
 
-fn report(n: usize, book_bytes: usize, pane: usize, peak: Option<usize>) {
+fn report(n: usize, book_bytes: usize, pane: usize, parts: PaneMemory, peak: Option<usize>) {
     let total = book_bytes + pane;
     println!(
         "  N = {n:>7}: {:>7.0} bytes/WABA ({:.0} the WABAs and the poller's memory, {:.0} the pane's rows, search text, lanes and index) = {:.1} MB{}",
@@ -137,6 +137,16 @@ fn report(n: usize, book_bytes: usize, pane: usize, peak: Option<usize>) {
             p as f64 / 1_048_576.0
         )),
     );
+    // The pane's own count of what it holds; the allocator's figure above also has what it
+    // does not name (e.g. the Sym of an undocumented health).
+    println!(
+        "             the pane per WABA: rows {:.0}, search text {:.0}, index {:.0}, derived (lanes, creation times, order, visible) {:.0} = {:.0}",
+        per(parts.rows, n),
+        per(parts.search, n),
+        per(parts.index, n),
+        per(parts.derived, n),
+        per(parts.total(), n),
+    );
 }
 
 fn main() {
@@ -146,7 +156,7 @@ fn main() {
     for n in [100, 10_000] {
         let (book, memory, kept, peak) = read_book(n);
         let (pane, bytes) = pane_bytes(book.clone());
-        report(book.len(), kept, bytes, Some(peak));
+        report(book.len(), kept, bytes, pane.memory(), Some(peak));
         drop((pane, memory));
         if n == 10_000 {
             ten_k = Some((book, per(kept, n)));
@@ -155,7 +165,7 @@ fn main() {
     if big {
         let (book, memory, kept, peak) = read_book(100_000);
         let (pane, bytes) = pane_bytes(book.clone());
-        report(book.len(), kept, bytes, Some(peak));
+        report(book.len(), kept, bytes, pane.memory(), Some(peak));
         drop((pane, memory));
     } else if let Some((book, kept_per_waba)) = ten_k {
         // Ten copies of the 10,000-WABA book with new ids, every string its own allocation:
@@ -172,7 +182,13 @@ fn main() {
         drop(book);
         let n = copies.len();
         let (pane, bytes) = pane_bytes(copies);
-        report(n, (kept_per_waba * n as f64) as usize, bytes, None);
+        report(
+            n,
+            (kept_per_waba * n as f64) as usize,
+            bytes,
+            pane.memory(),
+            None,
+        );
         drop(pane);
     }
     if let Some(rss) = rss_mb() {

@@ -301,12 +301,18 @@ struct SearchText {
 }
 
 impl SearchText {
-    fn with_capacity(rows: usize) -> SearchText {
+    fn with_capacity(rows: usize, bytes: usize) -> SearchText {
         SearchText {
-            text: String::with_capacity(rows * 64),
+            text: String::with_capacity(bytes),
             spans: Vec::with_capacity(rows),
             garbage: 0,
         }
+    }
+
+    /// The text is written: give back what the buffer grew beyond it (held all session).
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.spans.shrink_to_fit();
     }
 
     fn row(&self, i: usize) -> &str {
@@ -370,9 +376,8 @@ impl SearchText {
         self.garbage += (old.end - old.start) as usize;
         self.spans[i] = self.write(w, health);
         if self.garbage > self.text.len() / 2 {
-            let mut compact = SearchText::with_capacity(0);
-            compact.text.reserve(self.text.len() - self.garbage);
-            compact.spans.reserve(self.spans.len());
+            let mut compact =
+                SearchText::with_capacity(self.spans.len(), self.text.len() - self.garbage);
             for k in 0..self.spans.len() {
                 let span = compact.copy(self, k);
                 compact.spans.push(span);
@@ -740,10 +745,11 @@ impl WabasPane {
 
     /// The rows changed: what is derived from them is derived again when next asked.
     fn changed(&mut self) {
-        let mut search = SearchText::with_capacity(self.rows.len());
+        let mut search = SearchText::with_capacity(self.rows.len(), self.search.text.len());
         for r in &self.rows {
             search.push(&r.waba, &r.health);
         }
+        search.shrink_to_fit();
         self.search = search;
         self.lanes = self.rows.iter().map(lane_bits).collect();
         self.reindex();
@@ -760,6 +766,7 @@ impl WabasPane {
             .filter_map(|r| r.waba.node.creation_time)
             .collect();
         self.created.sort_unstable();
+        self.created.shrink_to_fit();
     }
 
     pub fn selected_row(&self) -> Option<&WabaRow> {
@@ -902,7 +909,8 @@ impl WabasPane {
         let n = list.wabas.len();
         let (mut rows, mut search, mut lanes) = (
             Vec::with_capacity(n),
-            SearchText::with_capacity(n),
+            // About what the rows had (a first list: a guess), trimmed when written.
+            SearchText::with_capacity(n, (old_search.text.len() - old_search.garbage).max(n * 64)),
             Vec::with_capacity(n),
         );
         let mut changes = std::mem::take(&mut self.changes);
@@ -945,6 +953,7 @@ impl WabasPane {
                 lanes.push(old_lanes[i]);
             }
         }
+        search.shrink_to_fit();
         self.rows = rows;
         self.search = search;
         self.lanes = lanes;
@@ -1076,6 +1085,7 @@ impl WabasPane {
                 .filter_map(|r| r.waba.node.creation_time)
                 .collect();
             self.created.sort_unstable();
+            self.created.shrink_to_fit();
         }
         self.version += 1;
     }
@@ -1641,6 +1651,208 @@ mod tests {
         assert_eq!(p.detail_scroll, 0);
         p.scroll_detail(1000);
         assert!(p.detail_scroll > 0 && p.detail_scroll < 100);
+    }
+
+    /// What the filter searched before it kept less: every field joined and lowercased.
+    fn joined_fields(w: &Waba) -> String {
+        let n = &w.node;
+        let health = Health::of_waba(w);
+        let mut hay: Vec<&str> = vec![
+            n.name.as_ref(),
+            n.id.as_ref(),
+            health.label(),
+            n.currency.as_deref().unwrap_or(""),
+            n.account_review_status.as_deref().unwrap_or(""),
+            n.business_verification_status.as_deref().unwrap_or(""),
+        ];
+        if let Some(o) = &n.owner_business_info {
+            hay.push(o.id.as_ref());
+            hay.extend(o.name.as_deref());
+        }
+        for p in &n.phone_numbers {
+            hay.push(p.id.as_ref());
+            hay.extend(p.display_phone_number.as_deref());
+            hay.extend(p.verified_name.as_deref());
+        }
+        hay.join("\n").to_lowercase()
+    }
+
+    fn phone(id: &str, display: &str, verified: &str) -> PhoneNumber {
+        PhoneNumber {
+            id: id.into(),
+            display_phone_number: Some(display.into()),
+            verified_name: (!verified.is_empty()).then(|| verified.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Odd data for the filter: cases that lowercase to other lengths, a final sigma, names of
+    /// digits, undocumented and missing health, repeated and contained fields.
+    fn odd_book() -> Vec<Waba> {
+        use crate::graph::waba_model::BusinessRef;
+        let mut a = waba("310001", "Φούρνος ΑΘΗΝΆΣ", "BLOCKED", 10, true);
+        a.node.currency = Some("USD".into());
+        a.node.account_review_status = Some("APPROVED".into());
+        a.node.business_verification_status = Some("verified".into());
+        a.node.owner_business_info = Some(BusinessRef {
+            id: "3301".into(),
+            name: Some("Φούρνος ΑΘΗΝΆΣ Ltd.".into()),
+        });
+        a.node.phone_numbers = vec![
+            phone("3201", "+30 210 555 0100", "Φούρνος ΑΘΗΝΆΣ"),
+            phone("3202", "(210) 555-0101", "Φούρνος 2"),
+        ];
+        let mut b = waba("310002", "12345", "AVAILABLE", 20, false);
+        b.node.health_status = None;
+        b.node.phone_numbers = vec![];
+        let mut c = waba("310003", "İstanbul Kargo", "WOBBLY", 30, true);
+        c.node.phone_numbers = vec![phone("3203", "+90 212 555 0000", "")];
+        c.node.owner_business_info = Some(BusinessRef {
+            id: "3303".into(),
+            name: None,
+        });
+        let mut d = waba("310004", "ACME", "777", 40, true);
+        d.node.currency = Some("EUR".into());
+        let mut e = waba("310005", "Straße GmbH", "LIMITED", 50, false);
+        e.node.phone_numbers = vec![phone("3205", "+49 30 5550", "STRASSE")];
+        vec![a, b, c, d, e]
+    }
+
+    #[test]
+    fn the_filter_finds_what_the_joined_fields_contain() {
+        let book = odd_book();
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(list(book.clone()), ReadStamp::issue());
+        p.lane = WabaLane::All;
+        let texts: Vec<(String, String)> = book
+            .iter()
+            .map(|w| (w.id().to_string(), joined_fields(w)))
+            .collect();
+        // Every piece of one to four characters, and every whole field, of every WABA.
+        let mut needles = std::collections::BTreeSet::new();
+        for (_, text) in &texts {
+            let chars: Vec<char> = text.chars().collect();
+            for len in 1..=4 {
+                for w in chars.windows(len) {
+                    needles.insert(w.iter().collect::<String>());
+                }
+            }
+            needles.extend(text.split('\n').map(str::to_string));
+        }
+        needles.extend(["zzz", "5550100", "-0"].map(String::from));
+        let mut checked = 0;
+        for needle in needles {
+            // The filter trims and lowercases what is typed; a line break cannot be typed.
+            if needle.contains('\n') || needle.trim() != needle || needle.is_empty() {
+                continue;
+            }
+            let needle = needle.to_lowercase();
+            let want: Vec<&str> = texts
+                .iter()
+                .filter(|(_, t)| t.contains(&needle))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            p.filter = Input::new(needle.clone());
+            let mut got = ids(&p);
+            got.sort_unstable();
+            assert_eq!(got, want, "needle {needle:?}");
+            checked += 1;
+        }
+        assert!(checked > 300, "{checked} needles");
+        // And the name order is that of the lowercased names.
+        p.filter = Input::default();
+        p.sort = SortKey::Name;
+        let mut want: Vec<(String, &str)> = book
+            .iter()
+            .map(|w| (w.name().to_lowercase(), w.id()))
+            .collect();
+        want.sort();
+        let want: Vec<&str> = want.iter().map(|(_, id)| *id).collect();
+        assert_eq!(ids(&p), want);
+    }
+
+    #[test]
+    fn rows_replaced_one_by_one_are_searched_and_sorted_by_what_they_now_say() {
+        let mut p = pane();
+        p.lane = WabaLane::All;
+        p.sort = SortKey::Name;
+        // Enough replacements that the search text is written again more than once.
+        for k in 0..50 {
+            p.apply_waba(
+                waba("3", &format!("Charlie {k}"), "LIMITED", 200, false),
+                ReadStamp::issue(),
+            );
+        }
+        p.filter = Input::new("charlie 49".into());
+        assert_eq!(ids(&p), ["3"]);
+        p.filter = Input::new("charlie 48".into());
+        assert!(ids(&p).is_empty(), "an earlier name is not found");
+        p.filter = Input::default();
+        assert_eq!(
+            ids(&p),
+            ["2", "4", "3", "1"],
+            "alpha, bravo, charlie 49, delta"
+        );
+        // A new WABA from a single read is found and sorted too.
+        p.apply_waba(
+            waba("9", "Aardvark", "AVAILABLE", 50, true),
+            ReadStamp::issue(),
+        );
+        assert_eq!(ids(&p), ["9", "2", "4", "3", "1"]);
+        assert_eq!(p.row("9").map(WabaRow::id), Some("9"));
+        p.filter = Input::new("aard".into());
+        assert_eq!(ids(&p), ["9"]);
+    }
+
+    #[test]
+    fn a_list_that_repeats_an_id_shows_both_and_finds_the_last() {
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(
+            list(vec![
+                waba("1", "first", "AVAILABLE", 100, true),
+                waba("1", "second", "BLOCKED", 100, true),
+            ]),
+            ReadStamp::issue(),
+        );
+        p.lane = WabaLane::All;
+        assert_eq!(p.visible_len(), 2);
+        assert_eq!(p.row("1").map(|r| r.waba.name()), Some("second"));
+    }
+
+    #[test]
+    fn a_waba_that_left_and_came_back_is_not_new() {
+        let mut p = pane();
+        let all = |without: &str| {
+            list(
+                [
+                    waba("1", "delta", "AVAILABLE", 100, true),
+                    waba("2", "Alpha", "BLOCKED", 300, true),
+                    waba("3", "charlie", "LIMITED", 200, false),
+                    waba("4", "Bravo", "AVAILABLE", 400, false),
+                ]
+                .into_iter()
+                .filter(|w| w.id() != without)
+                .collect(),
+            )
+        };
+        p.set_items(all("2"), ReadStamp::issue());
+        assert!(p.row("2").is_none());
+        p.set_items(all(""), ReadStamp::issue());
+        assert!(p.changes.is_empty(), "listed before: not new");
+        // The same through a page of a round in progress.
+        p.set_items(all("3"), ReadStamp::issue());
+        p.apply_page(
+            WabaPage {
+                wabas: vec![Arc::new(waba("3", "charlie", "LIMITED", 200, false))],
+                listed: 1,
+                expected: Some(4),
+            },
+            ReadStamp::issue(),
+        );
+        assert!(p.changes.is_empty());
+        // One never listed is.
+        p.apply_waba(waba("7", "golf", "AVAILABLE", 10, true), ReadStamp::issue());
+        assert_eq!(p.changes.get("7"), Some(&Change::New));
     }
 
     #[test]
