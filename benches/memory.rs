@@ -3,15 +3,20 @@
 //! memory of the book, the WABAs shared with the pane) and after the pane took the list (its
 //! rows, search text, lanes, index), per WABA, with the pane's own count of its parts, at 100 and 10,000 WABAs; 100,000 is the
 //! 10,000-WABA book copied ten times with new ids (quick), or read for real from the
-//! simulator with `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, and the process's RSS.
+//! simulator with `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, the process's
+//! RSS, and at 100,000 what the rest of a whole `Model` (the other panes, drawn once each)
+//! holds per WABA.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use graph_sim::{self as sim, SimOptions, World};
 use partnerdeck::app::msg::{ReadStamp, WabaList};
 use partnerdeck::app::wabas::{PaneMemory, WabasPane};
+use partnerdeck::app::{Model, Msg, update};
 use partnerdeck::config::Token;
 use partnerdeck::domain::onboarding::OnboardingRules;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
@@ -149,6 +154,81 @@ fn report(n: usize, book_bytes: usize, pane: usize, parts: PaneMemory, peak: Opt
     );
 }
 
+/// What the rest of the console's model holds per WABA: a whole `Model` takes the list, then
+/// each pane is drawn once (what drawing it derives stays cached), and the bytes each step
+/// added are reported, less the WABAs pane's own (counted above).
+fn model_bytes(book: &[Arc<Waba>]) {
+    let n = book.len();
+    let at = Utc.timestamp_opt(1_795_000_000, 0).unwrap();
+    // The screen's buffers are the terminal's, not the model's: made before the measure.
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))
+        .expect("a test terminal");
+    let theme = partnerdeck::ui::Theme::monochrome();
+    let before = live();
+    // The list's own vector is made and freed inside the measure.
+    let list = WabaList {
+        wabas: book.to_vec(),
+        extras_failed: None,
+    };
+    let mut model = Model::new(sim::DEMO_APP_ID, "v25.0");
+    update(
+        &mut model,
+        Msg::Resize {
+            width: 120,
+            height: 40,
+            list_rows: partnerdeck::ui::list_rows(40),
+        },
+    );
+    let _ = update(
+        &mut model,
+        Msg::WabasLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: Ok(list),
+        },
+    );
+    // No credit line: every WABA is "not funded", the most rows that lane can hold.
+    update(
+        &mut model,
+        Msg::CreditLinesLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: Ok(vec![]),
+        },
+    );
+    let mut steps = vec![];
+    let mut last = live();
+    for (pane, key) in [
+        ("WABAs", '2'),
+        ("Solutions", '1'),
+        ("Credit lines", '3'),
+        ("its not-funded lane", 'l'),
+        ("Events", '4'),
+    ] {
+        update(
+            &mut model,
+            Msg::Key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE)),
+        );
+        terminal
+            .draw(|f| partnerdeck::ui::draw(f, &model, at, &theme))
+            .expect("draw");
+        let now = live();
+        steps.push(format!(
+            "{pane} {:.1}",
+            (now as f64 - last as f64) / n as f64
+        ));
+        last = now;
+    }
+    let total = live() as f64 - before as f64;
+    let pane = model.wabas.memory().total() as f64;
+    println!(
+        "             the rest of the model per WABA at N = {n}: {:.1} bytes (drawing each pane added: {})",
+        (total - pane) / n as f64,
+        steps.join(", ")
+    );
+    drop(model);
+}
+
 fn main() {
     let big = std::env::var_os("PARTNERDECK_BENCH_100K").is_some();
     println!("The console's WABA model (counting allocator):");
@@ -167,6 +247,7 @@ fn main() {
         let (pane, bytes) = pane_bytes(book.clone());
         report(book.len(), kept, bytes, pane.memory(), Some(peak));
         drop((pane, memory));
+        model_bytes(&book);
     } else if let Some((book, kept_per_waba)) = ten_k {
         // Ten copies of the 10,000-WABA book with new ids, every string its own allocation:
         // the pane is measured at 100,000; the WABAs and the poller's memory are the 10,000
@@ -181,7 +262,7 @@ fn main() {
         }
         drop(book);
         let n = copies.len();
-        let (pane, bytes) = pane_bytes(copies);
+        let (pane, bytes) = pane_bytes(copies.clone());
         report(
             n,
             (kept_per_waba * n as f64) as usize,
@@ -190,6 +271,7 @@ fn main() {
             None,
         );
         drop(pane);
+        model_bytes(&copies);
     }
     if let Some(rss) = rss_mb() {
         println!("  this process's RSS at the end: {rss:.0} MB (the simulators' worlds included)");
