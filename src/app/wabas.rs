@@ -244,35 +244,59 @@ impl WabaRow {
     }
 }
 
-/// The fields the filter searches besides the name and the health: ids, currency, review and
-/// verification status, the owner business, and each number's id, display number and
-/// verified name. A needle matches a WABA when one field (or the name, or the health's
-/// label) contains it, case-insensitively.
-fn searched_fields(w: &Waba) -> impl Iterator<Item = &str> {
+/// The fields the filter searches besides the name, the health and the numbers: currency,
+/// review and verification status, the owner business's name, each number's verified name.
+/// A needle matches a WABA when one field (or the name, or the health's label, or a number)
+/// contains it, case-insensitively.
+fn worded_fields(w: &Waba) -> impl Iterator<Item = &str> {
     let n = &w.node;
-    let owner = n.owner_business_info.as_ref();
     [
-        Some(n.id.as_ref()),
         n.currency.as_deref(),
         n.account_review_status.as_deref(),
         n.business_verification_status.as_deref(),
-        owner.map(|o| o.id.as_ref()),
-        owner.and_then(|o| o.name.as_deref()),
+        n.owner_business_info
+            .as_ref()
+            .and_then(|o| o.name.as_deref()),
     ]
     .into_iter()
-    .chain(n.phone_numbers.iter().flat_map(|p| {
-        [
-            Some(p.id.as_ref()),
-            p.display_phone_number.as_deref(),
-            p.verified_name.as_deref(),
-        ]
-    }))
+    .chain(n.phone_numbers.iter().map(|p| p.verified_name.as_deref()))
     .flatten()
 }
 
+/// The searched ids and phone numbers: the WABA's id, its owner's, and each number's id and
+/// display number.
+fn number_fields(w: &Waba) -> impl Iterator<Item = &str> {
+    let n = &w.node;
+    [
+        Some(n.id.as_ref()),
+        n.owner_business_info.as_ref().map(|o| o.id.as_ref()),
+    ]
+    .into_iter()
+    .chain(
+        n.phone_numbers
+            .iter()
+            .flat_map(|p| [Some(p.id.as_ref()), p.display_phone_number.as_deref()]),
+    )
+    .flatten()
+}
+
+/// Whether row `w` has the needle in an id or a phone number made of digits only (those are
+/// not in the search text). A needle of other characters is never looked for here.
+fn in_numbers(w: &Waba, m: &Matcher) -> bool {
+    let found = |s: &str| s.len() >= m.len && m.finder.find(s.as_bytes()).is_some();
+    let n = &w.node;
+    found(n.id.as_ref())
+        || n.owner_business_info
+            .as_ref()
+            .is_some_and(|o| found(o.id.as_ref()))
+        || n.phone_numbers
+            .iter()
+            .any(|p| found(p.id.as_ref()) || p.display_phone_number.as_deref().is_some_and(found))
+}
+
 /// Whether every character is one of those of ids and phone numbers (digits, space, `+-().`).
-/// Such text has no case, so it is searched where the WABA holds it, not copied; and a needle
-/// with any other character cannot be found in it.
+/// Such an id or number has no case, so it is searched where the WABA holds it, not copied;
+/// and a needle with any other character cannot be found in it.
 fn digits_only(s: &str) -> bool {
     s.bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'+' | b'-' | b'(' | b')' | b'.'))
@@ -335,8 +359,9 @@ impl SearchText {
             self.text.push('\n');
             push_lowercase(&mut self.text, raw);
         }
-        for field in searched_fields(w) {
-            if field.is_empty() || digits_only(field) {
+        let numbers = number_fields(w).filter(|f| !digits_only(f));
+        for field in worded_fields(w).chain(numbers) {
+            if field.is_empty() {
                 continue;
             }
             let lower = field.to_lowercase();
@@ -422,6 +447,8 @@ struct Matcher<'a> {
     health: [bool; 5],
     /// The needle could be in an id or a phone number.
     digits: bool,
+    /// The needle's length in bytes: a shorter field cannot hold it.
+    len: usize,
 }
 
 impl<'a> Matcher<'a> {
@@ -437,6 +464,7 @@ impl<'a> Matcher<'a> {
                 false,
             ],
             digits: digits_only(needle),
+            len: needle.len(),
         }
     }
 }
@@ -639,9 +667,7 @@ impl WabasPane {
     fn matches(&self, m: &Matcher, i: usize) -> bool {
         m.health[usize::from(self.lanes[i] >> HEALTH_SHIFT)]
             || m.finder.find(self.search.row(i).as_bytes()).is_some()
-            || (m.digits
-                && searched_fields(&self.rows[i].waba)
-                    .any(|f| m.finder.find(f.as_bytes()).is_some()))
+            || (m.digits && in_numbers(&self.rows[i].waba, m))
     }
 
     fn sort_indices(&self, v: &mut [u32]) {
@@ -1713,6 +1739,11 @@ mod tests {
         });
         let mut d = waba("310004", "ACME", "777", 40, true);
         d.node.currency = Some("EUR".into());
+        d.node.owner_business_info = Some(BusinessRef {
+            id: "33-04".into(),
+            name: Some("4711".into()),
+        });
+        d.node.phone_numbers[0].verified_name = Some("0800".into());
         let mut e = waba("310005", "Straße GmbH", "LIMITED", 50, false);
         e.node.phone_numbers = vec![phone("3205", "+49 30 5550", "STRASSE")];
         vec![a, b, c, d, e]
