@@ -1,17 +1,22 @@
 //! What the console's WABA model weighs: `cargo bench --bench memory`. A counting global
 //! allocator measures the bytes live after one round against the simulator (the poller's
 //! memory of the book, the WABAs shared with the pane) and after the pane took the list (its
-//! rows, search text, lanes, index), per WABA, at 100 and 10,000 WABAs; 100,000 is the
+//! rows, search text, lanes, index), per WABA, with the pane's own count of its parts, at 100 and 10,000 WABAs; 100,000 is the
 //! 10,000-WABA book copied ten times with new ids (quick), or read for real from the
-//! simulator with `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, and the process's RSS.
+//! simulator with `PARTNERDECK_BENCH_100K=1`. Also the peak while the round ran, the process's
+//! RSS, and at 100,000 what the rest of a whole `Model` (the other panes, drawn once each)
+//! holds per WABA.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use graph_sim::{self as sim, SimOptions, World};
 use partnerdeck::app::msg::{ReadStamp, WabaList};
-use partnerdeck::app::wabas::WabasPane;
+use partnerdeck::app::wabas::{PaneMemory, WabasPane};
+use partnerdeck::app::{Model, Msg, update};
 use partnerdeck::config::Token;
 use partnerdeck::domain::onboarding::OnboardingRules;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
@@ -124,7 +129,7 @@ fn pane_bytes(book: Vec<Arc<Waba>>) -> (WabasPane, usize) {
     (pane, bytes)
 }
 
-fn report(n: usize, book_bytes: usize, pane: usize, peak: Option<usize>) {
+fn report(n: usize, book_bytes: usize, pane: usize, parts: PaneMemory, peak: Option<usize>) {
     let total = book_bytes + pane;
     println!(
         "  N = {n:>7}: {:>7.0} bytes/WABA ({:.0} the WABAs and the poller's memory, {:.0} the pane's rows, search text, lanes and index) = {:.1} MB{}",
@@ -137,6 +142,91 @@ fn report(n: usize, book_bytes: usize, pane: usize, peak: Option<usize>) {
             p as f64 / 1_048_576.0
         )),
     );
+    // The pane's own count of what it holds; the allocator's figure above also has what it
+    // does not name (e.g. the Sym of an undocumented health).
+    println!(
+        "             the pane per WABA: rows {:.0}, search text {:.0}, index {:.0}, derived (lanes, creation times, order, visible) {:.0} = {:.0}",
+        per(parts.rows, n),
+        per(parts.search, n),
+        per(parts.index, n),
+        per(parts.derived, n),
+        per(parts.total(), n),
+    );
+}
+
+/// What the rest of the console's model holds per WABA: a whole `Model` takes the list, then
+/// each pane is drawn once (what drawing it derives stays cached), and the bytes each step
+/// added are reported, less the WABAs pane's own (counted above).
+fn model_bytes(book: &[Arc<Waba>]) {
+    let n = book.len();
+    let at = Utc.timestamp_opt(1_795_000_000, 0).unwrap();
+    // The screen's buffers are the terminal's, not the model's: made before the measure.
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))
+        .expect("a test terminal");
+    let theme = partnerdeck::ui::Theme::monochrome();
+    let before = live();
+    // The list's own vector is made and freed inside the measure.
+    let list = WabaList {
+        wabas: book.to_vec(),
+        extras_failed: None,
+    };
+    let mut model = Model::new(sim::DEMO_APP_ID, "v25.0");
+    update(
+        &mut model,
+        Msg::Resize {
+            width: 120,
+            height: 40,
+            list_rows: partnerdeck::ui::list_rows(40),
+        },
+    );
+    let _ = update(
+        &mut model,
+        Msg::WabasLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: Ok(list),
+        },
+    );
+    // No credit line: every WABA is "not funded", the most rows that lane can hold.
+    update(
+        &mut model,
+        Msg::CreditLinesLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: Ok(vec![]),
+        },
+    );
+    let mut steps = vec![];
+    let mut last = live();
+    for (pane, key) in [
+        ("WABAs", '2'),
+        ("Solutions", '1'),
+        ("Credit lines", '3'),
+        ("its not-funded lane", 'l'),
+        ("Events", '4'),
+    ] {
+        update(
+            &mut model,
+            Msg::Key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE)),
+        );
+        terminal
+            .draw(|f| partnerdeck::ui::draw(f, &model, at, &theme))
+            .expect("draw");
+        let now = live();
+        steps.push(format!(
+            "{pane} {:.1}",
+            (now as f64 - last as f64) / n as f64
+        ));
+        last = now;
+    }
+    let total = live() as f64 - before as f64;
+    let pane = model.wabas.memory().total() as f64;
+    println!(
+        "             the rest of the model per WABA at N = {n}: {:.1} bytes (drawing each pane added: {})",
+        (total - pane) / n as f64,
+        steps.join(", ")
+    );
+    drop(model);
 }
 
 fn main() {
@@ -146,7 +236,7 @@ fn main() {
     for n in [100, 10_000] {
         let (book, memory, kept, peak) = read_book(n);
         let (pane, bytes) = pane_bytes(book.clone());
-        report(book.len(), kept, bytes, Some(peak));
+        report(book.len(), kept, bytes, pane.memory(), Some(peak));
         drop((pane, memory));
         if n == 10_000 {
             ten_k = Some((book, per(kept, n)));
@@ -155,8 +245,9 @@ fn main() {
     if big {
         let (book, memory, kept, peak) = read_book(100_000);
         let (pane, bytes) = pane_bytes(book.clone());
-        report(book.len(), kept, bytes, Some(peak));
+        report(book.len(), kept, bytes, pane.memory(), Some(peak));
         drop((pane, memory));
+        model_bytes(&book);
     } else if let Some((book, kept_per_waba)) = ten_k {
         // Ten copies of the 10,000-WABA book with new ids, every string its own allocation:
         // the pane is measured at 100,000; the WABAs and the poller's memory are the 10,000
@@ -171,9 +262,16 @@ fn main() {
         }
         drop(book);
         let n = copies.len();
-        let (pane, bytes) = pane_bytes(copies);
-        report(n, (kept_per_waba * n as f64) as usize, bytes, None);
+        let (pane, bytes) = pane_bytes(copies.clone());
+        report(
+            n,
+            (kept_per_waba * n as f64) as usize,
+            bytes,
+            pane.memory(),
+            None,
+        );
         drop(pane);
+        model_bytes(&copies);
     }
     if let Some(rss) = rss_mb() {
         println!("  this process's RSS at the end: {rss:.0} MB (the simulators' worlds included)");

@@ -3,7 +3,11 @@
 //! selection, the open detail, and the "changed since you looked" marks.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+
+use hashbrown::HashTable;
+use memchr::memmem::Finder;
 
 use tui_input::Input;
 
@@ -110,8 +114,9 @@ pub enum Change {
     HealthWorse { was: Health },
 }
 
-/// One WABA with what the pane derives from it, computed once when it arrives: the filter
-/// and the sort read these, not the WABA, so a key costs no lowercasing.
+/// One WABA with what the pane derives from it, computed once when it arrives (the filter and
+/// the sort read the pane's search text, not the WABA, so a key costs no lowercasing). Held
+/// for every WABA of the book, so it stays small: no copy of a string the WABA has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WabaRow {
     /// Shared with the poller's memory of the book: a row is a few derived fields beside it.
@@ -121,20 +126,17 @@ pub struct WabaRow {
     pub read: ReadStamp,
     pub health: Health,
     pub onboarding: Onboarding,
-    /// The name lowercased, for sorting.
-    name_key: String,
     /// Our partner kind when the row was derived (a Tech Provider owns no credit).
     tech_provider: bool,
     /// The messaging limit tier it had before it dropped (kept while the tier stays low; a
     /// tier that rises again clears it).
-    pub tier_dropped_from: Option<String>,
+    pub tier_dropped_from: Option<Sym>,
 }
 
 impl WabaRow {
     pub fn new(waba: Arc<Waba>, rules: &OnboardingRules) -> WabaRow {
         WabaRow {
             read: ReadStamp::default(),
-            name_key: waba.node.name.to_lowercase().into(),
             tech_provider: rules.partner_kind
                 == Some(crate::domain::partner::PartnerKind::TechProvider),
             onboarding: Onboarding::derive(&waba, rules),
@@ -159,7 +161,7 @@ impl WabaRow {
             return;
         };
         self.tier_dropped_from = if tier_dropped(was, now) {
-            Some(was.to_string())
+            Some(Sym::from(was))
         } else if now == was {
             before.tier_dropped_from.clone()
         } else {
@@ -243,29 +245,229 @@ impl WabaRow {
     }
 }
 
-/// The fields the filter searches: names, ids, health, currency, review and verification
-/// status, the owner business, and each number's id, display number and verified name.
-fn search_text(w: &Waba, health: &Health) -> String {
+/// The fields the filter searches besides the name, the health and the numbers: currency,
+/// review and verification status, the owner business's name, each number's verified name.
+/// A needle matches a WABA when one field (or the name, or the health's label, or a number)
+/// contains it, case-insensitively.
+fn worded_fields(w: &Waba) -> impl Iterator<Item = &str> {
     let n = &w.node;
-    let mut hay = vec![
-        n.name.as_str(),
-        n.id.as_str(),
-        health.label(),
-        n.currency.as_deref().unwrap_or(""),
-        n.account_review_status.as_deref().unwrap_or(""),
-        n.business_verification_status.as_deref().unwrap_or(""),
-    ];
-    if let Some(o) = &n.owner_business_info {
-        hay.push(&o.id);
-        hay.extend(o.name.as_deref());
+    [
+        n.currency.as_deref(),
+        n.account_review_status.as_deref(),
+        n.business_verification_status.as_deref(),
+        n.owner_business_info
+            .as_ref()
+            .and_then(|o| o.name.as_deref()),
+    ]
+    .into_iter()
+    .chain(n.phone_numbers.texts().map(|p| p.verified_name))
+    .flatten()
+}
+
+/// The searched ids and phone numbers: the WABA's id, its owner's, and each number's id and
+/// display number.
+fn number_fields(w: &Waba) -> impl Iterator<Item = &str> {
+    let n = &w.node;
+    [
+        Some(n.id.as_ref()),
+        n.owner_business_info.as_ref().map(|o| o.id.as_ref()),
+    ]
+    .into_iter()
+    .chain(
+        n.phone_numbers
+            .texts()
+            .flat_map(|p| [Some(p.id), p.display_phone_number]),
+    )
+    .flatten()
+}
+
+/// Whether row `w` has the needle in an id or a phone number made of digits only (those are
+/// not in the search text). A needle of other characters is never looked for here.
+fn in_numbers(w: &Waba, m: &Matcher) -> bool {
+    let found = |s: &str| s.len() >= m.len && m.finder.find(s.as_bytes()).is_some();
+    let n = &w.node;
+    found(n.id.as_ref())
+        || n.owner_business_info
+            .as_ref()
+            .is_some_and(|o| found(o.id.as_ref()))
+        || n.phone_numbers
+            .texts()
+            .any(|p| found(p.id) || p.display_phone_number.is_some_and(found))
+}
+
+/// Whether every character is one of those of ids and phone numbers (digits, space, `+-().`).
+/// Such an id or number has no case, so it is searched where the WABA holds it, not copied;
+/// and a needle with any other character cannot be found in it.
+fn digits_only(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'+' | b'-' | b'(' | b')' | b'.'))
+}
+
+/// Where a row's text lies in [`SearchText::text`], and where its name ends.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    name_end: u32,
+    end: u32,
+}
+
+/// Per row, the lowercased text the filter searches, all rows in one buffer (dense to scan,
+/// no allocation per row): the name first (it is also the name sort key), then each searched
+/// field that has letters and is not already in the row's text (a field inside another
+/// matches whatever the other matches), one per line. Fields of digits only (ids, numbers)
+/// are searched in the WABA itself; the health's label through its kind (`health_code`),
+/// except an undocumented one, which is written here.
+#[derive(Debug, Clone, Default)]
+struct SearchText {
+    text: String,
+    spans: Vec<Span>,
+    /// Bytes of `text` no span points at any more (rows replaced in place).
+    garbage: usize,
+}
+
+impl SearchText {
+    fn with_capacity(rows: usize, bytes: usize) -> SearchText {
+        SearchText {
+            text: String::with_capacity(bytes),
+            spans: Vec::with_capacity(rows),
+            garbage: 0,
+        }
     }
-    let phones = n.phone_numbers.to_vec();
-    for p in &phones {
-        hay.push(&p.id);
-        hay.extend(p.display_phone_number.as_deref());
-        hay.extend(p.verified_name.as_deref());
+
+    /// The text is written: give back what the buffer grew beyond it (held all session).
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.spans.shrink_to_fit();
     }
-    hay.join("\n").to_lowercase()
+
+    fn row(&self, i: usize) -> &str {
+        let s = self.spans[i];
+        &self.text[s.start as usize..s.end as usize]
+    }
+
+    fn name_key(&self, i: usize) -> &str {
+        let s = self.spans[i];
+        &self.text[s.start as usize..s.name_end as usize]
+    }
+
+    /// Write a row's text at the end of the buffer. Offsets are `u32`: a book's text stays far
+    /// below 4 GB (about 100 bytes a WABA).
+    fn write(&mut self, w: &Waba, health: &Health) -> Span {
+        let start = self.text.len();
+        push_lowercase(&mut self.text, w.node.name.as_ref());
+        let name_end = self.text.len();
+        if let Health::Other(raw) = health {
+            self.text.push('\n');
+            push_lowercase(&mut self.text, raw);
+        }
+        let numbers = number_fields(w).filter(|f| !digits_only(f));
+        for field in worded_fields(w).chain(numbers) {
+            if field.is_empty() {
+                continue;
+            }
+            let lower = field.to_lowercase();
+            if memchr::memmem::find(&self.text.as_bytes()[start..], lower.as_bytes()).is_none() {
+                self.text.push('\n');
+                self.text.push_str(&lower);
+            }
+        }
+        Span {
+            start: start as u32,
+            name_end: name_end as u32,
+            end: self.text.len() as u32,
+        }
+    }
+
+    /// Copy a row's text from another buffer (a row kept by a new list).
+    fn copy(&mut self, from: &SearchText, i: usize) -> Span {
+        let s = from.spans[i];
+        let start = self.text.len() as u32;
+        self.text.push_str(from.row(i));
+        Span {
+            start,
+            name_end: start + (s.name_end - s.start),
+            end: self.text.len() as u32,
+        }
+    }
+
+    fn push(&mut self, w: &Waba, health: &Health) {
+        let span = self.write(w, health);
+        self.spans.push(span);
+    }
+
+    /// Row `i`'s WABA changed: its new text goes at the end, the old one is left behind until
+    /// the left-behind bytes outweigh the rest, then the buffer is written again.
+    fn replace(&mut self, i: usize, w: &Waba, health: &Health) {
+        let old = self.spans[i];
+        self.garbage += (old.end - old.start) as usize;
+        self.spans[i] = self.write(w, health);
+        if self.garbage > self.text.len() / 2 {
+            let mut compact =
+                SearchText::with_capacity(self.spans.len(), self.text.len() - self.garbage);
+            for k in 0..self.spans.len() {
+                let span = compact.copy(self, k);
+                compact.spans.push(span);
+            }
+            *self = compact;
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.text.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    }
+}
+
+fn push_lowercase(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        out.push_str(&s.to_lowercase());
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// A row's health, in three bits beside its lane bits: the filter finds a health label
+/// without reading the row.
+fn health_code(h: &Health) -> u8 {
+    match h {
+        Health::Available => 0,
+        Health::Limited => 1,
+        Health::Blocked => 2,
+        Health::Missing => 3,
+        // Its label is in the search text.
+        Health::Other(_) => 4,
+    }
+}
+
+const HEALTH_SHIFT: u8 = 3;
+
+/// One filter needle, prepared once for a scan of many rows.
+struct Matcher<'a> {
+    /// One searcher for the whole scan (SIMD), not one per row.
+    finder: Finder<'a>,
+    /// Per health code, whether its label contains the needle.
+    health: [bool; 5],
+    /// The needle could be in an id or a phone number.
+    digits: bool,
+    /// The needle's length in bytes: a shorter field cannot hold it.
+    len: usize,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(needle: &'a str) -> Matcher<'a> {
+        let label = |h: Health| h.label().to_lowercase().contains(needle);
+        Matcher {
+            finder: Finder::new(needle.as_bytes()),
+            health: [
+                label(Health::Available),
+                label(Health::Limited),
+                label(Health::Blocked),
+                label(Health::Missing),
+                false,
+            ],
+            digits: digits_only(needle),
+            len: needle.len(),
+        }
+    }
 }
 
 /// What the visible rows depend on: when it is the same, the rows are too.
@@ -283,12 +485,31 @@ struct ViewKey {
 #[derive(Debug, Clone, Default)]
 struct Derived {
     key: Option<ViewKey>,
-    visible: std::sync::Arc<Vec<usize>>,
+    visible: std::sync::Arc<Vec<u32>>,
     /// Every row in the sort order, and the (version, sort) it was sorted for: lanes and
     /// filters are scans of this, never a sort.
-    sorted: Option<(u64, SortKey, bool, std::sync::Arc<Vec<usize>>)>,
+    sorted: Option<(u64, SortKey, bool, std::sync::Arc<Vec<u32>>)>,
     counts_version: Option<u64>,
     counts: [usize; 3],
+}
+
+/// What the pane holds beside the shared WABAs, in bytes, by part (what `memory` counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PaneMemory {
+    /// The rows (`WabaRow`: the shared WABA, its read, health, checklist, tier drop).
+    pub rows: usize,
+    /// The filter's text and each row's place in it.
+    pub search: usize,
+    /// The index by id and the ids of departed WABAs.
+    pub index: usize,
+    /// Lane bits, sorted creation times, the sorted order and the visible rows.
+    pub derived: usize,
+}
+
+impl PaneMemory {
+    pub fn total(&self) -> usize {
+        self.rows + self.search + self.index + self.derived
+    }
 }
 
 /// How far the list of a round in progress is.
@@ -333,8 +554,9 @@ pub struct WabasPane {
     pub phone_selected: usize,
     /// Lines the lower part of the open detail is scrolled by.
     pub detail_scroll: u16,
-    /// WABA ids seen in earlier refreshes.
-    known: HashSet<String>,
+    /// WABA ids seen in earlier refreshes and not listed now (those listed are known too:
+    /// every row's id is). Only departed WABAs cost a copy of their id.
+    departed: HashSet<Box<str>>,
     /// Marks shown until the row is selected or opened.
     pub changes: HashMap<String, Change>,
     /// From the last refresh: edges of some WABAs could not be read.
@@ -345,11 +567,14 @@ pub struct WabasPane {
     pub list_read: ReadStamp,
     /// Bumped on every change to `rows`.
     version: u64,
-    /// Row index by WABA id.
-    by_id: HashMap<String, usize>,
-    /// Per row, what the filter searches (lowercased) and the lanes it is in (bit per lane),
-    /// kept apart from the rows so a filter keystroke scans dense memory.
-    search: Vec<Box<str>>,
+    /// Row position by WABA id: the table holds positions and hashes the id the row holds
+    /// (no copy of an id). The last row wins when a list repeats an id.
+    by_id: HashTable<u32>,
+    id_hasher: RandomState,
+    /// Per row, what the filter searches, and the lanes it is in (bit per lane) with its
+    /// health's kind (`health_code` << `HEALTH_SHIFT`), kept apart from the rows so a filter
+    /// keystroke scans dense memory.
+    search: SearchText,
     lanes: Vec<u8>,
     /// Every known `creation_time`, sorted: how many were onboarded since a time is a binary
     /// search, not a scan (the Tech Provider's weekly onboarding gauge).
@@ -368,7 +593,7 @@ impl WabasPane {
     /// The visible rows as indices into `rows`: the current lane, narrowed by the filter, in
     /// the chosen order. Derived once per change of data, lane, sort or filter; a filter that
     /// only grew narrows the previous result instead of scanning the book.
-    pub fn visible_indices(&self) -> std::sync::Arc<Vec<usize>> {
+    pub fn visible_indices(&self) -> std::sync::Arc<Vec<u32>> {
         let key = ViewKey {
             version: self.version,
             lane: self.lane,
@@ -387,12 +612,14 @@ impl WabasPane {
                 && old.reverse == key.reverse
                 && key.needle.starts_with(&old.needle)
         });
-        // One searcher for the whole scan (SIMD), not one per row.
-        let finder = memchr::memmem::Finder::new(key.needle.as_bytes());
-        let matches = |i: usize| finder.find(self.search[i].as_bytes()).is_some();
-        let visible: Vec<usize> = if narrowing {
+        let matcher = Matcher::new(&key.needle);
+        let visible: Vec<u32> = if narrowing {
             // Same order, fewer rows.
-            d.visible.iter().copied().filter(|&i| matches(i)).collect()
+            d.visible
+                .iter()
+                .copied()
+                .filter(|&i| self.matches(&matcher, i as usize))
+                .collect()
         } else {
             let sorted = match &d.sorted {
                 Some((v, s, r, order))
@@ -401,7 +628,7 @@ impl WabasPane {
                     order.clone()
                 }
                 _ => {
-                    let mut order: Vec<usize> = (0..self.rows.len()).collect();
+                    let mut order: Vec<u32> = (0..self.rows.len() as u32).collect();
                     self.sort_indices(&mut order);
                     if key.reverse {
                         order.reverse();
@@ -412,24 +639,46 @@ impl WabasPane {
                 }
             };
             let lane = 1u8 << self.lane.index();
-            sorted
-                .iter()
-                .copied()
-                .filter(|&i| self.lanes[i] & lane != 0 && (key.needle.is_empty() || matches(i)))
-                .collect()
+            let in_lane = |i: usize| self.lanes[i] & lane != 0;
+            if key.needle.is_empty() {
+                sorted
+                    .iter()
+                    .copied()
+                    .filter(|&i| in_lane(i as usize))
+                    .collect()
+            } else {
+                // Rows are matched in the order their text lies in memory, then taken in the
+                // sort order.
+                let hit: Vec<bool> = (0..self.rows.len())
+                    .map(|i| in_lane(i) && self.matches(&matcher, i))
+                    .collect();
+                sorted
+                    .iter()
+                    .copied()
+                    .filter(|&i| hit[i as usize])
+                    .collect()
+            }
         };
         d.visible = std::sync::Arc::new(visible);
         d.key = Some(key);
         d.visible.clone()
     }
 
-    fn sort_indices(&self, v: &mut [usize]) {
+    /// Whether row `i` has the needle in its name, a searched field or its health's label.
+    fn matches(&self, m: &Matcher, i: usize) -> bool {
+        m.health[usize::from(self.lanes[i] >> HEALTH_SHIFT)]
+            || m.finder.find(self.search.row(i).as_bytes()).is_some()
+            || (m.digits && in_numbers(&self.rows[i].waba, m))
+    }
+
+    fn sort_indices(&self, v: &mut [u32]) {
         let rows = &self.rows;
-        let name = |i: usize| (rows[i].name_key.as_str(), rows[i].id());
+        let search = &self.search;
+        let name = |i: u32| (search.name_key(i as usize), rows[i as usize].id());
         match self.sort {
             SortKey::Name => v.sort_by(|&a, &b| name(a).cmp(&name(b))),
             SortKey::Health => v.sort_by_cached_key(|&i| {
-                let r = &rows[i];
+                let r = &rows[i as usize];
                 (
                     std::cmp::Reverse(r.health.severity()),
                     std::cmp::Reverse(r.missing_steps()),
@@ -437,7 +686,7 @@ impl WabasPane {
                 )
             }),
             SortKey::Age => v.sort_by_cached_key(|&i| {
-                let r = &rows[i];
+                let r = &rows[i as usize];
                 (
                     r.waba.node.creation_time.is_none(),
                     std::cmp::Reverse(r.waba.node.creation_time),
@@ -445,7 +694,7 @@ impl WabasPane {
                 )
             }),
             SortKey::Tier => v.sort_by_cached_key(|&i| {
-                let r = &rows[i];
+                let r = &rows[i as usize];
                 let rank = r.tier().and_then(crate::domain::onboarding::tier_rank);
                 (
                     rank.is_none(),
@@ -461,7 +710,7 @@ impl WabasPane {
     pub fn visible(&self) -> Vec<&WabaRow> {
         self.visible_indices()
             .iter()
-            .map(|&i| &self.rows[i])
+            .map(|&i| &self.rows[i as usize])
             .collect()
     }
 
@@ -473,7 +722,7 @@ impl WabasPane {
     /// The `i`-th row shown.
     pub fn visible_row(&self, i: usize) -> Option<&WabaRow> {
         let v = self.visible_indices();
-        v.get(i).map(|&r| &self.rows[r])
+        v.get(i).map(|&r| &self.rows[r as usize])
     }
 
     /// How many WABAs each lane holds, counted once per change of the data.
@@ -499,6 +748,23 @@ impl WabasPane {
         to.saturating_sub(from)
     }
 
+    /// What the pane holds beside the WABAs it shares, in bytes (`cargo bench --bench memory`).
+    pub fn memory(&self) -> PaneMemory {
+        let d = self.derived.borrow();
+        let u32s = |v: &Vec<u32>| v.capacity() * std::mem::size_of::<u32>();
+        PaneMemory {
+            rows: self.rows.capacity() * std::mem::size_of::<WabaRow>(),
+            search: self.search.bytes(),
+            index: self.by_id.allocation_size()
+                + self.departed.capacity() * std::mem::size_of::<Box<str>>()
+                + self.departed.iter().map(|id| id.len()).sum::<usize>(),
+            derived: self.lanes.capacity()
+                + self.created.capacity() * std::mem::size_of::<i64>()
+                + u32s(&d.visible)
+                + d.sorted.as_ref().map_or(0, |(.., order)| u32s(order)),
+        }
+    }
+
     /// Changes with every change of the rows (for views derived from them elsewhere).
     pub fn version(&self) -> u64 {
         self.version
@@ -506,11 +772,12 @@ impl WabasPane {
 
     /// The rows changed: what is derived from them is derived again when next asked.
     fn changed(&mut self) {
-        self.search = self
-            .rows
-            .iter()
-            .map(|r| search_text(&r.waba, &r.health).into_boxed_str())
-            .collect();
+        let mut search = SearchText::with_capacity(self.rows.len(), self.search.text.len());
+        for r in &self.rows {
+            search.push(&r.waba, &r.health);
+        }
+        search.shrink_to_fit();
+        self.search = search;
         self.lanes = self.rows.iter().map(lane_bits).collect();
         self.reindex();
     }
@@ -519,18 +786,14 @@ impl WabasPane {
     /// and the sorted creation times are built again.
     fn reindex(&mut self) {
         self.version += 1;
-        self.by_id = self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id().to_string(), i))
-            .collect();
+        self.by_id = index_rows(&self.rows, &self.id_hasher);
         self.created = self
             .rows
             .iter()
             .filter_map(|r| r.waba.node.creation_time)
             .collect();
         self.created.sort_unstable();
+        self.created.shrink_to_fit();
     }
 
     pub fn selected_row(&self) -> Option<&WabaRow> {
@@ -542,7 +805,11 @@ impl WabasPane {
     }
 
     pub fn row(&self, id: &str) -> Option<&WabaRow> {
-        self.rows.get(*self.by_id.get(id)?)
+        self.rows.get(self.position(id)?)
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        find_row(&self.by_id, &self.id_hasher, &self.rows, id)
     }
 
     /// The WABA whose detail is open.
@@ -585,7 +852,7 @@ impl WabasPane {
             && let Some(pos) = self
                 .visible_indices()
                 .iter()
-                .position(|&i| self.rows[i].id() == id)
+                .position(|&i| self.rows[i as usize].id() == id)
         {
             self.selected = pos;
             return;
@@ -665,70 +932,79 @@ impl WabasPane {
             return;
         }
         let keep = self.selected_id();
-        let mut old: Vec<Option<(WabaRow, Box<str>, u8)>> = std::mem::take(&mut self.rows)
-            .into_iter()
-            .zip(std::mem::take(&mut self.search))
-            .zip(std::mem::take(&mut self.lanes))
-            .map(|((r, s), l)| Some((r, s, l)))
-            .collect();
+        let old_rows = std::mem::take(&mut self.rows);
+        let old_search = std::mem::take(&mut self.search);
+        let old_lanes = std::mem::take(&mut self.lanes);
         let old_index = std::mem::take(&mut self.by_id);
+        let mut taken = vec![false; old_rows.len()];
         let n = list.wabas.len();
         let (mut rows, mut search, mut lanes) = (
             Vec::with_capacity(n),
-            Vec::with_capacity(n),
+            // About what the rows had (a first list: a guess), trimmed when written.
+            SearchText::with_capacity(n, (old_search.text.len() - old_search.garbage).max(n * 64)),
             Vec::with_capacity(n),
         );
         let mut changes = std::mem::take(&mut self.changes);
         for w in list.wabas {
-            let before = old_index
-                .get(w.id())
-                .and_then(|&i| old.get_mut(i).and_then(Option::take));
+            let at = find_row(&old_index, &self.id_hasher, &old_rows, w.id());
+            let before = at.filter(|&i| !std::mem::replace(&mut taken[i], true));
             match before {
-                Some((r, s, l)) if r.read > started || Arc::ptr_eq(&r.waba, &w) => {
-                    let read = r.read.max(started);
-                    rows.push(WabaRow { read, ..r });
-                    search.push(s);
-                    lanes.push(l);
+                Some(i) if old_rows[i].read > started || Arc::ptr_eq(&old_rows[i].waba, &w) => {
+                    let r = &old_rows[i];
+                    rows.push(WabaRow {
+                        read: r.read.max(started),
+                        ..r.clone()
+                    });
+                    let span = search.copy(&old_search, i);
+                    search.spans.push(span);
+                    lanes.push(old_lanes[i]);
                 }
                 before => {
                     let mut row = WabaRow::new(w, &self.rules);
                     row.read = started;
-                    if let Some((was, _, _)) = &before {
+                    let was = before.map(|i| &old_rows[i]);
+                    if let Some(was) = was {
                         row.note_tier_since(was);
                     }
-                    self.mark(
-                        &mut changes,
-                        &row,
-                        before.as_ref().map(|(r, _, _)| &r.health),
-                    );
-                    search.push(search_text(&row.waba, &row.health).into_boxed_str());
+                    let known = at.is_some() || self.departed.contains(row.id());
+                    self.mark(&mut changes, &row, was.map(|r| &r.health), known);
+                    search.push(&row.waba, &row.health);
                     lanes.push(lane_bits(&row));
                     rows.push(row);
                 }
             }
         }
         // WABAs a later read established (an action's re-read) stay though the list is older.
-        for (r, s, l) in old.into_iter().flatten() {
-            if r.read > started {
-                rows.push(r);
-                search.push(s);
-                lanes.push(l);
+        for (i, r) in old_rows.iter().enumerate() {
+            if !taken[i] && r.read > started {
+                taken[i] = true;
+                rows.push(r.clone());
+                let span = search.copy(&old_search, i);
+                search.spans.push(span);
+                lanes.push(old_lanes[i]);
             }
         }
-        if !changes.is_empty() {
-            let listed: HashSet<&str> = rows.iter().map(WabaRow::id).collect();
-            changes.retain(|id, _| listed.contains(id.as_str()));
-        }
-        self.changes = changes;
-        for r in &rows {
-            if !self.known.contains(r.id()) {
-                self.known.insert(r.id().to_string());
-            }
-        }
+        search.shrink_to_fit();
         self.rows = rows;
         self.search = search;
         self.lanes = lanes;
         self.reindex();
+        // Every id listed before is known from now on: those no longer listed are kept apart.
+        for r in &old_rows {
+            if self.position(r.id()).is_none() && !self.departed.contains(r.id()) {
+                self.departed.insert(r.id().into());
+            }
+        }
+        if !self.departed.is_empty() {
+            let (index, hasher, rows) = (&self.by_id, &self.id_hasher, &self.rows);
+            self.departed
+                .retain(|id| find_row(index, hasher, rows, id).is_none());
+        }
+        drop(old_rows);
+        if !changes.is_empty() {
+            changes.retain(|id, _| self.position(id).is_some());
+        }
+        self.changes = changes;
         self.list_read = started;
         if self.loading.is_some_and(|l| l.started <= started) {
             self.loading = None;
@@ -763,11 +1039,18 @@ impl WabasPane {
         self.clamp_phone();
     }
 
-    /// Mark a row that is new since the baseline, or whose health got worse than `was`.
-    fn mark(&self, changes: &mut HashMap<String, Change>, row: &WabaRow, was: Option<&Health>) {
+    /// Mark a row that is new since the baseline (`known`: its id was listed before), or
+    /// whose health got worse than `was`.
+    fn mark(
+        &self,
+        changes: &mut HashMap<String, Change>,
+        row: &WabaRow,
+        was: Option<&Health>,
+        known: bool,
+    ) {
         let id = row.id();
         match was {
-            None if self.complete_once && !self.known.contains(id) => {
+            None if self.complete_once && !known => {
                 changes.insert(id.to_string(), Change::New);
             }
             Some(was) if row.health.is_worse_than(was) => {
@@ -785,7 +1068,7 @@ impl WabasPane {
         let mut changes = std::mem::take(&mut self.changes);
         let mut created_changed = false;
         for w in wabas {
-            let at = self.by_id.get(w.id()).copied();
+            let at = self.position(w.id());
             if let Some(i) = at {
                 let r = &self.rows[i];
                 if r.read > started {
@@ -798,7 +1081,6 @@ impl WabasPane {
             }
             let mut row = WabaRow::new(w, &self.rules);
             row.read = started;
-            let search = search_text(&row.waba, &row.health).into_boxed_str();
             let bits = lane_bits(&row);
             created_changed |= row.waba.node.creation_time.is_some();
             match at {
@@ -806,18 +1088,23 @@ impl WabasPane {
                     row.note_tier_since(&self.rows[i]);
                     let was = self.rows[i].health.clone();
                     created_changed |= self.rows[i].waba.node.creation_time.is_some();
-                    self.mark(&mut changes, &row, Some(&was));
+                    self.mark(&mut changes, &row, Some(&was), true);
+                    self.search.replace(i, &row.waba, &row.health);
                     self.rows[i] = row;
-                    self.search[i] = search;
                     self.lanes[i] = bits;
                 }
                 None => {
-                    self.mark(&mut changes, &row, None);
-                    self.known.insert(row.id().to_string());
-                    self.by_id.insert(row.id().to_string(), self.rows.len());
-                    self.rows.push(row);
-                    self.search.push(search);
+                    let known = self.departed.remove(row.id());
+                    self.mark(&mut changes, &row, None, known);
+                    self.search.push(&row.waba, &row.health);
                     self.lanes.push(bits);
+                    self.rows.push(row);
+                    let (rows, hasher) = (&self.rows, &self.id_hasher);
+                    let last = rows.len() - 1;
+                    self.by_id
+                        .insert_unique(hasher.hash_one(rows[last].id()), last as u32, |&k| {
+                            hasher.hash_one(rows[k as usize].id())
+                        });
                 }
             }
         }
@@ -829,6 +1116,7 @@ impl WabasPane {
                 .filter_map(|r| r.waba.node.creation_time)
                 .collect();
             self.created.sort_unstable();
+            self.created.shrink_to_fit();
         }
         self.version += 1;
     }
@@ -895,12 +1183,46 @@ impl WabasPane {
     }
 }
 
-/// The lanes a row is in, a bit per lane.
+/// The lanes a row is in, a bit per lane, and its health's kind above them.
 fn lane_bits(row: &WabaRow) -> u8 {
     WabaLane::ALL
         .iter()
         .filter(|l| l.contains(row))
-        .fold(0u8, |bits, l| bits | 1 << l.index())
+        .fold(health_code(&row.health) << HEALTH_SHIFT, |bits, l| {
+            bits | 1 << l.index()
+        })
+}
+
+/// The position of the row with this id (the last, if the list repeated it).
+fn find_row(
+    index: &HashTable<u32>,
+    hasher: &RandomState,
+    rows: &[WabaRow],
+    id: &str,
+) -> Option<usize> {
+    index
+        .find(hasher.hash_one(id), |&i| rows[i as usize].id() == id)
+        .map(|&i| i as usize)
+}
+
+/// Index rows by id; where ids repeat, the later row is the one found.
+fn index_rows(rows: &[WabaRow], hasher: &RandomState) -> HashTable<u32> {
+    let rehash = |&i: &u32| hasher.hash_one(rows[i as usize].id());
+    let mut index = HashTable::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let id = r.id();
+        match index.entry(
+            hasher.hash_one(id),
+            |&k| rows[k as usize].id() == id,
+            rehash,
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = i as u32,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(i as u32);
+            }
+        }
+    }
+    index
 }
 
 /// About how many lines the lower part of the detail (health, solutions, apps, other fields)
@@ -1364,6 +1686,216 @@ mod tests {
         assert_eq!(p.detail_scroll, 0);
         p.scroll_detail(1000);
         assert!(p.detail_scroll > 0 && p.detail_scroll < 100);
+    }
+
+    /// What the filter searched before it kept less: every field joined and lowercased.
+    fn joined_fields(w: &Waba) -> String {
+        let n = &w.node;
+        let health = Health::of_waba(w);
+        let mut hay: Vec<&str> = vec![
+            n.name.as_ref(),
+            n.id.as_ref(),
+            health.label(),
+            n.currency.as_deref().unwrap_or(""),
+            n.account_review_status.as_deref().unwrap_or(""),
+            n.business_verification_status.as_deref().unwrap_or(""),
+        ];
+        if let Some(o) = &n.owner_business_info {
+            hay.push(o.id.as_ref());
+            hay.extend(o.name.as_deref());
+        }
+        for p in n.phone_numbers.texts() {
+            hay.push(p.id);
+            hay.extend(p.display_phone_number);
+            hay.extend(p.verified_name);
+        }
+        hay.join("\n").to_lowercase()
+    }
+
+    fn phone(id: &str, display: &str, verified: &str) -> PhoneNumber {
+        PhoneNumber {
+            id: id.into(),
+            display_phone_number: Some(display.into()),
+            verified_name: (!verified.is_empty()).then(|| verified.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Odd data for the filter: cases that lowercase to other lengths, a final sigma, names of
+    /// digits, undocumented and missing health, repeated and contained fields.
+    fn odd_book() -> Vec<Waba> {
+        use crate::graph::waba_model::BusinessRef;
+        let mut a = waba("310001", "Φούρνος ΑΘΗΝΆΣ", "BLOCKED", 10, true);
+        a.node.currency = Some("USD".into());
+        a.node.account_review_status = Some("APPROVED".into());
+        a.node.business_verification_status = Some("verified".into());
+        a.node.owner_business_info = Some(BusinessRef {
+            id: "3301".into(),
+            name: Some("Φούρνος ΑΘΗΝΆΣ Ltd.".into()),
+        });
+        a.node.phone_numbers = vec![
+            phone("3201", "+30 210 555 0100", "Φούρνος ΑΘΗΝΆΣ"),
+            phone("3202", "(210) 555-0101", "Φούρνος 2"),
+        ]
+        .into();
+        let mut b = waba("310002", "12345", "AVAILABLE", 20, false);
+        b.node.health_status = None;
+        b.node.phone_numbers = vec![].into();
+        let mut c = waba("310003", "İstanbul Kargo", "WOBBLY", 30, true);
+        c.node.phone_numbers = vec![phone("3203", "+90 212 555 0000", "")].into();
+        c.node.owner_business_info = Some(BusinessRef {
+            id: "3303".into(),
+            name: None,
+        });
+        let mut d = waba("310004", "ACME", "777", 40, true);
+        d.node.currency = Some("EUR".into());
+        d.node.owner_business_info = Some(BusinessRef {
+            id: "33-04".into(),
+            name: Some("4711".into()),
+        });
+        d.node
+            .phone_numbers
+            .update(|p| p[0].verified_name = Some("0800".into()));
+        let mut e = waba("310005", "Straße GmbH", "LIMITED", 50, false);
+        e.node.phone_numbers = vec![phone("3205", "+49 30 5550", "STRASSE")].into();
+        vec![a, b, c, d, e]
+    }
+
+    #[test]
+    fn the_filter_finds_what_the_joined_fields_contain() {
+        let book = odd_book();
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(list(book.clone()), ReadStamp::issue());
+        p.lane = WabaLane::All;
+        let texts: Vec<(String, String)> = book
+            .iter()
+            .map(|w| (w.id().to_string(), joined_fields(w)))
+            .collect();
+        // Every piece of one to four characters, and every whole field, of every WABA.
+        let mut needles = std::collections::BTreeSet::new();
+        for (_, text) in &texts {
+            let chars: Vec<char> = text.chars().collect();
+            for len in 1..=4 {
+                for w in chars.windows(len) {
+                    needles.insert(w.iter().collect::<String>());
+                }
+            }
+            needles.extend(text.split('\n').map(str::to_string));
+        }
+        needles.extend(["zzz", "5550100", "-0"].map(String::from));
+        let mut checked = 0;
+        for needle in needles {
+            // The filter trims and lowercases what is typed; a line break cannot be typed.
+            if needle.contains('\n') || needle.trim() != needle || needle.is_empty() {
+                continue;
+            }
+            let needle = needle.to_lowercase();
+            let want: Vec<&str> = texts
+                .iter()
+                .filter(|(_, t)| t.contains(&needle))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            p.filter = Input::new(needle.clone());
+            let mut got = ids(&p);
+            got.sort_unstable();
+            assert_eq!(got, want, "needle {needle:?}");
+            checked += 1;
+        }
+        assert!(checked > 300, "{checked} needles");
+        // And the name order is that of the lowercased names.
+        p.filter = Input::default();
+        p.sort = SortKey::Name;
+        let mut want: Vec<(String, &str)> = book
+            .iter()
+            .map(|w| (w.name().to_lowercase(), w.id()))
+            .collect();
+        want.sort();
+        let want: Vec<&str> = want.iter().map(|(_, id)| *id).collect();
+        assert_eq!(ids(&p), want);
+    }
+
+    #[test]
+    fn rows_replaced_one_by_one_are_searched_and_sorted_by_what_they_now_say() {
+        let mut p = pane();
+        p.lane = WabaLane::All;
+        p.sort = SortKey::Name;
+        // Enough replacements that the search text is written again more than once.
+        for k in 0..50 {
+            p.apply_waba(
+                waba("3", &format!("Charlie {k}"), "LIMITED", 200, false),
+                ReadStamp::issue(),
+            );
+        }
+        p.filter = Input::new("charlie 49".into());
+        assert_eq!(ids(&p), ["3"]);
+        p.filter = Input::new("charlie 48".into());
+        assert!(ids(&p).is_empty(), "an earlier name is not found");
+        p.filter = Input::default();
+        assert_eq!(
+            ids(&p),
+            ["2", "4", "3", "1"],
+            "alpha, bravo, charlie 49, delta"
+        );
+        // A new WABA from a single read is found and sorted too.
+        p.apply_waba(
+            waba("9", "Aardvark", "AVAILABLE", 50, true),
+            ReadStamp::issue(),
+        );
+        assert_eq!(ids(&p), ["9", "2", "4", "3", "1"]);
+        assert_eq!(p.row("9").map(WabaRow::id), Some("9"));
+        p.filter = Input::new("aard".into());
+        assert_eq!(ids(&p), ["9"]);
+    }
+
+    #[test]
+    fn a_list_that_repeats_an_id_shows_both_and_finds_the_last() {
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(
+            list(vec![
+                waba("1", "first", "AVAILABLE", 100, true),
+                waba("1", "second", "BLOCKED", 100, true),
+            ]),
+            ReadStamp::issue(),
+        );
+        p.lane = WabaLane::All;
+        assert_eq!(p.visible_len(), 2);
+        assert_eq!(p.row("1").map(|r| r.waba.name()), Some("second"));
+    }
+
+    #[test]
+    fn a_waba_that_left_and_came_back_is_not_new() {
+        let mut p = pane();
+        let all = |without: &str| {
+            list(
+                [
+                    waba("1", "delta", "AVAILABLE", 100, true),
+                    waba("2", "Alpha", "BLOCKED", 300, true),
+                    waba("3", "charlie", "LIMITED", 200, false),
+                    waba("4", "Bravo", "AVAILABLE", 400, false),
+                ]
+                .into_iter()
+                .filter(|w| w.id() != without)
+                .collect(),
+            )
+        };
+        p.set_items(all("2"), ReadStamp::issue());
+        assert!(p.row("2").is_none());
+        p.set_items(all(""), ReadStamp::issue());
+        assert!(p.changes.is_empty(), "listed before: not new");
+        // The same through a page of a round in progress.
+        p.set_items(all("3"), ReadStamp::issue());
+        p.apply_page(
+            WabaPage {
+                wabas: vec![Arc::new(waba("3", "charlie", "LIMITED", 200, false))],
+                listed: 1,
+                expected: Some(4),
+            },
+            ReadStamp::issue(),
+        );
+        assert!(p.changes.is_empty());
+        // One never listed is.
+        p.apply_waba(waba("7", "golf", "AVAILABLE", 10, true), ReadStamp::issue());
+        assert_eq!(p.changes.get("7"), Some(&Change::New));
     }
 
     #[test]

@@ -43,8 +43,8 @@ pub enum Health {
     Available,
     Limited,
     Blocked,
-    /// A value Meta has not documented, kept as sent.
-    Other(String),
+    /// A value Meta has not documented, kept as sent (one shared copy per distinct value).
+    Other(Sym),
     /// Meta did not send `health_status`.
     Missing,
 }
@@ -56,7 +56,7 @@ impl Health {
             Some("AVAILABLE") => Health::Available,
             Some("LIMITED") => Health::Limited,
             Some("BLOCKED") => Health::Blocked,
-            Some(other) => Health::Other(other.to_string()),
+            Some(other) => Health::Other(Sym::from(other)),
         }
     }
 
@@ -83,7 +83,7 @@ impl Health {
             Health::Available => "AVAILABLE",
             Health::Limited => "LIMITED",
             Health::Blocked => "BLOCKED",
-            Health::Other(raw) => raw,
+            Health::Other(raw) => raw.as_str(),
             Health::Missing => "-",
         }
     }

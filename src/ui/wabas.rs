@@ -348,7 +348,7 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
         .skip(offset)
         .take(inner_height)
         .map(|&i| {
-            let r = &pane.rows[i];
+            let r = &pane.rows[i as usize];
             let n = &r.waba.node;
             let o = &r.onboarding;
             let text = |v: Option<&str>| inert(v.unwrap_or("-")).into_owned();

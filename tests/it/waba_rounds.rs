@@ -502,7 +502,7 @@ async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_
     let w = targets.next().unwrap();
     w.primary_funding_id = "4400000000000999".into();
     changed.push((w.id.clone(), "funding"));
-    // A field the model does not name (kept as text).
+    // A field the console only shows (in the detail's "Other fields").
     let w = targets.next().unwrap();
     w.timezone_id = "99".into();
     changed.push((w.id.clone(), "an unknown field"));
@@ -534,8 +534,8 @@ async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_
         .filter(|(a, b)| Arc::ptr_eq(a, b))
         .count();
     assert_eq!(unchanged, sim::DEMO_WABA_COUNT - changed.len());
-    let unnamed = find(&third, &changed[4].0);
-    assert_eq!(unnamed.node.extra.get("timezone_id"), Some("99".into()));
+    let shown_only = find(&third, &changed[4].0);
+    assert_eq!(shown_only.node.timezone_id.as_deref(), Some("99"));
 
     // Steady again: nothing decoded, the changed ones are now the remembered ones.
     let (fourth, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
