@@ -187,6 +187,22 @@ fn filter_keystroke(bencher: divan::Bencher, n: usize) {
     });
 }
 
+/// The same for a number: a filter of digits looks in ids and phone numbers, which are read
+/// where the WABAs hold them (the numbers in place in their packed lists), not copied.
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn filter_digits_keystroke(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    c.press(key('/'));
+    c.press(key('5'));
+    bencher.with_inputs(|| ()).bench_local_values(|()| {
+        c.press(key('5'));
+        c.press(Msg::Key(KeyEvent::new(
+            KeyCode::Backspace,
+            KeyModifiers::NONE,
+        )));
+    });
+}
+
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
 fn pane_switch(bencher: divan::Bencher, n: usize) {
     let mut c = Console::new(n);

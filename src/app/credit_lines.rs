@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use compact_str::CompactString;
+
 use tui_input::Input;
 
 use crate::app::msg::ReadStamp;
@@ -147,7 +149,7 @@ pub enum CreditRow {
         check: CheckSummary,
     },
     NotFunded {
-        waba_id: String,
+        waba_id: CompactString,
         reason: NotFunded,
     },
 }
@@ -429,7 +431,7 @@ impl CreditLinesPane {
                     view.matching[1] += 1;
                     if lane_shown {
                         view.rows.push(CreditRow::NotFunded {
-                            waba_id: w.id().to_string(),
+                            waba_id: w.id().into(),
                             reason: join.reason(u, w),
                         });
                     }
@@ -467,7 +469,7 @@ impl CreditLinesPane {
                     .map(|a| a.id.clone())
                     .unwrap_or_default(),
             ),
-            CreditRow::NotFunded { waba_id, .. } => RowKey::NotFunded(waba_id.clone()),
+            CreditRow::NotFunded { waba_id, .. } => RowKey::NotFunded(waba_id.to_string()),
         }
     }
 
@@ -725,7 +727,7 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
             .credit
             .lines
             .iter()
-            .find(|l| l.allocations.iter().any(|a| &a.id == allocation_id))
+            .find(|l| l.allocations.iter().any(|a| a.id == *allocation_id))
             .and_then(|l| lines.iter().position(|(id, _)| *id == l.line.id))
             .unwrap_or(0),
         _ => 0,

@@ -7,6 +7,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::graph::credit_model::{AllocationConfig, CreditLineData, non_empty};
 use crate::graph::waba_model::Waba;
 
@@ -200,22 +202,22 @@ pub fn check_allocation(a: &AllocationConfig, wabas: Option<&FundingIndex>) -> A
     check
 }
 
-/// Why a WABA has no credit of ours.
+/// Why a WABA has no credit of ours (ids inline: the Not funded lane holds one per WABA).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotFunded {
     /// No funding source at all.
     NoFunding,
     /// The business has a live allocation of ours, but this WABA is not attached to it.
-    NotAttached { allocation_id: String },
+    NotAttached { allocation_id: CompactString },
     /// Funded by the credential of an allocation of ours that was revoked.
-    Revoked { allocation_id: String },
+    Revoked { allocation_id: CompactString },
     /// The business has a live allocation of ours, but the WABA is funded by another source.
     Mismatched {
-        allocation_id: String,
-        funding: String,
+        allocation_id: CompactString,
+        funding: CompactString,
     },
     /// Funded by a source that is not ours (the customer's own, or another partner's).
-    OtherFunding { funding: String },
+    OtherFunding { funding: CompactString },
 }
 
 impl NotFunded {
@@ -264,7 +266,7 @@ pub fn not_funded(index: &FundingIndex, lines: &[CreditLineData]) -> Vec<(usize,
         let live = w
             .owner_business_id
             .and_then(|b| live_by_business.get(b))
-            .map(|a| a.id.clone());
+            .map(|a| CompactString::from(a.id.as_str()));
         let reason = match w.primary_funding_id {
             None => match live {
                 Some(allocation_id) => NotFunded::NotAttached { allocation_id },
@@ -273,16 +275,14 @@ pub fn not_funded(index: &FundingIndex, lines: &[CreditLineData]) -> Vec<(usize,
             Some(f) => match by_credential.get(f) {
                 Some(a) if !a.is_revoked() => continue,
                 Some(a) => NotFunded::Revoked {
-                    allocation_id: a.id.clone(),
+                    allocation_id: a.id.as_str().into(),
                 },
                 None => match live {
                     Some(allocation_id) => NotFunded::Mismatched {
                         allocation_id,
-                        funding: f.to_string(),
+                        funding: f.into(),
                     },
-                    None => NotFunded::OtherFunding {
-                        funding: f.to_string(),
-                    },
+                    None => NotFunded::OtherFunding { funding: f.into() },
                 },
             },
         };
@@ -333,8 +333,16 @@ impl UnfundedOrder {
         UnfundedOrder::Owner,
     ];
 
+    /// The orders the join keeps a sorted set for: "fixable first" is the name order taken
+    /// in two passes (what a share can fix, then the rest), so it needs no set of its own.
+    const KEPT: [UnfundedOrder; 2] = [UnfundedOrder::Name, UnfundedOrder::Owner];
+
+    /// Its set among [`KEPT`](Self::KEPT) (fixable-first reads the name set).
     fn index(self) -> usize {
-        self as usize
+        match self {
+            UnfundedOrder::Fixable | UnfundedOrder::Name => 0,
+            UnfundedOrder::Owner => 1,
+        }
     }
 
     /// How two not-funded WABAs compare in this order: exactly the order of the keys
@@ -515,7 +523,7 @@ pub struct FundingJoin {
     /// Per WABA, in the order they first arrived; `None` once gone.
     slots: Vec<Option<Slot>>,
     slot_of: HashMap<ById, u32>,
-    unfunded: [BTreeSet<Ranked>; 3],
+    unfunded: [BTreeSet<Ranked>; 2],
     /// The number of the current full sync.
     sync: u32,
 }
@@ -718,7 +726,7 @@ impl FundingJoin {
         }
         let unfunded = self.unfunded_reason(&waba);
         if let Some(reason) = unfunded {
-            for order in UnfundedOrder::ALL {
+            for order in UnfundedOrder::KEPT {
                 self.unfunded[order.index()].insert(Ranked::new(order, reason, waba.clone()));
             }
         }
@@ -740,7 +748,7 @@ impl FundingJoin {
             Self::tally(a, funding, -1);
         }
         if let Some(reason) = slot.unfunded {
-            for order in UnfundedOrder::ALL {
+            for order in UnfundedOrder::KEPT {
                 self.unfunded[order.index()].remove(&Ranked::new(order, reason, slot.waba.clone()));
             }
         }
@@ -791,10 +799,17 @@ impl FundingJoin {
     pub fn unfunded(
         &self,
         order: UnfundedOrder,
-    ) -> impl DoubleEndedIterator<Item = (&Arc<Waba>, Unfunded)> + '_ {
-        self.unfunded[order.index()]
-            .iter()
-            .map(|r| (&r.waba, r.reason))
+    ) -> Box<dyn DoubleEndedIterator<Item = (&Arc<Waba>, Unfunded)> + '_> {
+        let set = &self.unfunded[order.index()];
+        let all = move || set.iter().map(|r| (&r.waba, r.reason));
+        match order {
+            UnfundedOrder::Fixable => Box::new(
+                all()
+                    .filter(|(_, reason)| reason.shareable())
+                    .chain(all().filter(|(_, reason)| !reason.shareable())),
+            ),
+            UnfundedOrder::Name | UnfundedOrder::Owner => Box::new(all()),
+        }
     }
 
     /// Why a WABA has no credit of ours, if it has none.
@@ -808,10 +823,10 @@ impl FundingJoin {
         let allocation_id = |a: u32| {
             self.allocations
                 .get(a as usize)
-                .map(|j| j.id.clone())
+                .map(|j| CompactString::from(j.id.as_str()))
                 .unwrap_or_default()
         };
-        let funding = || waba.node.funding_id().unwrap_or_default().to_string();
+        let funding = || CompactString::from(waba.node.funding_id().unwrap_or_default());
         match u {
             Unfunded::NoFunding => NotFunded::NoFunding,
             Unfunded::NotAttached(a) => NotFunded::NotAttached {

@@ -311,7 +311,7 @@ fn from_view(
                 }
             }
             CreditRow::NotFunded { waba_id, reason } => {
-                Expected::NotFunded(waba_id.clone(), reason.clone())
+                Expected::NotFunded(waba_id.to_string(), reason.clone())
             }
         })
         .collect();
