@@ -474,8 +474,8 @@ impl std::borrow::Borrow<str> for ById {
 /// One allocation as the join keeps it: its keys and the WABAs it covers.
 #[derive(Debug, Clone)]
 struct Joined {
-    id: String,
-    credential: Option<String>,
+    id: CompactString,
+    credential: Option<CompactString>,
     revoked: bool,
     /// The slots of the WABAs it covers (of its business, or funded by its credential), in
     /// the order they first arrived.
@@ -514,12 +514,12 @@ pub struct FundingJoin {
     allocations: Vec<Joined>,
     /// Allocations by receiving business and by receiving credential (revoked ones too: a
     /// revoke still covers its business's WABAs).
-    by_business: HashMap<String, Vec<u32>>,
-    by_credential: HashMap<String, Vec<u32>>,
+    by_business: HashMap<CompactString, Vec<u32>>,
+    by_credential: HashMap<CompactString, Vec<u32>>,
     /// The first live allocation of each business, and the allocation whose credential it is
     /// (a live one before a revoked one): what [`not_funded`] asks.
-    live_by_business: HashMap<String, u32>,
-    credential_owner: HashMap<String, u32>,
+    live_by_business: HashMap<CompactString, u32>,
+    credential_owner: HashMap<CompactString, u32>,
     /// Per WABA, in the order they first arrived; `None` once gone.
     slots: Vec<Option<Slot>>,
     slot_of: HashMap<ById, u32>,
@@ -536,17 +536,17 @@ impl FundingJoin {
             let i = join.allocations.len() as u32;
             let credential = a.credential_id();
             if let Some(b) = a.business_id() {
-                join.by_business.entry(b.to_string()).or_default().push(i);
+                join.by_business.entry(b.into()).or_default().push(i);
                 if !a.is_revoked() {
-                    join.live_by_business.entry(b.to_string()).or_insert(i);
+                    join.live_by_business.entry(b.into()).or_insert(i);
                 }
             }
             if let Some(c) = credential {
-                join.by_credential.entry(c.to_string()).or_default().push(i);
+                join.by_credential.entry(c.into()).or_default().push(i);
                 // A live allocation wins over a revoked one with the same credential.
                 match join.credential_owner.get_mut(c) {
                     None => {
-                        join.credential_owner.insert(c.to_string(), i);
+                        join.credential_owner.insert(c.into(), i);
                     }
                     Some(owner) => {
                         if join.allocations[*owner as usize].revoked && !a.is_revoked() {
@@ -556,8 +556,8 @@ impl FundingJoin {
                 }
             }
             join.allocations.push(Joined {
-                id: a.id.clone(),
-                credential: credential.map(str::to_string),
+                id: a.id.as_str().into(),
+                credential: credential.map(Into::into),
                 revoked: a.is_revoked(),
                 covered: BTreeSet::new(),
                 funded: 0,
@@ -823,7 +823,7 @@ impl FundingJoin {
         let allocation_id = |a: u32| {
             self.allocations
                 .get(a as usize)
-                .map(|j| CompactString::from(j.id.as_str()))
+                .map(|j| j.id.clone())
                 .unwrap_or_default()
         };
         let funding = || CompactString::from(waba.node.funding_id().unwrap_or_default());

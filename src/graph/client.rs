@@ -390,8 +390,14 @@ impl GraphClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, GraphError> {
-        let items = self.list_items(path, query).await?;
-        Ok(super::model::decode_rows(&items))
+        // Page by page: a list of 66,000 allocations is never held as JSON all at once.
+        let mut reader = self.list_reader(path, query)?;
+        let mut rows = vec![];
+        while let Some(page) = reader.next_page().await? {
+            rows.extend(super::model::decode_rows::<T>(&page));
+        }
+        rows.shrink_to_fit();
+        Ok(rows)
     }
 
     /// The items of a list whose first page is already in hand (e.g. an edge expanded inside
