@@ -491,7 +491,13 @@ struct Derived {
     sorted: Option<(u64, SortKey, bool, std::sync::Arc<Vec<u32>>)>,
     counts_version: Option<u64>,
     counts: [usize; 3],
+    /// The results of the shorter queries that led to this one (same data and order), so a
+    /// Backspace takes the earlier result instead of scanning the book again.
+    earlier: Vec<(ViewKey, std::sync::Arc<Vec<u32>>)>,
 }
+
+/// How many earlier results a filter keeps (one per letter typed).
+const EARLIER_RESULTS: usize = 16;
 
 /// What the pane holds beside the shared WABAs, in bytes, by part (what `memory` counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -612,6 +618,32 @@ impl WabasPane {
                 && old.reverse == key.reverse
                 && key.needle.starts_with(&old.needle)
         });
+        let same_view = |k: &ViewKey| {
+            k.version == key.version
+                && k.lane == key.lane
+                && k.sort == key.sort
+                && k.reverse == key.reverse
+        };
+        if narrowing {
+            if let Some(old) = d.key.take() {
+                let old_visible = d.visible.clone();
+                d.earlier.push((old, old_visible));
+                if d.earlier.len() > EARLIER_RESULTS {
+                    d.earlier.remove(0);
+                }
+            }
+        } else {
+            // Only the results of this query's prefixes (same view) can still be reused.
+            d.earlier
+                .retain(|(k, _)| same_view(k) && key.needle.starts_with(&k.needle));
+            if let Some(pos) = d.earlier.iter().position(|(k, _)| *k == key) {
+                let (k, visible) = d.earlier.remove(pos);
+                d.earlier.truncate(pos);
+                d.visible = visible;
+                d.key = Some(k);
+                return d.visible.clone();
+            }
+        }
         let matcher = Matcher::new(&key.needle);
         let visible: Vec<u32> = if narrowing {
             // Same order, fewer rows.
@@ -1812,6 +1844,46 @@ mod tests {
         want.sort();
         let want: Vec<&str> = want.iter().map(|(_, id)| *id).collect();
         assert_eq!(ids(&p), want);
+    }
+
+    #[test]
+    fn backspace_takes_the_earlier_result_and_it_is_what_a_fresh_scan_finds() {
+        let owned = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(list(odd_book()), ReadStamp::issue());
+        p.lane = WabaLane::All;
+        let fresh = |needle: &str| {
+            let mut q = WabasPane::new(OnboardingRules::new(US));
+            q.set_items(list(odd_book()), ReadStamp::issue());
+            q.lane = WabaLane::All;
+            q.filter = Input::new(needle.into());
+            owned(ids(&q))
+        };
+        let typed = ["3", "31", "310", "3100", "31000", "310001"];
+        let mut shown = vec![];
+        for t in typed {
+            p.filter = Input::new(t.into());
+            shown.push(p.visible_indices());
+        }
+        for (k, t) in typed.iter().enumerate().rev().skip(1) {
+            p.filter = Input::new((*t).into());
+            let again = p.visible_indices();
+            assert!(
+                std::sync::Arc::ptr_eq(&again, &shown[k]),
+                "{t}: the earlier result"
+            );
+            assert_eq!(owned(ids(&p)), fresh(t), "{t}");
+        }
+        // Typing something else after Backspace scans again.
+        p.filter = Input::new("3a".into());
+        assert_eq!(owned(ids(&p)), fresh("3a"));
+        p.filter = Input::new("3".into());
+        assert_eq!(owned(ids(&p)), fresh("3"));
+        // New data: nothing earlier is reused.
+        p.set_items(list(odd_book()[..2].to_vec()), ReadStamp::issue());
+        p.filter = Input::new("31".into());
+        p.filter = Input::new("3".into());
+        assert_eq!(ids(&p).len(), 2);
     }
 
     #[test]
