@@ -171,15 +171,16 @@ fn navigation_key(bencher: divan::Bencher, n: usize) {
     bencher.bench_local(|| c.press(key('j')));
 }
 
-#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
-fn filter_keystroke(bencher: divan::Bencher, n: usize) {
+/// Each sample is two keystrokes in a filter opened by `keys`: one more `letter` (a narrowing
+/// of the last result), then Backspace (the WABAs pane takes the earlier result back; Credit
+/// lines scans again), each with its draw.
+fn letter_and_backspace(bencher: divan::Bencher, n: usize, keys: &[char], letter: char) {
     let mut c = Console::new(n);
-    c.press(key('/'));
-    c.press(key('c'));
-    // Each sample is two keystrokes: one more letter (a narrowing of the last result), then
-    // Backspace (a scan of the whole book), each with its draw.
+    for k in keys {
+        c.press(key(*k));
+    }
     bencher.with_inputs(|| ()).bench_local_values(|()| {
-        c.press(key('u'));
+        c.press(key(letter));
         c.press(Msg::Key(KeyEvent::new(
             KeyCode::Backspace,
             KeyModifiers::NONE,
@@ -187,20 +188,16 @@ fn filter_keystroke(bencher: divan::Bencher, n: usize) {
     });
 }
 
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
+fn filter_keystroke(bencher: divan::Bencher, n: usize) {
+    letter_and_backspace(bencher, n, &['/', 'c'], 'u');
+}
+
 /// The same for a number: a filter of digits looks in ids and phone numbers, which are read
 /// where the WABAs hold them (the numbers in place in their packed lists), not copied.
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
 fn filter_digits_keystroke(bencher: divan::Bencher, n: usize) {
-    let mut c = Console::new(n);
-    c.press(key('/'));
-    c.press(key('5'));
-    bencher.with_inputs(|| ()).bench_local_values(|()| {
-        c.press(key('5'));
-        c.press(Msg::Key(KeyEvent::new(
-            KeyCode::Backspace,
-            KeyModifiers::NONE,
-        )));
-    });
+    letter_and_backspace(bencher, n, &['/', '5'], '5');
 }
 
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
@@ -278,17 +275,7 @@ fn credit_join_page_of_500(bencher: divan::Bencher, n: usize) {
 /// its draw): the filter reads every allocation's WABAs and every not-funded WABA.
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 1)]
 fn credit_filter_keystroke(bencher: divan::Bencher, n: usize) {
-    let mut c = Console::new(n);
-    c.press(key('3'));
-    c.press(key('/'));
-    c.press(key('c'));
-    bencher.with_inputs(|| ()).bench_local_values(|()| {
-        c.press(key('u'));
-        c.press(Msg::Key(KeyEvent::new(
-            KeyCode::Backspace,
-            KeyModifiers::NONE,
-        )));
-    });
+    letter_and_backspace(bencher, n, &['3', '/', 'c'], 'u');
 }
 
 /// The join brought to a whole list (a round's `WabasLoaded`) in which nothing changed: a
