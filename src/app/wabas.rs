@@ -173,6 +173,11 @@ impl WabaRow {
         self.waba.id()
     }
 
+    /// How many numbers the WABA has (read from the packed list, nothing unpacked).
+    pub fn phone_count(&self) -> usize {
+        self.waba.node.phone_numbers.len()
+    }
+
     /// The WABA's numbers (unpacked: call once per use, not per number).
     pub fn phones(&self) -> Vec<PhoneNumber> {
         self.waba.node.phone_numbers.to_vec()
@@ -939,7 +944,7 @@ impl WabasPane {
 
     /// Carry over to freshly read rows what the rows they replace knew about their tier.
     pub fn move_phone(&mut self, delta: isize) {
-        let n = self.open_row().map_or(0, |r| r.phones().len());
+        let n = self.open_row().map_or(0, WabaRow::phone_count);
         self.phone_selected = if n == 0 {
             0
         } else {
@@ -1210,7 +1215,7 @@ impl WabasPane {
             // The open WABA is no longer listed (unshared): nothing to show.
             self.open = None;
         }
-        let n = self.open_row().map_or(0, |r| r.phones().len());
+        let n = self.open_row().map_or(0, WabaRow::phone_count);
         self.phone_selected = self.phone_selected.min(n.saturating_sub(1));
     }
 }

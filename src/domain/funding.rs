@@ -327,12 +327,6 @@ pub enum UnfundedOrder {
 }
 
 impl UnfundedOrder {
-    pub const ALL: [UnfundedOrder; 3] = [
-        UnfundedOrder::Fixable,
-        UnfundedOrder::Name,
-        UnfundedOrder::Owner,
-    ];
-
     /// The orders the join keeps a sorted set for: "fixable first" is the name order taken
     /// in two passes (what a share can fix, then the rest), so it needs no set of its own.
     const KEPT: [UnfundedOrder; 2] = [UnfundedOrder::Name, UnfundedOrder::Owner];

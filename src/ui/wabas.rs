@@ -181,7 +181,7 @@ fn markers(row: &WabaRow, pane: &WabasPane) -> String {
 }
 
 fn phones_text(row: &WabaRow) -> String {
-    match (row.phones().len(), row.worst_quality()) {
+    match (row.phone_count(), row.worst_quality()) {
         (0, _) => "none".into(),
         (n, Some(q)) => format!("{n} {}", inert(&q)),
         (n, None) => n.to_string(),

@@ -401,8 +401,9 @@ fn the_pane_says_how_far_the_list_is_and_what_the_rounds_cost() {
     );
 }
 
-#[tokio::test]
-async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
+/// The demo world, with the WABA that has many numbers given 130 of them: more than one
+/// expansion (100) holds.
+fn world_with_130_numbers() -> World {
     let mut world = World::demo();
     let big = world
         .wabas
@@ -415,8 +416,12 @@ async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
         p.id = format!("3299{k:012}");
         big.phone_numbers.push(p);
     }
-    let h = sim::start(world, SimOptions::default()).await.unwrap();
-    let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    world
+}
+
+#[tokio::test]
+async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
+    let (h, c) = start_with(world_with_130_numbers()).await;
     let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
     let (r, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
     assert_eq!(
@@ -565,18 +570,7 @@ async fn a_waba_due_for_its_edges_is_decoded_and_kept_when_they_are_the_same() {
 
 #[tokio::test]
 async fn a_waba_with_more_numbers_than_one_expansion_holds_is_read_whole_every_round() {
-    let mut world = World::demo();
-    let big = world
-        .wabas
-        .iter_mut()
-        .find(|w| w.id == sim::DEMO_WABA_MANY_PHONES_ID)
-        .unwrap();
-    let model = big.phone_numbers[0].clone();
-    for k in big.phone_numbers.len()..130 {
-        let mut p = model.clone();
-        p.id = format!("3299{k:012}");
-        big.phone_numbers.push(p);
-    }
+    let mut world = world_with_130_numbers();
     let (h, c) = start_with(world.clone()).await;
     let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
     let nested = |h: &SimHandle| {
