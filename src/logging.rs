@@ -16,11 +16,19 @@ pub const MAX_LOG_BYTES: u64 = 10 * 1024 * 1024;
 /// How many rotated logs are kept besides the current one.
 pub const KEPT_LOGS: usize = 5;
 
+/// Lines waiting for the log writer thread.
+const LOG_QUEUE_LINES: usize = 4096;
+
 /// Start writing logs to `path` (created with its directory). The filter comes from
 /// `PARTNERDECK_LOG` (e.g. `debug`), default `info`. Keep the guard alive until exit.
 pub fn init(path: &Path) -> io::Result<WorkerGuard> {
     let file = RotatingFile::open(path, MAX_LOG_BYTES, KEPT_LOGS)?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // The default queue holds 128,000 lines, allocated up front (4 MB); the console logs a few
+    // lines a minute, and a full queue is counted as lost lines, not a wait.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .finish(file);
     let filter =
         EnvFilter::try_from_env("PARTNERDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     // A second init (tests) is harmless: the first subscriber stays.
