@@ -2,6 +2,7 @@
 //! why one needs attention), the lane, sort and filter that choose the visible rows, the
 //! selection, the open detail, and the "changed since you looked" marks.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -271,18 +272,21 @@ fn worded_fields(w: &Waba) -> impl Iterator<Item = &str> {
 
 /// The searched ids and phone numbers: the WABA's id, its owner's, and each number's id and
 /// display number.
-fn number_fields(w: &Waba) -> impl Iterator<Item = &str> {
+fn number_fields(w: &Waba) -> impl Iterator<Item = Cow<'_, str>> {
     let n = &w.node;
     [
-        Some(n.id.as_ref()),
-        n.owner_business_info.as_ref().map(|o| o.id.as_ref()),
+        Some(Cow::Borrowed(n.id.as_str())),
+        n.owner_business_info
+            .as_ref()
+            .map(|o| Cow::Borrowed(o.id.as_str())),
     ]
     .into_iter()
-    .chain(
-        n.phone_numbers
-            .texts()
-            .flat_map(|p| [Some(p.id), p.display_phone_number]),
-    )
+    .chain(n.phone_numbers.texts().flat_map(|p| {
+        [
+            Some(Cow::Owned(p.id.into_string())),
+            p.display_phone_number.map(Cow::Borrowed),
+        ]
+    }))
     .flatten()
 }
 
@@ -297,7 +301,7 @@ fn in_numbers(w: &Waba, m: &Matcher) -> bool {
             .is_some_and(|o| found(o.id.as_ref()))
         || n.phone_numbers
             .texts()
-            .any(|p| found(p.id) || p.display_phone_number.is_some_and(found))
+            .any(|p| found(&p.id) || p.display_phone_number.is_some_and(found))
 }
 
 /// Whether every character is one of those of ids and phone numbers (digits, space, `+-().`).
@@ -366,7 +370,7 @@ impl SearchText {
             push_lowercase(&mut self.text, raw);
         }
         let numbers = number_fields(w).filter(|f| !digits_only(f));
-        for field in worded_fields(w).chain(numbers) {
+        for field in worded_fields(w).map(Cow::Borrowed).chain(numbers) {
             if field.is_empty() {
                 continue;
             }
@@ -1741,8 +1745,9 @@ mod tests {
             hay.push(o.id.as_ref());
             hay.extend(o.name.as_deref());
         }
-        for p in n.phone_numbers.texts() {
-            hay.push(p.id);
+        let phones: Vec<_> = n.phone_numbers.texts().collect();
+        for p in &phones {
+            hay.push(&p.id);
             hay.extend(p.display_phone_number);
             hay.extend(p.verified_name);
         }

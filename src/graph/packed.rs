@@ -1,7 +1,8 @@
 //! Lists a WABA carries in bulk — its phone numbers and its health entities — kept packed in
 //! one byte string each, and decoded when read. A book of 100,000 WABAs is held for the whole
 //! session, and most of it is these lists: typed, a 16-digit id takes 24 bytes and a status 8;
-//! packed, 17 and 1–2 (a shared value is its number in [`Sym`]'s table). Reading a list builds
+//! packed, 9 and 1–2 (an id of digits is its number; a shared value is its number in [`Sym`]'s
+//! table; a number's own health entity names it by "the same id", one byte). Reading a list builds
 //! its typed values: the pane derives what it sorts and filters by once, when a WABA arrives,
 //! and draws decode only the rows on screen and the open detail.
 //!
@@ -12,7 +13,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::waba_model::{
@@ -21,10 +22,17 @@ use super::waba_model::{
 
 /// Bytes being written.
 #[derive(Default)]
-pub struct Writer(Vec<u8>);
+pub struct Writer {
+    bytes: Vec<u8>,
+    /// The id that "the same id" stands for in what is being written.
+    same: Option<CompactString>,
+}
 
 /// Bytes being read.
-pub struct Reader<'a>(&'a [u8]);
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    same: Option<&'a str>,
+}
 
 impl Writer {
     fn varint(&mut self, mut n: u64) {
@@ -32,16 +40,16 @@ impl Writer {
             let low = (n & 0x7f) as u8;
             n >>= 7;
             if n == 0 {
-                self.0.push(low);
+                self.bytes.push(low);
                 return;
             }
-            self.0.push(low | 0x80);
+            self.bytes.push(low | 0x80);
         }
     }
 
     fn str(&mut self, s: &str) {
         self.varint(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
+        self.bytes.extend_from_slice(s.as_bytes());
     }
 
     /// 0 = absent, else the length plus one, then the bytes.
@@ -50,8 +58,23 @@ impl Writer {
             None => self.varint(0),
             Some(s) => {
                 self.varint(s.len() as u64 + 1);
-                self.0.extend_from_slice(s.as_bytes());
+                self.bytes.extend_from_slice(s.as_bytes());
             }
+        }
+    }
+
+    /// An id: 0 = the same as [`Writer::same`] (a number's health entity names the number), 1 = the
+    /// number of a plain Graph id follows (digits with no leading zero that read back the
+    /// same), n + 2 = n bytes of text follow.
+    fn id(&mut self, id: &str) {
+        if self.same.as_deref() == Some(id) {
+            self.varint(0);
+        } else if let Some(n) = graph_number(id) {
+            self.varint(1);
+            self.varint(n);
+        } else {
+            self.varint(id.len() as u64 + 2);
+            self.bytes.extend_from_slice(id.as_bytes());
         }
     }
 
@@ -73,15 +96,31 @@ impl Writer {
         self.opt_str((!r.is_empty()).then(|| r.text()));
     }
 
+    /// The count, then each item.
+    fn list<T: Pack>(&mut self, items: &[T]) {
+        self.varint(items.len() as u64);
+        items.iter().for_each(|t| t.pack(self));
+    }
+
     fn flag(&mut self, present: bool) {
-        self.0.push(u8::from(present));
+        self.bytes.push(u8::from(present));
     }
 }
 
 impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes, same: None }
+    }
+
+    /// The items of a list written by [`Writer::list`], each read as it is reached.
+    fn list<T: Pack>(mut self) -> impl Iterator<Item = T> + 'a {
+        let n = self.varint().unwrap_or(0);
+        (0..n).map_while(move |_| T::unpack(&mut self))
+    }
+
     fn byte(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
+        let (&b, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
         Some(b)
     }
 
@@ -98,11 +137,11 @@ impl<'a> Reader<'a> {
     }
 
     fn bytes(&mut self, len: usize) -> Option<&'a [u8]> {
-        if len > self.0.len() {
+        if len > self.bytes.len() {
             return None;
         }
-        let (head, rest) = self.0.split_at(len);
-        self.0 = rest;
+        let (head, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
         Some(head)
     }
 
@@ -116,6 +155,18 @@ impl<'a> Reader<'a> {
             0 => Some(None),
             n => Some(Some(std::str::from_utf8(self.bytes(n - 1)?).ok()?)),
         }
+    }
+
+    /// An id written by [`Writer::id`] (inline: a Graph id is at most 20 bytes).
+    fn id(&mut self) -> Option<CompactString> {
+        Some(match self.varint()? {
+            0 => CompactString::from(self.same?),
+            1 => self.varint()?.to_compact_string(),
+            n => {
+                let len = usize::try_from(n - 2).ok()?;
+                CompactString::from(std::str::from_utf8(self.bytes(len)?).ok()?)
+            }
+        })
     }
 
     fn compact(&mut self) -> Option<Option<CompactString>> {
@@ -169,10 +220,22 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The searchable texts of a packed phone number, borrowed from the packed bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A Graph id kept as its number: digits only, no leading zero, and within `u64` (so that it
+/// reads back as the very same text). Anything else is kept as text.
+fn graph_number(id: &str) -> Option<u64> {
+    let b = id.as_bytes();
+    let plain = !b.is_empty()
+        && b.len() <= 19
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1);
+    plain.then(|| id.parse().ok()).flatten()
+}
+
+/// The searchable texts of a packed phone number: the id (inline, built from its number) and
+/// the texts borrowed from the packed bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneTexts<'a> {
-    pub id: &'a str,
+    pub id: CompactString,
     pub display_phone_number: Option<&'a str>,
     pub verified_name: Option<&'a str>,
 }
@@ -181,11 +244,11 @@ impl PackedList<PhoneNumber> {
     /// Each number's id, display number and verified name, read in place: the filter scans a
     /// book of 100,000 with these, so nothing is built or copied.
     pub fn texts(&self) -> impl Iterator<Item = PhoneTexts<'_>> + '_ {
-        let mut r = Reader(self.bytes());
+        let mut r = Reader::new(self.bytes());
         let n = r.varint().unwrap_or(0);
         (0..n).map_while(move |_| {
             let texts = PhoneTexts {
-                id: r.str()?,
+                id: r.id()?,
                 display_phone_number: r.opt_str()?,
                 verified_name: r.opt_str()?,
             };
@@ -204,7 +267,7 @@ pub trait Pack: Sized {
 impl Pack for HealthEntity {
     fn pack(&self, w: &mut Writer) {
         w.sym(self.entity_type.as_ref());
-        w.str(&self.id);
+        w.id(&self.id);
         w.sym(self.can_send_message.as_ref());
         // Rare (a blocked or limited entity): as its JSON text.
         let details = self
@@ -216,7 +279,7 @@ impl Pack for HealthEntity {
 
     fn unpack(r: &mut Reader) -> Option<HealthEntity> {
         let entity_type = r.sym()?;
-        let id = CompactString::from(r.str()?);
+        let id = r.id()?;
         let can_send_message = r.sym()?;
         let details = match r.opt_str()? {
             None => Rare::default(),
@@ -233,7 +296,7 @@ impl Pack for HealthEntity {
 
 impl Pack for PhoneNumber {
     fn pack(&self, w: &mut Writer) {
-        w.str(&self.id);
+        w.id(&self.id);
         w.opt_str(self.display_phone_number.as_deref());
         w.opt_str(self.verified_name.as_deref());
         for s in [
@@ -253,16 +316,21 @@ impl Pack for PhoneNumber {
         w.flag(self.health_status.is_some());
         if let Some(h) = &self.health_status {
             w.sym(h.can_send_message.as_ref());
-            let bytes = h.entities.bytes();
-            w.varint(bytes.len() as u64);
-            w.0.extend_from_slice(bytes);
+            // Its entities again, naming this number by "the same id".
+            let mut inner = Writer {
+                same: Some(self.id.clone()),
+                ..Writer::default()
+            };
+            inner.list(&h.entities.to_vec());
+            w.varint(inner.bytes.len() as u64);
+            w.bytes.extend_from_slice(&inner.bytes);
             w.raw(&h.extra);
         }
         w.raw(&self.extra);
     }
 
     fn unpack(r: &mut Reader) -> Option<PhoneNumber> {
-        let id = CompactString::from(r.str()?);
+        let id = r.id()?;
         let display_phone_number = r.compact()?;
         let verified_name = r.compact()?;
         let quality_rating = r.sym()?;
@@ -281,7 +349,11 @@ impl Pack for PhoneNumber {
         let health_status = if r.flag()? {
             let can_send_message = r.sym()?;
             let len = usize::try_from(r.varint()?).ok()?;
-            let entities = PackedList::from_bytes(r.bytes(len)?);
+            let inner = Reader {
+                bytes: r.bytes(len)?,
+                same: Some(&id),
+            };
+            let entities: PackedList<HealthEntity> = inner.list().collect();
             Some(HealthStatus {
                 can_send_message,
                 entities,
@@ -326,7 +398,7 @@ impl<T> PackedList<T> {
 
     /// How many items the list holds.
     pub fn len(&self) -> usize {
-        Reader(self.bytes())
+        Reader::new(self.bytes())
             .varint()
             .and_then(|n| usize::try_from(n).ok())
             .unwrap_or(0)
@@ -345,9 +417,7 @@ impl<T> PackedList<T> {
 impl<T: Pack> PackedList<T> {
     /// The items, each read as it is reached.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        let mut r = Reader(self.bytes());
-        let n = r.varint().unwrap_or(0);
-        (0..n).map_while(move |_| T::unpack(&mut r))
+        Reader::new(self.bytes()).list()
     }
 
     pub fn get(&self, i: usize) -> Option<T> {
@@ -379,9 +449,8 @@ impl<T: Pack> FromIterator<T> for PackedList<T> {
             return PackedList::default();
         }
         let mut w = Writer::default();
-        w.varint(items.len() as u64);
-        items.iter().for_each(|t| t.pack(&mut w));
-        PackedList::from_bytes(&w.0)
+        w.list(&items);
+        PackedList::from_bytes(&w.bytes)
     }
 }
 
@@ -484,7 +553,9 @@ mod tests {
         }
         let one = PackedList::from(vec![plain.clone()]);
         assert_eq!(one.to_vec(), vec![plain]);
-        assert!(one.packed_len() < 100, "{} bytes", one.packed_len());
+        // Ids as numbers, the number's own health entity as "the same id": 60 bytes (84 with
+        // ids as text).
+        assert!(one.packed_len() <= 60, "{} bytes", one.packed_len());
         assert!(PackedList::<PhoneNumber>::default().is_empty());
         assert_eq!(PackedList::<PhoneNumber>::from(vec![]).packed_len(), 0);
     }
@@ -497,6 +568,38 @@ mod tests {
         p.throughput = Some(Throughput::default());
         let packed = PackedList::from(vec![p.clone()]);
         assert_eq!(packed.to_vec(), vec![p]);
+    }
+
+    #[test]
+    fn ids_that_are_not_plain_numbers_read_back_as_sent() {
+        let odd = [
+            "",
+            "0",
+            "00",
+            "0123",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9999999999999999999",
+            "-5",
+            "+1",
+            " 7",
+            "3100000000000043",
+            "١٢٣",
+            "7\n",
+        ];
+        let entities: Vec<HealthEntity> = odd
+            .iter()
+            .map(|id| HealthEntity {
+                id: (*id).into(),
+                ..HealthEntity::default()
+            })
+            .collect();
+        assert_eq!(PackedList::from(entities.clone()).to_vec(), entities);
+        let mut p = phone("0042");
+        p.health_status.as_mut().unwrap().entities = PackedList::from(entities.clone());
+        let back = PackedList::from(vec![p.clone()]);
+        assert_eq!(back.to_vec(), vec![p]);
+        assert_eq!(back.texts().next().unwrap().id, "0042");
     }
 
     proptest::proptest! {
@@ -526,8 +629,8 @@ mod tests {
                 })
                 .collect();
             let packed = PackedList::from(phones.clone());
-            let ids: Vec<&str> = packed.texts().map(|t| t.id).collect();
-            let want: Vec<&str> = phones.iter().map(|p| p.id.as_str()).collect();
+            let ids: Vec<CompactString> = packed.texts().map(|t| t.id).collect();
+            let want: Vec<CompactString> = phones.iter().map(|p| p.id.clone()).collect();
             proptest::prop_assert_eq!(ids, want);
             proptest::prop_assert_eq!(packed.to_vec(), phones);
         }
