@@ -38,7 +38,7 @@ fn elapsed(now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> String {
 pub const TOKEN_DEAD: &str = "polling stopped: renew the token";
 
 /// How much a part matters: a part with a higher number gives way first; `KEEP` never does.
-const KEEP: u8 = 0;
+pub(crate) const KEEP: u8 = 0;
 const FAILURE: u8 = 1;
 const SENDING: u8 = 1;
 const HOLD: u8 = 2;
@@ -50,7 +50,7 @@ const USAGE: u8 = 6;
 const QUIT_KEY: u8 = 7;
 
 /// One part of the line: its forms from longest to shortest, each a list of spans.
-struct Part {
+pub(crate) struct Part {
     forms: Vec<Vec<Span<'static>>>,
     priority: u8,
     form: usize,
@@ -58,7 +58,7 @@ struct Part {
 }
 
 impl Part {
-    fn new(priority: u8, forms: Vec<Vec<Span<'static>>>) -> Part {
+    pub(crate) fn new(priority: u8, forms: Vec<Vec<Span<'static>>>) -> Part {
         Part {
             forms,
             priority,
@@ -68,7 +68,7 @@ impl Part {
     }
 
     /// A part in one style, with its shorter forms.
-    fn text(priority: u8, style: Style, forms: &[String]) -> Part {
+    pub(crate) fn text(priority: u8, style: Style, forms: &[String]) -> Part {
         Part::new(
             priority,
             forms
@@ -106,7 +106,7 @@ impl Part {
 /// The parts of the line (state on the left, key hints on the right), fitted into `width`
 /// columns: while they do not fit, the least important part that can still give way (the
 /// rightmost among equals) takes its next shorter form, or goes.
-fn fit(left: &mut [Part], right: &mut [Part], width: usize) {
+pub(crate) fn fit(left: &mut [Part], right: &mut [Part], width: usize) {
     // Two columns between the state and the hints, as the line always had.
     let needed = |left: &[Part], right: &[Part]| {
         let l: usize = left.iter().map(Part::width).sum::<usize>() - leading_separator(left);
@@ -128,7 +128,7 @@ fn fit(left: &mut [Part], right: &mut [Part], width: usize) {
     }
 }
 
-const SEPARATOR: &str = " · ";
+pub(crate) const SEPARATOR: &str = " · ";
 
 /// The width of the separator the first shown part starts with (it is not drawn).
 fn leading_separator(parts: &[Part]) -> usize {
@@ -143,7 +143,7 @@ fn leading_separator(parts: &[Part]) -> usize {
 }
 
 /// The spans of the shown parts; the first loses a leading separator.
-fn line_of(parts: &[Part]) -> Line<'static> {
+pub(crate) fn line_of(parts: &[Part]) -> Line<'static> {
     let mut spans: Vec<Span<'static>> = parts
         .iter()
         .filter(|p| p.shown)

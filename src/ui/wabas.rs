@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Wrap};
 
 use crate::app::Model;
@@ -14,6 +14,7 @@ use crate::app::list::follow;
 use crate::app::wabas::{Change, WabaLane, WabaRow, WabasPane};
 use crate::domain::onboarding::Health;
 use crate::text::{age, inert};
+use crate::ui::status_bar::{KEEP, Part, fit, line_of};
 use crate::ui::{Column, Theme, draw_filter, fit_columns, waba_detail};
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, theme: &Theme) {
@@ -72,59 +73,85 @@ fn draw_lanes(frame: &mut Frame, area: Rect, pane: &WabasPane, now: DateTime<Utc
             style,
         ));
     }
+    // What follows the lanes gives way when the line is narrow (80 columns over SSH): the
+    // cost line shortens (the status bar has the usage too), then the sort hint goes (the
+    // footer has `o sort`); loading, changes and the Tech Provider gauge shorten last.
+    let mut parts = vec![Part::new(KEEP, vec![spans])];
     // A Tech Provider may onboard 200 new customers a rolling week: a gauge (approximate —
     // only customers new to the platform count, and Meta does not say which those are).
     if pane.rules.partner_kind == Some(crate::domain::partner::PartnerKind::TechProvider) {
         let week = pane.onboarded_between(now.timestamp() - 7 * 86_400, now.timestamp());
-        spans.push(Span::styled(
-            format!("  · new in 7 days ≈{week}/200"),
+        parts.push(Part::text(
+            1,
             if week >= 200 { theme.error } else { theme.dim },
+            &[
+                format!("  · new in 7 days ≈{week}/200"),
+                format!("  · 7 days ≈{week}/200"),
+            ],
         ));
     }
-    spans.push(Span::styled("  · ", theme.dim));
-    spans.push(Span::styled(key_label(Command::Sort), theme.key));
-    spans.push(Span::styled(
-        format!(
-            " sort: {}{}",
-            pane.sort.short_label(),
-            if pane.reverse { " ↑" } else { "" }
-        ),
-        theme.dim,
+    let reverse = if pane.reverse { " ↑" } else { "" };
+    parts.push(Part::new(
+        2,
+        vec![vec![
+            Span::styled("  · ", theme.dim),
+            Span::styled(key_label(Command::Sort), theme.key),
+            Span::styled(
+                format!(" sort: {}{reverse}", pane.sort.short_label()),
+                theme.dim,
+            ),
+        ]],
     ));
     if !pane.changes.is_empty() {
-        spans.push(Span::styled(
-            format!("  · {} changed (+ new, ↓ worse)", pane.changes.len()),
+        let n = pane.changes.len();
+        parts.push(Part::text(
+            1,
             theme.attention,
+            &[
+                format!("  · {n} changed (+ new, ↓ worse)"),
+                format!("  · {n} changed"),
+            ],
         ));
     }
-    spans.extend(load_spans(pane, theme));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    parts.extend(load_parts(pane, theme));
+    fit(&mut parts, &mut [], usize::from(area.width));
+    frame.render_widget(Paragraph::new(line_of(&parts)), area);
 }
 
 /// How far a round's list is while its pages arrive, and what the rounds cost an hour next
 /// to the usage Meta reports.
-fn load_spans(pane: &WabasPane, theme: &Theme) -> Vec<Span<'static>> {
-    let mut spans = vec![];
+fn load_parts(pane: &WabasPane, theme: &Theme) -> Vec<Part> {
+    let mut parts = vec![];
     if let Some(l) = pane.loading {
         let of = l.expected.map_or("…".to_string(), grouped);
-        spans.push(Span::styled(
-            format!("  · loading {} of {of}", grouped(l.listed)),
+        let listed = grouped(l.listed);
+        parts.push(Part::text(
+            1,
             theme.dim,
+            &[
+                format!("  · loading {listed} of {of}"),
+                format!("  · {listed} of {of}"),
+            ],
         ));
     }
     if let Some(c) = pane.cost {
-        let used = c.usage_pct.map_or("no usage reported".to_string(), |p| {
-            format!("Meta reports {p}% used")
-        });
-        spans.push(Span::styled(
-            format!(
-                "  · ≈{} calls/h planned · {used}",
-                grouped(c.planned_per_hour as usize)
-            ),
-            theme.dim,
-        ));
+        let planned = grouped(c.planned_per_hour as usize);
+        let mut forms = vec![];
+        match c.usage_pct {
+            Some(p) => {
+                forms.push(format!(
+                    "  · ≈{planned} calls/h planned · Meta reports {p}% used"
+                ));
+                forms.push(format!("  · ≈{planned} calls/h · {p}% used"));
+            }
+            None => forms.push(format!(
+                "  · ≈{planned} calls/h planned · no usage reported"
+            )),
+        }
+        forms.push(format!("  · ≈{planned} calls/h"));
+        parts.push(Part::text(3, theme.dim, &forms));
     }
-    spans
+    parts
 }
 
 /// `12,400`.

@@ -184,6 +184,44 @@ fn wabas_pane_80x24() {
 }
 
 #[test]
+fn the_lane_line_fits_80_columns_with_the_round_cost() {
+    use partnerdeck::app::msg::WabaRoundCost;
+    let mut m = tiered_model();
+    feed(
+        &mut m,
+        [Msg::WabaRoundCost(WabaRoundCost {
+            last_round: 1_006,
+            planned_per_hour: 120_720,
+            usage_pct: Some(12),
+        })],
+    );
+    let wide = screen(&m, 140, 36);
+    let lanes = line_with(&wide, "Needs attention");
+    assert!(lanes.contains("o sort: health"), "{wide}");
+    assert!(
+        lanes.contains("≈120,720 calls/h planned · Meta reports 12% used"),
+        "{wide}"
+    );
+    // At 80 columns nothing is cut mid-word: the cost line takes its short form, the sort
+    // hint stays.
+    let narrow = screen(&m, 80, 24);
+    let lanes = line_with(&narrow, "Needs attention");
+    assert!(lanes.contains("o sort: health"), "{narrow}");
+    assert!(
+        lanes
+            .trim_end_matches('"')
+            .trim_end()
+            .ends_with("≈120,720 calls/h"),
+        "{narrow}"
+    );
+    // Narrower still, the sort hint goes before the lanes are cut.
+    let tight = screen(&m, 50, 24);
+    let lanes = line_with(&tight, "Needs attention");
+    assert!(!lanes.contains("sort"), "{tight}");
+    assert!(lanes.contains("All 6"), "{tight}");
+}
+
+#[test]
 fn wabas_pane_120x36_shows_the_messaging_limit() {
     let mut m = tiered_model();
     feed(&mut m, [key('l'), key('l'), key('j'), key('j')]); // All, third row
