@@ -24,29 +24,42 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    // Two lines for the head: it wraps on an 80-column screen.
+    // Label and value stay together: a pair that does not fit goes to the next line whole.
+    let pairs = [
+        ("id ", inert(s.id()).into_owned()),
+        ("state ", s.state.label().replace('_', " ")),
+        ("we are ", s.role.label().to_string()),
+        (
+            "status ",
+            format!(
+                "{} / {}",
+                inert(&s.node.status),
+                inert(s.node.status_for_pending_request.as_deref().unwrap_or("-"))
+            ),
+        ),
+    ];
+    let mut lines: Vec<Line> = vec![Line::default()];
+    for (label, value) in pairs {
+        let width = label.chars().count() + unicode_width::UnicodeWidthStr::width(value.as_str());
+        let line = lines.last_mut().expect("one line at least");
+        if line.width() > 0 && line.width() + 2 + width > usize::from(inner.width) {
+            lines.push(Line::default());
+        }
+        let line = lines.last_mut().expect("one line at least");
+        if line.width() > 0 {
+            line.push_span(Span::raw("  "));
+        }
+        line.push_span(Span::styled(label, theme.dim));
+        line.push_span(Span::raw(value));
+    }
+    // The head takes the lines its pairs need (one at 120 columns, two at 80, more when narrower).
     let [head, sides, keys] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(u16::try_from(lines.len()).unwrap_or(u16::MAX)),
         Constraint::Min(2),
         Constraint::Length(1),
     ])
     .areas(inner);
-
-    let head_line = Line::from(vec![
-        Span::styled("id ", theme.dim),
-        Span::raw(inert(s.id()).into_owned()),
-        Span::styled("  state ", theme.dim),
-        Span::raw(s.state.label().replace('_', " ")),
-        Span::styled("  status ", theme.dim),
-        Span::raw(format!(
-            "{} / {}",
-            inert(&s.node.status),
-            inert(s.node.status_for_pending_request.as_deref().unwrap_or("-"))
-        )),
-        Span::styled("  we are ", theme.dim),
-        Span::raw(s.role.label()),
-    ]);
-    frame.render_widget(Paragraph::new(head_line).wrap(Wrap { trim: true }), head);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), head);
 
     match model.solutions.details.get(s.id()) {
         Some(Detail::Loaded(node)) => draw_sides(frame, sides, model, node, theme),
@@ -114,8 +127,11 @@ fn app_name(app: Option<&AppRef>) -> String {
 }
 
 fn draw_sides(frame: &mut Frame, area: Rect, model: &Model, node: &SolutionNode, theme: &Theme) {
+    // Two columns apart: a name cut at the edge of its half does not run into the other.
     let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(2)
+            .areas(area);
     let us = |id: &str| {
         if id == model.our_app_id {
             " — us"

@@ -45,6 +45,13 @@ fn solutions_all_lane_120x36() {
     insta::assert_snapshot!(screen(&m, 120, 36));
 }
 
+/// The line of the screen that holds `needle`.
+fn line_with<'a>(s: &'a str, needle: &str) -> &'a str {
+    s.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{s}"))
+}
+
 #[test]
 fn detail_shows_both_sides_permissions_80x24() {
     let mut m = loaded_model();
@@ -56,6 +63,21 @@ fn detail_shows_both_sides_permissions_80x24() {
         "{s}"
     );
     insta::assert_snapshot!(s);
+}
+
+#[test]
+fn the_detail_head_keeps_each_label_with_its_value_when_narrow() {
+    let mut m = loaded_model();
+    feed(&mut m, [code(KeyCode::Enter)]);
+    let m = with_details(m);
+    for width in [80, 60, 40] {
+        let s = screen(&m, width, 24);
+        // Each pair on one line, whatever the width: nothing says "we" on one line and
+        // "are partner" on the next; the status is not lost when the head needs more lines.
+        assert!(line_with(&s, "we are").contains("we are partner"), "{s}");
+        assert!(line_with(&s, "status").contains("status INITIATED"), "{s}");
+        assert!(line_with(&s, "id 7001").contains("id 7001"), "{s}");
+    }
 }
 
 #[test]
