@@ -417,9 +417,10 @@ async fn snapshot_text_says_not_read_and_errors_go_to_stderr() {
 
 /// The demo world's `snapshot --json`, without `fetched_at`, keys sorted, compact: its SHA-256
 /// as the pre-streaming code printed it (the document built whole, then escaped). The streamed
-/// output must stay the same document.
+/// output must stay the same document. (Changed once since, on purpose: the generated WABAs
+/// got messaging limits; the document without that field was checked equal to the old one.)
 const DEMO_SNAPSHOT_SHA256: &str =
-    "16ff695465343efde5ea90355f247987e5056c90bf5b6b3c549cc3cf41fce63c";
+    "5118e528b7073e5005f56530e7fe88125bc08966d96863878a19b5654257160f";
 
 fn canonical(v: &Value) -> Value {
     match v {

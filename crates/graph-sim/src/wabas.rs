@@ -412,6 +412,27 @@ fn default_newest() -> i64 {
 
 /// SplitMix64: a tiny, fixed PRNG, so a seed gives the same world on every platform and with
 /// every version of the `rand` crate.
+/// A generated WABA's messaging limit (reference: `whatsapp_business_manager_messaging_limit`,
+/// the documented tiers), drawn from its own stream so that the rest of the world is the same
+/// with or without it.
+fn messaging_limit(seed: u64, i: u64) -> Map<String, Value> {
+    let mut rng = Mix(seed ^ 0x7133_7133_0000_0000 ^ i.wrapping_mul(0x9E37_79B9));
+    let tier = rng.weighted(&[
+        ("TIER_250", 12),
+        ("TIER_2K", 30),
+        ("TIER_10K", 28),
+        ("TIER_100K", 15),
+        ("TIER_UNLIMITED", 10),
+        ("UNTIERED", 5),
+    ]);
+    let mut extra = Map::new();
+    extra.insert(
+        "whatsapp_business_manager_messaging_limit".into(),
+        Value::String(tier.into()),
+    );
+    extra
+}
+
 struct Mix(u64);
 
 impl Mix {
@@ -641,7 +662,7 @@ impl WabaGenerator {
                 phone_numbers,
                 subscribed_app_ids,
                 solution_ids,
-                extra: Map::new(),
+                extra: messaging_limit(self.seed, i as u64),
             });
         }
         super::credit::fund_generated(world, self.seed, &self.credit_line_ids, first);
