@@ -422,6 +422,7 @@ impl CreditLinesPane {
             if needle.is_empty() && !lane_shown {
                 // Only the count is shown: no walk.
                 view.matching[1] = join.unfunded_len();
+                view.rows.shrink_to_fit();
                 return view;
             }
             let order = match self.sort {
@@ -453,9 +454,9 @@ impl CreditLinesPane {
                     }
                 }
             }
-            // A filtered lane: no room kept beyond its rows.
-            view.rows.shrink_to_fit();
         }
+        // Kept until the next change: no room beyond its rows (a lane of 100,000).
+        view.rows.shrink_to_fit();
         view
     }
 

@@ -724,6 +724,9 @@ impl FundingJoin {
     /// The allocations of `lines`, and no WABA yet.
     pub fn new(lines: &[CreditLineData]) -> FundingJoin {
         let mut join = FundingJoin::default();
+        let count = lines.iter().map(|l| l.allocations.len()).sum::<usize>();
+        join.allocations
+            .reserve_exact(count.min(Reason::MAX_ALLOCATIONS as usize));
         // The last allocation of each chain, by its first (per key): linking is one step.
         let mut tails: [Vec<u32>; 2] = [vec![], vec![]];
         let all = lines
@@ -882,6 +885,16 @@ impl FundingJoin {
         // Nothing sorted yet (a new join): the lanes are sorted once at the end instead of
         // taking each WABA in turn.
         self.bulk = self.unfunded.iter().all(|l| l.len == 0);
+        let wabas = wabas.into_iter();
+        if self.slots.is_empty() {
+            // A new join: room for the whole list at once, not grown (and rehashed) by halves.
+            let (listed, _) = wabas.size_hint();
+            self.slots.reserve_exact(listed);
+            let (hasher, slots) = (&self.hasher, &self.slots);
+            self.slot_of.reserve(listed, |&t| {
+                hasher.hash_one(slots[t as usize].waba.as_deref().map_or("", Waba::id))
+            });
+        }
         for w in wabas {
             self.put(lines, w);
         }
