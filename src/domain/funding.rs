@@ -704,6 +704,13 @@ pub struct FundingJoin {
     sync: u32,
 }
 
+/// The first allocation of a WABA's owner business and of its funding source.
+#[derive(Debug, Clone, Copy)]
+struct Heads {
+    business: Option<u32>,
+    credential: Option<u32>,
+}
+
 /// Which id of an allocation a chain links.
 #[derive(Debug, Clone, Copy)]
 enum Key {
@@ -807,9 +814,14 @@ impl FundingJoin {
 
     /// The slot of the WABA with this id.
     fn slot(&self, id: &str) -> Option<u32> {
+        self.slot_hashed(id, self.hasher.hash_one(id))
+    }
+
+    /// The slot of the WABA with this id, whose hash is `hash`.
+    fn slot_hashed(&self, id: &str, hash: u64) -> Option<u32> {
         let slots = &self.slots;
         self.slot_of
-            .find(self.hasher.hash_one(id), |&s| {
+            .find(hash, |&s| {
                 slots[s as usize]
                     .waba
                     .as_deref()
@@ -831,7 +843,8 @@ impl FundingJoin {
     /// look-up. `lines`: the ones the join was built from.
     pub fn put(&mut self, lines: &[CreditLineData], waba: &Arc<Waba>) {
         let sync = self.sync;
-        match self.slot(waba.id()) {
+        let hash = self.hasher.hash_one(waba.id());
+        match self.slot_hashed(waba.id(), hash) {
             Some(s) => {
                 let slot = &mut self.slots[s as usize];
                 slot.seen = sync;
@@ -850,10 +863,9 @@ impl FundingJoin {
                     seen: sync,
                 });
                 let (hasher, slots) = (&self.hasher, &self.slots);
-                self.slot_of
-                    .insert_unique(hasher.hash_one(waba.id()), s, |&t| {
-                        hasher.hash_one(slots[t as usize].waba.as_deref().map_or("", Waba::id))
-                    });
+                self.slot_of.insert_unique(hash, s, |&t| {
+                    hasher.hash_one(slots[t as usize].waba.as_deref().map_or("", Waba::id))
+                });
                 self.attach(lines, s, waba.clone());
             }
         }
@@ -959,27 +971,31 @@ impl FundingJoin {
         fresh
     }
 
-    /// The allocations that cover a WABA: those of its owner business and those of its
-    /// funding source, each once.
-    fn covering(&self, lines: &[CreditLineData], w: &Waba) -> Vec<u32> {
+    /// The first allocation of the WABA's owner business and of its funding source: the two
+    /// look-ups everything else about the WABA follows from.
+    fn heads(&self, lines: &[CreditLineData], w: &Waba) -> Heads {
         let owner = w
             .node
             .owner_business_info
             .as_ref()
             .and_then(|b| non_empty(&b.id));
-        let mut out: Vec<u32> = self
-            .chain(
-                owner.and_then(|o| self.first_of(lines, Key::Business, o)),
-                Key::Business,
-            )
-            .collect();
-        if let Some(f) = w.node.funding_id() {
-            let by_funding = self.first_of(lines, Key::Credential, f);
-            if by_funding.is_some() {
-                out.extend(self.chain(by_funding, Key::Credential));
-                out.sort_unstable();
-                out.dedup();
-            }
+        Heads {
+            business: owner.and_then(|o| self.first_of(lines, Key::Business, o)),
+            credential: w
+                .node
+                .funding_id()
+                .and_then(|f| self.first_of(lines, Key::Credential, f)),
+        }
+    }
+
+    /// The allocations that cover a WABA: those of its owner business and those of its
+    /// funding source, each once.
+    fn covering(&self, heads: Heads) -> Vec<u32> {
+        let mut out: Vec<u32> = self.chain(heads.business, Key::Business).collect();
+        if heads.credential.is_some() {
+            out.extend(self.chain(heads.credential, Key::Credential));
+            out.sort_unstable();
+            out.dedup();
         }
         out
     }
@@ -999,29 +1015,22 @@ impl FundingJoin {
     }
 
     /// Why the WABA is not funded by a live allocation of ours (`None`: it is).
-    fn unfunded_reason(&self, lines: &[CreditLineData], w: &Waba) -> Option<Unfunded> {
+    fn unfunded_reason(&self, heads: Heads, w: &Waba) -> Option<Unfunded> {
         // The first live allocation of the owner business.
-        let live = w
-            .node
-            .owner_business_info
-            .as_ref()
-            .and_then(|b| non_empty(&b.id))
-            .and_then(|o| {
-                self.chain(self.first_of(lines, Key::Business, o), Key::Business)
-                    .find(|&a| !self.allocations[a as usize].revoked)
-            });
+        let live = self
+            .chain(heads.business, Key::Business)
+            .find(|&a| !self.allocations[a as usize].revoked);
         Some(match w.node.funding_id() {
             None => match live {
                 Some(a) => Unfunded::NotAttached(a),
                 None => Unfunded::NoFunding,
             },
-            Some(f) => {
+            Some(_) => {
                 // The allocation whose credential it is: a live one before a revoked one.
-                let first = self.first_of(lines, Key::Credential, f);
                 let owner = self
-                    .chain(first, Key::Credential)
+                    .chain(heads.credential, Key::Credential)
                     .find(|&a| !self.allocations[a as usize].revoked)
-                    .or(first);
+                    .or(heads.credential);
                 match owner {
                     Some(a) if !self.allocations[a as usize].revoked => return None,
                     Some(a) => Unfunded::Revoked(a),
@@ -1055,11 +1064,12 @@ impl FundingJoin {
 
     fn attach(&mut self, lines: &[CreditLineData], s: u32, waba: Arc<Waba>) {
         let funding = waba.node.funding_id();
-        for a in self.covering(lines, &waba) {
+        let heads = self.heads(lines, &waba);
+        for a in self.covering(heads) {
             self.allocations[a as usize].covered.insert(s);
             self.tally(lines, a, funding, 1);
         }
-        let reason = Reason::of(self.unfunded_reason(lines, &waba));
+        let reason = Reason::of(self.unfunded_reason(heads, &waba));
         self.slots[s as usize] = Slot {
             waba: Some(waba),
             reason,
@@ -1077,7 +1087,7 @@ impl FundingJoin {
             return;
         };
         let funding = waba.node.funding_id();
-        for a in self.covering(lines, &waba) {
+        for a in self.covering(self.heads(lines, &waba)) {
             self.allocations[a as usize].covered.remove(s);
             self.tally(lines, a, funding, -1);
         }
