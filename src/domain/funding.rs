@@ -435,18 +435,26 @@ const CHUNK: usize = 256;
 
 /// Slots of not-funded WABAs kept sorted by a comparison that reads the WABAs (4 bytes each,
 /// no copy of a name), in chunks of at most [`CHUNK`]: an insert or a removal is a binary
-/// search and moves at most a chunk, never the whole list. The order of the slots in it never
-/// changes while they are in it (a WABA is an immutable value: a changed one is taken out and
-/// the new one put in).
+/// search and moves at most a chunk, never the whole list. Beside each chunk, the 16-byte
+/// lowercase prefix of its last slot's sort key: finding the chunk reads no WABA unless the
+/// prefixes tie. The order of the slots in it never changes while they are in it (a WABA is
+/// an immutable value: a changed one is taken out and the new one put in).
+///
+/// A slot is sought with its `prefix`, `before(x)` (whether slot `x` sorts before it) and
+/// `key(x)` (the prefix of slot `x`'s key), which must agree: a smaller prefix sorts before.
 #[derive(Debug, Clone, Default)]
 struct SortedSlots {
     chunks: Vec<Vec<u32>>,
+    lasts: Vec<[u8; 16]>,
     len: usize,
 }
 
 impl SortedSlots {
     /// Sorted slots, in chunks three quarters full (room to insert without growing).
-    fn from_sorted(slots: impl ExactSizeIterator<Item = u32>) -> SortedSlots {
+    fn from_sorted(
+        slots: impl ExactSizeIterator<Item = u32>,
+        key: impl Fn(u32) -> [u8; 16],
+    ) -> SortedSlots {
         let len = slots.len();
         let fill = CHUNK * 3 / 4;
         let mut chunks = Vec::with_capacity(len.div_ceil(fill));
@@ -460,16 +468,30 @@ impl SortedSlots {
         if !chunk.is_empty() {
             chunks.push(chunk);
         }
-        SortedSlots { chunks, len }
+        let lasts = chunks
+            .iter()
+            .map(|c: &Vec<u32>| key(*c.last().expect("no empty chunk")))
+            .collect();
+        SortedSlots { chunks, lasts, len }
     }
 
-    /// Where `target` is or goes: its chunk and its place in it. `before(x)`: whether slot
-    /// `x` sorts before the target.
-    fn locate(&self, before: &impl Fn(u32) -> bool) -> (usize, usize) {
-        let c = self
-            .chunks
-            .partition_point(|c| c.last().is_some_and(|&x| before(x)))
-            .min(self.chunks.len().saturating_sub(1));
+    /// Where the slot sought is or goes: its chunk and its place in it.
+    fn locate(&self, prefix: &[u8; 16], before: &impl Fn(u32) -> bool) -> (usize, usize) {
+        let (mut lo, mut hi) = (0, self.chunks.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let chunk_before = match self.lasts[mid].cmp(prefix) {
+                Ordering::Less => true,
+                Ordering::Greater => false,
+                Ordering::Equal => self.chunks[mid].last().is_some_and(|&x| before(x)),
+            };
+            if chunk_before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let c = lo.min(self.chunks.len().saturating_sub(1));
         let at = self
             .chunks
             .get(c)
@@ -477,27 +499,46 @@ impl SortedSlots {
         (c, at)
     }
 
-    fn insert(&mut self, slot: u32, before: impl Fn(u32) -> bool) {
+    fn insert(
+        &mut self,
+        slot: u32,
+        prefix: [u8; 16],
+        before: impl Fn(u32) -> bool,
+        key: impl Fn(u32) -> [u8; 16],
+    ) {
         self.len += 1;
         if self.chunks.is_empty() {
             let mut chunk = Vec::with_capacity(CHUNK);
             chunk.push(slot);
             self.chunks.push(chunk);
+            self.lasts.push(prefix);
             return;
         }
-        let (c, at) = self.locate(&before);
+        let (c, at) = self.locate(&prefix, &before);
         let chunk = &mut self.chunks[c];
         chunk.insert(at, slot);
+        if at + 1 == chunk.len() {
+            self.lasts[c] = prefix;
+        }
         if chunk.len() >= CHUNK {
             let mut tail = Vec::with_capacity(CHUNK);
             tail.extend(chunk.drain(CHUNK / 2..));
+            let head_last = key(*chunk.last().expect("half a chunk"));
             self.chunks.insert(c + 1, tail);
+            self.lasts.insert(c + 1, self.lasts[c]);
+            self.lasts[c] = head_last;
         }
     }
 
     /// Take `slot` out; `false` when it is not there.
-    fn remove(&mut self, slot: u32, before: impl Fn(u32) -> bool) -> bool {
-        let (c, at) = self.locate(&before);
+    fn remove(
+        &mut self,
+        slot: u32,
+        prefix: [u8; 16],
+        before: impl Fn(u32) -> bool,
+        key: impl Fn(u32) -> [u8; 16],
+    ) -> bool {
+        let (c, at) = self.locate(&prefix, &before);
         let Some(chunk) = self.chunks.get_mut(c) else {
             return false;
         };
@@ -509,13 +550,20 @@ impl SortedSlots {
         let left = chunk.len();
         if left == 0 {
             self.chunks.remove(c);
-        } else if left < CHUNK / 8
+            self.lasts.remove(c);
+            return true;
+        }
+        if at == left {
+            self.lasts[c] = key(chunk[left - 1]);
+        }
+        if left < CHUNK / 8
             && let Some(next) = self.chunks.get(c + 1)
             && next.len() + left < CHUNK
         {
             // Two small neighbours become one.
             let next = self.chunks.remove(c + 1);
             self.chunks[c].extend(next);
+            self.lasts[c] = self.lasts.remove(c + 1);
         }
         true
     }
@@ -526,6 +574,7 @@ impl SortedSlots {
 
     fn bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.lasts.capacity() * 16
             + self.chunks.iter().map(|c| c.capacity() * 4).sum::<usize>()
     }
 }
@@ -951,7 +1000,10 @@ impl FundingJoin {
             keyed.sort_unstable_by(|a, b| {
                 a.0.cmp(&b.0).then_with(|| lane_cmp(slots, order, a.1, b.1))
             });
-            self.unfunded[order.index()] = SortedSlots::from_sorted(keyed.into_iter().map(|k| k.1));
+            self.unfunded[order.index()] =
+                SortedSlots::from_sorted(keyed.into_iter().map(|k| k.1), |x| {
+                    slot_prefix(slots, order, x)
+                });
         }
     }
 
@@ -1047,8 +1099,12 @@ impl FundingJoin {
     fn add_to_lanes(&mut self, s: u32) {
         let slots = &self.slots;
         for order in UnfundedOrder::KEPT {
-            self.unfunded[order.index()]
-                .insert(s, |x| lane_cmp(slots, order, x, s) == Ordering::Less);
+            self.unfunded[order.index()].insert(
+                s,
+                slot_prefix(slots, order, s),
+                |x| lane_cmp(slots, order, x, s) == Ordering::Less,
+                |x| slot_prefix(slots, order, x),
+            );
         }
     }
 
@@ -1056,8 +1112,12 @@ impl FundingJoin {
     fn remove_from_lanes(&mut self, s: u32) {
         let slots = &self.slots;
         for order in UnfundedOrder::KEPT {
-            let found = self.unfunded[order.index()]
-                .remove(s, |x| lane_cmp(slots, order, x, s) == Ordering::Less);
+            let found = self.unfunded[order.index()].remove(
+                s,
+                slot_prefix(slots, order, s),
+                |x| lane_cmp(slots, order, x, s) == Ordering::Less,
+                |x| slot_prefix(slots, order, x),
+            );
             debug_assert!(found, "a not-funded slot is in every lane");
         }
     }
@@ -1213,6 +1273,14 @@ impl FundingJoin {
     }
 }
 
+/// The 16-byte lowercase prefix of what slot `x` sorts by first in `order`.
+fn slot_prefix(slots: &[Slot], order: UnfundedOrder, x: u32) -> [u8; 16] {
+    slots[x as usize]
+        .waba
+        .as_deref()
+        .map_or([0; 16], |w| lowercase_prefix(order.first_key(w)))
+}
+
 /// How slots `x` and `y` compare in `order` (their WABAs as the slots hold them).
 fn lane_cmp(slots: &[Slot], order: UnfundedOrder, x: u32, y: u32) -> Ordering {
     if x == y {
@@ -1353,25 +1421,38 @@ mod tests {
     fn sorted_slots_stay_sorted_across_chunk_splits_and_merges() {
         let mut list = SortedSlots::default();
         let mut want = std::collections::BTreeSet::new();
+        // A coarse prefix: many slots tie on it and are told apart by `before`.
+        let key = |x: u32| {
+            let mut p = [0u8; 16];
+            p[..4].copy_from_slice(&(x / 64).to_be_bytes());
+            p
+        };
         let mut seed = 7;
         for step in 0..40_000 {
             let x = (lcg(&mut seed) % 6_000) as u32;
             // Mostly inserts at first, mostly removals later: chunks split, then empty and merge.
             let insert = (lcg(&mut seed) % 100) < if step < 20_000 { 80 } else { 20 };
             if insert && want.insert(x) {
-                list.insert(x, |y| y < x);
+                list.insert(x, key(x), |y| y < x, key);
             } else if !insert {
-                assert_eq!(list.remove(x, |y| y < x), want.remove(&x));
+                assert_eq!(list.remove(x, key(x), |y| y < x, key), want.remove(&x));
             }
             if step % 997 == 0 {
                 assert!(list.iter().eq(want.iter().copied()));
                 assert!(list.iter().rev().eq(want.iter().rev().copied()));
                 assert!(list.chunks.iter().all(|c| !c.is_empty() && c.len() < CHUNK));
+                let lasts: Vec<[u8; 16]> = list
+                    .chunks
+                    .iter()
+                    .map(|c| key(*c.last().unwrap()))
+                    .collect();
+                assert_eq!(list.lasts, lasts);
             }
         }
         assert_eq!(list.len, want.len());
         assert!(list.iter().eq(want.iter().copied()));
-        let built = SortedSlots::from_sorted(want.iter().copied().collect::<Vec<_>>().into_iter());
+        let built =
+            SortedSlots::from_sorted(want.iter().copied().collect::<Vec<_>>().into_iter(), key);
         assert!(built.iter().eq(want.iter().copied()));
     }
 
