@@ -15,8 +15,7 @@ use tui_input::Input;
 use crate::app::msg::ReadStamp;
 use crate::app::wabas::WabasPane;
 use crate::domain::funding::{
-    CheckSummary, FundingJoin, JoinMemory, NotFunded, Unfunded, UnfundedOrder, Verification,
-    our_credentials,
+    CheckSummary, FundingJoin, NotFunded, Unfunded, UnfundedOrder, Verification, our_credentials,
 };
 use crate::graph::credit_model::{AllocationConfig, CreditLineData};
 use crate::graph::waba_model::Waba;
@@ -331,11 +330,6 @@ impl CreditLinesPane {
     /// Why a WABA of the Not funded lane has no credit of ours, spelled out.
     pub fn not_funded_reason(&self, reason: Unfunded, waba: &Waba) -> NotFunded {
         FundingJoin::reason(&self.lines, reason, waba)
-    }
-
-    /// What the funding join holds, by part.
-    pub fn join_memory(&self) -> JoinMemory {
-        self.join.memory()
     }
 
     /// The WABAs an allocation covers (at most `limit`), in the order they arrived.
