@@ -261,12 +261,12 @@ fn credit_join_page_of_500(bencher: divan::Bencher, n: usize) {
     let versions = [page(true), page(false)];
     let mut join = FundingJoin::new(&lines);
     let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
-    join.sync_all(wabas.iter().chain(&versions[0]));
+    join.sync_all(&lines, wabas.iter().chain(&versions[0]));
     let mut turn = 0;
     bencher.bench_local(|| {
         turn += 1;
         for w in &versions[turn % 2] {
-            join.put(w);
+            join.put(&lines, w);
         }
     });
 }
@@ -283,9 +283,10 @@ fn credit_filter_keystroke(bencher: divan::Bencher, n: usize) {
 #[divan::bench(args = SIZES, sample_count = 20, sample_size = 1)]
 fn credit_join_whole_list(bencher: divan::Bencher, n: usize) {
     let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
-    let mut join = FundingJoin::new(&lines(n));
-    join.sync_all(&wabas);
-    bencher.bench_local(|| join.sync_all(&wabas));
+    let lines = lines(n);
+    let mut join = FundingJoin::new(&lines);
+    join.sync_all(&lines, &wabas);
+    bencher.bench_local(|| join.sync_all(&lines, &wabas));
 }
 
 /// The join built again for new credit lines (they are few; the WABAs are all re-read).
@@ -295,7 +296,7 @@ fn credit_join_rebuild(bencher: divan::Bencher, n: usize) {
     let lines = lines(n);
     bencher.bench_local(|| {
         let mut join = FundingJoin::new(&lines);
-        join.sync_all(&wabas);
+        join.sync_all(&lines, &wabas);
         join
     });
 }

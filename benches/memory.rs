@@ -18,8 +18,10 @@ use partnerdeck::app::msg::{ReadStamp, WabaList};
 use partnerdeck::app::wabas::{PaneMemory, WabasPane};
 use partnerdeck::app::{Model, Msg, update};
 use partnerdeck::config::Token;
+use partnerdeck::domain::funding::FundingJoin;
 use partnerdeck::domain::onboarding::OnboardingRules;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
+use partnerdeck::graph::credit_model::CreditLineData;
 use partnerdeck::graph::waba_model::Waba;
 use partnerdeck::graph::wabas::{self, BookMemory, RoundOptions, WabaInbox};
 
@@ -273,8 +275,194 @@ fn main() {
         drop(pane);
         model_bytes(&copies);
     }
+    credit_lines_part(big);
     if let Some(rss) = rss_mb() {
         println!("  this process's RSS at the end: {rss:.0} MB (the simulators' worlds included)");
     }
     println!("  target: console RSS ≤ 128 MB at 100,000 WABAs");
+}
+
+// ---------------------------------------------------------------- Credit lines
+
+/// Our credit lines with every allocation, read from the simulator's world of `n` WABAs (the
+/// world `read_book` reads), and the bytes they hold.
+fn read_lines(n: usize) -> (Vec<CreditLineData>, usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let hand_written = World::demo_with_generated_wabas(0).wabas.len();
+    let world = World::demo_with_generated_wabas(n.saturating_sub(hand_written));
+    let sim = rt
+        .block_on(sim::start(world, SimOptions::default()))
+        .expect("simulator starts");
+    let client = GraphClient::new(ClientConfig::new(sim.base_url(), Token::new(sim.token())))
+        .expect("client");
+    let before = live();
+    let lines = rt
+        .block_on(partnerdeck::graph::credit::refresh(
+            &client,
+            Some(&sim.business_id()),
+            None,
+        ))
+        .expect("credit lines");
+    let bytes = live().saturating_sub(before);
+    drop(client);
+    drop(sim);
+    drop(rt);
+    (lines, bytes)
+}
+
+/// The bytes each lane's view adds to a model that holds `book` and `lines` (the join is
+/// built when they arrive): the Allocations lane drawn, then the Not funded lane in its
+/// place.
+fn credit_lane_bytes(book: &[Arc<Waba>], lines: Vec<CreditLineData>) -> [usize; 2] {
+    let at = Utc.timestamp_opt(1_795_000_000, 0).unwrap();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))
+        .expect("a test terminal");
+    let theme = partnerdeck::ui::Theme::monochrome();
+    let mut model = Model::new(sim::DEMO_APP_ID, "v25.0");
+    update(
+        &mut model,
+        Msg::Resize {
+            width: 120,
+            height: 40,
+            list_rows: partnerdeck::ui::list_rows(40),
+        },
+    );
+    for msg in [
+        Msg::WabasLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: Ok(WabaList {
+                wabas: book.to_vec(),
+                extras_failed: None,
+            }),
+        },
+        Msg::CreditLinesLoaded {
+            at,
+            started: ReadStamp::issue(),
+            result: Ok(lines),
+        },
+    ] {
+        let _ = update(&mut model, msg);
+    }
+    // The view of one lane replaces the other's: each is measured as the lane it replaced
+    // plus what changed.
+    let mut lanes = [0usize; 2];
+    let mut shown = 0isize;
+    for (i, key) in [(0, '3'), (1, 'l')] {
+        let before = live() as isize;
+        update(
+            &mut model,
+            Msg::Key(KeyEvent::new(KeyCode::Char(key), KeyModifiers::NONE)),
+        );
+        terminal
+            .draw(|f| partnerdeck::ui::draw(f, &model, at, &theme))
+            .expect("draw");
+        shown += live() as isize - before;
+        lanes[i] = shown.max(0) as usize;
+    }
+    lanes
+}
+
+/// What Credit lines holds for a book: the allocation rows as read, the join by part and each
+/// lane's view, with the simulator's lines (most WABAs funded) and with none (every WABA in
+/// the Not funded lane, the most that lane holds).
+fn credit_report(book: &[Arc<Waba>], lines: &[CreditLineData], rows_bytes: usize) {
+    let n = book.len();
+    let allocations: usize = lines.iter().map(|l| l.allocations.len()).sum();
+    println!(
+        "  N = {n:>7}: allocation rows {allocations} = {:.1} MB ({:.0} bytes each, {:.0} per WABA)",
+        rows_bytes as f64 / 1_048_576.0,
+        per(rows_bytes, allocations.max(1)),
+        per(rows_bytes, n),
+    );
+    for (which, lines) in [("our lines", lines), ("no line", &[][..])] {
+        let before = live();
+        let mut join = FundingJoin::new(lines);
+        join.sync_all(lines, book);
+        let bytes = live().saturating_sub(before);
+        let parts = join.memory();
+        drop(join);
+        let [allocations_lane, not_funded_lane] = credit_lane_bytes(book, lines.to_vec());
+        println!(
+            "             with {which}: join {:.0} bytes/WABA (allocations {:.0}, their index {:.0}, slots {:.0}, WABA index {:.0}, not-funded lanes {:.0}); views: Allocations {:.0}, Not funded {:.0}; join + Not funded lane = {:.0} bytes/WABA",
+            per(bytes, n),
+            per(parts.allocations, n),
+            per(parts.allocation_index, n),
+            per(parts.slots, n),
+            per(parts.waba_index, n),
+            per(parts.lanes, n),
+            per(allocations_lane, n),
+            per(not_funded_lane, n),
+            per(bytes + not_funded_lane, n),
+        );
+    }
+}
+
+/// Ten copies of a book and its lines with new ids (WABAs, owner businesses, funding
+/// sources, allocations, credentials): the 100,000 world without reading it over HTTP.
+fn ten_copies(
+    book: &[Arc<Waba>],
+    lines: &[CreditLineData],
+) -> (Vec<Arc<Waba>>, Vec<CreditLineData>) {
+    let mut wabas = Vec::with_capacity(book.len() * 10);
+    let mut copied = lines.to_vec();
+    for l in &mut copied {
+        l.allocations.clear();
+    }
+    for k in 0..10 {
+        for w in book {
+            let mut c = (**w).clone();
+            c.node.id = format!("{k}{}", c.node.id).into();
+            if let Some(o) = &mut c.node.owner_business_info {
+                o.id = format!("{k}{}", o.id).into();
+            }
+            if let Some(f) = &mut c.node.primary_funding_id {
+                *f = format!("{k}{f}").into();
+            }
+            wabas.push(Arc::new(c));
+        }
+        for (l, copy) in lines.iter().zip(&mut copied) {
+            for a in &l.allocations {
+                let mut a = a.clone();
+                a.id = format!("{k}{}", a.id).into();
+                if let Some(b) = &mut a.receiving_business {
+                    b.id = format!("{k}{}", b.id).into();
+                }
+                if let Some(c) = &mut a.receiving_credential {
+                    c.id = format!("{k}{}", c.id).into();
+                }
+                copy.allocations.push(a);
+            }
+        }
+    }
+    (wabas, copied)
+}
+
+/// The Credit lines part of the report, at 100, 10,000 and 100,000 WABAs.
+fn credit_lines_part(big: bool) {
+    println!("Credit lines (counting allocator):");
+    let mut ten_k = None;
+    for n in [100, 10_000] {
+        let (book, memory, _, _) = read_book(n);
+        drop(memory);
+        let (lines, rows_bytes) = read_lines(n);
+        credit_report(&book, &lines, rows_bytes);
+        if n == 10_000 {
+            ten_k = Some((book, lines, rows_bytes));
+        }
+    }
+    if big {
+        let (book, memory, _, _) = read_book(100_000);
+        drop(memory);
+        let (lines, rows_bytes) = read_lines(100_000);
+        credit_report(&book, &lines, rows_bytes);
+    } else if let Some((book, lines, rows_bytes)) = ten_k {
+        let (book, lines) = ten_copies(&book, &lines);
+        // The copies' rows cost what the read ones did, ten times.
+        credit_report(&book, &lines, rows_bytes * 10);
+    }
 }

@@ -300,11 +300,11 @@ impl CreditReread {
     pub fn observed(&self, target: &Target) -> Option<ObservedState> {
         match target {
             Target::RevokeAllocation { allocation_id, .. } => Some(ObservedState::Allocation(
-                match self.allocations.iter().find(|a| &a.id == allocation_id) {
+                match self.allocations.iter().find(|a| a.id == allocation_id) {
                     None => AllocationState::Gone,
                     Some(a) if a.is_revoked() => AllocationState::Revoked,
                     Some(a) => match &a.request_status {
-                        Some(s) => AllocationState::Live(s.clone()),
+                        Some(s) => AllocationState::Live(s.to_string()),
                         None => AllocationState::NoStatus,
                     },
                 },
@@ -320,7 +320,7 @@ impl CreditReread {
                             .find(|a| a.credential_id() == Some(f))
                         {
                             Some(a) if a.is_revoked() => {
-                                FundingState::RevokedAllocation(a.id.clone())
+                                FundingState::RevokedAllocation(a.id.to_string())
                             }
                             Some(_) => FundingState::Verified,
                             None => FundingState::OtherSource(f.to_string()),

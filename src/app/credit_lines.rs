@@ -8,15 +8,14 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-
-use compact_str::CompactString;
+use std::sync::Arc;
 
 use tui_input::Input;
 
 use crate::app::msg::ReadStamp;
 use crate::app::wabas::WabasPane;
 use crate::domain::funding::{
-    CheckSummary, FundingJoin, NotFunded, UnfundedOrder, Verification, our_credentials,
+    CheckSummary, FundingJoin, NotFunded, Unfunded, UnfundedOrder, Verification, our_credentials,
 };
 use crate::graph::credit_model::{AllocationConfig, CreditLineData};
 use crate::graph::waba_model::Waba;
@@ -137,20 +136,22 @@ impl CreditSort {
 }
 
 /// One row of the lane shown, top to bottom: in Allocations, each credit line's summary
-/// followed by its allocations; in Not funded, the WABAs without credit of ours.
+/// followed by its allocations; in Not funded, the WABAs without credit of ours. 24 bytes:
+/// the Not funded lane holds one per WABA of the book at worst; a row holds the WABA the book
+/// shares and why in a few bytes ([`CreditLinesPane::not_funded_reason`] spells it out).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreditRow {
     Line {
-        line: usize,
+        line: u32,
     },
     Allocation {
-        line: usize,
-        alloc: usize,
+        line: u32,
+        alloc: u32,
         check: CheckSummary,
     },
     NotFunded {
-        waba_id: CompactString,
-        reason: NotFunded,
+        waba: Arc<Waba>,
+        reason: Unfunded,
     },
 }
 
@@ -271,7 +272,7 @@ impl CreditLinesPane {
             Cow::Borrowed(&self.join)
         } else {
             let mut join = FundingJoin::new(&self.lines);
-            join.sync_all(wabas.rows.iter().map(|r| &r.waba));
+            join.sync_all(&self.lines, wabas.rows.iter().map(|r| &r.waba));
             Cow::Owned(join)
         }
     }
@@ -286,7 +287,8 @@ impl CreditLinesPane {
             self.join_wabas = None;
         }
         if self.join_wabas != Some(wabas.version()) {
-            self.join.sync_all(wabas.rows.iter().map(|r| &r.waba));
+            self.join
+                .sync_all(&self.lines, wabas.rows.iter().map(|r| &r.waba));
             self.join_wabas = Some(wabas.version());
         }
     }
@@ -310,27 +312,32 @@ impl CreditLinesPane {
         };
         for w in &arrived {
             if let Some(row) = wabas.row(w.id()) {
-                self.join.put(&row.waba);
+                self.join.put(&self.lines, &row.waba);
             }
         }
         self.join_wabas = Some(wabas.version());
     }
 
     /// The join's index of an allocation.
-    fn flat_index(&self, line: usize, alloc: usize) -> usize {
-        self.lines[..line.min(self.lines.len())]
+    fn flat_index(&self, line: u32, alloc: u32) -> usize {
+        self.lines[..(line as usize).min(self.lines.len())]
             .iter()
             .map(|l| l.allocations.len())
             .sum::<usize>()
-            + alloc
+            + alloc as usize
+    }
+
+    /// Why a WABA of the Not funded lane has no credit of ours, spelled out.
+    pub fn not_funded_reason(&self, reason: Unfunded, waba: &Waba) -> NotFunded {
+        FundingJoin::reason(&self.lines, reason, waba)
     }
 
     /// The WABAs an allocation covers (at most `limit`), in the order they arrived.
     pub fn covered(
         &self,
         wabas: &WabasPane,
-        line: usize,
-        alloc: usize,
+        line: u32,
+        alloc: u32,
         limit: usize,
     ) -> Vec<std::sync::Arc<Waba>> {
         if !wabas.loaded {
@@ -365,7 +372,7 @@ impl CreditLinesPane {
                 let first = match sort {
                     CreditSort::Problems => c.verification as usize,
                     CreditSort::Name => 0,
-                    CreditSort::Group => usize::MAX - c.wabas,
+                    CreditSort::Group => usize::MAX - c.wabas as usize,
                 };
                 (first, a.business_name().to_lowercase(), a.id.clone())
             });
@@ -374,7 +381,7 @@ impl CreditLinesPane {
             }
             let lane_shown = self.lane == CreditLane::Allocations;
             if lane_shown {
-                view.rows.push(CreditRow::Line { line: li });
+                view.rows.push(CreditRow::Line { line: li as u32 });
             }
             for (ai, check) in allocs {
                 let a = &data.allocations[ai];
@@ -394,8 +401,8 @@ impl CreditLinesPane {
                     view.matching[0] += 1;
                     if lane_shown {
                         view.rows.push(CreditRow::Allocation {
-                            line: li,
-                            alloc: ai,
+                            line: li as u32,
+                            alloc: ai as u32,
                             check,
                         });
                     }
@@ -409,6 +416,7 @@ impl CreditLinesPane {
             if needle.is_empty() && !lane_shown {
                 // Only the count is shown: no walk.
                 view.matching[1] = join.unfunded_len();
+                view.rows.shrink_to_fit();
                 return view;
             }
             let order = match self.sort {
@@ -416,6 +424,9 @@ impl CreditLinesPane {
                 CreditSort::Name => UnfundedOrder::Name,
                 CreditSort::Group => UnfundedOrder::Owner,
             };
+            if lane_shown && needle.is_empty() {
+                view.rows.reserve_exact(join.unfunded_len());
+            }
             let missing = join.unfunded(order);
             let missing: Box<dyn Iterator<Item = _>> = if self.reverse {
                 Box::new(missing.rev())
@@ -426,31 +437,34 @@ impl CreditLinesPane {
                 // The reason in words only when the WABA's own fields did not match.
                 let shown = needle.is_empty()
                     || matches(&[w.id(), w.name(), w.owner_name().unwrap_or("")])
-                    || matches(&[&join.reason(u, w).label()]);
+                    || matches(&[&self.not_funded_reason(u, w).label()]);
                 if shown {
                     view.matching[1] += 1;
                     if lane_shown {
                         view.rows.push(CreditRow::NotFunded {
-                            waba_id: w.id().into(),
-                            reason: join.reason(u, w),
+                            waba: w.clone(),
+                            reason: u,
                         });
                     }
                 }
             }
         }
+        // Kept until the next change: no room beyond its rows (a lane of 100,000).
+        view.rows.shrink_to_fit();
         view
     }
 
     /// Whether `row` is the one `key` names, without building its key.
     fn row_has_key(&self, row: &CreditRow, key: &RowKey) -> bool {
         match (row, key) {
-            (CreditRow::Line { line }, RowKey::Line(id)) => {
-                self.lines.get(*line).is_some_and(|l| &l.line.id == id)
-            }
+            (CreditRow::Line { line }, RowKey::Line(id)) => self
+                .lines
+                .get(*line as usize)
+                .is_some_and(|l| &l.line.id == id),
             (CreditRow::Allocation { line, alloc, .. }, RowKey::Allocation(id)) => {
-                self.allocation(*line, *alloc).is_some_and(|a| &a.id == id)
+                self.allocation(*line, *alloc).is_some_and(|a| a.id == id)
             }
-            (CreditRow::NotFunded { waba_id, .. }, RowKey::NotFunded(id)) => waba_id == id,
+            (CreditRow::NotFunded { waba, .. }, RowKey::NotFunded(id)) => waba.id() == id,
             _ => false,
         }
     }
@@ -460,21 +474,24 @@ impl CreditLinesPane {
         match row {
             CreditRow::Line { line } => RowKey::Line(
                 self.lines
-                    .get(*line)
+                    .get(*line as usize)
                     .map(|l| l.line.id.clone())
                     .unwrap_or_default(),
             ),
             CreditRow::Allocation { line, alloc, .. } => RowKey::Allocation(
                 self.allocation(*line, *alloc)
-                    .map(|a| a.id.clone())
+                    .map(|a| a.id.to_string())
                     .unwrap_or_default(),
             ),
-            CreditRow::NotFunded { waba_id, .. } => RowKey::NotFunded(waba_id.to_string()),
+            CreditRow::NotFunded { waba, .. } => RowKey::NotFunded(waba.id().to_string()),
         }
     }
 
-    pub fn allocation(&self, line: usize, alloc: usize) -> Option<&AllocationConfig> {
-        self.lines.get(line)?.allocations.get(alloc)
+    pub fn allocation(&self, line: u32, alloc: u32) -> Option<&AllocationConfig> {
+        self.lines
+            .get(line as usize)?
+            .allocations
+            .get(alloc as usize)
     }
 
     /// Where the selection is in `view`: its row if still there, else the last index, kept in
@@ -572,7 +589,7 @@ impl CreditLinesPane {
                 continue;
             };
             for a in &held.allocations {
-                if self.newer.get(&a.id).is_some_and(|n| *n > started) {
+                if self.newer.get(a.id.as_str()).is_some_and(|n| *n > started) {
                     match line.allocations.iter_mut().find(|x| x.id == a.id) {
                         Some(x) => *x = a.clone(),
                         None => line.allocations.push(a.clone()),
@@ -625,7 +642,7 @@ impl CreditLinesPane {
             .filter(|a| self.as_of(&a.id).is_none_or(|shown| shown <= started))
             .collect();
         for a in &allocations {
-            self.newer.insert(a.id.clone(), started);
+            self.newer.insert(a.id.to_string(), started);
         }
         self.version += 1;
         let Some(line) = self.lines.iter_mut().find(|l| l.line.id == credit_line_id) else {
@@ -691,7 +708,7 @@ pub(crate) fn on_key(model: &mut Model, cmd: Command) -> Vec<Effect> {
 /// lets the user pick the line and the currency.
 fn start_share(model: &mut Model) -> Vec<Effect> {
     let view = model.credit.view(&model.wabas);
-    let Some(CreditRow::NotFunded { waba_id, reason }) = model.credit.selected_row(&view) else {
+    let Some(CreditRow::NotFunded { waba, reason }) = model.credit.selected_row(&view) else {
         model.notice = Some(format!(
             "Select a WABA in the Not funded lane ({} goes there), then press {} to share a credit line with it.",
             key_label(Command::NextLane),
@@ -699,6 +716,8 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
         ));
         return vec![];
     };
+    let reason = model.credit.not_funded_reason(reason, &waba);
+    let waba_id = waba.id().to_string();
     let Some(row) = model.wabas.row(&waba_id) else {
         return vec![];
     };
@@ -847,10 +866,10 @@ fn start_revoke(model: &mut Model) -> Vec<Effect> {
         ));
         return vec![];
     };
-    let Some(data) = model.credit.lines.get(line) else {
+    let Some(data) = model.credit.lines.get(line as usize) else {
         return vec![];
     };
-    let Some(a) = data.allocations.get(alloc) else {
+    let Some(a) = data.allocations.get(alloc as usize) else {
         return vec![];
     };
     if a.is_revoked() {
@@ -868,7 +887,7 @@ fn start_revoke(model: &mut Model) -> Vec<Effect> {
         .map(|w| w.id().to_string())
         .collect();
     let target = Target::RevokeAllocation {
-        allocation_id: a.id.clone(),
+        allocation_id: a.id.to_string(),
         credit_line_id: data.line.id.clone(),
         credit_line_name: data.line.name().to_string(),
         business_id: a.business_id().map(str::to_string),
@@ -1041,6 +1060,11 @@ mod tests {
         assert_eq!(v.matching, [1, 0]);
         // a1 is hidden: the selection stays at its index, now a4.
         assert_eq!(pane.position(&v), 1);
+    }
+
+    #[test]
+    fn a_row_is_small_the_not_funded_lane_holds_one_per_waba() {
+        assert!(std::mem::size_of::<CreditRow>() <= 24);
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! which WABAs have no credit of ours (and why).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use compact_str::CompactString;
+use hashbrown::HashTable;
 
 use crate::graph::credit_model::{AllocationConfig, CreditLineData, non_empty};
 use crate::graph::waba_model::Waba;
@@ -315,6 +317,42 @@ impl Unfunded {
     }
 }
 
+/// A slot's `Option<Unfunded>` in 4 bytes: the kind in the top 3 bits (0: funded), the
+/// allocation's index below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reason(u32);
+
+impl Reason {
+    const KIND_SHIFT: u32 = 29;
+    /// The most allocations the join indexes (far beyond any book a console holds).
+    const MAX_ALLOCATIONS: u32 = 1 << Self::KIND_SHIFT;
+    const FUNDED: Reason = Reason(0);
+
+    fn of(u: Option<Unfunded>) -> Reason {
+        let (kind, a) = match u {
+            None => return Reason::FUNDED,
+            Some(Unfunded::NoFunding) => (1, 0),
+            Some(Unfunded::NotAttached(a)) => (2, a),
+            Some(Unfunded::Revoked(a)) => (3, a),
+            Some(Unfunded::Mismatched(a)) => (4, a),
+            Some(Unfunded::OtherFunding) => (5, 0),
+        };
+        Reason(kind << Self::KIND_SHIFT | (a & (Self::MAX_ALLOCATIONS - 1)))
+    }
+
+    fn get(self) -> Option<Unfunded> {
+        let a = self.0 & (Self::MAX_ALLOCATIONS - 1);
+        Some(match self.0 >> Self::KIND_SHIFT {
+            1 => Unfunded::NoFunding,
+            2 => Unfunded::NotAttached(a),
+            3 => Unfunded::Revoked(a),
+            4 => Unfunded::Mismatched(a),
+            5 => Unfunded::OtherFunding,
+            _ => return None,
+        })
+    }
+}
+
 /// The orders the not-funded list is kept in, each with the WABA id last so no two tie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnfundedOrder {
@@ -327,11 +365,11 @@ pub enum UnfundedOrder {
 }
 
 impl UnfundedOrder {
-    /// The orders the join keeps a sorted set for: "fixable first" is the name order taken
-    /// in two passes (what a share can fix, then the rest), so it needs no set of its own.
+    /// The orders the join keeps sorted: "fixable first" is the name order taken in two
+    /// passes (what a share can fix, then the rest), so it needs no list of its own.
     const KEPT: [UnfundedOrder; 2] = [UnfundedOrder::Name, UnfundedOrder::Owner];
 
-    /// Its set among [`KEPT`](Self::KEPT) (fixable-first reads the name set).
+    /// Its list among [`KEPT`](Self::KEPT) (fixable-first reads the name list).
     fn index(self) -> usize {
         match self {
             UnfundedOrder::Fixable | UnfundedOrder::Name => 0,
@@ -352,6 +390,14 @@ impl UnfundedOrder {
                 b.0.owner_name().unwrap_or(""),
             )
             .then_with(by_name),
+        }
+    }
+
+    /// The text this order sorts by first.
+    fn first_key(self, w: &Waba) -> &str {
+        match self {
+            UnfundedOrder::Fixable | UnfundedOrder::Name => w.name(),
+            UnfundedOrder::Owner => w.owner_name().unwrap_or(""),
         }
     }
 }
@@ -384,106 +430,253 @@ fn lowercase_prefix(s: &str) -> [u8; 16] {
     out
 }
 
-/// A not-funded WABA in one of the orders. It holds the WABA the book already shares (no copy
-/// of its strings) and a 16-byte prefix of the name it is ordered by, so most comparisons in
-/// the set stay inside its node instead of reading two WABAs from all over the heap. Its order
-/// never changes while it is in a set (a WABA is an immutable value: a changed one is taken
-/// out and the new one put in).
-#[derive(Debug, Clone)]
-struct Ranked {
-    order: UnfundedOrder,
-    reason: Unfunded,
-    prefix: [u8; 16],
-    waba: Arc<Waba>,
+/// How many slots a chunk of a [`SortedSlots`] holds at most.
+const CHUNK: usize = 256;
+
+/// Slots of not-funded WABAs kept sorted by a comparison that reads the WABAs (4 bytes each,
+/// no copy of a name), in chunks of at most [`CHUNK`]: an insert or a removal is a binary
+/// search and moves at most a chunk, never the whole list. Beside each chunk, the 16-byte
+/// lowercase prefix of its last slot's sort key: finding the chunk reads no WABA unless the
+/// prefixes tie. The order of the slots in it never changes while they are in it (a WABA is
+/// an immutable value: a changed one is taken out and the new one put in).
+///
+/// A slot is sought with its `prefix`, `before(x)` (whether slot `x` sorts before it) and
+/// `key(x)` (the prefix of slot `x`'s key), which must agree: a smaller prefix sorts before.
+#[derive(Debug, Clone, Default)]
+struct SortedSlots {
+    chunks: Vec<Vec<u32>>,
+    lasts: Vec<[u8; 16]>,
+    len: usize,
 }
 
-impl Ranked {
-    fn new(order: UnfundedOrder, reason: Unfunded, waba: Arc<Waba>) -> Ranked {
-        let by = match order {
-            UnfundedOrder::Fixable | UnfundedOrder::Name => waba.name(),
-            UnfundedOrder::Owner => waba.owner_name().unwrap_or(""),
+impl SortedSlots {
+    /// Sorted slots, in chunks three quarters full (room to insert without growing).
+    fn from_sorted(
+        slots: impl ExactSizeIterator<Item = u32>,
+        key: impl Fn(u32) -> [u8; 16],
+    ) -> SortedSlots {
+        let len = slots.len();
+        let fill = CHUNK * 3 / 4;
+        let mut chunks = Vec::with_capacity(len.div_ceil(fill));
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for s in slots {
+            if chunk.len() == fill {
+                chunks.push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
+            chunk.push(s);
+        }
+        if !chunk.is_empty() {
+            chunks.push(chunk);
+        }
+        let lasts = chunks
+            .iter()
+            .map(|c: &Vec<u32>| key(*c.last().expect("no empty chunk")))
+            .collect();
+        SortedSlots { chunks, lasts, len }
+    }
+
+    /// Where the slot sought is or goes: its chunk and its place in it.
+    fn locate(&self, prefix: &[u8; 16], before: &impl Fn(u32) -> bool) -> (usize, usize) {
+        let (mut lo, mut hi) = (0, self.chunks.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let chunk_before = match self.lasts[mid].cmp(prefix) {
+                Ordering::Less => true,
+                Ordering::Greater => false,
+                Ordering::Equal => self.chunks[mid].last().is_some_and(|&x| before(x)),
+            };
+            if chunk_before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let c = lo.min(self.chunks.len().saturating_sub(1));
+        let at = self
+            .chunks
+            .get(c)
+            .map_or(0, |chunk| chunk.partition_point(|&x| before(x)));
+        (c, at)
+    }
+
+    fn insert(
+        &mut self,
+        slot: u32,
+        prefix: [u8; 16],
+        before: impl Fn(u32) -> bool,
+        key: impl Fn(u32) -> [u8; 16],
+    ) {
+        self.len += 1;
+        if self.chunks.is_empty() {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            chunk.push(slot);
+            self.chunks.push(chunk);
+            self.lasts.push(prefix);
+            return;
+        }
+        let (c, at) = self.locate(&prefix, &before);
+        let chunk = &mut self.chunks[c];
+        chunk.insert(at, slot);
+        if at + 1 == chunk.len() {
+            self.lasts[c] = prefix;
+        }
+        if chunk.len() >= CHUNK {
+            let mut tail = Vec::with_capacity(CHUNK);
+            tail.extend(chunk.drain(CHUNK / 2..));
+            let head_last = key(*chunk.last().expect("half a chunk"));
+            self.chunks.insert(c + 1, tail);
+            self.lasts.insert(c + 1, self.lasts[c]);
+            self.lasts[c] = head_last;
+        }
+    }
+
+    /// Take `slot` out; `false` when it is not there.
+    fn remove(
+        &mut self,
+        slot: u32,
+        prefix: [u8; 16],
+        before: impl Fn(u32) -> bool,
+        key: impl Fn(u32) -> [u8; 16],
+    ) -> bool {
+        let (c, at) = self.locate(&prefix, &before);
+        let Some(chunk) = self.chunks.get_mut(c) else {
+            return false;
         };
-        Ranked {
-            order,
-            reason,
-            prefix: lowercase_prefix(by),
-            waba,
+        if chunk.get(at) != Some(&slot) {
+            return false;
+        }
+        chunk.remove(at);
+        self.len -= 1;
+        let left = chunk.len();
+        if left == 0 {
+            self.chunks.remove(c);
+            self.lasts.remove(c);
+            return true;
+        }
+        if at == left {
+            self.lasts[c] = key(chunk[left - 1]);
+        }
+        if left < CHUNK / 8
+            && let Some(next) = self.chunks.get(c + 1)
+            && next.len() + left < CHUNK
+        {
+            // Two small neighbours become one.
+            let next = self.chunks.remove(c + 1);
+            self.chunks[c].extend(next);
+            self.lasts[c] = self.lasts.remove(c + 1);
+        }
+        true
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = u32> + '_ {
+        self.chunks.iter().flatten().copied()
+    }
+
+    fn bytes(&self) -> usize {
+        self.chunks.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.lasts.capacity() * 16
+            + self.chunks.iter().map(|c| c.capacity() * 4).sum::<usize>()
+    }
+}
+
+/// The slots of the WABAs an allocation covers, in the order they first arrived: most
+/// allocations cover one or two WABAs, held inline.
+#[derive(Debug, Clone, Default)]
+enum Covered {
+    #[default]
+    None,
+    One([u32; 1]),
+    Two([u32; 2]),
+    // One pointer, not three: keeps every allocation's `Covered` at 16 bytes.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<u32>>),
+}
+
+impl Covered {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Covered::None => &[],
+            Covered::One(s) => s,
+            Covered::Two(s) => s,
+            Covered::Many(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn insert(&mut self, s: u32) {
+        *self = match std::mem::take(self) {
+            Covered::None => Covered::One([s]),
+            Covered::One([a]) if a == s => Covered::One([a]),
+            Covered::One([a]) => Covered::Two([a.min(s), a.max(s)]),
+            Covered::Two(two) if two.contains(&s) => Covered::Two(two),
+            Covered::Two(two) => {
+                let mut v = two.to_vec();
+                let at = v.partition_point(|&x| x < s);
+                v.insert(at, s);
+                Covered::Many(Box::new(v))
+            }
+            Covered::Many(mut v) => {
+                if let Err(at) = v.binary_search(&s) {
+                    v.insert(at, s);
+                }
+                Covered::Many(v)
+            }
+        };
+    }
+
+    fn remove(&mut self, s: u32) {
+        *self = match std::mem::take(self) {
+            Covered::One([a]) if a == s => Covered::None,
+            Covered::Two([a, b]) if a == s => Covered::One([b]),
+            Covered::Two([a, b]) if b == s => Covered::One([a]),
+            Covered::Many(mut v) => {
+                if let Ok(at) = v.binary_search(&s) {
+                    v.remove(at);
+                }
+                match v.as_slice() {
+                    [a, b] => Covered::Two([*a, *b]),
+                    _ => Covered::Many(v),
+                }
+            }
+            other => other,
+        };
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Covered::Many(v) => std::mem::size_of::<Vec<u32>>() + v.capacity() * 4,
+            _ => 0,
         }
     }
 }
 
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
+/// No next allocation in a chain.
+const END: u32 = u32::MAX;
 
-impl Eq for Ranked {}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        let fixable_first = match self.order {
-            UnfundedOrder::Fixable => (!self.reason.shareable()).cmp(&!other.reason.shareable()),
-            UnfundedOrder::Name | UnfundedOrder::Owner => Ordering::Equal,
-        };
-        fixable_first
-            .then(self.prefix.cmp(&other.prefix))
-            .then_with(|| {
-                self.order
-                    .cmp((&self.waba, self.reason), (&other.waba, other.reason))
-            })
-    }
-}
-
-/// A WABA as a key by its id, for finding its slot without a copy of the id.
-#[derive(Debug, Clone)]
-struct ById(Arc<Waba>);
-
-impl PartialEq for ById {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.id() == other.0.id()
-    }
-}
-
-impl Eq for ById {}
-
-impl std::hash::Hash for ById {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.id().hash(state)
-    }
-}
-
-impl std::borrow::Borrow<str> for ById {
-    fn borrow(&self) -> &str {
-        self.0.id()
-    }
-}
-
-/// One allocation as the join keeps it: its keys and the WABAs it covers.
+/// One allocation as the join keeps it: integers only (its ids are read from the lines).
 #[derive(Debug, Clone)]
 struct Joined {
-    id: CompactString,
-    credential: Option<CompactString>,
     revoked: bool,
-    /// The slots of the WABAs it covers (of its business, or funded by its credential), in
-    /// the order they first arrived.
-    covered: BTreeSet<u32>,
+    has_credential: bool,
     funded: u32,
     mismatched: u32,
     unattached: u32,
+    /// The next allocation (by index) of the same receiving business, and of the same
+    /// receiving credential: `END` when this is the last.
+    next_of_business: u32,
+    next_of_credential: u32,
+    covered: Covered,
 }
 
-/// What one WABA contributes to the join.
+/// What one WABA contributes to the join (16 bytes).
 #[derive(Debug, Clone)]
 struct Slot {
-    waba: Arc<Waba>,
-    unfunded: Option<Unfunded>,
+    /// `None` once gone (slots are not reused: the covered lists keep the arrival order).
+    waba: Option<Arc<Waba>>,
+    reason: Reason,
     /// The last full sync that saw it.
     seen: u32,
 }
@@ -492,74 +685,198 @@ struct Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckSummary {
     pub verification: Verification,
-    pub wabas: usize,
+    pub wabas: u32,
+}
+
+/// What the join holds, by part, in bytes (`cargo bench --bench memory` reports it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JoinMemory {
+    /// Per allocation: its counts, chains and covered slots.
+    pub allocations: usize,
+    /// The allocations by receiving business and by receiving credential.
+    pub allocation_index: usize,
+    /// Per WABA: its slot (the shared `Arc`, its reason, the last sync that saw it).
+    pub slots: usize,
+    /// The slots by WABA id.
+    pub waba_index: usize,
+    /// The not-funded WABAs in each kept order.
+    pub lanes: usize,
+}
+
+impl JoinMemory {
+    pub fn total(&self) -> usize {
+        self.allocations + self.allocation_index + self.slots + self.waba_index + self.lanes
+    }
+}
+
+/// The allocation at flat index `i` of `lines` (lines in order, each line's allocations in
+/// order).
+fn flat_allocation(lines: &[CreditLineData], i: u32) -> Option<&AllocationConfig> {
+    let mut i = i as usize;
+    for l in lines {
+        match l.allocations.get(i) {
+            Some(a) => return Some(a),
+            None => i -= l.allocations.len(),
+        }
+    }
+    None
 }
 
 /// Our allocations joined with the WABA book, kept up to date as WABAs arrive, change and go:
 /// each WABA costs a few look-ups among the allocations of its owner business and of its
-/// funding source, never a pass over the book. The allocations are few: when they change the
-/// join is built again ([`FundingJoin::new`] then [`FundingJoin::sync_all`]).
+/// funding source, never a pass over the book. The allocations are few next to the WABAs
+/// (one per customer business): when they change the join is built again
+/// ([`FundingJoin::new`] then [`FundingJoin::sync_all`]).
 ///
 /// It answers what [`check_allocation`] and [`not_funded`] answer over a [`FundingIndex`], with
 /// the not-funded WABAs kept sorted in every [`UnfundedOrder`]. It holds the shared
-/// `Arc<Waba>`s and integers, never a copy of a WABA's strings.
+/// `Arc<Waba>`s and integers, never a copy of a string: the allocations' ids are read from the
+/// lines it was built from, which every call that needs them is given (the same lines).
 #[derive(Debug, Clone, Default)]
 pub struct FundingJoin {
     allocations: Vec<Joined>,
-    /// Allocations by receiving business and by receiving credential (revoked ones too: a
-    /// revoke still covers its business's WABAs).
-    by_business: HashMap<CompactString, Vec<u32>>,
-    by_credential: HashMap<CompactString, Vec<u32>>,
-    /// The first live allocation of each business, and the allocation whose credential it is
-    /// (a live one before a revoked one): what [`not_funded`] asks.
-    live_by_business: HashMap<CompactString, u32>,
-    credential_owner: HashMap<CompactString, u32>,
-    /// Per WABA, in the order they first arrived; `None` once gone.
-    slots: Vec<Option<Slot>>,
-    slot_of: HashMap<ById, u32>,
-    unfunded: [BTreeSet<Ranked>; 2],
+    /// The first allocation of each receiving business and of each receiving credential
+    /// (revoked ones too: a revoke still covers its business's WABAs); the rest follow the
+    /// chains in [`Joined`], in index order.
+    by_business: HashTable<u32>,
+    by_credential: HashTable<u32>,
+    hasher: RandomState,
+    /// Per WABA, in the order they first arrived.
+    slots: Vec<Slot>,
+    /// The slots of the WABAs held, by WABA id (the id is read from the slot's WABA).
+    slot_of: HashTable<u32>,
+    /// The not-funded WABAs in each order of [`UnfundedOrder::KEPT`].
+    unfunded: [SortedSlots; 2],
+    /// While a full sync builds the lanes from nothing: they are sorted once at its end.
+    bulk: bool,
     /// The number of the current full sync.
     sync: u32,
+}
+
+/// The first allocation of a WABA's owner business and of its funding source.
+#[derive(Debug, Clone, Copy)]
+struct Heads {
+    business: Option<u32>,
+    credential: Option<u32>,
+}
+
+/// Which id of an allocation a chain links.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    Business,
+    Credential,
+}
+
+impl Key {
+    fn of(self, a: &AllocationConfig) -> Option<&str> {
+        match self {
+            Key::Business => a.business_id(),
+            Key::Credential => a.credential_id(),
+        }
+    }
 }
 
 impl FundingJoin {
     /// The allocations of `lines`, and no WABA yet.
     pub fn new(lines: &[CreditLineData]) -> FundingJoin {
         let mut join = FundingJoin::default();
-        for a in lines.iter().flat_map(|l| &l.allocations) {
+        let count = lines.iter().map(|l| l.allocations.len()).sum::<usize>();
+        join.allocations
+            .reserve_exact(count.min(Reason::MAX_ALLOCATIONS as usize));
+        // The last allocation of each chain, by its first (per key): linking is one step.
+        let mut tails: [Vec<u32>; 2] = [vec![], vec![]];
+        let all = lines
+            .iter()
+            .flat_map(|l| &l.allocations)
+            .take(Reason::MAX_ALLOCATIONS as usize);
+        for a in all {
             let i = join.allocations.len() as u32;
-            let credential = a.credential_id();
-            if let Some(b) = a.business_id() {
-                join.by_business.entry(b.into()).or_default().push(i);
-                if !a.is_revoked() {
-                    join.live_by_business.entry(b.into()).or_insert(i);
-                }
-            }
-            if let Some(c) = credential {
-                join.by_credential.entry(c.into()).or_default().push(i);
-                // A live allocation wins over a revoked one with the same credential.
-                match join.credential_owner.get_mut(c) {
-                    None => {
-                        join.credential_owner.insert(c.into(), i);
-                    }
-                    Some(owner) => {
-                        if join.allocations[*owner as usize].revoked && !a.is_revoked() {
-                            *owner = i;
-                        }
-                    }
-                }
-            }
             join.allocations.push(Joined {
-                id: a.id.as_str().into(),
-                credential: credential.map(Into::into),
                 revoked: a.is_revoked(),
-                covered: BTreeSet::new(),
+                has_credential: a.credential_id().is_some(),
                 funded: 0,
                 mismatched: 0,
                 unattached: 0,
+                next_of_business: END,
+                next_of_credential: END,
+                covered: Covered::None,
             });
+            for (key, tail) in [Key::Business, Key::Credential].into_iter().zip(&mut tails) {
+                tail.push(i);
+                let Some(id) = key.of(a) else { continue };
+                let hash = join.hasher.hash_one(id);
+                let table = match key {
+                    Key::Business => &mut join.by_business,
+                    Key::Credential => &mut join.by_credential,
+                };
+                let same = |&f: &u32| flat_allocation(lines, f).and_then(|x| key.of(x)) == Some(id);
+                match table.find(hash, same).copied() {
+                    Some(first) => {
+                        let last = tail[first as usize];
+                        let j = &mut join.allocations[last as usize];
+                        match key {
+                            Key::Business => j.next_of_business = i,
+                            Key::Credential => j.next_of_credential = i,
+                        }
+                        tail[first as usize] = i;
+                    }
+                    None => {
+                        let hasher = &join.hasher;
+                        table.insert_unique(hash, i, |&f| {
+                            hasher.hash_one(
+                                flat_allocation(lines, f)
+                                    .and_then(|x| key.of(x))
+                                    .unwrap_or_default(),
+                            )
+                        });
+                    }
+                }
+            }
         }
         join
+    }
+
+    /// The first allocation of the chain of `id`.
+    fn first_of(&self, lines: &[CreditLineData], key: Key, id: &str) -> Option<u32> {
+        let table = match key {
+            Key::Business => &self.by_business,
+            Key::Credential => &self.by_credential,
+        };
+        table
+            .find(self.hasher.hash_one(id), |&f| {
+                flat_allocation(lines, f).and_then(|x| key.of(x)) == Some(id)
+            })
+            .copied()
+    }
+
+    /// The allocations of a chain, in index order.
+    fn chain(&self, first: Option<u32>, key: Key) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(first, move |&i| {
+            let j = &self.allocations[i as usize];
+            let next = match key {
+                Key::Business => j.next_of_business,
+                Key::Credential => j.next_of_credential,
+            };
+            (next != END).then_some(next)
+        })
+    }
+
+    /// The slot of the WABA with this id.
+    fn slot(&self, id: &str) -> Option<u32> {
+        self.slot_hashed(id, self.hasher.hash_one(id))
+    }
+
+    /// The slot of the WABA with this id, whose hash is `hash`.
+    fn slot_hashed(&self, id: &str, hash: u64) -> Option<u32> {
+        let slots = &self.slots;
+        self.slot_of
+            .find(hash, |&s| {
+                slots[s as usize]
+                    .waba
+                    .as_deref()
+                    .is_some_and(|w| w.id() == id)
+            })
+            .copied()
     }
 
     /// How many WABAs the join holds.
@@ -572,69 +889,121 @@ impl FundingJoin {
     }
 
     /// Take in a WABA that arrived or changed (by id). The same value as held costs one
-    /// look-up.
-    pub fn put(&mut self, waba: &Arc<Waba>) {
+    /// look-up. `lines`: the ones the join was built from.
+    pub fn put(&mut self, lines: &[CreditLineData], waba: &Arc<Waba>) {
         let sync = self.sync;
-        match self.slot_of.get(waba.id()).copied() {
+        let hash = self.hasher.hash_one(waba.id());
+        match self.slot_hashed(waba.id(), hash) {
             Some(s) => {
-                let slot = self.slots[s as usize].as_mut().expect("a held slot");
+                let slot = &mut self.slots[s as usize];
                 slot.seen = sync;
-                if Arc::ptr_eq(&slot.waba, waba) {
+                if slot.waba.as_ref().is_some_and(|w| Arc::ptr_eq(w, waba)) {
                     return;
                 }
-                self.detach(s);
-                // The key holds the WABA too: the old value must not outlive its row.
-                self.slot_of.remove(waba.id());
-                self.slot_of.insert(ById(waba.clone()), s);
-                self.attach(s, waba.clone());
+                self.detach(lines, s);
+                // The same id: the index stands.
+                self.attach(lines, s, waba.clone());
             }
             None => {
                 let s = self.slots.len() as u32;
-                self.slots.push(None);
-                self.slot_of.insert(ById(waba.clone()), s);
-                self.attach(s, waba.clone());
+                self.slots.push(Slot {
+                    waba: Some(waba.clone()),
+                    reason: Reason::FUNDED,
+                    seen: sync,
+                });
+                let (hasher, slots) = (&self.hasher, &self.slots);
+                self.slot_of.insert_unique(hash, s, |&t| {
+                    hasher.hash_one(slots[t as usize].waba.as_deref().map_or("", Waba::id))
+                });
+                self.attach(lines, s, waba.clone());
             }
         }
     }
 
     /// Let a WABA go (no longer listed).
-    pub fn remove(&mut self, id: &str) {
-        if let Some(s) = self.slot_of.remove(id) {
-            self.detach(s);
-            self.slots[s as usize] = None;
+    pub fn remove(&mut self, lines: &[CreditLineData], id: &str) {
+        let Some(s) = self.slot(id) else {
+            return;
+        };
+        self.detach(lines, s);
+        if let Ok(entry) = self
+            .slot_of
+            .find_entry(self.hasher.hash_one(id), |&t| t == s)
+        {
+            entry.remove();
         }
+        self.slots[s as usize].waba = None;
     }
 
     /// Bring the join to exactly these WABAs (a whole list): the unchanged cost a look-up
     /// each, the changed are taken in, the ones not listed go.
-    pub fn sync_all<'a>(&mut self, wabas: impl IntoIterator<Item = &'a Arc<Waba>>) {
+    pub fn sync_all<'a>(
+        &mut self,
+        lines: &[CreditLineData],
+        wabas: impl IntoIterator<Item = &'a Arc<Waba>>,
+    ) {
         self.sync = self.sync.wrapping_add(1);
+        // Nothing sorted yet (a new join): the lanes are sorted once at the end instead of
+        // taking each WABA in turn.
+        self.bulk = self.unfunded.iter().all(|l| l.len == 0);
+        let wabas = wabas.into_iter();
+        if self.slots.is_empty() {
+            // A new join: room for the whole list at once, not grown (and rehashed) by halves.
+            let (listed, _) = wabas.size_hint();
+            self.slots.reserve_exact(listed);
+            let (hasher, slots) = (&self.hasher, &self.slots);
+            self.slot_of.reserve(listed, |&t| {
+                hasher.hash_one(slots[t as usize].waba.as_deref().map_or("", Waba::id))
+            });
+        }
         for w in wabas {
-            self.put(w);
+            self.put(lines, w);
         }
         let sync = self.sync;
-        let gone: Vec<String> = self
+        let gone: Vec<Arc<Waba>> = self
             .slots
             .iter()
-            .flatten()
             .filter(|s| s.seen != sync)
-            .map(|s| s.waba.id().to_string())
+            .filter_map(|s| s.waba.clone())
             .collect();
-        for id in gone {
-            self.remove(&id);
+        for w in gone {
+            self.remove(lines, w.id());
+        }
+        if self.bulk {
+            self.bulk = false;
+            self.sort_lanes();
         }
         // Slots of WABAs gone are not reused (the covered lists keep the arrival order):
         // once they are most of the table, it is built again, compact.
-        if self.slots.len() > 1024 && self.slots.len() > 2 * self.slot_of.len() {
-            let live: Vec<Arc<Waba>> = self
-                .slots
-                .iter()
-                .flatten()
-                .map(|s| s.waba.clone())
-                .collect();
+        if self.slots.len() > 1024 && self.slots.len() > 2 * self.len() {
+            let live: Vec<Arc<Waba>> = self.slots.iter().filter_map(|s| s.waba.clone()).collect();
             let mut fresh = self.clone_allocations();
-            fresh.sync_all(&live);
+            fresh.sync_all(lines, &live);
             *self = fresh;
+        }
+    }
+
+    /// The lanes sorted from the slots at once: by a 16-byte lowercase prefix of the first
+    /// key, the whole comparison only where the prefixes tie.
+    fn sort_lanes(&mut self) {
+        let slots = &self.slots;
+        for order in UnfundedOrder::KEPT {
+            let mut keyed: Vec<([u8; 16], u32)> = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.reason != Reason::FUNDED)
+                .filter_map(|(i, s)| {
+                    let w = s.waba.as_deref()?;
+                    Some((lowercase_prefix(order.first_key(w)), i as u32))
+                })
+                .collect();
+            keyed.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| lane_cmp(slots, order, a.1, b.1))
+            });
+            self.unfunded[order.index()] =
+                SortedSlots::from_sorted(keyed.into_iter().map(|k| k.1), |x| {
+                    slot_prefix(slots, order, x)
+                });
         }
     }
 
@@ -644,31 +1013,39 @@ impl FundingJoin {
             allocations: self.allocations.clone(),
             by_business: self.by_business.clone(),
             by_credential: self.by_credential.clone(),
-            live_by_business: self.live_by_business.clone(),
-            credential_owner: self.credential_owner.clone(),
+            hasher: self.hasher.clone(),
             ..FundingJoin::default()
         };
         for a in &mut fresh.allocations {
-            a.covered.clear();
+            a.covered = Covered::None;
             (a.funded, a.mismatched, a.unattached) = (0, 0, 0);
         }
         fresh
     }
 
-    /// The allocations that cover a WABA: those of its owner business and those of its
-    /// funding source, each once.
-    fn covering(&self, w: &Waba) -> Vec<u32> {
+    /// The first allocation of the WABA's owner business and of its funding source: the two
+    /// look-ups everything else about the WABA follows from.
+    fn heads(&self, lines: &[CreditLineData], w: &Waba) -> Heads {
         let owner = w
             .node
             .owner_business_info
             .as_ref()
             .and_then(|b| non_empty(&b.id));
-        let mut out: Vec<u32> = owner
-            .and_then(|o| self.by_business.get(o))
-            .cloned()
-            .unwrap_or_default();
-        if let Some(more) = w.node.funding_id().and_then(|f| self.by_credential.get(f)) {
-            out.extend(more);
+        Heads {
+            business: owner.and_then(|o| self.first_of(lines, Key::Business, o)),
+            credential: w
+                .node
+                .funding_id()
+                .and_then(|f| self.first_of(lines, Key::Credential, f)),
+        }
+    }
+
+    /// The allocations that cover a WABA: those of its owner business and those of its
+    /// funding source, each once.
+    fn covering(&self, heads: Heads) -> Vec<u32> {
+        let mut out: Vec<u32> = self.chain(heads.business, Key::Business).collect();
+        if heads.credential.is_some() {
+            out.extend(self.chain(heads.credential, Key::Credential));
             out.sort_unstable();
             out.dedup();
         }
@@ -677,75 +1054,107 @@ impl FundingJoin {
 
     /// Which count of allocation `a` the WABA adds to: funded, mismatched, unattached, or
     /// none (no credential to compare with).
-    fn tally(a: &mut Joined, funding: Option<&str>, delta: i32) {
-        let count = match (funding, a.credential.as_deref()) {
-            (None, _) => &mut a.unattached,
-            (Some(f), Some(c)) if f == c => &mut a.funded,
-            (Some(_), Some(_)) => &mut a.mismatched,
+    fn tally(&mut self, lines: &[CreditLineData], a: u32, funding: Option<&str>, delta: i32) {
+        let credential = flat_allocation(lines, a).and_then(AllocationConfig::credential_id);
+        let j = &mut self.allocations[a as usize];
+        let count = match (funding, credential) {
+            (None, _) => &mut j.unattached,
+            (Some(f), Some(c)) if f == c => &mut j.funded,
+            (Some(_), Some(_)) => &mut j.mismatched,
             (Some(_), None) => return,
         };
         *count = count.wrapping_add_signed(delta);
     }
 
     /// Why the WABA is not funded by a live allocation of ours (`None`: it is).
-    fn unfunded_reason(&self, w: &Waba) -> Option<Unfunded> {
-        let live = w
-            .node
-            .owner_business_info
-            .as_ref()
-            .and_then(|b| non_empty(&b.id))
-            .and_then(|o| self.live_by_business.get(o).copied());
+    fn unfunded_reason(&self, heads: Heads, w: &Waba) -> Option<Unfunded> {
+        // The first live allocation of the owner business.
+        let live = self
+            .chain(heads.business, Key::Business)
+            .find(|&a| !self.allocations[a as usize].revoked);
         Some(match w.node.funding_id() {
             None => match live {
                 Some(a) => Unfunded::NotAttached(a),
                 None => Unfunded::NoFunding,
             },
-            Some(f) => match self.credential_owner.get(f) {
-                Some(&a) if !self.allocations[a as usize].revoked => return None,
-                Some(&a) => Unfunded::Revoked(a),
-                None => match live {
-                    Some(a) => Unfunded::Mismatched(a),
-                    None => Unfunded::OtherFunding,
-                },
-            },
+            Some(_) => {
+                // The allocation whose credential it is: a live one before a revoked one.
+                let owner = self
+                    .chain(heads.credential, Key::Credential)
+                    .find(|&a| !self.allocations[a as usize].revoked)
+                    .or(heads.credential);
+                match owner {
+                    Some(a) if !self.allocations[a as usize].revoked => return None,
+                    Some(a) => Unfunded::Revoked(a),
+                    None => match live {
+                        Some(a) => Unfunded::Mismatched(a),
+                        None => Unfunded::OtherFunding,
+                    },
+                }
+            }
         })
     }
 
-    fn attach(&mut self, s: u32, waba: Arc<Waba>) {
-        let funding = waba.node.funding_id();
-        for a in self.covering(&waba) {
-            let a = &mut self.allocations[a as usize];
-            a.covered.insert(s);
-            Self::tally(a, funding, 1);
+    /// Put slot `s` in the lanes (its WABA and reason are in the slot).
+    fn add_to_lanes(&mut self, s: u32) {
+        let slots = &self.slots;
+        for order in UnfundedOrder::KEPT {
+            self.unfunded[order.index()].insert(
+                s,
+                slot_prefix(slots, order, s),
+                |x| lane_cmp(slots, order, x, s) == Ordering::Less,
+                |x| slot_prefix(slots, order, x),
+            );
         }
-        let unfunded = self.unfunded_reason(&waba);
-        if let Some(reason) = unfunded {
-            for order in UnfundedOrder::KEPT {
-                self.unfunded[order.index()].insert(Ranked::new(order, reason, waba.clone()));
-            }
-        }
-        self.slots[s as usize] = Some(Slot {
-            waba,
-            unfunded,
-            seen: self.sync,
-        });
     }
 
-    fn detach(&mut self, s: u32) {
-        let Some(slot) = self.slots[s as usize].take() else {
+    /// Take slot `s` out of the lanes (its slot still holds what it was sorted by).
+    fn remove_from_lanes(&mut self, s: u32) {
+        let slots = &self.slots;
+        for order in UnfundedOrder::KEPT {
+            let found = self.unfunded[order.index()].remove(
+                s,
+                slot_prefix(slots, order, s),
+                |x| lane_cmp(slots, order, x, s) == Ordering::Less,
+                |x| slot_prefix(slots, order, x),
+            );
+            debug_assert!(found, "a not-funded slot is in every lane");
+        }
+    }
+
+    fn attach(&mut self, lines: &[CreditLineData], s: u32, waba: Arc<Waba>) {
+        let funding = waba.node.funding_id();
+        let heads = self.heads(lines, &waba);
+        for a in self.covering(heads) {
+            self.allocations[a as usize].covered.insert(s);
+            self.tally(lines, a, funding, 1);
+        }
+        let reason = Reason::of(self.unfunded_reason(heads, &waba));
+        self.slots[s as usize] = Slot {
+            waba: Some(waba),
+            reason,
+            seen: self.sync,
+        };
+        if reason != Reason::FUNDED && !self.bulk {
+            self.add_to_lanes(s);
+        }
+    }
+
+    /// Take what slot `s`'s WABA added out of the allocations and the lanes; the slot keeps
+    /// the WABA (the index finds it by it).
+    fn detach(&mut self, lines: &[CreditLineData], s: u32) {
+        let Some(waba) = self.slots[s as usize].waba.clone() else {
             return;
         };
-        let funding = slot.waba.node.funding_id();
-        for a in self.covering(&slot.waba) {
-            let a = &mut self.allocations[a as usize];
-            a.covered.remove(&s);
-            Self::tally(a, funding, -1);
+        let funding = waba.node.funding_id();
+        for a in self.covering(self.heads(lines, &waba)) {
+            self.allocations[a as usize].covered.remove(s);
+            self.tally(lines, a, funding, -1);
         }
-        if let Some(reason) = slot.unfunded {
-            for order in UnfundedOrder::KEPT {
-                self.unfunded[order.index()].remove(&Ranked::new(order, reason, slot.waba.clone()));
-            }
+        if self.slots[s as usize].reason != Reason::FUNDED && !self.bulk {
+            self.remove_from_lanes(s);
         }
+        self.slots[s as usize].reason = Reason::FUNDED;
     }
 
     /// Allocation `a` (in the order of [`FundingJoin::new`]'s lines) checked against the WABAs
@@ -760,7 +1169,7 @@ impl FundingJoin {
         };
         let verification = if j.revoked {
             Verification::Revoked
-        } else if !wabas_read || j.credential.is_none() {
+        } else if !wabas_read || !j.has_credential {
             Verification::Unknown
         } else if j.mismatched > 0 {
             Verification::Mismatched
@@ -771,7 +1180,11 @@ impl FundingJoin {
         };
         CheckSummary {
             verification,
-            wabas: if wabas_read { j.covered.len() } else { 0 },
+            wabas: if wabas_read {
+                j.covered.len() as u32
+            } else {
+                0
+            },
         }
     }
 
@@ -780,13 +1193,13 @@ impl FundingJoin {
         self.allocations
             .get(a)
             .into_iter()
-            .flat_map(|j| &j.covered)
-            .filter_map(|s| self.slots[*s as usize].as_ref().map(|s| &s.waba))
+            .flat_map(|j| j.covered.as_slice())
+            .filter_map(|s| self.slots[*s as usize].waba.as_ref())
     }
 
     /// How many WABAs have no credit of ours.
     pub fn unfunded_len(&self) -> usize {
-        self.unfunded[0].len()
+        self.unfunded[0].len
     }
 
     /// The WABAs with no credit of ours, in `order` (reverse it with `.rev()`).
@@ -794,8 +1207,14 @@ impl FundingJoin {
         &self,
         order: UnfundedOrder,
     ) -> Box<dyn DoubleEndedIterator<Item = (&Arc<Waba>, Unfunded)> + '_> {
-        let set = &self.unfunded[order.index()];
-        let all = move || set.iter().map(|r| (&r.waba, r.reason));
+        let list = &self.unfunded[order.index()];
+        let slots = &self.slots;
+        let all = move || {
+            list.iter().filter_map(move |s| {
+                let slot = &slots[s as usize];
+                Some((slot.waba.as_ref()?, slot.reason.get()?))
+            })
+        };
         match order {
             UnfundedOrder::Fixable => Box::new(
                 all()
@@ -808,16 +1227,15 @@ impl FundingJoin {
 
     /// Why a WABA has no credit of ours, if it has none.
     pub fn unfunded_of(&self, id: &str) -> Option<Unfunded> {
-        let s = self.slot_of.get(id)?;
-        self.slots[*s as usize].as_ref()?.unfunded
+        self.slots[self.slot(id)? as usize].reason.get()
     }
 
-    /// A reason spelled out, as [`not_funded`] gives it.
-    pub fn reason(&self, u: Unfunded, waba: &Waba) -> NotFunded {
+    /// A reason spelled out, as [`not_funded`] gives it; `lines`: the ones the reason was
+    /// found in.
+    pub fn reason(lines: &[CreditLineData], u: Unfunded, waba: &Waba) -> NotFunded {
         let allocation_id = |a: u32| {
-            self.allocations
-                .get(a as usize)
-                .map(|j| j.id.clone())
+            flat_allocation(lines, a)
+                .map(|x| x.id.clone())
                 .unwrap_or_default()
         };
         let funding = || CompactString::from(waba.node.funding_id().unwrap_or_default());
@@ -835,6 +1253,47 @@ impl FundingJoin {
             },
             Unfunded::OtherFunding => NotFunded::OtherFunding { funding: funding() },
         }
+    }
+
+    /// What it holds, by part (the WABAs themselves are the book's).
+    pub fn memory(&self) -> JoinMemory {
+        JoinMemory {
+            allocations: self.allocations.capacity() * std::mem::size_of::<Joined>()
+                + self
+                    .allocations
+                    .iter()
+                    .map(|j| j.covered.heap_bytes())
+                    .sum::<usize>(),
+            allocation_index: self.by_business.allocation_size()
+                + self.by_credential.allocation_size(),
+            slots: self.slots.capacity() * std::mem::size_of::<Slot>(),
+            waba_index: self.slot_of.allocation_size(),
+            lanes: self.unfunded.iter().map(SortedSlots::bytes).sum(),
+        }
+    }
+}
+
+/// The 16-byte lowercase prefix of what slot `x` sorts by first in `order`.
+fn slot_prefix(slots: &[Slot], order: UnfundedOrder, x: u32) -> [u8; 16] {
+    slots[x as usize]
+        .waba
+        .as_deref()
+        .map_or([0; 16], |w| lowercase_prefix(order.first_key(w)))
+}
+
+/// How slots `x` and `y` compare in `order` (their WABAs as the slots hold them).
+fn lane_cmp(slots: &[Slot], order: UnfundedOrder, x: u32, y: u32) -> Ordering {
+    if x == y {
+        return Ordering::Equal;
+    }
+    let (a, b) = (&slots[x as usize], &slots[y as usize]);
+    match (a.waba.as_deref(), b.waba.as_deref()) {
+        (Some(wa), Some(wb)) => order.cmp(
+            (wa, a.reason.get().unwrap_or(Unfunded::NoFunding)),
+            (wb, b.reason.get().unwrap_or(Unfunded::NoFunding)),
+        ),
+        // Never in a lane; ordered all the same.
+        _ => x.cmp(&y),
     }
 }
 
@@ -948,6 +1407,166 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A small deterministic pseudo-random sequence (tests only).
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        *seed >> 33
+    }
+
+    #[test]
+    fn sorted_slots_stay_sorted_across_chunk_splits_and_merges() {
+        let mut list = SortedSlots::default();
+        let mut want = std::collections::BTreeSet::new();
+        // A coarse prefix: many slots tie on it and are told apart by `before`.
+        let key = |x: u32| {
+            let mut p = [0u8; 16];
+            p[..4].copy_from_slice(&(x / 64).to_be_bytes());
+            p
+        };
+        let mut seed = 7;
+        for step in 0..40_000 {
+            let x = (lcg(&mut seed) % 6_000) as u32;
+            // Mostly inserts at first, mostly removals later: chunks split, then empty and merge.
+            let insert = (lcg(&mut seed) % 100) < if step < 20_000 { 80 } else { 20 };
+            if insert && want.insert(x) {
+                list.insert(x, key(x), |y| y < x, key);
+            } else if !insert {
+                assert_eq!(list.remove(x, key(x), |y| y < x, key), want.remove(&x));
+            }
+            if step % 997 == 0 {
+                assert!(list.iter().eq(want.iter().copied()));
+                assert!(list.iter().rev().eq(want.iter().rev().copied()));
+                assert!(list.chunks.iter().all(|c| !c.is_empty() && c.len() < CHUNK));
+                let lasts: Vec<[u8; 16]> = list
+                    .chunks
+                    .iter()
+                    .map(|c| key(*c.last().unwrap()))
+                    .collect();
+                assert_eq!(list.lasts, lasts);
+            }
+        }
+        assert_eq!(list.len, want.len());
+        assert!(list.iter().eq(want.iter().copied()));
+        let built =
+            SortedSlots::from_sorted(want.iter().copied().collect::<Vec<_>>().into_iter(), key);
+        assert!(built.iter().eq(want.iter().copied()));
+    }
+
+    /// A WABA of a big book: names and owners that tie in their first 16 bytes.
+    fn big_waba(i: u64, version: u64) -> Arc<Waba> {
+        use crate::graph::waba_model::{BusinessRef, WabaNode};
+        Arc::new(Waba {
+            node: WabaNode {
+                id: format!("w{i}").into(),
+                name: format!("Customer Messaging {}", (i * 7 + version) % 500).into(),
+                primary_funding_id: match (i + version) % 4 {
+                    0 => None,
+                    1 => Some(format!("c{}", i % 50).into()),
+                    2 => Some(format!("x{i}").into()),
+                    _ => Some(format!("c{}", (i + 1) % 50).into()),
+                },
+                owner_business_info: Some(BusinessRef {
+                    id: format!("b{}", i % 60).into(),
+                    name: (!i.is_multiple_of(3))
+                        .then(|| format!("Business Partners Ltd {}", i % 60).into()),
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn a_big_book_kept_up_to_date_equals_one_sorted_at_once() {
+        let lines = vec![CreditLineData {
+            line: CreditLine::default(),
+            allocations: (0..50u32)
+                .map(|k| {
+                    alloc(
+                        &format!("a{k}"),
+                        &format!("b{k}"),
+                        &format!("c{k}"),
+                        if k.is_multiple_of(9) {
+                            "DELETED"
+                        } else {
+                            "ACTIVE"
+                        },
+                    )
+                })
+                .collect(),
+        }];
+        // WABA by WABA, then changes and removals, each taken in one at a time.
+        let mut kept = FundingJoin::new(&lines);
+        let mut book: Vec<Arc<Waba>> = (0..3_000).map(|i| big_waba(i, 0)).collect();
+        for w in &book {
+            kept.put(&lines, w);
+        }
+        let mut seed = 11;
+        for _ in 0..1_500 {
+            let i = (lcg(&mut seed) % 3_000) as usize;
+            book[i] = big_waba(i as u64, lcg(&mut seed) % 5);
+            kept.put(&lines, &book[i]);
+        }
+        for i in (0..3_000).step_by(7) {
+            kept.remove(&lines, book[i].id());
+        }
+        let book: Vec<Arc<Waba>> = book
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % 7 != 0)
+            .map(|(_, w)| w)
+            .collect();
+        // The same book at once: its lanes sorted in one go.
+        let mut at_once = FundingJoin::new(&lines);
+        at_once.sync_all(&lines, &book);
+        assert_eq!(kept.len(), at_once.len());
+        assert_eq!(kept.unfunded_len(), at_once.unfunded_len());
+        assert!(kept.unfunded_len() > 1_000);
+        for order in [
+            UnfundedOrder::Fixable,
+            UnfundedOrder::Name,
+            UnfundedOrder::Owner,
+        ] {
+            let ids = |j: &FundingJoin| -> Vec<(String, Unfunded)> {
+                j.unfunded(order)
+                    .map(|(w, u)| (w.id().to_string(), u))
+                    .collect()
+            };
+            let want = ids(&at_once);
+            assert_eq!(ids(&kept), want, "{order:?}");
+            // Sorted as the order says.
+            for pair in want.windows(2) {
+                let w = |id: &str| book.iter().find(|w| w.id() == id).unwrap().clone();
+                let (a, b) = (w(&pair[0].0), w(&pair[1].0));
+                assert_eq!(order.cmp((&a, pair[0].1), (&b, pair[1].1)), Ordering::Less);
+            }
+            let back: Vec<String> = kept
+                .unfunded(order)
+                .rev()
+                .map(|(w, _)| w.id().to_string())
+                .collect();
+            assert!(back.iter().rev().eq(want.iter().map(|(id, _)| id)));
+        }
+        for a in 0..50 {
+            assert_eq!(kept.check(a, true), at_once.check(a, true));
+            let ids = |j: &FundingJoin| -> Vec<String> {
+                let mut v: Vec<String> = j.covered(a).map(|w| w.id().to_string()).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(ids(&kept), ids(&at_once));
+        }
+    }
+
+    #[test]
+    fn the_join_is_compact() {
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
+        assert_eq!(std::mem::size_of::<Covered>(), 16);
+        assert!(std::mem::size_of::<Joined>() <= 40);
     }
 
     #[test]

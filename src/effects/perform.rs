@@ -470,7 +470,8 @@ async fn reread_record(client: &GraphClient, r: &AuditRecord) -> Result<String, 
         }
         "revoke_credit_allocation" => {
             let a = credit::read_allocation(client, &r.target).await?;
-            Ok(a.request_status.unwrap_or_else(|| "no status".into()))
+            Ok(a.request_status
+                .map_or_else(|| "no status".into(), |s| s.to_string()))
         }
         _ => Err(GraphError::new(
             ErrorKind::InvalidRequest,

@@ -45,11 +45,13 @@ pub async fn refresh(
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
         // A malformed row (or one whose id is not a plain id) has no allocations to read.
-        let allocations = if line.malformed.is_some() {
+        let mut allocations = if line.malformed.is_some() {
             vec![]
         } else {
             list_allocations(client, &line.id, None).await?
         };
+        // Held all session (one per customer business): no room beyond the rows.
+        allocations.shrink_to_fit();
         out.push(CreditLineData { line, allocations });
     }
     Ok(out)

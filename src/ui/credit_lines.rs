@@ -328,10 +328,10 @@ fn row_line<'a>(
     };
     match row {
         CreditRow::Line { line } => {
-            let Some(data) = pane.lines.get(*line) else {
+            let Some(data) = pane.lines.get(*line as usize) else {
                 return Line::default();
             };
-            let counts = view.counts.get(*line).copied().unwrap_or_default();
+            let counts = view.counts.get(*line as usize).copied().unwrap_or_default();
             let plural = if counts.allocations == 1 { "" } else { "s" };
             let counts_text = format!(
                 "{} allocation{plural} ✓{} ✗{} ?{} –{}",
@@ -406,7 +406,8 @@ fn row_line<'a>(
             }
             Line::from(spans)
         }
-        CreditRow::NotFunded { waba_id, reason } => {
+        CreditRow::NotFunded { waba, reason } => {
+            let (waba_id, reason) = (waba.id(), &pane.not_funded_reason(*reason, waba));
             let r = model.wabas.row(waba_id);
             let name = r.map_or("-", |r| r.waba.name());
             let currency = r
@@ -445,7 +446,7 @@ fn row_line<'a>(
 
 /// The names of the WABAs an allocation covers (the first few: a cell shows no more), and
 /// how many more there are.
-fn wabas_text(model: &Model, line: usize, alloc: usize, check: &CheckSummary) -> String {
+fn wabas_text(model: &Model, line: u32, alloc: u32, check: &CheckSummary) -> String {
     const SHOWN: usize = 3;
     if check.wabas == 0 {
         return "none of ours".into();
@@ -457,8 +458,9 @@ fn wabas_text(model: &Model, line: usize, alloc: usize, check: &CheckSummary) ->
         .map(|w| w.name().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    if check.wabas > SHOWN {
-        text.push_str(&format!(" +{} more", check.wabas - SHOWN));
+    let wabas = check.wabas as usize;
+    if wabas > SHOWN {
+        text.push_str(&format!(" +{} more", wabas - SHOWN));
     }
     text
 }
@@ -651,10 +653,10 @@ fn draw_detail(
     let close = (Command::Close, "close");
     let (title, mut lines, keys): (String, Vec<Line>, Vec<(Command, &str)>) = match row {
         CreditRow::Line { line } => {
-            let Some(d) = pane.lines.get(*line) else {
+            let Some(d) = pane.lines.get(*line as usize) else {
                 return;
             };
-            let c = view.counts.get(*line).copied().unwrap_or_default();
+            let c = view.counts.get(*line as usize).copied().unwrap_or_default();
             let mut lines = vec![
                 kv(
                     "Legal entity",
@@ -683,7 +685,10 @@ fn draw_detail(
             )
         }
         CreditRow::Allocation { line, alloc, check } => {
-            let (Some(d), Some(a)) = (pane.lines.get(*line), pane.allocation(*line, *alloc)) else {
+            let (Some(d), Some(a)) = (
+                pane.lines.get(*line as usize),
+                pane.allocation(*line, *alloc),
+            ) else {
                 return;
             };
             let v = check.verification;
@@ -756,7 +761,7 @@ fn draw_detail(
             }
             if !a.extra.is_empty() {
                 lines.push(Line::default());
-                lines.extend(extra_lines(&a.extra, theme));
+                lines.extend(extra_lines(&a.extra.map(), theme));
             }
             let keys = if a.is_revoked() || model.read_only {
                 vec![next_row, close]
@@ -773,7 +778,8 @@ fn draw_detail(
                 keys,
             )
         }
-        CreditRow::NotFunded { waba_id, reason } => {
+        CreditRow::NotFunded { waba, reason } => {
+            let (waba_id, reason) = (waba.id(), &pane.not_funded_reason(*reason, waba));
             let w = model.wabas.row(waba_id);
             let text = |f: Option<&str>| Cow::Owned(f.unwrap_or("-").to_string());
             let node = w.map(|r| &r.waba.node);

@@ -236,7 +236,7 @@ fn from_scratch(
                 let mut ids = check.waba_ids.clone();
                 ids.sort();
                 rows.push(Expected::Allocation {
-                    id: data.allocations[ai].id.clone(),
+                    id: data.allocations[ai].id.to_string(),
                     verification: check.verification,
                     wabas: ids,
                 });
@@ -295,7 +295,7 @@ fn from_view(
         .rows
         .iter()
         .map(|r| match r {
-            CreditRow::Line { line } => Expected::Line(*line),
+            CreditRow::Line { line } => Expected::Line(*line as usize),
             CreditRow::Allocation { line, alloc, check } => {
                 let mut ids: Vec<String> = pane
                     .covered(&m.wabas, *line, *alloc, usize::MAX)
@@ -303,15 +303,15 @@ fn from_view(
                     .map(|w| w.id().to_string())
                     .collect();
                 ids.sort();
-                assert_eq!(ids.len(), check.wabas);
+                assert_eq!(ids.len(), check.wabas as usize);
                 Expected::Allocation {
-                    id: pane.allocation(*line, *alloc).unwrap().id.clone(),
+                    id: pane.allocation(*line, *alloc).unwrap().id.to_string(),
                     verification: check.verification,
                     wabas: ids,
                 }
             }
-            CreditRow::NotFunded { waba_id, reason } => {
-                Expected::NotFunded(waba_id.to_string(), reason.clone())
+            CreditRow::NotFunded { waba, reason } => {
+                Expected::NotFunded(waba.id().to_string(), pane.not_funded_reason(*reason, waba))
             }
         })
         .collect();

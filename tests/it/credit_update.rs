@@ -82,17 +82,19 @@ fn not_funded_lists_the_wabas_without_our_credit_and_the_checklist_agrees() {
     let mut m = credit_model();
     m.credit.lane = CreditLane::NotFunded;
     let view = m.credit.view(&m.wabas);
-    let missing: Vec<(&str, &NotFunded)> = view
+    let missing: Vec<(&str, NotFunded)> = view
         .rows
         .iter()
         .filter_map(|r| match r {
-            CreditRow::NotFunded { waba_id, reason } => Some((waba_id.as_str(), reason)),
+            CreditRow::NotFunded { waba, reason } => {
+                Some((waba.id(), m.credit.not_funded_reason(*reason, waba)))
+            }
             _ => None,
         })
         .collect();
     let ids: Vec<&str> = missing.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids, ["404", "505", "303", "707"], "shareable first");
-    assert_eq!(*missing[0].1, NotFunded::NoFunding);
+    assert_eq!(missing[0].1, NotFunded::NoFunding);
     assert!(matches!(missing[2].1, NotFunded::Mismatched { .. }));
     assert!(matches!(missing[3].1, NotFunded::OtherFunding { .. }));
     // The WABAs checklist now compares with our credentials: exactly the same WABAs.
