@@ -553,9 +553,26 @@ mod tests {
         }
         let one = PackedList::from(vec![plain.clone()]);
         assert_eq!(one.to_vec(), vec![plain]);
-        // Ids as numbers, the number's own health entity as "the same id": 60 bytes (84 with
-        // ids as text).
-        assert!(one.packed_len() <= 60, "{} bytes", one.packed_len());
+        assert!(one.packed_len() < 100, "{} bytes", one.packed_len());
+        // Ids as numbers, the number's own health entity as "the same id": 24 bytes fewer
+        // than ids as text. (Measured without shared values: how those pack depends on what
+        // the process has seen.)
+        let bare = |id: &str, entity: &str| PhoneNumber {
+            id: id.into(),
+            display_phone_number: Some("+52 710 227 7509".into()),
+            health_status: Some(HealthStatus {
+                entities: PackedList::from(vec![HealthEntity {
+                    id: entity.into(),
+                    ..HealthEntity::default()
+                }]),
+                ..HealthStatus::default()
+            }),
+            ..PhoneNumber::default()
+        };
+        let packed_len = |p: PhoneNumber| PackedList::from(vec![p]).packed_len();
+        let as_numbers = packed_len(bare("3200000000000131", "3200000000000131"));
+        let as_text = packed_len(bare("x200000000000131", "y200000000000131"));
+        assert_eq!(as_text - as_numbers, 24, "{as_numbers} and {as_text} bytes");
         assert!(PackedList::<PhoneNumber>::default().is_empty());
         assert_eq!(PackedList::<PhoneNumber>::from(vec![]).packed_len(), 0);
     }
