@@ -496,8 +496,8 @@ struct Span {
 /// row). A row is its ids and phone numbers made of digits and punctuation, four bits a
 /// character after their length (a varint); then its lowercased text: the name first (it is
 /// also the name sort key), then each searched field not already in the text (a field inside
-/// another matches whatever the other matches), one per line. A number inside another is
-/// kept once too. The labels are a line of the shared [`Labels`]; the health's label is
+/// another matches whatever the other matches), one per line, or continuing the last line
+/// when it begins with it. A number inside another is kept once too. The labels are a line of the shared [`Labels`]; the health's label is
 /// found through its kind (`health_code`), except an undocumented one, which is in the text.
 #[derive(Debug, Clone, Default)]
 struct SearchText {
@@ -569,14 +569,22 @@ impl SearchText {
             [None; 3]
         };
         let fields = unshared.into_iter().flatten().chain(worded_fields(w));
+        let mut last_line = text_start;
         for field in fields.chain(unpackable) {
-            if field.is_empty() {
+            let lower = lowercase(field);
+            let lower = lower.as_bytes();
+            if lower.is_empty() || memchr::memmem::find(&self.bytes[text_start..], lower).is_some()
+            {
                 continue;
             }
-            let lower = lowercase(field);
-            if memchr::memmem::find(&self.bytes[text_start..], lower.as_bytes()).is_none() {
+            // A field that begins with the last line (an owner "Acme Ltd" after the name
+            // "Acme") continues it: the line is then that field, which holds the other.
+            if let Some(rest) = lower.strip_prefix(&self.bytes[last_line..]) {
+                self.bytes.extend_from_slice(rest);
+            } else {
                 self.bytes.push(b'\n');
-                self.bytes.extend_from_slice(lower.as_bytes());
+                last_line = self.bytes.len();
+                self.bytes.extend_from_slice(lower);
             }
         }
         Span {
@@ -2079,6 +2087,10 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 300, "{checked} needles");
+        // The owner's name, which begins with the WABA's, continues the name's line.
+        let (_, text) = p.search.parts(p.position("310001").unwrap());
+        let text = String::from_utf8_lossy(text);
+        assert!(text.starts_with("φούρνος αθηνάς ltd.\n"), "{text}");
         // And the name order is that of the lowercased names.
         p.filter = Input::default();
         p.sort = SortKey::Name;
