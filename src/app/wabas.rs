@@ -416,7 +416,8 @@ impl NumberNeedle {
     }
 
     fn found_in(&self, hay: &[u8]) -> bool {
-        // Branch-free folds over a row's few dozen bytes (the compiler vectorises them).
+        // Folds without an early exit over a row's few dozen bytes: the compiler can vectorise
+        // them.
         match *self.nibbles.as_slice() {
             [d] => hay
                 .iter()
@@ -497,8 +498,9 @@ struct Span {
 /// character after their length (a varint); then its lowercased text: the name first (it is
 /// also the name sort key), then each searched field not already in the text (a field inside
 /// another matches whatever the other matches), one per line, or continuing the last line
-/// when it begins with it. A number inside another is kept once too. The labels are a line of the shared [`Labels`]; the health's label is
-/// found through its kind (`health_code`), except an undocumented one, which is in the text.
+/// when it begins with it. A number inside another is kept once too. The labels are a line of
+/// the shared [`Labels`]; the health's label is found through its kind (`health_code`),
+/// except an undocumented one, which is in the text.
 #[derive(Debug, Clone, Default)]
 struct SearchText {
     bytes: Vec<u8>,
@@ -541,7 +543,7 @@ impl SearchText {
     }
 
     /// Write a row at the end of the buffer. Offsets are `u32`: a book's search text stays far
-    /// below 4 GB (about 130 bytes a WABA).
+    /// below 4 GB (about 100 bytes a WABA).
     fn write(&mut self, w: &Waba, health: &Health) -> Span {
         let start = self.bytes.len();
         let mut numbers: Vec<&str> = vec![];
@@ -558,8 +560,10 @@ impl SearchText {
         self.bytes
             .extend_from_slice(lowercase(w.node.name.as_ref()).as_bytes());
         let name_len = (self.bytes.len() - text_start).min(usize::from(u16::MAX)) as u16;
+        let mut last_line = text_start;
         if let Health::Other(raw) = health {
             self.bytes.push(b'\n');
+            last_line = self.bytes.len();
             self.bytes.extend_from_slice(lowercase(raw).as_bytes());
         }
         let labels = self.labels.code(w);
@@ -569,7 +573,6 @@ impl SearchText {
             [None; 3]
         };
         let fields = unshared.into_iter().flatten().chain(worded_fields(w));
-        let mut last_line = text_start;
         for field in fields.chain(unpackable) {
             let lower = lowercase(field);
             let lower = lower.as_bytes();
