@@ -946,7 +946,8 @@ impl WabasPane {
             return true;
         }
         let (numbers, text) = self.search.parts(i);
-        m.finder.find(text).is_some() || m.numbers.as_ref().is_some_and(|n| n.found_in(numbers))
+        // A needle of number characters is most often in a number: looked for there first.
+        m.numbers.as_ref().is_some_and(|n| n.found_in(numbers)) || m.finder.find(text).is_some()
     }
 
     fn sort_indices(&self, v: &mut [u32]) {
