@@ -147,9 +147,10 @@ fn report(n: usize, book_bytes: usize, pane: usize, parts: PaneMemory, peak: Opt
     // The pane's own count of what it holds; the allocator's figure above also has what it
     // does not name (e.g. the Sym of an undocumented health).
     println!(
-        "             the pane per WABA: rows {:.0}, search text {:.0}, index {:.0}, derived (lanes, creation times, order, visible) {:.0} = {:.0}",
+        "             the pane per WABA: rows {:.0}, search text {:.0}, ids and numbers {:.0}, index {:.0}, derived (lanes, creation times, order, visible) {:.0} = {:.0}",
         per(parts.rows, n),
         per(parts.search, n),
+        per(parts.numbers, n),
         per(parts.index, n),
         per(parts.derived, n),
         per(parts.total(), n),

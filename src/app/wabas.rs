@@ -2,7 +2,7 @@
 //! why one needs attention), the lane, sort and filter that choose the visible rows, the
 //! selection, the open detail, and the "changed since you looked" marks.
 
-use std::borrow::Cow;
+use compact_str::CompactString;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -251,151 +251,368 @@ impl WabaRow {
     }
 }
 
-/// The fields the filter searches besides the name, the health and the numbers: currency,
-/// review and verification status, the owner business's name, each number's verified name.
-/// A needle matches a WABA when one field (or the name, or the health's label, or a number)
-/// contains it, case-insensitively.
+/// The worded fields the filter searches besides the name, the health and the labels: the
+/// owner business's name and each number's verified name. A needle matches a WABA when one
+/// searched field (or the name, the health's label, a label, an id or a number) contains it,
+/// case-insensitively.
 fn worded_fields(w: &Waba) -> impl Iterator<Item = &str> {
+    let n = &w.node;
+    n.owner_business_info
+        .as_ref()
+        .and_then(|o| o.name.as_deref())
+        .into_iter()
+        .chain(n.phone_numbers.texts().filter_map(|p| p.verified_name))
+}
+
+/// A WABA's labels: its currency, review status and business verification status. Meta sends
+/// a few values of each, so rows share them as lines of [`Labels`].
+fn label_fields(w: &Waba) -> [Option<&str>; 3] {
     let n = &w.node;
     [
         n.currency.as_deref(),
         n.account_review_status.as_deref(),
         n.business_verification_status.as_deref(),
-        n.owner_business_info
-            .as_ref()
-            .and_then(|o| o.name.as_deref()),
     ]
-    .into_iter()
-    .chain(n.phone_numbers.texts().map(|p| p.verified_name))
-    .flatten()
 }
 
 /// The searched ids and phone numbers: the WABA's id, its owner's, and each number's id and
 /// display number.
-fn number_fields(w: &Waba) -> impl Iterator<Item = Cow<'_, str>> {
+fn number_fields(w: &Waba) -> impl Iterator<Item = CompactString> + '_ {
+    // Inline strings: an id or a number is at most 24 bytes, so none of this allocates.
     let n = &w.node;
     [
-        Some(Cow::Borrowed(n.id.as_str())),
+        Some(CompactString::from(n.id.as_str())),
         n.owner_business_info
             .as_ref()
-            .map(|o| Cow::Borrowed(o.id.as_str())),
+            .map(|o| CompactString::from(o.id.as_str())),
     ]
     .into_iter()
-    .chain(n.phone_numbers.texts().flat_map(|p| {
-        [
-            Some(Cow::Owned(p.id.into_string())),
-            p.display_phone_number.map(Cow::Borrowed),
-        ]
-    }))
+    .chain(
+        n.phone_numbers
+            .texts()
+            .flat_map(|p| [Some(p.id), p.display_phone_number.map(CompactString::from)]),
+    )
     .flatten()
 }
 
-/// Whether row `w` has the needle in an id or a phone number made of digits only (those are
-/// not in the search text). A needle of other characters is never looked for here.
-fn in_numbers(w: &Waba, m: &Matcher) -> bool {
-    let found = |s: &str| s.len() >= m.len && m.finder.find(s.as_bytes()).is_some();
-    let n = &w.node;
-    found(n.id.as_ref())
-        || n.owner_business_info
-            .as_ref()
-            .is_some_and(|o| found(o.id.as_ref()))
-        || n.phone_numbers
-            .texts()
-            .any(|p| found(&p.id) || p.display_phone_number.is_some_and(found))
+/// Ids and phone numbers are kept four bits a character: the digits are 0–9, these are 10–14,
+/// and [`FIELD_END`] closes each field (no needle holds it, so none spans two fields). A field
+/// with any other character (a `.`, a letter) is kept in the row's text instead.
+const NUMBER_PUNCTUATION: [u8; 5] = [b' ', b'+', b'-', b'(', b')'];
+const FIELD_END: u8 = 15;
+
+fn nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        _ => NUMBER_PUNCTUATION
+            .iter()
+            .position(|&p| p == b)
+            .map(|k| 10 + k as u8),
+    }
 }
 
-/// Whether every character is one of those of ids and phone numbers (digits, space, `+-().`).
-/// Such an id or number has no case, so it is searched where the WABA holds it, not copied;
-/// and a needle with any other character cannot be found in it.
-fn digits_only(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'+' | b'-' | b'(' | b')' | b'.'))
+/// Whether `s` can be kept four bits a character.
+fn packable(s: &str) -> bool {
+    s.bytes().all(|b| nibble(b).is_some())
 }
 
-/// Where a row's text lies in [`SearchText::text`], and where its name ends.
+/// Write `fields` four bits a character, each closed by [`FIELD_END`], after their length in
+/// bytes (a varint).
+fn push_numbers(out: &mut Vec<u8>, fields: &[&str]) {
+    let halves: usize = fields.iter().map(|f| f.len() + 1).sum();
+    push_varint(out, halves.div_ceil(2));
+    let mut high = None;
+    let nibbles = fields.iter().flat_map(|f| {
+        f.bytes()
+            .map(|b| nibble(b).unwrap_or(FIELD_END))
+            .chain([FIELD_END])
+    });
+    for n in nibbles {
+        match high.take() {
+            None => high = Some(n),
+            Some(h) => out.push(h << 4 | n),
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4 | FIELD_END);
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
+    }
+}
+
+/// A varint at the start of `bytes`: its value and how many bytes it took.
+fn read_varint(bytes: &[u8]) -> (usize, usize) {
+    let mut n = 0usize;
+    for (k, &b) in bytes.iter().enumerate().take(9) {
+        n |= usize::from(b & 0x7f) << (7 * k);
+        if b & 0x80 == 0 {
+            return (n, k + 1);
+        }
+    }
+    (0, bytes.len())
+}
+
+/// A needle made of id and number characters, to be found among four-bit characters. Where it
+/// starts on a byte it is whole bytes and maybe a last half; where it starts mid-byte, a first
+/// half, whole bytes and maybe a last half. A needle of one or two characters is looked for
+/// at every place instead.
+struct NumberNeedle {
+    nibbles: Vec<u8>,
+    on_byte: Aligned,
+    mid_byte: Aligned,
+}
+
+/// The needle at one alignment: whole bytes found by memmem, the halves around them checked.
+struct Aligned {
+    head: Option<u8>,
+    middle: Finder<'static>,
+    tail: Option<u8>,
+}
+
+impl Aligned {
+    fn new(head: Option<u8>, rest: &[u8]) -> Aligned {
+        let pairs: Vec<u8> = rest.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect();
+        Aligned {
+            head,
+            middle: Finder::new(&pairs).into_owned(),
+            tail: (rest.len() % 2 == 1).then(|| rest[rest.len() - 1]),
+        }
+    }
+
+    fn found_in(&self, hay: &[u8]) -> bool {
+        let len = self.middle.needle().len();
+        let mut from = usize::from(self.head.is_some());
+        while let Some(at) = hay.get(from..).and_then(|rest| self.middle.find(rest)) {
+            let p = from + at;
+            let head = self.head.is_none_or(|h| hay[p - 1] & 0xf == h);
+            let tail = self
+                .tail
+                .is_none_or(|t| hay.get(p + len).is_some_and(|&b| b >> 4 == t));
+            if head && tail {
+                return true;
+            }
+            from = p + 1;
+        }
+        false
+    }
+}
+
+impl NumberNeedle {
+    /// `None` when the needle has a character no kept id or number has.
+    fn new(needle: &str) -> Option<NumberNeedle> {
+        let nibbles: Vec<u8> = needle.bytes().map(nibble).collect::<Option<_>>()?;
+        let (&first, rest) = nibbles.split_first()?;
+        Some(NumberNeedle {
+            on_byte: Aligned::new(None, &nibbles),
+            mid_byte: Aligned::new(Some(first), rest),
+            nibbles,
+        })
+    }
+
+    fn found_in(&self, hay: &[u8]) -> bool {
+        // Folds without an early exit over a row's few dozen bytes: the compiler can vectorise
+        // them.
+        match *self.nibbles.as_slice() {
+            [d] => hay
+                .iter()
+                .fold(false, |hit, &b| hit | (b >> 4 == d) | (b & 0xf == d)),
+            [a, b] => {
+                hay.contains(&(a << 4 | b))
+                    || hay
+                        .iter()
+                        .zip(hay.iter().skip(1))
+                        .fold(false, |hit, (x, y)| hit | ((x & 0xf == a) & (y >> 4 == b)))
+            }
+            _ => self.on_byte.found_in(hay) || self.mid_byte.found_in(hay),
+        }
+    }
+}
+
+/// The distinct label lines of the rows (currency, review status, verification status,
+/// lowercased, one per line): Meta sends a few values of each, so a row holds the number of
+/// its line instead of the words, and a keystroke looks at each line once. Line 0 is empty:
+/// that of a row whose labels are in its text (once the table is full).
+#[derive(Debug, Clone, Default)]
+struct Labels {
+    lines: Vec<Box<str>>,
+    codes: HashMap<Box<str>, u16>,
+    scratch: String,
+}
+
+/// The most label lines shared: ever new values cannot grow the table without bound.
+const LABEL_LINES: usize = 4096;
+
+impl Labels {
+    /// The line of `w`'s labels, added if new; `None` when the table is full.
+    fn code(&mut self, w: &Waba) -> Option<u16> {
+        if self.lines.is_empty() {
+            self.lines.push("".into());
+        }
+        self.scratch.clear();
+        for (k, field) in label_fields(w).into_iter().enumerate() {
+            if k > 0 {
+                self.scratch.push('\n');
+            }
+            self.scratch.push_str(&lowercase(field.unwrap_or("")));
+        }
+        if let Some(&code) = self.codes.get(self.scratch.as_str()) {
+            return Some(code);
+        }
+        if self.lines.len() >= LABEL_LINES {
+            return None;
+        }
+        let code = self.lines.len() as u16;
+        let line: Box<str> = self.scratch.as_str().into();
+        self.lines.push(line.clone());
+        self.codes.insert(line, code);
+        Some(code)
+    }
+
+    fn bytes(&self) -> usize {
+        let text: usize = self.lines.iter().map(|l| 2 * l.len()).sum();
+        self.lines.capacity() * std::mem::size_of::<Box<str>>()
+            + self.codes.capacity() * (std::mem::size_of::<(Box<str>, u16)>() + 1)
+            + self.scratch.capacity()
+            + text
+    }
+}
+
+/// Where a row lies in [`SearchText::bytes`], how long its name is, and its label line.
 #[derive(Debug, Clone, Copy, Default)]
 struct Span {
     start: u32,
-    name_end: u32,
     end: u32,
+    /// The lowercased name's length in bytes (the name sort key is at most 64 KiB of it).
+    name_len: u16,
+    labels: u16,
 }
 
-/// Per row, the lowercased text the filter searches, all rows in one buffer (dense to scan,
-/// no allocation per row): the name first (it is also the name sort key), then each searched
-/// field that has letters and is not already in the row's text (a field inside another
-/// matches whatever the other matches), one per line. Fields of digits only (ids, numbers)
-/// are searched in the WABA itself; the health's label through its kind (`health_code`),
-/// except an undocumented one, which is written here.
+/// Per row, what the filter searches, all rows in one buffer (dense to scan, no allocation per
+/// row). A row is its ids and phone numbers made of digits and punctuation, four bits a
+/// character after their length (a varint); then its lowercased text: the name first (it is
+/// also the name sort key), then each searched field not already in the text (a field inside
+/// another matches whatever the other matches), one per line, or continuing the last line
+/// when it begins with it. A number inside another is kept once too. The labels are a line of
+/// the shared [`Labels`]; the health's label is found through its kind (`health_code`),
+/// except an undocumented one, which is in the text.
 #[derive(Debug, Clone, Default)]
 struct SearchText {
-    text: String,
+    bytes: Vec<u8>,
     spans: Vec<Span>,
-    /// Bytes of `text` no span points at any more (rows replaced in place).
+    /// Bytes no span points at any more (rows replaced in place).
     garbage: usize,
+    labels: Labels,
 }
 
 impl SearchText {
-    fn with_capacity(rows: usize, bytes: usize) -> SearchText {
+    fn with_capacity(rows: usize, bytes: usize, labels: Labels) -> SearchText {
         SearchText {
-            text: String::with_capacity(bytes),
+            bytes: Vec::with_capacity(bytes),
             spans: Vec::with_capacity(rows),
             garbage: 0,
+            labels,
         }
     }
 
     /// The text is written: give back what the buffer grew beyond it (held all session).
     fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
+        self.bytes.shrink_to_fit();
         self.spans.shrink_to_fit();
     }
 
-    fn row(&self, i: usize) -> &str {
+    /// Row `i`'s ids and numbers (four bits a character) and its text.
+    fn parts(&self, i: usize) -> (&[u8], &[u8]) {
         let s = self.spans[i];
-        &self.text[s.start as usize..s.end as usize]
+        let row = self
+            .bytes
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or_default();
+        let (len, head) = read_varint(row);
+        row[head..].split_at(len.min(row.len() - head))
     }
 
-    fn name_key(&self, i: usize) -> &str {
-        let s = self.spans[i];
-        &self.text[s.start as usize..s.name_end as usize]
+    fn name_key(&self, i: usize) -> &[u8] {
+        let (_, text) = self.parts(i);
+        &text[..usize::from(self.spans[i].name_len).min(text.len())]
     }
 
-    /// Write a row's text at the end of the buffer. Offsets are `u32`: a book's text stays far
+    /// Write a row at the end of the buffer. Offsets are `u32`: a book's search text stays far
     /// below 4 GB (about 100 bytes a WABA).
     fn write(&mut self, w: &Waba, health: &Health) -> Span {
-        let start = self.text.len();
-        push_lowercase(&mut self.text, w.node.name.as_ref());
-        let name_end = self.text.len();
-        if let Health::Other(raw) = health {
-            self.text.push('\n');
-            push_lowercase(&mut self.text, raw);
+        let start = self.bytes.len();
+        let mut numbers: Vec<CompactString> = vec![];
+        let mut unpackable: Vec<CompactString> = vec![];
+        for field in number_fields(w).filter(|f| !f.is_empty()) {
+            if !packable(&field) {
+                unpackable.push(field);
+            } else if !numbers.iter().any(|kept| kept.contains(field.as_str())) {
+                numbers.push(field);
+            }
         }
-        let numbers = number_fields(w).filter(|f| !digits_only(f));
-        for field in worded_fields(w).map(Cow::Borrowed).chain(numbers) {
-            if field.is_empty() {
+        let numbers: Vec<&str> = numbers.iter().map(CompactString::as_str).collect();
+        push_numbers(&mut self.bytes, &numbers);
+        let text_start = self.bytes.len();
+        self.bytes
+            .extend_from_slice(lowercase(w.node.name.as_ref()).as_bytes());
+        let name_len = (self.bytes.len() - text_start).min(usize::from(u16::MAX)) as u16;
+        let mut last_line = text_start;
+        if let Health::Other(raw) = health {
+            self.bytes.push(b'\n');
+            last_line = self.bytes.len();
+            self.bytes.extend_from_slice(lowercase(raw).as_bytes());
+        }
+        let labels = self.labels.code(w);
+        let unshared = if labels.is_none() {
+            label_fields(w)
+        } else {
+            [None; 3]
+        };
+        let fields = unshared.into_iter().flatten().chain(worded_fields(w));
+        for field in fields.chain(unpackable.iter().map(CompactString::as_str)) {
+            let lower = lowercase(field);
+            let lower = lower.as_bytes();
+            if lower.is_empty() || memchr::memmem::find(&self.bytes[text_start..], lower).is_some()
+            {
                 continue;
             }
-            let lower = field.to_lowercase();
-            if memchr::memmem::find(&self.text.as_bytes()[start..], lower.as_bytes()).is_none() {
-                self.text.push('\n');
-                self.text.push_str(&lower);
+            // A field that begins with the last line (an owner "Acme Ltd" after the name
+            // "Acme") continues it: the line is then that field, which holds the other.
+            if let Some(rest) = lower.strip_prefix(&self.bytes[last_line..]) {
+                self.bytes.extend_from_slice(rest);
+            } else {
+                self.bytes.push(b'\n');
+                last_line = self.bytes.len();
+                self.bytes.extend_from_slice(lower);
             }
         }
         Span {
             start: start as u32,
-            name_end: name_end as u32,
-            end: self.text.len() as u32,
+            end: self.bytes.len() as u32,
+            name_len,
+            labels: labels.unwrap_or(0),
         }
     }
 
-    /// Copy a row's text from another buffer (a row kept by a new list).
+    /// Copy a row from another buffer that shares these labels (a row kept by a new list).
     fn copy(&mut self, from: &SearchText, i: usize) -> Span {
         let s = from.spans[i];
-        let start = self.text.len() as u32;
-        self.text.push_str(from.row(i));
+        let start = self.bytes.len() as u32;
+        self.bytes
+            .extend_from_slice(&from.bytes[s.start as usize..s.end as usize]);
         Span {
             start,
-            name_end: start + (s.name_end - s.start),
-            end: self.text.len() as u32,
+            end: self.bytes.len() as u32,
+            ..s
         }
     }
 
@@ -404,15 +621,18 @@ impl SearchText {
         self.spans.push(span);
     }
 
-    /// Row `i`'s WABA changed: its new text goes at the end, the old one is left behind until
+    /// Row `i`'s WABA changed: its new row goes at the end, the old one is left behind until
     /// the left-behind bytes outweigh the rest, then the buffer is written again.
     fn replace(&mut self, i: usize, w: &Waba, health: &Health) {
         let old = self.spans[i];
         self.garbage += (old.end - old.start) as usize;
         self.spans[i] = self.write(w, health);
-        if self.garbage > self.text.len() / 2 {
-            let mut compact =
-                SearchText::with_capacity(self.spans.len(), self.text.len() - self.garbage);
+        if self.garbage > self.bytes.len() / 2 {
+            let mut compact = SearchText::with_capacity(
+                self.spans.len(),
+                self.bytes.len() - self.garbage,
+                std::mem::take(&mut self.labels),
+            );
             for k in 0..self.spans.len() {
                 let span = compact.copy(self, k);
                 compact.spans.push(span);
@@ -421,16 +641,26 @@ impl SearchText {
         }
     }
 
-    fn bytes(&self) -> usize {
-        self.text.capacity() + self.spans.capacity() * std::mem::size_of::<Span>()
+    /// The bytes of the ids and numbers (with their lengths), and of the rest.
+    fn memory(&self) -> (usize, usize) {
+        let numbers: usize = (0..self.spans.len())
+            .map(|i| {
+                let s = self.spans[i];
+                (s.end - s.start) as usize - self.parts(i).1.len()
+            })
+            .sum();
+        let rest = self.bytes.capacity().saturating_sub(numbers)
+            + self.spans.capacity() * std::mem::size_of::<Span>()
+            + self.labels.bytes();
+        (numbers, rest)
     }
 }
 
-fn push_lowercase(out: &mut String, s: &str) {
+fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-        out.push_str(&s.to_lowercase());
+        s.to_lowercase().into()
     } else {
-        out.push_str(s);
+        s.into()
     }
 }
 
@@ -455,17 +685,17 @@ struct Matcher<'a> {
     finder: Finder<'a>,
     /// Per health code, whether its label contains the needle.
     health: [bool; 5],
-    /// The needle could be in an id or a phone number.
-    digits: bool,
-    /// The needle's length in bytes: a shorter field cannot hold it.
-    len: usize,
+    /// Per label line, whether it contains the needle.
+    labels: Vec<bool>,
+    /// The needle as four-bit characters, if ids and numbers can hold it.
+    numbers: Option<NumberNeedle>,
 }
 
 impl<'a> Matcher<'a> {
-    fn new(needle: &'a str) -> Matcher<'a> {
+    fn new(needle: &'a str, labels: &Labels) -> Matcher<'a> {
         let label = |h: Health| h.label().to_lowercase().contains(needle);
+        let finder = Finder::new(needle.as_bytes());
         Matcher {
-            finder: Finder::new(needle.as_bytes()),
             health: [
                 label(Health::Available),
                 label(Health::Limited),
@@ -473,8 +703,13 @@ impl<'a> Matcher<'a> {
                 label(Health::Missing),
                 false,
             ],
-            digits: digits_only(needle),
-            len: needle.len(),
+            labels: labels
+                .lines
+                .iter()
+                .map(|l| !needle.is_empty() && finder.find(l.as_bytes()).is_some())
+                .collect(),
+            numbers: NumberNeedle::new(needle),
+            finder,
         }
     }
 }
@@ -513,8 +748,10 @@ const EARLIER_RESULTS: usize = 16;
 pub struct PaneMemory {
     /// The rows (`WabaRow`: the shared WABA, its read, health, checklist, tier drop).
     pub rows: usize,
-    /// The filter's text and each row's place in it.
+    /// The filter's text, each row's place in it and the shared label lines.
     pub search: usize,
+    /// The ids and phone numbers the filter searches, four bits a character.
+    pub numbers: usize,
     /// The index by id and the ids of departed WABAs.
     pub index: usize,
     /// Lane bits, sorted creation times, the sorted order and the visible rows.
@@ -523,7 +760,7 @@ pub struct PaneMemory {
 
 impl PaneMemory {
     pub fn total(&self) -> usize {
-        self.rows + self.search + self.index + self.derived
+        self.rows + self.search + self.numbers + self.index + self.derived
     }
 }
 
@@ -653,7 +890,7 @@ impl WabasPane {
                 return d.visible.clone();
             }
         }
-        let matcher = Matcher::new(&key.needle);
+        let matcher = Matcher::new(&key.needle, &self.search.labels);
         let visible: Vec<u32> = if narrowing {
             // Same order, fewer rows.
             d.visible
@@ -705,11 +942,17 @@ impl WabasPane {
         d.visible.clone()
     }
 
-    /// Whether row `i` has the needle in its name, a searched field or its health's label.
+    /// Whether row `i` has the needle in its name, a searched field, a label, an id or a
+    /// number, or its health's label.
     fn matches(&self, m: &Matcher, i: usize) -> bool {
-        m.health[usize::from(self.lanes[i] >> HEALTH_SHIFT)]
-            || m.finder.find(self.search.row(i).as_bytes()).is_some()
-            || (m.digits && in_numbers(&self.rows[i].waba, m))
+        let line = usize::from(self.search.spans[i].labels);
+        if m.health[usize::from(self.lanes[i] >> HEALTH_SHIFT)] || m.labels.get(line) == Some(&true)
+        {
+            return true;
+        }
+        let (numbers, text) = self.search.parts(i);
+        // A needle of number characters is most often in a number: looked for there first.
+        m.numbers.as_ref().is_some_and(|n| n.found_in(numbers)) || m.finder.find(text).is_some()
     }
 
     fn sort_indices(&self, v: &mut [u32]) {
@@ -793,9 +1036,11 @@ impl WabasPane {
     pub fn memory(&self) -> PaneMemory {
         let d = self.derived.borrow();
         let u32s = |v: &Vec<u32>| v.capacity() * std::mem::size_of::<u32>();
+        let (numbers, search) = self.search.memory();
         PaneMemory {
             rows: self.rows.capacity() * std::mem::size_of::<WabaRow>(),
-            search: self.search.bytes(),
+            search,
+            numbers,
             index: self.by_id.allocation_size()
                 + self.departed.capacity() * std::mem::size_of::<Box<str>>()
                 + self.departed.iter().map(|id| id.len()).sum::<usize>(),
@@ -813,7 +1058,9 @@ impl WabasPane {
 
     /// The rows changed: what is derived from them is derived again when next asked.
     fn changed(&mut self) {
-        let mut search = SearchText::with_capacity(self.rows.len(), self.search.text.len());
+        // Every row is written again: the label lines too, so lines no row has go.
+        let mut search =
+            SearchText::with_capacity(self.rows.len(), self.search.bytes.len(), Labels::default());
         for r in &self.rows {
             search.push(&r.waba, &r.health);
         }
@@ -974,7 +1221,9 @@ impl WabasPane {
         }
         let keep = self.selected_id();
         let old_rows = std::mem::take(&mut self.rows);
-        let old_search = std::mem::take(&mut self.search);
+        let mut old_search = std::mem::take(&mut self.search);
+        // Kept rows are copied with their label line: the table goes on.
+        let labels = std::mem::take(&mut old_search.labels);
         let old_lanes = std::mem::take(&mut self.lanes);
         let old_index = std::mem::take(&mut self.by_id);
         let mut taken = vec![false; old_rows.len()];
@@ -982,7 +1231,11 @@ impl WabasPane {
         let (mut rows, mut search, mut lanes) = (
             Vec::with_capacity(n),
             // About what the rows had (a first list: a guess), trimmed when written.
-            SearchText::with_capacity(n, (old_search.text.len() - old_search.garbage).max(n * 64)),
+            SearchText::with_capacity(
+                n,
+                (old_search.bytes.len() - old_search.garbage).max(n * 96),
+                labels,
+            ),
             Vec::with_capacity(n),
         );
         let mut changes = std::mem::take(&mut self.changes);
@@ -1844,6 +2097,10 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 300, "{checked} needles");
+        // The owner's name, which begins with the WABA's, continues the name's line.
+        let (_, text) = p.search.parts(p.position("310001").unwrap());
+        let text = String::from_utf8_lossy(text);
+        assert!(text.starts_with("φούρνος αθηνάς ltd.\n"), "{text}");
         // And the name order is that of the lowercased names.
         p.filter = Input::default();
         p.sort = SortKey::Name;
@@ -1854,6 +2111,170 @@ mod tests {
         want.sort();
         let want: Vec<&str> = want.iter().map(|(_, id)| *id).collect();
         assert_eq!(ids(&p), want);
+    }
+
+    /// Every needle the pane's WABAs suggest: each piece of one to five characters and each
+    /// whole field of their joined fields, and a few that are nowhere.
+    fn needles_of(p: &WabasPane) -> std::collections::BTreeSet<String> {
+        let mut needles = std::collections::BTreeSet::new();
+        for r in &p.rows {
+            let text = joined_fields(&r.waba);
+            let chars: Vec<char> = text.chars().collect();
+            for len in 1..=5 {
+                for w in chars.windows(len) {
+                    needles.insert(w.iter().collect::<String>());
+                }
+            }
+            needles.extend(text.split('\n').map(str::to_string));
+        }
+        needles.extend(["zzz", "5550100", "-0", "0100)", "9999999"].map(String::from));
+        needles.retain(|n| !n.contains('\n') && n.trim() == n && !n.is_empty());
+        needles
+    }
+
+    /// The filter against a plain scan of the pane's rows' joined fields, for every needle
+    /// the rows suggest (typed in order, so many narrow the previous one).
+    fn assert_filter_is_a_plain_scan(p: &mut WabasPane, step: &str) {
+        let mut checked = 0;
+        for needle in needles_of(p) {
+            let needle = needle.to_lowercase();
+            let mut want: Vec<String> = p
+                .rows
+                .iter()
+                .filter(|r| joined_fields(&r.waba).contains(&needle))
+                .map(|r| r.id().to_string())
+                .collect();
+            want.sort_unstable();
+            p.filter = Input::new(needle.clone());
+            let mut got: Vec<String> = ids(p).into_iter().map(String::from).collect();
+            got.sort_unstable();
+            assert_eq!(got, want, "{step}: needle {needle:?}");
+            checked += 1;
+        }
+        assert!(checked > 200, "{step}: {checked} needles");
+        p.filter = Input::default();
+    }
+
+    #[test]
+    fn the_filter_follows_numbers_changed_and_wabas_gone_and_back() {
+        let book = odd_book();
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.lane = WabaLane::All;
+        p.set_items(list(book.clone()), ReadStamp::issue());
+        assert_filter_is_a_plain_scan(&mut p, "first list");
+
+        // A re-read changes one WABA's numbers: odd punctuation, a dot (kept in the text),
+        // a number inside another, an empty display number.
+        let mut a = book[0].clone();
+        a.node.phone_numbers = vec![
+            phone("3291", "+1 (415) 555-0199", "Φούρνος"),
+            phone("3292", "+1.415.555.0142", ""),
+            phone("55501", "555-0199", ""),
+            phone("3294", "", "x"),
+        ]
+        .into();
+        p.apply_waba(a.clone(), ReadStamp::issue());
+        assert_filter_is_a_plain_scan(&mut p, "numbers changed");
+
+        // A page of a round takes another's numbers away.
+        let mut c = book[2].clone();
+        c.node.phone_numbers = vec![].into();
+        p.apply_page(
+            WabaPage {
+                wabas: vec![Arc::new(c.clone())],
+                listed: 3,
+                expected: Some(5),
+            },
+            ReadStamp::issue(),
+        );
+        assert_filter_is_a_plain_scan(&mut p, "numbers gone");
+
+        // Two WABAs leave, then come back, one of them with other numbers.
+        let without: Vec<Waba> = [&a, &book[2], &book[4]].map(Clone::clone).to_vec();
+        p.set_items(list(without.clone()), ReadStamp::issue());
+        assert_eq!(p.rows.len(), 3);
+        assert_filter_is_a_plain_scan(&mut p, "WABAs gone");
+        let mut d = book[3].clone();
+        d.node.phone_numbers = vec![phone("3207", "+49 (0)30 555", "0800")].into();
+        let back = vec![a.clone(), book[1].clone(), c, d, book[4].clone()];
+        p.set_items(list(back), ReadStamp::issue());
+        assert_eq!(p.rows.len(), 5);
+        assert_filter_is_a_plain_scan(&mut p, "WABAs back");
+
+        // Replaced often enough that the search text is written again, each time a new number.
+        for k in 0..30 {
+            let mut e = book[4].clone();
+            e.node.phone_numbers =
+                vec![phone(&format!("36{k}"), &format!("+49 30 {k}0"), "")].into();
+            p.apply_waba(e, ReadStamp::issue());
+        }
+        p.filter = Input::new("36".into());
+        assert_eq!(ids(&p), ["310005"]);
+        p.filter = Input::new("3628".into());
+        assert!(ids(&p).is_empty(), "an earlier number is not found");
+        assert_filter_is_a_plain_scan(&mut p, "replaced in place");
+
+        // Every row derived again (a new partner kind): the label lines are written anew.
+        p.set_partner_kind(Some(crate::domain::partner::PartnerKind::TechProvider));
+        assert_filter_is_a_plain_scan(&mut p, "derived again");
+    }
+
+    #[test]
+    fn labels_beyond_the_shared_lines_are_searched_in_the_text() {
+        // Values longer than a `Sym` shares, so the test leaves the process's table alone.
+        let currency = |k: usize| format!("a currency no one has, long enough not to share: {k};");
+        let wabas: Vec<Waba> = (0..LABEL_LINES + 10)
+            .map(|k| {
+                let mut w = waba(&format!("9{k}"), "Kilo", "AVAILABLE", 1, true);
+                w.node.currency = Some(currency(k).as_str().into());
+                w
+            })
+            .collect();
+        let mut p = WabasPane::new(OnboardingRules::new(US));
+        p.set_items(list(wabas), ReadStamp::issue());
+        p.lane = WabaLane::All;
+        assert_eq!(p.search.labels.lines.len(), LABEL_LINES);
+        for k in [0, 7, LABEL_LINES - 2, LABEL_LINES + 9] {
+            p.filter = Input::new(currency(k));
+            assert_eq!(ids(&p), [format!("9{k}")], "{k}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Ids and numbers kept four bits a character hold a needle exactly when one of the
+        /// fields does, at either alignment, never across two fields.
+        #[test]
+        fn a_number_needle_is_found_where_a_field_contains_it(
+            fields in proptest::collection::vec("[0-9 +()-]{0,12}", 0..5),
+            piece in (0usize..64, 1usize..9),
+            other in "[0-9 +()-]{1,6}",
+        ) {
+            let kept: Vec<&str> = fields.iter().map(String::as_str).filter(|f| !f.is_empty()).collect();
+            let mut packed = vec![];
+            push_numbers(&mut packed, &kept);
+            let (len, head) = read_varint(&packed);
+            proptest::prop_assert_eq!(head + len, packed.len());
+            // A piece of the fields joined (maybe across two of them), and any needle.
+            let joined: Vec<char> = kept.join("|").chars().collect();
+            let (from, n) = piece;
+            let cut: String = joined.iter().skip(from % joined.len().max(1)).take(n).filter(|&&c| c != '|').collect();
+            for needle in [cut, other] {
+                if needle.is_empty() {
+                    continue;
+                }
+                let want = kept.iter().any(|f| f.contains(needle.as_str()));
+                let found = NumberNeedle::new(&needle).unwrap().found_in(&packed[head..]);
+                proptest::prop_assert_eq!(found, want, "needle {:?} in {:?}", needle, kept);
+            }
+        }
+    }
+
+    #[test]
+    fn a_needle_with_other_characters_is_not_looked_for_in_numbers() {
+        assert!(NumberNeedle::new("555.01").is_none());
+        assert!(NumberNeedle::new("a1").is_none());
+        assert!(NumberNeedle::new("").is_none());
+        assert!(NumberNeedle::new("+1 (555) 01-00").is_some());
     }
 
     #[test]

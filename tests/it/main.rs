@@ -28,6 +28,7 @@ mod tp_console;
 mod ui_credit;
 mod ui_panes;
 mod ui_render;
+mod waba_filter_numbers;
 mod waba_rounds;
 mod waba_update;
 mod webhooks;
