@@ -7,7 +7,7 @@
 //! when the data or the query changes and kept until then, so a key or a frame costs no join.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tui_input::Input;
@@ -624,7 +624,7 @@ impl CreditLinesPane {
 
     /// The receiving credentials of our live allocations, for the WABAs checklist; `None`
     /// until the credit lines are read.
-    pub fn credentials(&self) -> Option<HashSet<String>> {
+    pub fn credentials(&self) -> Option<crate::domain::funding::Credentials> {
         self.loaded.then(|| our_credentials(&self.lines))
     }
 
@@ -1087,9 +1087,6 @@ mod tests {
         let pane = CreditLinesPane::default();
         assert_eq!(pane.credentials(), None);
         let (pane, _) = setup();
-        assert_eq!(
-            pane.credentials(),
-            Some(["c1".to_string(), "c2".to_string()].into())
-        );
+        assert_eq!(pane.credentials(), Some(["c1".into(), "c2".into()].into()));
     }
 }

@@ -1417,7 +1417,7 @@ impl WabasPane {
 
     /// Compare the checklist's credit step with our allocations' receiving credentials
     /// (`None`: not known, any funding source counts), re-deriving every row's checklist.
-    pub fn set_credentials(&mut self, credentials: Option<HashSet<String>>) {
+    pub fn set_credentials(&mut self, credentials: Option<crate::domain::funding::Credentials>) {
         if self.rules.our_credentials == credentials {
             return;
         }

@@ -14,14 +14,17 @@ use hashbrown::HashTable;
 use crate::graph::credit_model::{AllocationConfig, CreditLineData, non_empty};
 use crate::graph::waba_model::Waba;
 
+/// Receiving credentials (funding source ids): inline strings, no allocation per id.
+pub type Credentials = HashSet<CompactString>;
+
 /// The receiving credentials of every live (not revoked) allocation: the funding sources that
 /// are ours. A WABA funded by one of them has credit shared by us.
-pub fn our_credentials(lines: &[CreditLineData]) -> HashSet<String> {
+pub fn our_credentials(lines: &[CreditLineData]) -> Credentials {
     lines
         .iter()
         .flat_map(|l| &l.allocations)
         .filter(|a| !a.is_revoked())
-        .filter_map(|a| a.credential_id().map(str::to_string))
+        .filter_map(|a| a.credential_id().map(CompactString::from))
         .collect()
 }
 
@@ -1624,9 +1627,6 @@ mod tests {
         );
         let shareable: Vec<bool> = got.iter().map(|(_, r)| r.shareable()).collect();
         assert_eq!(shareable, [true, true, false, true, false]);
-        assert_eq!(
-            our_credentials(&lines),
-            ["c1".to_string(), "c3".to_string()].into()
-        );
+        assert_eq!(our_credentials(&lines), ["c1".into(), "c3".into()].into());
     }
 }

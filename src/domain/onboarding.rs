@@ -1,8 +1,6 @@
 //! A client WABA as the console judges it: overall health, the worst quality rating of its
 //! numbers, and the onboarding checklist (reference §3).
 
-use std::collections::HashSet;
-
 use serde::Serialize;
 
 use crate::graph::waba_model::{PhoneNumber, SubscribedApp, Sym, Waba};
@@ -126,7 +124,7 @@ pub struct OnboardingRules {
     pub our_app_id: String,
     /// The `receiving_credential` ids of our credit-line allocations, once they are known
     /// (credit-lines work). Until then any funding source counts as shared.
-    pub our_credentials: Option<HashSet<String>>,
+    pub our_credentials: Option<crate::domain::funding::Credentials>,
     /// Our partner kind once decided: as a Tech Provider the credit step means "funded at
     /// all" (`domain::partner::credit_step`); `None` (not known yet) checks as a Solution
     /// Partner.
@@ -189,7 +187,7 @@ pub fn webhooks_subscribed(subscribed: Option<&[SubscribedApp]>, our_app_id: &st
 /// allocations are known, is one of their receiving credentials (reference §4.6).
 pub fn credit_shared(
     primary_funding_id: Option<&str>,
-    our_credentials: Option<&HashSet<String>>,
+    our_credentials: Option<&crate::domain::funding::Credentials>,
 ) -> Option<bool> {
     let funding = primary_funding_id.map(str::trim).filter(|f| !f.is_empty());
     Some(match (funding, our_credentials) {
@@ -293,7 +291,7 @@ mod tests {
         assert_eq!(credit_shared(None, None), Some(false));
         assert_eq!(credit_shared(Some(" "), None), Some(false));
         assert_eq!(credit_shared(Some("515"), None), Some(true));
-        let ours: HashSet<String> = ["515".to_string()].into();
+        let ours: crate::domain::funding::Credentials = ["515".into()].into();
         assert_eq!(credit_shared(Some("515"), Some(&ours)), Some(true));
         assert_eq!(credit_shared(Some("999"), Some(&ours)), Some(false));
 

@@ -14,7 +14,6 @@
 //!
 //! Pure functions; no IO.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -124,7 +123,7 @@ pub fn decide_partner_kind(
 pub fn credit_step(
     kind: PartnerKind,
     primary_funding_id: Option<&str>,
-    our_credentials: Option<&HashSet<String>>,
+    our_credentials: Option<&crate::domain::funding::Credentials>,
 ) -> Option<bool> {
     match kind {
         PartnerKind::SolutionPartner => credit_shared(primary_funding_id, our_credentials),

@@ -3,7 +3,6 @@
 //! the unfunded WABAs with their Solution Partner, the snapshot fields, the onboarding limit,
 //! the role cross-check, the registration state from audit records, and the settings.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +69,7 @@ async fn auto_decides_from_our_credit_lines() {
 
 #[test]
 fn credit_step_per_kind() {
-    let ours: HashSet<String> = ["C1".to_string()].into();
+    let ours: partnerdeck::domain::funding::Credentials = ["C1".into()].into();
     let sp = PartnerKind::SolutionPartner;
     let tp = PartnerKind::TechProvider;
     assert_eq!(credit_step(sp, Some("C1"), Some(&ours)), Some(true));
