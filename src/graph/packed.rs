@@ -17,7 +17,8 @@ use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::waba_model::{
-    EntityDetails, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields, Sym, Throughput,
+    EntityDetails, Flag, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields, ShownFields,
+    Sym, Throughput,
 };
 
 /// Bytes being written.
@@ -374,6 +375,43 @@ impl Pack for PhoneNumber {
             throughput,
             health_status,
             extra: r.raw()?,
+        })
+    }
+}
+
+impl Pack for ShownFields {
+    fn pack(&self, w: &mut Writer) {
+        w.sym(self.timezone_id.as_ref());
+        w.opt_str(self.message_template_namespace.as_deref());
+        w.sym(self.ownership_type.as_ref());
+        w.sym(self.country.as_ref());
+        w.sym(self.status.as_ref());
+        // 0 absent, 1 true, 2 false, 3 an odd value (its text) follows.
+        match &self.is_shared_with_partners {
+            None => w.varint(0),
+            Some(Flag::Yes) => w.varint(1),
+            Some(Flag::No) => w.varint(2),
+            Some(Flag::Odd(text)) => {
+                w.varint(3);
+                w.sym(Some(text));
+            }
+        }
+    }
+
+    fn unpack(r: &mut Reader) -> Option<ShownFields> {
+        Some(ShownFields {
+            timezone_id: r.sym()?,
+            message_template_namespace: r.compact()?,
+            ownership_type: r.sym()?,
+            country: r.sym()?,
+            status: r.sym()?,
+            is_shared_with_partners: match r.varint()? {
+                0 => None,
+                1 => Some(Flag::Yes),
+                2 => Some(Flag::No),
+                3 => Some(Flag::Odd(r.sym()??)),
+                _ => return None,
+            },
         })
     }
 }

@@ -546,8 +546,23 @@ pub struct WabaNode {
         deserialize_with = "opt_sym"
     )]
     pub whatsapp_business_manager_messaging_limit: Option<Sym>,
-    // Fields the list asks for that the console only shows (in the detail's "Other fields"):
-    // typed so that a book of 100,000 does not keep them as text beside every WABA.
+    /// Fields the list asks for that the console only shows (in the detail's "Other fields"),
+    /// packed. Before `extra`: it takes its own keys, `extra` the rest.
+    #[serde(flatten)]
+    pub shown: Shown,
+    /// Every other field Meta sent, verbatim (as JSON text).
+    #[serde(flatten)]
+    pub extra: RawFields,
+    /// Set when this row of the list could not be read as a WABA, or its id is not a plain
+    /// Graph id (its edges are then not read): the rest of the book stands.
+    #[serde(skip)]
+    pub malformed: Option<Box<Malformed>>,
+}
+
+/// The fields the list asks for that the console only shows (the detail's "Other fields"),
+/// typed: an odd value is kept as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ShownFields {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -580,13 +595,43 @@ pub struct WabaNode {
     pub status: Option<Sym>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_shared_with_partners: Option<Flag>,
-    /// Every other field Meta sent, verbatim (as JSON text).
-    #[serde(flatten)]
-    pub extra: RawFields,
-    /// Set when this row of the list could not be read as a WABA, or its id is not a plain
-    /// Graph id (its edges are then not read): the rest of the book stands.
-    #[serde(skip)]
-    pub malformed: Option<Box<Malformed>>,
+}
+
+/// [`ShownFields`] kept packed in one byte string (`graph::packed`): about 30 bytes a WABA
+/// in a book of 100,000 instead of 88 inline.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Shown(PackedList<ShownFields>);
+
+impl Shown {
+    pub fn of(fields: ShownFields) -> Shown {
+        if fields == ShownFields::default() {
+            return Shown::default();
+        }
+        Shown(PackedList::from(vec![fields]))
+    }
+
+    /// The fields, unpacked.
+    pub fn get(&self) -> ShownFields {
+        self.0.get(0).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for Shown {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(ser)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shown {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Shown, D::Error> {
+        ShownFields::deserialize(de).map(Shown::of)
+    }
 }
 
 /// A field Meta sends as a boolean; any other value is kept as sent (its JSON text).
@@ -842,18 +887,19 @@ impl WabaNode {
     pub fn other_fields(&self) -> Map<String, Value> {
         let mut fields = self.extra.map();
         let text = |v: &str| Value::String(v.to_string());
+        let s = self.shown.get();
         let shown = [
-            ("timezone_id", self.timezone_id.as_deref().map(text)),
+            ("timezone_id", s.timezone_id.as_deref().map(text)),
             (
                 "message_template_namespace",
-                self.message_template_namespace.as_deref().map(text),
+                s.message_template_namespace.as_deref().map(text),
             ),
-            ("ownership_type", self.ownership_type.as_deref().map(text)),
-            ("country", self.country.as_deref().map(text)),
-            ("status", self.status.as_deref().map(text)),
+            ("ownership_type", s.ownership_type.as_deref().map(text)),
+            ("country", s.country.as_deref().map(text)),
+            ("status", s.status.as_deref().map(text)),
             (
                 "is_shared_with_partners",
-                self.is_shared_with_partners.as_ref().map(Flag::to_value),
+                s.is_shared_with_partners.as_ref().map(Flag::to_value),
             ),
         ];
         for (name, value) in shown {
@@ -1047,8 +1093,12 @@ mod tests {
         assert_eq!(w.health_status, None);
         assert_eq!(w.phone_numbers.len(), 1);
         assert_eq!(w.phone_numbers.to_vec()[0].throughput_level(), Some("HIGH"));
-        assert_eq!(w.ownership_type.as_deref(), Some("CLIENT_OWNED"));
+        assert_eq!(
+            w.shown.get().ownership_type.as_deref(),
+            Some("CLIENT_OWNED")
+        );
         assert_eq!(w.extra.get("brand_new_field"), Some(json!({"x": 1})));
+        assert!(w.extra.get("ownership_type").is_none(), "kept once, packed");
         let other = w.other_fields();
         assert_eq!(
             other["ownership_type"], "CLIENT_OWNED",
@@ -1066,7 +1116,18 @@ mod tests {
         assert!(out["phone_numbers"].is_array(), "{out}");
         let shared: WabaNode =
             serde_json::from_value(json!({"id": "1", "is_shared_with_partners": false})).unwrap();
-        assert_eq!(shared.is_shared_with_partners, Some(Flag::No));
+        assert_eq!(shared.shown.get().is_shared_with_partners, Some(Flag::No));
+        // Every shown field, odd values too, reads back from its packed bytes.
+        let all = ShownFields {
+            timezone_id: Some("103".into()),
+            message_template_namespace: Some("128e79bd9138d702_cc4e".into()),
+            ownership_type: Some(Sym::new(&"O".repeat(300))),
+            country: Some("BR".into()),
+            status: Some("ACTIVE".into()),
+            is_shared_with_partners: Some(Flag::Odd(Sym::new("[1]"))),
+        };
+        assert_eq!(Shown::of(all.clone()).get(), all);
+        assert_eq!(Shown::of(ShownFields::default()), Shown::default());
         assert_eq!(
             serde_json::to_value(&shared).unwrap()["is_shared_with_partners"],
             false

@@ -540,7 +540,10 @@ async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_
         .count();
     assert_eq!(unchanged, sim::DEMO_WABA_COUNT - changed.len());
     let shown_only = find(&third, &changed[4].0);
-    assert_eq!(shown_only.node.timezone_id.as_deref(), Some("99"));
+    assert_eq!(
+        shown_only.node.shown.get().timezone_id.as_deref(),
+        Some("99")
+    );
 
     // Steady again: nothing decoded, the changed ones are now the remembered ones.
     let (fourth, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
