@@ -12,10 +12,17 @@
 //! A page can also be read without decoding its rows ([`index_page`]): each row is the
 //! JSON text Meta sent, borrowed from the page, so a caller can tell an unchanged row by its
 //! text ([`fingerprint`]) and decode only the others.
+//!
+//! A page read whole can be remembered ([`PageMemo`]: its `ETag`, its rows' ids and the
+//! fingerprints of their texts, its cursors) and asked for again with `If-None-Match`: a
+//! `304 Not Modified` answer is that page again, without a body. Graph's answers carry an
+//! `ETag` (Meta's OpenAPI, `CachedResponseHeaders`); that a list edge honours
+//! `If-None-Match` is inferred, not documented, so everything works without it.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -107,6 +114,65 @@ fn links(paging: Option<&Value>) -> (Option<String>, Option<String>) {
 pub struct RawRow<'a> {
     pub text: &'a str,
     pub id: Option<Cow<'a, str>>,
+}
+
+/// A row of a page that owns its text: where the row is in the text, and its id (where it
+/// is in the text, or decoded apart when it had escapes or was a number).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowAt {
+    pub text: Range<usize>,
+    pub id: Option<IdAt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdAt {
+    At(Range<usize>),
+    Apart(Box<str>),
+}
+
+impl RowAt {
+    /// Where `row` (borrowed from `text`) is in `text`.
+    pub fn of(text: &str, row: RawRow<'_>) -> RowAt {
+        let at = |part: &str| {
+            let start = part.as_ptr() as usize - text.as_ptr() as usize;
+            start..start + part.len()
+        };
+        RowAt {
+            text: at(row.text),
+            id: row.id.map(|id| match id {
+                Cow::Borrowed(id) => IdAt::At(at(id)),
+                Cow::Owned(id) => IdAt::Apart(id.into()),
+            }),
+        }
+    }
+
+    /// The row's text in `text` (the page's text this row was made of).
+    pub fn text<'a>(&self, text: &'a str) -> &'a str {
+        text.get(self.text.clone()).unwrap_or_default()
+    }
+
+    /// The row's id.
+    pub fn id<'a>(&'a self, text: &'a str) -> Option<&'a str> {
+        match self.id.as_ref()? {
+            IdAt::At(r) => text.get(r.clone()),
+            IdAt::Apart(id) => Some(id),
+        }
+    }
+}
+
+/// A page of a list remembered as it was read whole, to be asked for again with its tag
+/// (`If-None-Match`): a `304 Not Modified` is this page again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageMemo {
+    /// The fingerprint of the request (URL and query): a tag stands for that page only.
+    pub request: Fingerprint,
+    /// The page's `ETag`, as Meta sent it.
+    pub etag: Box<str>,
+    /// Each row's id with the fingerprint of the row's text, in order.
+    pub rows: Box<[(Arc<str>, Fingerprint)]>,
+    /// `paging.next` and `paging.cursors.after` of the page.
+    pub next: Option<Box<str>>,
+    pub after: Option<Box<str>>,
 }
 
 /// A row's `id` when it is a string or a number, read without decoding the rest of the row.
@@ -490,6 +556,22 @@ impl Walk {
             }
         }
         let step = self.end_page(fresh.is_empty(), next, after);
+        (fresh, step)
+    }
+
+    /// [`take`](Self::take) for a remembered page that was not modified: which of its rows
+    /// (by id) were not seen before, and what to do next.
+    pub fn take_remembered(&mut self, memo: &PageMemo) -> (Vec<bool>, Result<Step, GraphError>) {
+        let fresh: Vec<bool> = memo
+            .rows
+            .iter()
+            .map(|(id, _)| self.first_time(Some(id)))
+            .collect();
+        let step = self.end_page(
+            !fresh.contains(&true),
+            memo.next.as_deref().map(str::to_string),
+            memo.after.as_deref().map(str::to_string),
+        );
         (fresh, step)
     }
 

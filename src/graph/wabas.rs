@@ -12,7 +12,7 @@
 //! a row whose text has the fingerprint its WABA was decoded from is that WABA (the same
 //! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,10 +21,10 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
+use super::client::{BatchGet, GraphClient, ListPage, ListReader, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
-use super::paging::Fingerprint;
+use super::paging::{Fingerprint, PageMemo, RowAt};
 use super::solutions::{check_id, check_success};
 use super::waba_model::{
     Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions, share_subscribed,
@@ -162,6 +162,8 @@ pub struct BookMemory {
     last_total: Option<usize>,
     /// Ids whose edges the next round reads (a webhook named them).
     stale: HashSet<String>,
+    /// The pages of the last list, by position, that can be asked for with their tag.
+    pages: Vec<Option<PageMemo>>,
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +213,46 @@ impl BookMemory {
             );
         }
         learned
+    }
+
+    /// The remembered pages (taken: the round remembers its own) each with the WABAs read
+    /// from it, for those whose every row is still the WABA read from that row's text, with
+    /// its edges known, and not due this round; `None` for the others.
+    #[allow(clippy::type_complexity)]
+    fn reusable_pages(
+        &mut self,
+        recheck: &HashSet<Arc<str>>,
+        stale: &HashSet<String>,
+    ) -> (Vec<Option<PageMemo>>, Vec<Option<Vec<Arc<Waba>>>>) {
+        let pages = std::mem::take(&mut self.pages);
+        let mut wabas = Vec::with_capacity(pages.len());
+        let memos = pages
+            .into_iter()
+            .map(|memo| {
+                let known: Option<Vec<Arc<Waba>>> = memo.as_ref().and_then(|m| {
+                    m.rows
+                        .iter()
+                        .map(|(id, print)| {
+                            if recheck.contains(id) || stale.contains(&**id) {
+                                return None;
+                            }
+                            self.known
+                                .get(id)
+                                .filter(|k| {
+                                    k.row == Some(*print)
+                                        && k.waba.subscribed_apps.is_some()
+                                        && k.waba.solutions.is_some()
+                                })
+                                .map(|k| k.waba.clone())
+                        })
+                        .collect()
+                });
+                let memo = memo.filter(|_| known.is_some());
+                wabas.push(known);
+                memo
+            })
+            .collect();
+        (memos, wabas)
     }
 
     /// The next `n` ids of the rolling re-check.
@@ -332,12 +374,19 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     let concurrency = opts.read_concurrency.max(1);
     let (path, query) = list_call(business_id, partner_business_id)?;
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut reader = client.list_reader(&path, &query)?;
+    let reader = client.list_reader(&path, &query)?;
 
     memory.absorb(inbox);
     memory.rounds += 1;
     let recheck = memory.recheck_slice(opts.recheck);
     let stale = std::mem::take(&mut memory.stale);
+    // Pages remembered whole whose rows are all still the WABAs read from them, none due
+    // this round: asked for with their tag, and a 304 is those WABAs as they are.
+    let (memos, mut reusable) = memory.reusable_pages(&recheck, &stale);
+    // The list is read by a task of its own, a few pages ahead: the next page is asked for
+    // while this one is taken in, and waiting for a batch never holds the list up.
+    let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel(LIST_AHEAD);
+    let reading = AbortOnDrop(tokio::spawn(read_list(reader.remembering(memos), pages_tx)));
     let mut round = Round {
         client: client.clone(),
         tally,
@@ -345,6 +394,7 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
         concurrency,
         slots: Vec::with_capacity(memory.last_total.unwrap_or(0)),
         queue: vec![],
+        waiting: VecDeque::new(),
         batches: JoinSet::new(),
         fresh: vec![],
         failed: vec![],
@@ -353,45 +403,82 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
         halted: None,
     };
     let expected = memory.last_total;
-    let mut pages = 0usize;
+    let mut memos_now: Vec<Option<PageMemo>> = Vec::with_capacity(reusable.len());
     let mut last_update: Option<Instant> = None;
-    // The page's text: its rows are read from it in place, and only the rows an earlier
-    // round did not decode from the same text are decoded.
-    let mut text = String::new();
-    while let Some(rows) = reader.next_raw_page(&mut text).await? {
-        pages += 1;
-        let rows: Vec<ListedRow> = rows
-            .into_iter()
-            .map(|row| memory.recognise(&client, row.text, row.id.as_deref(), &recheck, &stale))
-            .collect::<Result<_, _>>()?;
-        let taken: Vec<Taken> = if rows.iter().all(|r| matches!(r, ListedRow::Known(..))) {
-            // The steady page: nothing to decode or read, so no futures either.
-            rows.into_iter()
-                .filter_map(|r| match r {
-                    ListedRow::Known(id, waba) => Some(Taken::Known(id, waba)),
-                    ListedRow::New(..) => None,
-                })
-                .collect()
-        } else {
-            futures::stream::iter(rows)
-                .map(|row| row.take(&client))
-                .buffered(concurrency)
-                .try_collect()
-                .await?
+    loop {
+        let next = tokio::select! {
+            biased;
+            page = pages_rx.recv() => Next::Page(page),
+            Some(done) = round.batches.join_next(), if !round.batches.is_empty() => Next::Batch(done),
         };
-        for row in taken {
-            match row {
-                Taken::Known(id, waba) => round.slots.push((Some(id), Some(waba))),
-                Taken::Decoded(node, fingerprint) => {
-                    round.decoded += 1;
-                    round
-                        .take_node(*node, fingerprint, memory, &recheck, &stale)
-                        .await;
+        let page = match next {
+            Next::Batch(done) => {
+                if let Ok(done) = done {
+                    round.complete(done, memory);
+                }
+                round.pump(memory);
+                continue;
+            }
+            Next::Page(None) => break,
+            Next::Page(Some(page)) => page?,
+        };
+        let position = memos_now.len();
+        let memo = match page {
+            ListPage::Same { memo, fresh } => {
+                // Not modified: the WABAs remembered for it, as they are.
+                let wabas = reusable
+                    .get_mut(position)
+                    .and_then(Option::take)
+                    .ok_or_else(|| {
+                        GraphError::new(
+                            ErrorKind::Transport,
+                            "A page Meta said was not modified was not remembered",
+                        )
+                    })?;
+                for (((id, _), waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
+                    if *fresh {
+                        round.slots.push((Some(id.clone()), Some(waba)));
+                    }
+                }
+                fresh.iter().all(|f| *f).then_some(memo)
+            }
+            ListPage::Text {
+                text,
+                rows,
+                whole,
+                request,
+                etag,
+                next,
+                after,
+            } => {
+                let first_slot = round.slots.len();
+                let prints = round
+                    .take_text(&text, &rows, memory, &recheck, &stale)
+                    .await?;
+                // Remembered when Meta tagged it and every row is a WABA read from its text
+                // alone (not a malformed row, not one with further pages of numbers).
+                let ids = &round.slots[first_slot..];
+                match etag {
+                    Some(etag) if whole && prints.iter().all(Option::is_some) => ids
+                        .iter()
+                        .zip(&prints)
+                        .map(|((id, _), print)| Some((id.clone()?, (*print)?)))
+                        .collect::<Option<Box<[_]>>>()
+                        .map(|rows| PageMemo {
+                            request,
+                            etag: etag.into(),
+                            rows,
+                            next: next.map(Into::into),
+                            after: after.map(Into::into),
+                        }),
+                    _ => None,
                 }
             }
-        }
+        };
+        memos_now.push(memo);
         round.collect_finished(memory);
         // The first rows as soon as they are complete, then in groups; the count now and then.
+        let pages = memos_now.len();
         let rows_due = !round.fresh.is_empty()
             && (last_update.is_none()
                 || round.fresh.len() >= PAGE_GROUP
@@ -407,13 +494,12 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             });
         }
     }
-    // The list is read: the ids it saw and the last page go now, not at the round's end.
-    drop((reader, text));
+    drop(reading);
     // Re-reads and webhooks that came in while the list was read: a named WABA has its
     // edges read now, a re-read replaces what this round kept from before.
     let learned = memory.absorb(inbox);
     let late = std::mem::take(&mut memory.stale);
-    round.take_late(memory, learned, &late).await;
+    round.take_late(memory, learned, &late);
     round.flush(memory).await;
     if !round.fresh.is_empty() {
         on_page(PageUpdate {
@@ -422,20 +508,56 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             expected,
         });
     }
+    memory.pages = memos_now;
     round.finish(memory)
+}
+
+/// List pages read ahead of the round that takes them in.
+const LIST_AHEAD: usize = 2;
+
+/// What the round takes in next.
+enum Next {
+    Page(Option<Result<ListPage, GraphError>>),
+    Batch(Result<EdgesRead, tokio::task::JoinError>),
+}
+
+/// Read the list page after page into `pages` until it ends, fails, or nobody listens.
+async fn read_list(
+    mut reader: ListReader,
+    pages: tokio::sync::mpsc::Sender<Result<ListPage, GraphError>>,
+) {
+    loop {
+        let page = reader.next_list_page().await;
+        let last = !matches!(page, Ok(Some(_)));
+        let Some(page) = page.transpose() else {
+            return;
+        };
+        if pages.send(page).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A task stopped when its handle goes (a round that fails or ends stops its list reader).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A listed row as [`BookMemory::recognise`] found it.
 enum ListedRow {
     /// The same text as the row this WABA was decoded from, and nothing due: taken as is.
-    Known(Arc<str>, Arc<Waba>),
+    Known(Arc<str>, Arc<Waba>, Fingerprint),
     /// To decode: the row as JSON, and the fingerprint of its text.
     New(Value, Fingerprint),
 }
 
 /// A listed row, ready for the round.
 enum Taken {
-    Known(Arc<str>, Arc<Waba>),
+    Known(Arc<str>, Arc<Waba>, Fingerprint),
     /// Decoded, with the fingerprint of its text when that text held the whole WABA.
     Decoded(Box<WabaNode>, Option<Fingerprint>),
 }
@@ -443,7 +565,7 @@ enum Taken {
 impl ListedRow {
     async fn take(self, client: &GraphClient) -> Result<Taken, GraphError> {
         match self {
-            ListedRow::Known(id, waba) => Ok(Taken::Known(id, waba)),
+            ListedRow::Known(id, waba, print) => Ok(Taken::Known(id, waba, print)),
             ListedRow::New(item, fingerprint) => {
                 let (node, paged) = waba_node(client, item).await?;
                 Ok(Taken::Decoded(
@@ -476,7 +598,7 @@ impl BookMemory {
                     && k.waba.solutions.is_some()
             });
         if let Some((id, k)) = known {
-            return Ok(ListedRow::Known(id.clone(), k.waba.clone()));
+            return Ok(ListedRow::Known(id.clone(), k.waba.clone(), fingerprint));
         }
         // The page was read as JSON, so each row is.
         let mut item: Value = serde_json::from_str(text).map_err(|e| {
@@ -500,6 +622,8 @@ struct Round {
     slots: Vec<Slot>,
     /// Listed WABAs waiting for their edges.
     queue: Vec<Queued>,
+    /// Batches waiting for a place among the `concurrency` in flight.
+    waiting: VecDeque<Vec<Queued>>,
     batches: JoinSet<EdgesRead>,
     /// Completed since the last `on_page`.
     fresh: Vec<Arc<Waba>>,
@@ -519,8 +643,56 @@ type Queued = (usize, WabaNode, Option<Fingerprint>);
 type EdgesRead = (Vec<Queued>, HashMap<String, Extras>);
 
 impl Round {
+    /// A page read as text: each row recognised or decoded and put in its slot. The
+    /// fingerprint of each row's text when the row's WABA is read from it alone.
+    async fn take_text(
+        &mut self,
+        text: &str,
+        rows: &[RowAt],
+        memory: &mut BookMemory,
+        recheck: &HashSet<Arc<str>>,
+        stale: &HashSet<String>,
+    ) -> Result<Vec<Option<Fingerprint>>, GraphError> {
+        let client = self.client.clone();
+        let listed: Vec<ListedRow> = rows
+            .iter()
+            .map(|row| memory.recognise(&client, row.text(text), row.id(text), recheck, stale))
+            .collect::<Result<_, _>>()?;
+        let taken: Vec<Taken> = if listed.iter().all(|r| matches!(r, ListedRow::Known(..))) {
+            // The steady page: nothing to decode or read, so no futures either.
+            listed
+                .into_iter()
+                .filter_map(|r| match r {
+                    ListedRow::Known(id, waba, print) => Some(Taken::Known(id, waba, print)),
+                    ListedRow::New(..) => None,
+                })
+                .collect()
+        } else {
+            futures::stream::iter(listed)
+                .map(|row| row.take(&client))
+                .buffered(self.concurrency)
+                .try_collect()
+                .await?
+        };
+        let mut prints = Vec::with_capacity(taken.len());
+        for row in taken {
+            match row {
+                Taken::Known(id, waba, print) => {
+                    self.slots.push((Some(id), Some(waba)));
+                    prints.push(Some(print));
+                }
+                Taken::Decoded(node, print) => {
+                    self.decoded += 1;
+                    self.take_node(*node, print, memory, recheck, stale);
+                    prints.push(print);
+                }
+            }
+        }
+        Ok(prints)
+    }
+
     /// A listed row: kept as known when nothing says its edges changed, else queued for them.
-    async fn take_node(
+    fn take_node(
         &mut self,
         node: WabaNode,
         fingerprint: Option<Fingerprint>,
@@ -569,44 +741,47 @@ impl Round {
         self.slots.push((Some(id), None));
         self.queue.push((slot, node, fingerprint));
         if self.queue.len() >= WABAS_PER_BATCH {
-            self.dispatch(memory).await;
+            self.dispatch(memory);
         }
     }
 
-    /// Send the queued WABAs' edges as one batch, waiting first for a free place.
-    async fn dispatch(&mut self, memory: &mut BookMemory) {
-        if self.queue.is_empty() {
-            return;
+    /// The queued WABAs' edges become one batch, sent when a place is free.
+    fn dispatch(&mut self, memory: &mut BookMemory) {
+        if !self.queue.is_empty() {
+            self.waiting.push_back(std::mem::take(&mut self.queue));
         }
-        while self.batches.len() >= self.concurrency {
-            match self.batches.join_next().await {
-                Some(Ok(done)) => self.complete(done, memory),
-                Some(Err(_)) | None => break,
+        self.pump(memory);
+    }
+
+    /// Send waiting batches while fewer than `concurrency` are in flight.
+    fn pump(&mut self, memory: &mut BookMemory) {
+        while self.batches.len() < self.concurrency
+            && let Some(queued) = self.waiting.pop_front()
+        {
+            if let Some(e) = &self.halted {
+                // Throttled or a dead token: more calls would only extend the block.
+                let out = queued
+                    .iter()
+                    .map(|(_, n, _)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
+                    .collect();
+                self.complete((queued, out), memory);
+                continue;
             }
+            let client = self.client.clone();
+            self.batches.spawn(async move {
+                let ids: Vec<String> = queued.iter().map(|(_, n, _)| n.id.to_string()).collect();
+                let out = read_extras(&client, &ids).await;
+                (queued, out)
+            });
         }
-        let queued = std::mem::take(&mut self.queue);
-        if let Some(e) = &self.halted {
-            // Throttled or a dead token: more calls would only extend the block.
-            let out = queued
-                .iter()
-                .map(|(_, n, _)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
-                .collect();
-            self.complete((queued, out), memory);
-            return;
-        }
-        let client = self.client.clone();
-        self.batches.spawn(async move {
-            let ids: Vec<String> = queued.iter().map(|(_, n, _)| n.id.to_string()).collect();
-            let out = read_extras(&client, &ids).await;
-            (queued, out)
-        });
     }
 
-    /// Take in the batches that have finished, without waiting.
+    /// Take in the batches that have finished, without waiting, and send waiting ones.
     fn collect_finished(&mut self, memory: &mut BookMemory) {
         while let Some(Ok(done)) = self.batches.try_join_next() {
             self.complete(done, memory);
         }
+        self.pump(memory);
     }
 
     /// WABAs with their edges read: what failed keeps what was known before.
@@ -677,7 +852,7 @@ impl Round {
     }
 
     /// After the list: re-reads replace the WABAs they name, named WABAs get their edges read.
-    async fn take_late(
+    fn take_late(
         &mut self,
         memory: &mut BookMemory,
         learned: Vec<Arc<Waba>>,
@@ -704,7 +879,7 @@ impl Round {
                 let row = memory.known.get(&id).and_then(|k| k.row);
                 self.queue.push((slot, w.node.clone(), row));
                 if self.queue.len() >= WABAS_PER_BATCH {
-                    self.dispatch(memory).await;
+                    self.dispatch(memory);
                 }
             }
         }
@@ -712,11 +887,15 @@ impl Round {
 
     /// Send what is queued and wait for every batch.
     async fn flush(&mut self, memory: &mut BookMemory) {
-        self.dispatch(memory).await;
-        while let Some(done) = self.batches.join_next().await {
-            if let Ok(done) = done {
-                self.complete(done, memory);
+        self.dispatch(memory);
+        loop {
+            match self.batches.join_next().await {
+                Some(Ok(done)) => self.complete(done, memory),
+                Some(Err(_)) => {}
+                None if self.waiting.is_empty() => break,
+                None => {}
             }
+            self.pump(memory);
         }
     }
 
