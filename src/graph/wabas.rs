@@ -10,7 +10,11 @@
 //! N/100 list pages and a few batches. Batches run beside the list, at most
 //! `read_concurrency` at once. Nor is an unchanged WABA decoded: pages are read as text, and
 //! a row whose text has the fingerprint its WABA was decoded from is that WABA (the same
-//! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]).
+//! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]). Nor, mostly, is its
+//! page sent again: a page is asked for with its `ETag`, and `304 Not Modified` is the
+//! remembered page's WABAs as they are (see [`paging::PageMemo`](super::paging::PageMemo);
+//! inferred, not documented, for list edges). The list is read by a task of its own a couple
+//! of pages ahead, so the next page is on its way while this one is taken in.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -383,6 +383,14 @@ impl SimHandle {
         self.shared.world().clone()
     }
 
+    /// Whether successful GETs carry an `ETag` and honour `If-None-Match` (on by default);
+    /// off, the simulator is a server that never sends one.
+    pub fn set_etags(&self, on: bool) {
+        self.shared
+            .etags
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Replace the active faults (an empty list switches fault injection off).
     pub fn set_faults(&self, faults: Vec<Fault>) {
         self.shared.faults.replace(faults);
@@ -477,6 +485,7 @@ pub async fn start(mut world: World, opts: SimOptions) -> Result<SimHandle, SimE
         addr,
         faults: faults::Faults::new(opts_faults),
         webhooks: Mutex::new(None),
+        etags: std::sync::atomic::AtomicBool::new(true),
     });
     if let Some(w) = opts.webhooks.clone() {
         webhooks::enable(&shared, w);
@@ -1019,6 +1028,12 @@ mod tests {
         assert_eq!(faulted.status().as_u16(), 304);
         assert!(faulted.bytes().await.unwrap().is_empty());
         assert_eq!(get(None).await.unwrap().status().as_u16(), 200);
+
+        // Switched off: a server that sends no tag and ignores one.
+        h.set_etags(false);
+        let plain = get(Some(tag)).await.unwrap();
+        assert_eq!(plain.status().as_u16(), 200);
+        assert!(plain.headers().get("etag").is_none());
         h.shutdown().await;
     }
 

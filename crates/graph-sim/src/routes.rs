@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     /// Where webhook deliveries go, when configured.
     pub webhooks: Mutex<Option<super::webhooks::Pusher>>,
+    /// Whether successful GETs carry an `ETag` (and honour `If-None-Match`).
+    pub etags: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -213,8 +215,12 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     // A successful GET carries an `ETag` (a hash of its body), and one asked for again with
     // that tag in `If-None-Match` is answered `304 Not Modified` without a body. (Graph's
     // answers carry ETags; that it honours them on list edges is inferred, not documented.)
-    let etag = (fired.is_none() && status == 200 && call.method == Method::GET && !is_bsp)
-        .then(|| etag_of(&text));
+    let etag = (fired.is_none()
+        && status == 200
+        && call.method == Method::GET
+        && !is_bsp
+        && shared.etags.load(std::sync::atomic::Ordering::Relaxed))
+    .then(|| etag_of(&text));
     let not_modified = status == 304
         || etag
             .as_deref()
@@ -299,16 +305,12 @@ fn fault_ctx<'a>(call: &'a Call, raw_body: &'a str) -> RequestCtx<'a> {
     }
 }
 
-/// A strong entity tag of an answer's text: two 64-bit hashes of it and its length.
+/// A strong entity tag of an answer's text: a 64-bit hash of it and its length (one pass).
 fn etag_of(text: &str) -> String {
     use std::hash::{Hash, Hasher};
-    let hash = |seed: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        seed.hash(&mut h);
-        text.hash(&mut h);
-        h.finish()
-    };
-    format!("\"{:016x}{:016x}-{:x}\"", hash(1), hash(2), text.len())
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    format!("\"{:016x}-{:x}\"", h.finish(), text.len())
 }
 
 /// Whether the request's `If-None-Match` names `etag` (or is `*`).
