@@ -720,7 +720,7 @@ async fn a_page_not_modified_is_the_very_same_rows_and_a_changed_one_is_read_aga
     assert_eq!(sent_whole, 1, "the changed page alone");
     assert_eq!(third.decoded, 1);
     assert_eq!((third.extras_read, batches), (1, 1));
-    assert_eq!(handed_on(&updates), [changed.clone()]);
+    assert_eq!(handed_on(&updates), std::slice::from_ref(&changed));
     assert_ne!(find(&third, &changed), find(&second, &changed));
     let same = second
         .wabas
