@@ -503,8 +503,9 @@ pub enum Step {
 pub struct Walk {
     /// Fingerprints of the ids seen: a round of 100,000 rows keeps no copy of their ids.
     ids: HashSet<Fingerprint>,
-    afters: HashSet<String>,
-    nexts: HashSet<String>,
+    /// Fingerprints of the cursors and links followed (a link is a long URL).
+    afters: HashSet<Fingerprint>,
+    nexts: HashSet<Fingerprint>,
     pages: usize,
     max_pages: usize,
     /// Pages in a row that brought nothing new.
@@ -596,10 +597,10 @@ impl Walk {
             return Ok(Step::Done);
         };
         let advanced_after = match after {
-            Some(a) => self.afters.insert(a),
+            Some(a) => self.afters.insert(fingerprint(&a)),
             None => true,
         };
-        if !advanced_after || !self.nexts.insert(next.clone()) {
+        if !advanced_after || !self.nexts.insert(fingerprint(&next)) {
             return Ok(Step::Stalled);
         }
         if self.fruitless >= MAX_FRUITLESS_PAGES {

@@ -220,14 +220,10 @@ impl BookMemory {
     }
 
     /// The remembered pages (taken: the round remembers its own) each with the WABAs read
-    /// from it, for those whose every row is still the WABA read from that row's text, with
-    /// its edges known, and not due this round; `None` for the others.
+    /// from it, for those whose every row is still the WABA read from that row's text (a
+    /// re-read replaced none); `None` for the others. Edges due are read all the same.
     #[allow(clippy::type_complexity)]
-    fn reusable_pages(
-        &mut self,
-        recheck: &HashSet<Arc<str>>,
-        stale: &HashSet<String>,
-    ) -> (Vec<Option<PageMemo>>, Vec<Option<Vec<Arc<Waba>>>>) {
+    fn reusable_pages(&mut self) -> (Vec<Option<PageMemo>>, Vec<Option<Vec<Arc<Waba>>>>) {
         let pages = std::mem::take(&mut self.pages);
         let mut wabas = Vec::with_capacity(pages.len());
         let memos = pages
@@ -237,16 +233,9 @@ impl BookMemory {
                     m.rows
                         .iter()
                         .map(|(id, print)| {
-                            if recheck.contains(id) || stale.contains(&**id) {
-                                return None;
-                            }
                             self.known
                                 .get(id)
-                                .filter(|k| {
-                                    k.row == Some(*print)
-                                        && k.waba.subscribed_apps.is_some()
-                                        && k.waba.solutions.is_some()
-                                })
+                                .filter(|k| k.row == Some(*print))
                                 .map(|k| k.waba.clone())
                         })
                         .collect()
@@ -384,9 +373,9 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     memory.rounds += 1;
     let recheck = memory.recheck_slice(opts.recheck);
     let stale = std::mem::take(&mut memory.stale);
-    // Pages remembered whole whose rows are all still the WABAs read from them, none due
-    // this round: asked for with their tag, and a 304 is those WABAs as they are.
-    let (memos, mut reusable) = memory.reusable_pages(&recheck, &stale);
+    // Pages remembered whole whose rows are all still the WABAs read from them: asked for
+    // with their tag, and a 304 is those WABAs as they are (those due get their edges read).
+    let (memos, mut reusable) = memory.reusable_pages();
     // The list is read by a task of its own, a few pages ahead: the next page is asked for
     // while this one is taken in, and waiting for a batch never holds the list up.
     let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel(LIST_AHEAD);
@@ -439,8 +428,13 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
                             "A page Meta said was not modified was not remembered",
                         )
                     })?;
-                for (((id, _), waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
-                    if *fresh {
+                for (((id, print), waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
+                    if !*fresh {
+                        continue;
+                    }
+                    if edges_due(id, &waba, &recheck, &stale) {
+                        round.take_due(id.clone(), &waba, *print, memory);
+                    } else {
                         round.slots.push((Some(id.clone()), Some(waba)));
                     }
                 }
@@ -551,10 +545,22 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Whether a remembered WABA's edges are read this round: re-checked, named by a webhook, or
+/// not known.
+fn edges_due(id: &str, waba: &Waba, recheck: &HashSet<Arc<str>>, stale: &HashSet<String>) -> bool {
+    recheck.contains(id)
+        || stale.contains(id)
+        || waba.subscribed_apps.is_none()
+        || waba.solutions.is_none()
+}
+
 /// A listed row as [`BookMemory::recognise`] found it.
 enum ListedRow {
     /// The same text as the row this WABA was decoded from, and nothing due: taken as is.
     Known(Arc<str>, Arc<Waba>, Fingerprint),
+    /// The same text, its edges due (re-check, webhook, unknown): the WABA as it is, its
+    /// edges to read.
+    Due(Arc<str>, Arc<Waba>, Fingerprint),
     /// To decode: the row as JSON, and the fingerprint of its text.
     New(Value, Fingerprint),
 }
@@ -562,6 +568,7 @@ enum ListedRow {
 /// A listed row, ready for the round.
 enum Taken {
     Known(Arc<str>, Arc<Waba>, Fingerprint),
+    Due(Arc<str>, Arc<Waba>, Fingerprint),
     /// Decoded, with the fingerprint of its text when that text held the whole WABA.
     Decoded(Box<WabaNode>, Option<Fingerprint>),
 }
@@ -570,6 +577,7 @@ impl ListedRow {
     async fn take(self, client: &GraphClient) -> Result<Taken, GraphError> {
         match self {
             ListedRow::Known(id, waba, print) => Ok(Taken::Known(id, waba, print)),
+            ListedRow::Due(id, waba, print) => Ok(Taken::Due(id, waba, print)),
             ListedRow::New(item, fingerprint) => {
                 let (node, paged) = waba_node(client, item).await?;
                 Ok(Taken::Decoded(
@@ -594,15 +602,16 @@ impl BookMemory {
     ) -> Result<ListedRow, GraphError> {
         let fingerprint = super::paging::fingerprint(text);
         let known = id
-            .filter(|id| !recheck.contains(*id) && !stale.contains(*id))
             .and_then(|id| self.known.get_key_value(id))
-            .filter(|(_, k)| {
-                k.row == Some(fingerprint)
-                    && k.waba.subscribed_apps.is_some()
-                    && k.waba.solutions.is_some()
-            });
+            .filter(|(_, k)| k.row == Some(fingerprint));
         if let Some((id, k)) = known {
-            return Ok(ListedRow::Known(id.clone(), k.waba.clone(), fingerprint));
+            let (id, waba) = (id.clone(), k.waba.clone());
+            // The same text: the same WABA, whose edges may be due all the same.
+            return Ok(if edges_due(&id, &waba, recheck, stale) {
+                ListedRow::Due(id, waba, fingerprint)
+            } else {
+                ListedRow::Known(id, waba, fingerprint)
+            });
         }
         // The page was read as JSON, so each row is.
         let mut item: Value = serde_json::from_str(text).map_err(|e| {
@@ -662,12 +671,13 @@ impl Round {
             .iter()
             .map(|row| memory.recognise(&client, row.text(text), row.id(text), recheck, stale))
             .collect::<Result<_, _>>()?;
-        let taken: Vec<Taken> = if listed.iter().all(|r| matches!(r, ListedRow::Known(..))) {
+        let taken: Vec<Taken> = if !listed.iter().any(|r| matches!(r, ListedRow::New(..))) {
             // The steady page: nothing to decode or read, so no futures either.
             listed
                 .into_iter()
                 .filter_map(|r| match r {
                     ListedRow::Known(id, waba, print) => Some(Taken::Known(id, waba, print)),
+                    ListedRow::Due(id, waba, print) => Some(Taken::Due(id, waba, print)),
                     ListedRow::New(..) => None,
                 })
                 .collect()
@@ -685,6 +695,10 @@ impl Round {
                     self.slots.push((Some(id), Some(waba)));
                     prints.push(Some(print));
                 }
+                Taken::Due(id, waba, print) => {
+                    self.take_due(id, &waba, print, memory);
+                    prints.push(Some(print));
+                }
                 Taken::Decoded(node, print) => {
                     self.decoded += 1;
                     self.take_node(*node, print, memory, recheck, stale);
@@ -693,6 +707,16 @@ impl Round {
             }
         }
         Ok(prints)
+    }
+
+    /// A remembered WABA whose edges are due: queued for them as it is (not decoded again).
+    fn take_due(&mut self, id: Arc<str>, waba: &Waba, print: Fingerprint, memory: &mut BookMemory) {
+        let slot = self.slots.len();
+        self.slots.push((Some(id), None));
+        self.queue.push((slot, waba.node.clone(), Some(print)));
+        if self.queue.len() >= WABAS_PER_BATCH {
+            self.dispatch(memory);
+        }
     }
 
     /// A listed row: kept as known when nothing says its edges changed, else queued for them.
