@@ -1209,6 +1209,12 @@ impl ListReader {
         self
     }
 
+    /// Room for about `rows` rows (as many as the list had last time).
+    pub fn expecting(mut self, rows: usize) -> ListReader {
+        self.walk.reserve(rows);
+        self
+    }
+
     /// The next page like [`next_page`](Self::next_page), its rows left as the text Meta sent,
     /// each with its id: nothing is decoded; or the remembered page, when Meta says it was not
     /// modified. Strings inside the rows are not scrubbed of a `\u`-escaped secret: a caller

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use super::client::{BatchGet, GraphClient, ListPage, ListReader, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
-use super::paging::{Fingerprint, PageMemo, RowAt};
+use super::paging::{Fingerprint, PageMemo, QuickMap, QuickSet, RowAt};
 use super::solutions::{check_id, check_success};
 use super::waba_model::{
     Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions, share_subscribed,
@@ -156,7 +156,7 @@ impl WabaInbox {
 /// row it was decoded from, so an unchanged WABA costs no call, no copy and no decoding.
 #[derive(Debug, Default)]
 pub struct BookMemory {
-    known: HashMap<Arc<str>, Known>,
+    known: QuickMap<Arc<str>, Known>,
     /// Counts rounds: a WABA the current round listed has it as `listed`.
     rounds: u64,
     /// Ids in the order of the last complete list: the rolling re-check walks it.
@@ -249,10 +249,10 @@ impl BookMemory {
     }
 
     /// The next `n` ids of the rolling re-check.
-    fn recheck_slice(&mut self, n: usize) -> HashSet<Arc<str>> {
+    fn recheck_slice(&mut self, n: usize) -> QuickSet<Arc<str>> {
         let len = self.order.len();
         if len == 0 || n == 0 {
-            return HashSet::new();
+            return QuickSet::default();
         }
         let n = n.min(len);
         let start = self.cursor % len;
@@ -285,9 +285,10 @@ pub struct RoundResult {
     pub extras_read: usize,
     /// HTTP requests the round sent, retries included.
     pub requests: u64,
-    /// List rows decoded this round: the new and changed ones, those whose edges were due,
-    /// those with further pages of numbers, odd rows. The others were recognised by their
-    /// text and are the very `Arc` of the round before.
+    /// List rows decoded this round: the new and changed ones, those with further pages of
+    /// numbers, odd rows, those a re-read replaced. The others were recognised by their text
+    /// (or their page was not modified) and are the very `Arc` of the round before, or that
+    /// WABA with its edges read again when they were due.
     pub decoded: usize,
     /// Throttled or a dead token while reading edges: the remaining edges were not asked for.
     pub halted: Option<GraphError>,
@@ -379,7 +380,10 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     // The list is read by a task of its own, a few pages ahead: the next page is asked for
     // while this one is taken in, and waiting for a batch never holds the list up.
     let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel(LIST_AHEAD);
-    let reading = AbortOnDrop(tokio::spawn(read_list(reader.remembering(memos), pages_tx)));
+    let reader = reader
+        .remembering(memos)
+        .expecting(memory.last_total.unwrap_or(0));
+    let reading = AbortOnDrop(tokio::spawn(read_list(reader, pages_tx)));
     let mut round = Round {
         client: client.clone(),
         tally,
@@ -547,11 +551,11 @@ impl Drop for AbortOnDrop {
 
 /// Whether a remembered WABA's edges are read this round: re-checked, named by a webhook, or
 /// not known.
-fn edges_due(id: &str, waba: &Waba, recheck: &HashSet<Arc<str>>, stale: &HashSet<String>) -> bool {
-    recheck.contains(id)
-        || stale.contains(id)
-        || waba.subscribed_apps.is_none()
+fn edges_due(id: &str, waba: &Waba, recheck: &QuickSet<Arc<str>>, stale: &HashSet<String>) -> bool {
+    waba.subscribed_apps.is_none()
         || waba.solutions.is_none()
+        || recheck.contains(id)
+        || (!stale.is_empty() && stale.contains(id))
 }
 
 /// A listed row as [`BookMemory::recognise`] found it.
@@ -597,7 +601,7 @@ impl BookMemory {
         client: &GraphClient,
         text: &str,
         id: Option<&str>,
-        recheck: &HashSet<Arc<str>>,
+        recheck: &QuickSet<Arc<str>>,
         stale: &HashSet<String>,
     ) -> Result<ListedRow, GraphError> {
         let fingerprint = super::paging::fingerprint(text);
@@ -663,7 +667,7 @@ impl Round {
         text: &str,
         rows: &[RowAt],
         memory: &mut BookMemory,
-        recheck: &HashSet<Arc<str>>,
+        recheck: &QuickSet<Arc<str>>,
         stale: &HashSet<String>,
     ) -> Result<Vec<Option<Fingerprint>>, GraphError> {
         let client = self.client.clone();
@@ -725,7 +729,7 @@ impl Round {
         node: WabaNode,
         fingerprint: Option<Fingerprint>,
         memory: &mut BookMemory,
-        recheck: &HashSet<Arc<str>>,
+        recheck: &QuickSet<Arc<str>>,
         stale: &HashSet<String>,
     ) {
         let slot = self.slots.len();
@@ -1237,7 +1241,7 @@ mod tests {
             order: ["1", "2", "3", "4", "5"].map(Arc::from).to_vec(),
             ..BookMemory::default()
         };
-        let ids = |s: HashSet<Arc<str>>| {
+        let ids = |s: QuickSet<Arc<str>>| {
             let mut v: Vec<String> = s.iter().map(|x| x.to_string()).collect();
             v.sort();
             v
