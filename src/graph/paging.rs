@@ -168,11 +168,26 @@ pub struct PageMemo {
     pub request: Fingerprint,
     /// The page's `ETag`, as Meta sent it.
     pub etag: Box<str>,
-    /// Each row's id with the fingerprint of the row's text, in order.
-    pub rows: Box<[(Arc<str>, Fingerprint)]>,
+    /// Each row, in order.
+    pub rows: Box<[MemoRow]>,
     /// `paging.next` and `paging.cursors.after` of the page.
     pub next: Option<Box<str>>,
     pub after: Option<Box<str>>,
+}
+
+/// A row of a [`PageMemo`]: its id, the key the walk de-duplicates it by ([`id_key`], kept
+/// so that a page not modified costs no look at the id's text), the fingerprint of its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoRow {
+    pub id: Arc<str>,
+    pub key: u64,
+    pub text: Fingerprint,
+}
+
+/// The key a list's rows are de-duplicated by: 64 bits of the id's XXH3 (two ids of a list
+/// share one by chance about once in 2^64 pairs).
+pub fn id_key(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// A row's `id` when it is a string or a number, read without decoding the rest of the row.
@@ -552,8 +567,8 @@ pub enum Step {
 /// turns each page into typed rows at once uses this alone.
 #[derive(Debug, Default)]
 pub struct Walk {
-    /// Fingerprints of the ids seen: a round of 100,000 rows keeps no copy of their ids.
-    ids: QuickSet<Fingerprint>,
+    /// Keys of the ids seen ([`id_key`]): a round of 100,000 rows keeps no copy of their ids.
+    ids: QuickSet<u64>,
     /// Fingerprints of the cursors and links followed (a link is a long URL).
     afters: HashSet<Fingerprint>,
     nexts: HashSet<Fingerprint>,
@@ -622,7 +637,7 @@ impl Walk {
         let fresh: Vec<bool> = memo
             .rows
             .iter()
-            .map(|(id, _)| self.first_time(Some(id)))
+            .map(|row| self.ids.insert(row.key))
             .collect();
         let step = self.end_page(
             !fresh.contains(&true),
@@ -634,7 +649,7 @@ impl Walk {
 
     /// Whether a row with this id (rows without one always are) is seen for the first time.
     fn first_time(&mut self, id: Option<&str>) -> bool {
-        id.is_none_or(|id| self.ids.insert(fingerprint(id)))
+        id.is_none_or(|id| self.ids.insert(id_key(id)))
     }
 
     fn end_page(

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use super::client::{BatchGet, GraphClient, ListPage, ListReader, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
-use super::paging::{Fingerprint, PageMemo, QuickMap, QuickSet, RowAt};
+use super::paging::{Fingerprint, MemoRow, PageMemo, QuickMap, QuickSet, RowAt, id_key};
 use super::solutions::{check_id, check_success};
 use super::waba_model::{
     Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions, share_subscribed,
@@ -232,10 +232,10 @@ impl BookMemory {
                 let known: Option<Vec<Arc<Waba>>> = memo.as_ref().and_then(|m| {
                     m.rows
                         .iter()
-                        .map(|(id, print)| {
+                        .map(|row| {
                             self.known
-                                .get(id)
-                                .filter(|k| k.row == Some(*print))
+                                .get(&row.id)
+                                .filter(|k| k.row == Some(row.text))
                                 .map(|k| k.waba.clone())
                         })
                         .collect()
@@ -432,7 +432,8 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
                             "A page Meta said was not modified was not remembered",
                         )
                     })?;
-                for (((id, print), waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
+                for ((row, waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
+                    let (id, print) = (&row.id, &row.text);
                     if !*fresh {
                         continue;
                     }
@@ -464,7 +465,14 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
                     Some(etag) if whole && prints.iter().all(Option::is_some) => ids
                         .iter()
                         .zip(&prints)
-                        .map(|((id, _), print)| Some((id.clone()?, (*print)?)))
+                        .map(|((id, _), print)| {
+                            let id = id.clone()?;
+                            Some(MemoRow {
+                                key: id_key(&id),
+                                id,
+                                text: (*print)?,
+                            })
+                        })
                         .collect::<Option<Box<[_]>>>()
                         .map(|rows| PageMemo {
                             request,
