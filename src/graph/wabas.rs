@@ -947,21 +947,35 @@ impl Round {
         order.clear();
         order.reserve(self.slots.len());
         let mut wabas = Vec::with_capacity(self.slots.len());
+        let round = memory.rounds;
+        // Every slot with a plain id and a WABA has its id in the memory, and the list's ids
+        // are distinct (the walk drops repeats): as many slots as known WABAs means every
+        // known WABA was listed. Then nothing is forgotten, and one pass over the memory
+        // marks them instead of a look-up per WABA.
+        let all_listed = self.slots.len() == memory.known.len()
+            && self
+                .slots
+                .iter()
+                .all(|(id, waba)| id.is_some() && waba.is_some());
+        if all_listed {
+            memory.known.values_mut().for_each(|k| k.listed = round);
+        }
         for (id, waba) in self.slots {
             let waba = waba.unwrap_or_else(|| {
                 // Only a batch task that panicked leaves a slot empty.
                 Arc::new(Waba::default())
             });
             if let Some(id) = id {
-                if let Some(k) = memory.known.get_mut(&id) {
-                    k.listed = memory.rounds;
+                if !all_listed && let Some(k) = memory.known.get_mut(&id) {
+                    k.listed = round;
                 }
                 order.push(id);
             }
             wabas.push(waba);
         }
-        let round = memory.rounds;
-        memory.known.retain(|_, k| k.listed == round);
+        if !all_listed {
+            memory.known.retain(|_, k| k.listed == round);
+        }
         memory.last_total = Some(wabas.len());
         memory.order = order;
         memory.cursor %= memory.order.len().max(1);
