@@ -176,6 +176,25 @@ fn measured_round(s: &mut Setup) -> (RoundResult, usize, Duration, ClientCost) {
 }
 
 fn main() {
+    // `PARTNERDECK_BENCH_STEADY=N`: a first read of N WABAs, then steady rounds only (for a
+    // profiler: `perf record` on the bench binary).
+    if let Some(n) = std::env::var("PARTNERDECK_BENCH_STEADY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut s = setup(n, Duration::ZERO);
+        round(&mut s);
+        let mut sum = Duration::ZERO;
+        let rounds = 20;
+        for _ in 0..rounds {
+            sum += measured_round(&mut s).3.cpu;
+        }
+        println!(
+            "steady rounds of {n} WABAs: {:.1} ms of client CPU each",
+            sum.as_secs_f64() * 1000.0 / f64::from(rounds)
+        );
+        return;
+    }
     let big = std::env::var_os("PARTNERDECK_BENCH_100K").is_some();
     let mut sizes = vec![100, 10_000];
     if big {

@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
 use super::error::{ErrorKind, GraphError};
-use super::paging::{self, PageIndex, Pager, RawRow, Step, Walk};
+use super::paging::{self, Fingerprint, PageIndex, PageMemo, Pager, RowAt, Step, Walk};
 use super::secret::Token;
 
 /// The Graph API version pinned by default (design.md).
@@ -137,6 +137,20 @@ pub struct Usage {
     pub regain_minutes: Option<u32>,
 }
 
+/// `X-App-Usage` (its three percentages) and `X-Business-Use-Case-Usage` (the highest
+/// percentage and regain minutes) as parsed.
+type ParsedUsage = (
+    Option<(Option<u32>, Option<u32>, Option<u32>)>,
+    (Option<u32>, Option<u32>),
+);
+
+/// Usage headers as last seen, and what they said.
+struct UsageSeen {
+    app: Option<Box<str>>,
+    buc: Option<Box<str>>,
+    parsed: ParsedUsage,
+}
+
 /// A Graph API client. Cheap to clone (an `Arc` inside); `Debug` never shows the token.
 #[derive(Clone)]
 pub struct GraphClient {
@@ -153,6 +167,8 @@ struct Inner {
     cfg: ClientConfig,
     auth: HeaderValue,
     usage: Mutex<Usage>,
+    /// The last usage headers seen, with what they say.
+    usage_seen: Mutex<Option<UsageSeen>>,
     /// Set by an answer saying the token is expired or revoked; cleared by any success.
     auth_failed: AtomicBool,
 }
@@ -192,17 +208,28 @@ struct Answer {
     /// The body as text with its index, when a page was asked for.
     page: Option<(String, Result<PageIndex, GraphError>)>,
     fbtrace: Option<String>,
+    /// The answer's `ETag`, when a page was asked for and Meta sent one.
+    etag: Option<String>,
 }
 
 /// How a successful answer's body is handed back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AnswerAs {
+enum AnswerAs<'a> {
     /// Decoded, every string scrubbed of the secrets.
     Json,
     /// A page of a list as text (scrubbed of the secrets as sent) with where its rows are
     /// ([`paging::index_page`]), its rows not decoded: for a caller that decodes only some.
-    /// An error envelope is still recognised.
-    Page,
+    /// An error envelope is still recognised. With a tag, asked for with `If-None-Match`;
+    /// a `304 Not Modified` is then an answer without a page.
+    Page { if_none_match: Option<&'a str> },
+}
+
+/// A page of a list as [`GraphClient::get_url_page`] hands it back.
+enum PageAnswer {
+    /// The text, where its rows are, and its `ETag`.
+    Text(String, PageIndex, Option<String>),
+    /// `304 Not Modified`: the page the tag names.
+    NotModified,
 }
 
 impl GraphClient {
@@ -258,6 +285,7 @@ impl GraphClient {
                 cfg,
                 auth,
                 usage: Mutex::new(Usage::default()),
+                usage_seen: Mutex::new(None),
                 auth_failed: AtomicBool::new(false),
             }),
             tally: None,
@@ -298,6 +326,8 @@ impl GraphClient {
             )),
             walk: Walk::new(),
             budget: AtomicU32::new(0),
+            memos: vec![],
+            position: 0,
         })
     }
 
@@ -643,7 +673,8 @@ impl GraphClient {
         url: Url,
         query: &[(&str, &str)],
         throttle_budget: &AtomicU32,
-    ) -> Result<(String, PageIndex), GraphError> {
+        if_none_match: Option<&str>,
+    ) -> Result<PageAnswer, GraphError> {
         let attempt = || async {
             let a = self
                 .exec_as(
@@ -653,15 +684,22 @@ impl GraphClient {
                     None,
                     false,
                     None,
-                    AnswerAs::Page,
+                    AnswerAs::Page { if_none_match },
                 )
                 .await?;
-            Ok(a.page
-                .unwrap_or_else(|| (String::new(), Ok(PageIndex::default()))))
+            Ok((a.status, a.page, a.etag))
         };
         // A page of the wrong shape is not asked for again (as with `get_url`).
-        let (text, index) = self.retrying(&url, throttle_budget, attempt).await?;
-        Ok((text, index.map_err(|e| self.scrub(e))?))
+        let (status, page, etag) = self.retrying(&url, throttle_budget, attempt).await?;
+        if status == 304 {
+            return Ok(PageAnswer::NotModified);
+        }
+        let (text, index) = page.unwrap_or_else(|| (String::new(), Ok(PageIndex::default())));
+        Ok(PageAnswer::Text(
+            text,
+            index.map_err(|e| self.scrub(e))?,
+            etag,
+        ))
     }
 
     /// Scrub the secrets from every string of a value decoded from an answer read as text.
@@ -783,7 +821,7 @@ impl GraphClient {
         body: Option<&Value>,
         mutation: bool,
         secret: Option<&str>,
-        answer_as: AnswerAs,
+        answer_as: AnswerAs<'_>,
     ) -> Result<Answer, GraphError> {
         let inner = &self.inner;
         if let Some(t) = &self.tally {
@@ -804,13 +842,21 @@ impl GraphClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        if let AnswerAs::Page {
+            if_none_match: Some(tag),
+        } = answer_as
+            && let Ok(tag) = HeaderValue::from_str(tag)
+        {
+            req = req.header(IF_NONE_MATCH, tag);
+        }
         let started = Instant::now();
         let timeout = inner.cfg.request_timeout;
         let cap = inner.cfg.max_answer_bytes;
         let exchange = async {
-            let resp = req.send().await?;
+            let mut resp = req.send().await?;
             let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
+            // Taken, not copied: the body's length comes from the body, not these.
+            let headers = std::mem::take(resp.headers_mut());
             let body = read_capped(resp, cap).await;
             Ok::<_, reqwest::Error>((status, headers, body))
         };
@@ -845,8 +891,7 @@ impl GraphClient {
                 .get("x-business-use-case-usage")
                 .and_then(|v| v.to_str().ok()),
         );
-        let app = app.and_then(parse_app_usage);
-        let (buc_pct, regain) = buc.map(parse_buc_usage).unwrap_or((None, None));
+        let (app, (buc_pct, regain)) = self.parse_usage(app, buc);
         self.record_usage(app, buc.map(|_| (buc_pct, regain)));
         let usage_pct = app
             .into_iter()
@@ -901,10 +946,29 @@ impl GraphClient {
                 bytes = b;
             }
         }
+        let as_page = matches!(answer_as, AnswerAs::Page { .. });
+        // A tag is handed back as sent (a short, visible-ASCII one: it goes back in a header).
+        let etag = as_page
+            .then(|| headers.get(ETAG).and_then(|v| v.to_str().ok()))
+            .flatten()
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .map(str::to_string);
+        if as_page && status == 304 {
+            // Not modified: the page the caller remembers (the caller knows whether it
+            // asked with a tag). No body to read.
+            inner.auth_failed.store(false, Ordering::Relaxed);
+            return Ok(Answer {
+                status,
+                body: Value::Null,
+                page: None,
+                fbtrace,
+                etag,
+            });
+        }
         let success = (200..300).contains(&status);
         // A page asked for: indexed in one pass, not decoded, unless it may be an error
         // envelope (an answer with an "error" anywhere in it).
-        let as_page = answer_as == AnswerAs::Page && success;
+        let as_page = as_page && success;
         let mut index = None;
         let decoded = if as_page && memchr::memmem::find(&bytes, b"\"error\"").is_none() {
             std::str::from_utf8(&bytes)
@@ -991,7 +1055,31 @@ impl GraphClient {
             body: json,
             page,
             fbtrace,
+            etag,
         })
+    }
+
+    /// The usage headers read: the same text as the last answer's is not parsed again
+    /// (a round of a thousand pages mostly sees the same two headers).
+    fn parse_usage(&self, app: Option<&str>, buc: Option<&str>) -> ParsedUsage {
+        let same = |seen: &UsageSeen| seen.app.as_deref() == app && seen.buc.as_deref() == buc;
+        if let Ok(seen) = self.inner.usage_seen.lock()
+            && let Some(seen) = seen.as_ref().filter(|s| same(s))
+        {
+            return seen.parsed;
+        }
+        let parsed = (
+            app.and_then(parse_app_usage),
+            buc.map(parse_buc_usage).unwrap_or((None, None)),
+        );
+        if let Ok(mut seen) = self.inner.usage_seen.lock() {
+            *seen = Some(UsageSeen {
+                app: app.map(Into::into),
+                buc: buc.map(Into::into),
+                parsed,
+            });
+        }
+        parsed
     }
 
     fn record_usage(
@@ -1062,6 +1150,42 @@ pub struct ListReader {
     next: Option<(Url, Vec<(String, String)>)>,
     walk: Walk,
     budget: AtomicU32,
+    /// Pages remembered from an earlier read, by position ([`ListReader::remembering`]).
+    memos: Vec<Option<PageMemo>>,
+    /// The position of the next page.
+    position: usize,
+}
+
+/// A page as [`ListReader::next_list_page`] hands it on.
+#[derive(Debug)]
+pub enum ListPage {
+    /// Read: the page's text and its rows not seen before (in the text).
+    Text {
+        text: String,
+        rows: Vec<RowAt>,
+        /// Every row of the page is among `rows` (none was seen before).
+        whole: bool,
+        /// What a [`PageMemo`] of this page needs: the request's fingerprint, the tag,
+        /// the cursors.
+        request: Fingerprint,
+        etag: Option<String>,
+        next: Option<String>,
+        after: Option<String>,
+    },
+    /// `304 Not Modified`: the remembered page, and which of its rows were not seen before.
+    Same { memo: PageMemo, fresh: Vec<bool> },
+}
+
+/// The fingerprint of a request: its URL and query.
+fn request_print(url: &Url, query: &[(&str, &str)]) -> Fingerprint {
+    let mut text = String::from(url.as_str());
+    for (k, v) in query {
+        text.push('\n');
+        text.push_str(k);
+        text.push('=');
+        text.push_str(v);
+    }
+    paging::fingerprint(&text)
 }
 
 impl ListReader {
@@ -1077,25 +1201,81 @@ impl ListReader {
         Ok(Some(fresh))
     }
 
-    /// The next page like [`next_page`](Self::next_page), its rows left as the text Meta sent
-    /// (in `text`, which the rows borrow), each with its id: nothing is decoded. Strings
-    /// inside the rows are not scrubbed of a `\u`-escaped secret: a caller that decodes a row
-    /// passes it through [`GraphClient::scrub_json`].
-    pub async fn next_raw_page<'a>(
-        &mut self,
-        text: &'a mut String,
-    ) -> Result<Option<Vec<RawRow<'a>>>, GraphError> {
+    /// Pages remembered from an earlier read of this list, by position: each is asked for
+    /// with its tag when the request is the same, and a `304 Not Modified` hands it back
+    /// ([`ListPage::Same`]).
+    pub fn remembering(mut self, memos: Vec<Option<PageMemo>>) -> ListReader {
+        self.memos = memos;
+        self
+    }
+
+    /// Room for about `rows` rows (as many as the list had last time).
+    pub fn expecting(mut self, rows: usize) -> ListReader {
+        self.walk.reserve(rows);
+        self
+    }
+
+    /// The next page like [`next_page`](Self::next_page), its rows left as the text Meta sent,
+    /// each with its id: nothing is decoded; or the remembered page, when Meta says it was not
+    /// modified. Strings inside the rows are not scrubbed of a `\u`-escaped secret: a caller
+    /// that decodes a row passes it through [`GraphClient::scrub_json`].
+    pub async fn next_list_page(&mut self) -> Result<Option<ListPage>, GraphError> {
         let Some((url, query)) = self.next.take() else {
             return Ok(None);
         };
+        let position = self.position;
+        self.position += 1;
         let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (&k[..], &v[..])).collect();
-        let (page, index) = self.client.get_url_page(url, &query, &self.budget).await?;
-        *text = page;
-        let (fresh, step) = self
-            .walk
-            .take_raw(index.rows(text), index.next, index.after);
-        self.follow(step?)?;
-        Ok(Some(fresh))
+        let request = request_print(&url, &query);
+        let memo = self
+            .memos
+            .get_mut(position)
+            .and_then(Option::take)
+            .filter(|m| m.request == request);
+        let tag = memo.as_ref().map(|m| &*m.etag);
+        let mut answer = self
+            .client
+            .get_url_page(url.clone(), &query, &self.budget, tag)
+            .await?;
+        if matches!(answer, PageAnswer::NotModified) && memo.is_none() {
+            // A 304 for a page we do not remember (a cache on the way confused it with
+            // another): asked for again without a tag.
+            tracing::warn!(path = %self.what, position, "304 for a page not remembered; asked again");
+            answer = self
+                .client
+                .get_url_page(url, &query, &self.budget, None)
+                .await?;
+        }
+        match (answer, memo) {
+            (PageAnswer::NotModified, Some(memo)) => {
+                let (fresh, step) = self.walk.take_remembered(&memo);
+                self.follow(step?)?;
+                Ok(Some(ListPage::Same { memo, fresh }))
+            }
+            (PageAnswer::NotModified, None) => Err(GraphError::new(
+                ErrorKind::Transport,
+                "Meta answered 304 Not Modified to a page asked for without a tag, so the rest of the list was not read",
+            )),
+            (PageAnswer::Text(text, index, etag), _) => {
+                let total = index.rows.len();
+                let (next, after) = (index.next.clone(), index.after.clone());
+                let (fresh, step) = self
+                    .walk
+                    .take_raw(index.rows(&text), index.next, index.after);
+                let whole = fresh.len() == total;
+                let rows: Vec<RowAt> = fresh.into_iter().map(|r| RowAt::of(&text, r)).collect();
+                self.follow(step?)?;
+                Ok(Some(ListPage::Text {
+                    text,
+                    rows,
+                    whole,
+                    request,
+                    etag,
+                    next,
+                    after,
+                }))
+            }
+        }
     }
 
     fn follow(&mut self, step: Step) -> Result<(), GraphError> {
@@ -1216,7 +1396,8 @@ fn scrub_bytes<'a>(body: &'a [u8], secret: &[u8]) -> std::borrow::Cow<'a, [u8]> 
     if secret.is_empty() || body.len() < secret.len() {
         return body.into();
     }
-    let Some(first) = body.windows(secret.len()).position(|w| w == secret) else {
+    // Every answer is searched: a vectorised search, not a window at a time.
+    let Some(first) = memchr::memmem::find(body, secret) else {
         return body.into();
     };
     let mut out = Vec::with_capacity(body.len());

@@ -12,10 +12,17 @@
 //! A page can also be read without decoding its rows ([`index_page`]): each row is the
 //! JSON text Meta sent, borrowed from the page, so a caller can tell an unchanged row by its
 //! text ([`fingerprint`]) and decode only the others.
+//!
+//! A page read whole can be remembered ([`PageMemo`]: its `ETag`, its rows' ids and the
+//! fingerprints of their texts, its cursors) and asked for again with `If-None-Match`: a
+//! `304 Not Modified` answer is that page again, without a body. Graph's answers carry an
+//! `ETag` (Meta's OpenAPI, `CachedResponseHeaders`); that a list edge honours
+//! `If-None-Match` is inferred, not documented, so everything works without it.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -107,6 +114,80 @@ fn links(paging: Option<&Value>) -> (Option<String>, Option<String>) {
 pub struct RawRow<'a> {
     pub text: &'a str,
     pub id: Option<Cow<'a, str>>,
+}
+
+/// A row of a page that owns its text: where the row is in the text, and its id (where it
+/// is in the text, or decoded apart when it had escapes or was a number).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowAt {
+    pub text: Range<usize>,
+    pub id: Option<IdAt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdAt {
+    At(Range<usize>),
+    Apart(Box<str>),
+}
+
+impl RowAt {
+    /// Where `row` (borrowed from `text`) is in `text`.
+    pub fn of(text: &str, row: RawRow<'_>) -> RowAt {
+        let at = |part: &str| {
+            let start = part.as_ptr() as usize - text.as_ptr() as usize;
+            start..start + part.len()
+        };
+        RowAt {
+            text: at(row.text),
+            id: row.id.map(|id| match id {
+                Cow::Borrowed(id) => IdAt::At(at(id)),
+                Cow::Owned(id) => IdAt::Apart(id.into()),
+            }),
+        }
+    }
+
+    /// The row's text in `text` (the page's text this row was made of).
+    pub fn text<'a>(&self, text: &'a str) -> &'a str {
+        text.get(self.text.clone()).unwrap_or_default()
+    }
+
+    /// The row's id.
+    pub fn id<'a>(&'a self, text: &'a str) -> Option<&'a str> {
+        match self.id.as_ref()? {
+            IdAt::At(r) => text.get(r.clone()),
+            IdAt::Apart(id) => Some(id),
+        }
+    }
+}
+
+/// A page of a list remembered as it was read whole, to be asked for again with its tag
+/// (`If-None-Match`): a `304 Not Modified` is this page again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageMemo {
+    /// The fingerprint of the request (URL and query): a tag stands for that page only.
+    pub request: Fingerprint,
+    /// The page's `ETag`, as Meta sent it.
+    pub etag: Box<str>,
+    /// Each row, in order.
+    pub rows: Box<[MemoRow]>,
+    /// `paging.next` and `paging.cursors.after` of the page.
+    pub next: Option<Box<str>>,
+    pub after: Option<Box<str>>,
+}
+
+/// A row of a [`PageMemo`]: its id, the key the walk de-duplicates it by ([`id_key`], kept
+/// so that a page not modified costs no look at the id's text), the fingerprint of its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoRow {
+    pub id: Arc<str>,
+    pub key: u64,
+    pub text: Fingerprint,
+}
+
+/// The key a list's rows are de-duplicated by: 64 bits of the id's XXH3 (two ids of a list
+/// share one by chance about once in 2^64 pairs).
+pub fn id_key(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// A row's `id` when it is a string or a number, read without decoding the rest of the row.
@@ -336,6 +417,57 @@ impl<'de> Deserialize<'de> for ShapeOf<'de> {
     }
 }
 
+/// A fast hasher for the maps a round walks once per row (ids, fingerprints), where the
+/// default SipHash costs more than the rest of the look-up. Keys are Meta's ids and hashes
+/// of them, so flooding a map on purpose is not a concern.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct QuickHasher(u64);
+
+impl QuickHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for QuickHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The multiply leaves the best bits at the top; the table indexes with the bottom.
+        self.0.rotate_left(26)
+    }
+}
+
+/// A `HashMap` / `HashSet` with [`QuickHasher`].
+pub type QuickMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<QuickHasher>>;
+pub type QuickSet<K> = HashSet<K, std::hash::BuildHasherDefault<QuickHasher>>;
+
 /// A fingerprint of a text: 128 bits of XXH3 (two different texts share one by chance about
 /// once in 2^64 pairs, far beyond any book), kept as two words so that a remembered one costs
 /// 16 bytes, not the 32 an aligned `u128` would in an `Option`.
@@ -435,10 +567,11 @@ pub enum Step {
 /// turns each page into typed rows at once uses this alone.
 #[derive(Debug, Default)]
 pub struct Walk {
-    /// Fingerprints of the ids seen: a round of 100,000 rows keeps no copy of their ids.
-    ids: HashSet<Fingerprint>,
-    afters: HashSet<String>,
-    nexts: HashSet<String>,
+    /// Keys of the ids seen ([`id_key`]): a round of 100,000 rows keeps no copy of their ids.
+    ids: QuickSet<u64>,
+    /// Fingerprints of the cursors and links followed (a link is a long URL).
+    afters: HashSet<Fingerprint>,
+    nexts: HashSet<Fingerprint>,
     pages: usize,
     max_pages: usize,
     /// Pages in a row that brought nothing new.
@@ -459,6 +592,11 @@ impl Walk {
 
     pub fn pages(&self) -> usize {
         self.pages
+    }
+
+    /// Room for the ids of `rows` rows (a list about as long as last time).
+    pub fn reserve(&mut self, rows: usize) {
+        self.ids.reserve(rows);
     }
 
     /// Take in one page: its rows not seen before, and what to do next (an error when the
@@ -493,9 +631,25 @@ impl Walk {
         (fresh, step)
     }
 
+    /// [`take`](Self::take) for a remembered page that was not modified: which of its rows
+    /// (by id) were not seen before, and what to do next.
+    pub fn take_remembered(&mut self, memo: &PageMemo) -> (Vec<bool>, Result<Step, GraphError>) {
+        let fresh: Vec<bool> = memo
+            .rows
+            .iter()
+            .map(|row| self.ids.insert(row.key))
+            .collect();
+        let step = self.end_page(
+            !fresh.contains(&true),
+            memo.next.as_deref().map(str::to_string),
+            memo.after.as_deref().map(str::to_string),
+        );
+        (fresh, step)
+    }
+
     /// Whether a row with this id (rows without one always are) is seen for the first time.
     fn first_time(&mut self, id: Option<&str>) -> bool {
-        id.is_none_or(|id| self.ids.insert(fingerprint(id)))
+        id.is_none_or(|id| self.ids.insert(id_key(id)))
     }
 
     fn end_page(
@@ -514,10 +668,10 @@ impl Walk {
             return Ok(Step::Done);
         };
         let advanced_after = match after {
-            Some(a) => self.afters.insert(a),
+            Some(a) => self.afters.insert(fingerprint(&a)),
             None => true,
         };
-        if !advanced_after || !self.nexts.insert(next.clone()) {
+        if !advanced_after || !self.nexts.insert(fingerprint(&next)) {
             return Ok(Step::Stalled);
         }
         if self.fruitless >= MAX_FRUITLESS_PAGES {

@@ -10,9 +10,13 @@
 //! N/100 list pages and a few batches. Batches run beside the list, at most
 //! `read_concurrency` at once. Nor is an unchanged WABA decoded: pages are read as text, and
 //! a row whose text has the fingerprint its WABA was decoded from is that WABA (the same
-//! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]).
+//! `Arc`); only the other rows are decoded ([`RoundResult::decoded`]). Nor, mostly, is its
+//! page sent again: a page is asked for with its `ETag`, and `304 Not Modified` is the
+//! remembered page's WABAs as they are (see [`paging::PageMemo`](super::paging::PageMemo);
+//! inferred, not documented, for list edges). The list is read by a task of its own a couple
+//! of pages ahead, so the next page is on its way while this one is taken in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,10 +25,10 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use super::client::{BatchGet, GraphClient, MAX_BATCH, MutationResponse};
+use super::client::{BatchGet, GraphClient, ListPage, ListReader, MAX_BATCH, MutationResponse};
 use super::error::{ErrorKind, GraphError};
 use super::model::SolutionNode;
-use super::paging::Fingerprint;
+use super::paging::{Fingerprint, MemoRow, PageMemo, QuickMap, QuickSet, RowAt, id_key};
 use super::solutions::{check_id, check_success};
 use super::waba_model::{
     Compact, Pin, SubscribedApp, Waba, WabaNode, share_solutions, share_subscribed,
@@ -152,7 +156,7 @@ impl WabaInbox {
 /// row it was decoded from, so an unchanged WABA costs no call, no copy and no decoding.
 #[derive(Debug, Default)]
 pub struct BookMemory {
-    known: HashMap<Arc<str>, Known>,
+    known: QuickMap<Arc<str>, Known>,
     /// Counts rounds: a WABA the current round listed has it as `listed`.
     rounds: u64,
     /// Ids in the order of the last complete list: the rolling re-check walks it.
@@ -162,6 +166,8 @@ pub struct BookMemory {
     last_total: Option<usize>,
     /// Ids whose edges the next round reads (a webhook named them).
     stale: HashSet<String>,
+    /// The pages of the last list, by position, that can be asked for with their tag.
+    pages: Vec<Option<PageMemo>>,
 }
 
 #[derive(Debug, Clone)]
@@ -213,11 +219,40 @@ impl BookMemory {
         learned
     }
 
+    /// The remembered pages (taken: the round remembers its own) each with the WABAs read
+    /// from it, for those whose every row is still the WABA read from that row's text (a
+    /// re-read replaced none); `None` for the others. Edges due are read all the same.
+    #[allow(clippy::type_complexity)]
+    fn reusable_pages(&mut self) -> (Vec<Option<PageMemo>>, Vec<Option<Vec<Arc<Waba>>>>) {
+        let pages = std::mem::take(&mut self.pages);
+        let mut wabas = Vec::with_capacity(pages.len());
+        let memos = pages
+            .into_iter()
+            .map(|memo| {
+                let known: Option<Vec<Arc<Waba>>> = memo.as_ref().and_then(|m| {
+                    m.rows
+                        .iter()
+                        .map(|row| {
+                            self.known
+                                .get(&row.id)
+                                .filter(|k| k.row == Some(row.text))
+                                .map(|k| k.waba.clone())
+                        })
+                        .collect()
+                });
+                let memo = memo.filter(|_| known.is_some());
+                wabas.push(known);
+                memo
+            })
+            .collect();
+        (memos, wabas)
+    }
+
     /// The next `n` ids of the rolling re-check.
-    fn recheck_slice(&mut self, n: usize) -> HashSet<Arc<str>> {
+    fn recheck_slice(&mut self, n: usize) -> QuickSet<Arc<str>> {
         let len = self.order.len();
         if len == 0 || n == 0 {
-            return HashSet::new();
+            return QuickSet::default();
         }
         let n = n.min(len);
         let start = self.cursor % len;
@@ -250,9 +285,10 @@ pub struct RoundResult {
     pub extras_read: usize,
     /// HTTP requests the round sent, retries included.
     pub requests: u64,
-    /// List rows decoded this round: the new and changed ones, those whose edges were due,
-    /// those with further pages of numbers, odd rows. The others were recognised by their
-    /// text and are the very `Arc` of the round before.
+    /// List rows decoded this round: the new and changed ones, those with further pages of
+    /// numbers, odd rows, those a re-read replaced. The others were recognised by their text
+    /// (or their page was not modified) and are the very `Arc` of the round before, or that
+    /// WABA with its edges read again when they were due.
     pub decoded: usize,
     /// Throttled or a dead token while reading edges: the remaining edges were not asked for.
     pub halted: Option<GraphError>,
@@ -332,12 +368,22 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     let concurrency = opts.read_concurrency.max(1);
     let (path, query) = list_call(business_id, partner_business_id)?;
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut reader = client.list_reader(&path, &query)?;
+    let reader = client.list_reader(&path, &query)?;
 
     memory.absorb(inbox);
     memory.rounds += 1;
     let recheck = memory.recheck_slice(opts.recheck);
     let stale = std::mem::take(&mut memory.stale);
+    // Pages remembered whole whose rows are all still the WABAs read from them: asked for
+    // with their tag, and a 304 is those WABAs as they are (those due get their edges read).
+    let (memos, mut reusable) = memory.reusable_pages();
+    // The list is read by a task of its own, a few pages ahead: the next page is asked for
+    // while this one is taken in, and waiting for a batch never holds the list up.
+    let (pages_tx, mut pages_rx) = tokio::sync::mpsc::channel(LIST_AHEAD);
+    let reader = reader
+        .remembering(memos)
+        .expecting(memory.last_total.unwrap_or(0));
+    let reading = AbortOnDrop(tokio::spawn(read_list(reader, pages_tx)));
     let mut round = Round {
         client: client.clone(),
         tally,
@@ -345,6 +391,7 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
         concurrency,
         slots: Vec::with_capacity(memory.last_total.unwrap_or(0)),
         queue: vec![],
+        waiting: VecDeque::new(),
         batches: JoinSet::new(),
         fresh: vec![],
         failed: vec![],
@@ -353,45 +400,95 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
         halted: None,
     };
     let expected = memory.last_total;
-    let mut pages = 0usize;
+    let mut memos_now: Vec<Option<PageMemo>> = Vec::with_capacity(reusable.len());
     let mut last_update: Option<Instant> = None;
-    // The page's text: its rows are read from it in place, and only the rows an earlier
-    // round did not decode from the same text are decoded.
-    let mut text = String::new();
-    while let Some(rows) = reader.next_raw_page(&mut text).await? {
-        pages += 1;
-        let rows: Vec<ListedRow> = rows
-            .into_iter()
-            .map(|row| memory.recognise(&client, row.text, row.id.as_deref(), &recheck, &stale))
-            .collect::<Result<_, _>>()?;
-        let taken: Vec<Taken> = if rows.iter().all(|r| matches!(r, ListedRow::Known(..))) {
-            // The steady page: nothing to decode or read, so no futures either.
-            rows.into_iter()
-                .filter_map(|r| match r {
-                    ListedRow::Known(id, waba) => Some(Taken::Known(id, waba)),
-                    ListedRow::New(..) => None,
-                })
-                .collect()
-        } else {
-            futures::stream::iter(rows)
-                .map(|row| row.take(&client))
-                .buffered(concurrency)
-                .try_collect()
-                .await?
+    loop {
+        let next = tokio::select! {
+            biased;
+            page = pages_rx.recv() => Next::Page(page),
+            Some(done) = round.batches.join_next(), if !round.batches.is_empty() => Next::Batch(done),
         };
-        for row in taken {
-            match row {
-                Taken::Known(id, waba) => round.slots.push((Some(id), Some(waba))),
-                Taken::Decoded(node, fingerprint) => {
-                    round.decoded += 1;
-                    round
-                        .take_node(*node, fingerprint, memory, &recheck, &stale)
-                        .await;
+        let page = match next {
+            Next::Batch(done) => {
+                if let Ok(done) = done {
+                    round.complete(done, memory);
+                }
+                round.pump(memory);
+                continue;
+            }
+            Next::Page(None) => break,
+            Next::Page(Some(page)) => page?,
+        };
+        let position = memos_now.len();
+        let memo = match page {
+            ListPage::Same { memo, fresh } => {
+                // Not modified: the WABAs remembered for it, as they are.
+                let wabas = reusable
+                    .get_mut(position)
+                    .and_then(Option::take)
+                    .ok_or_else(|| {
+                        GraphError::new(
+                            ErrorKind::Transport,
+                            "A page Meta said was not modified was not remembered",
+                        )
+                    })?;
+                for ((row, waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
+                    let (id, print) = (&row.id, &row.text);
+                    if !*fresh {
+                        continue;
+                    }
+                    if edges_due(id, &waba, &recheck, &stale) {
+                        round.take_due(id.clone(), &waba, *print, memory);
+                    } else {
+                        round.slots.push((Some(id.clone()), Some(waba)));
+                    }
+                }
+                fresh.iter().all(|f| *f).then_some(memo)
+            }
+            ListPage::Text {
+                text,
+                rows,
+                whole,
+                request,
+                etag,
+                next,
+                after,
+            } => {
+                let first_slot = round.slots.len();
+                let prints = round
+                    .take_text(&text, &rows, memory, &recheck, &stale)
+                    .await?;
+                // Remembered when Meta tagged it and every row is a WABA read from its text
+                // alone (not a malformed row, not one with further pages of numbers).
+                let ids = &round.slots[first_slot..];
+                match etag {
+                    Some(etag) if whole && prints.iter().all(Option::is_some) => ids
+                        .iter()
+                        .zip(&prints)
+                        .map(|((id, _), print)| {
+                            let id = id.clone()?;
+                            Some(MemoRow {
+                                key: id_key(&id),
+                                id,
+                                text: (*print)?,
+                            })
+                        })
+                        .collect::<Option<Box<[_]>>>()
+                        .map(|rows| PageMemo {
+                            request,
+                            etag: etag.into(),
+                            rows,
+                            next: next.map(Into::into),
+                            after: after.map(Into::into),
+                        }),
+                    _ => None,
                 }
             }
-        }
+        };
+        memos_now.push(memo);
         round.collect_finished(memory);
         // The first rows as soon as they are complete, then in groups; the count now and then.
+        let pages = memos_now.len();
         let rows_due = !round.fresh.is_empty()
             && (last_update.is_none()
                 || round.fresh.len() >= PAGE_GROUP
@@ -407,13 +504,12 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             });
         }
     }
-    // The list is read: the ids it saw and the last page go now, not at the round's end.
-    drop((reader, text));
+    drop(reading);
     // Re-reads and webhooks that came in while the list was read: a named WABA has its
     // edges read now, a re-read replaces what this round kept from before.
     let learned = memory.absorb(inbox);
     let late = std::mem::take(&mut memory.stale);
-    round.take_late(memory, learned, &late).await;
+    round.take_late(memory, learned, &late);
     round.flush(memory).await;
     if !round.fresh.is_empty() {
         on_page(PageUpdate {
@@ -422,20 +518,69 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             expected,
         });
     }
+    memory.pages = memos_now;
     round.finish(memory)
+}
+
+/// List pages read ahead of the round that takes them in.
+const LIST_AHEAD: usize = 2;
+
+/// What the round takes in next.
+enum Next {
+    Page(Option<Result<ListPage, GraphError>>),
+    Batch(Result<EdgesRead, tokio::task::JoinError>),
+}
+
+/// Read the list page after page into `pages` until it ends, fails, or nobody listens.
+async fn read_list(
+    mut reader: ListReader,
+    pages: tokio::sync::mpsc::Sender<Result<ListPage, GraphError>>,
+) {
+    loop {
+        let page = reader.next_list_page().await;
+        let last = !matches!(page, Ok(Some(_)));
+        let Some(page) = page.transpose() else {
+            return;
+        };
+        if pages.send(page).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A task stopped when its handle goes (a round that fails or ends stops its list reader).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Whether a remembered WABA's edges are read this round: re-checked, named by a webhook, or
+/// not known.
+fn edges_due(id: &str, waba: &Waba, recheck: &QuickSet<Arc<str>>, stale: &HashSet<String>) -> bool {
+    waba.subscribed_apps.is_none()
+        || waba.solutions.is_none()
+        || recheck.contains(id)
+        || (!stale.is_empty() && stale.contains(id))
 }
 
 /// A listed row as [`BookMemory::recognise`] found it.
 enum ListedRow {
     /// The same text as the row this WABA was decoded from, and nothing due: taken as is.
-    Known(Arc<str>, Arc<Waba>),
+    Known(Arc<str>, Arc<Waba>, Fingerprint),
+    /// The same text, its edges due (re-check, webhook, unknown): the WABA as it is, its
+    /// edges to read.
+    Due(Arc<str>, Arc<Waba>, Fingerprint),
     /// To decode: the row as JSON, and the fingerprint of its text.
     New(Value, Fingerprint),
 }
 
 /// A listed row, ready for the round.
 enum Taken {
-    Known(Arc<str>, Arc<Waba>),
+    Known(Arc<str>, Arc<Waba>, Fingerprint),
+    Due(Arc<str>, Arc<Waba>, Fingerprint),
     /// Decoded, with the fingerprint of its text when that text held the whole WABA.
     Decoded(Box<WabaNode>, Option<Fingerprint>),
 }
@@ -443,7 +588,8 @@ enum Taken {
 impl ListedRow {
     async fn take(self, client: &GraphClient) -> Result<Taken, GraphError> {
         match self {
-            ListedRow::Known(id, waba) => Ok(Taken::Known(id, waba)),
+            ListedRow::Known(id, waba, print) => Ok(Taken::Known(id, waba, print)),
+            ListedRow::Due(id, waba, print) => Ok(Taken::Due(id, waba, print)),
             ListedRow::New(item, fingerprint) => {
                 let (node, paged) = waba_node(client, item).await?;
                 Ok(Taken::Decoded(
@@ -463,20 +609,21 @@ impl BookMemory {
         client: &GraphClient,
         text: &str,
         id: Option<&str>,
-        recheck: &HashSet<Arc<str>>,
+        recheck: &QuickSet<Arc<str>>,
         stale: &HashSet<String>,
     ) -> Result<ListedRow, GraphError> {
         let fingerprint = super::paging::fingerprint(text);
         let known = id
-            .filter(|id| !recheck.contains(*id) && !stale.contains(*id))
             .and_then(|id| self.known.get_key_value(id))
-            .filter(|(_, k)| {
-                k.row == Some(fingerprint)
-                    && k.waba.subscribed_apps.is_some()
-                    && k.waba.solutions.is_some()
-            });
+            .filter(|(_, k)| k.row == Some(fingerprint));
         if let Some((id, k)) = known {
-            return Ok(ListedRow::Known(id.clone(), k.waba.clone()));
+            let (id, waba) = (id.clone(), k.waba.clone());
+            // The same text: the same WABA, whose edges may be due all the same.
+            return Ok(if edges_due(&id, &waba, recheck, stale) {
+                ListedRow::Due(id, waba, fingerprint)
+            } else {
+                ListedRow::Known(id, waba, fingerprint)
+            });
         }
         // The page was read as JSON, so each row is.
         let mut item: Value = serde_json::from_str(text).map_err(|e| {
@@ -500,6 +647,8 @@ struct Round {
     slots: Vec<Slot>,
     /// Listed WABAs waiting for their edges.
     queue: Vec<Queued>,
+    /// Batches waiting for a place among the `concurrency` in flight.
+    waiting: VecDeque<Vec<Queued>>,
     batches: JoinSet<EdgesRead>,
     /// Completed since the last `on_page`.
     fresh: Vec<Arc<Waba>>,
@@ -519,13 +668,76 @@ type Queued = (usize, WabaNode, Option<Fingerprint>);
 type EdgesRead = (Vec<Queued>, HashMap<String, Extras>);
 
 impl Round {
+    /// A page read as text: each row recognised or decoded and put in its slot. The
+    /// fingerprint of each row's text when the row's WABA is read from it alone.
+    async fn take_text(
+        &mut self,
+        text: &str,
+        rows: &[RowAt],
+        memory: &mut BookMemory,
+        recheck: &QuickSet<Arc<str>>,
+        stale: &HashSet<String>,
+    ) -> Result<Vec<Option<Fingerprint>>, GraphError> {
+        let client = self.client.clone();
+        let listed: Vec<ListedRow> = rows
+            .iter()
+            .map(|row| memory.recognise(&client, row.text(text), row.id(text), recheck, stale))
+            .collect::<Result<_, _>>()?;
+        let taken: Vec<Taken> = if !listed.iter().any(|r| matches!(r, ListedRow::New(..))) {
+            // The steady page: nothing to decode or read, so no futures either.
+            listed
+                .into_iter()
+                .filter_map(|r| match r {
+                    ListedRow::Known(id, waba, print) => Some(Taken::Known(id, waba, print)),
+                    ListedRow::Due(id, waba, print) => Some(Taken::Due(id, waba, print)),
+                    ListedRow::New(..) => None,
+                })
+                .collect()
+        } else {
+            futures::stream::iter(listed)
+                .map(|row| row.take(&client))
+                .buffered(self.concurrency)
+                .try_collect()
+                .await?
+        };
+        let mut prints = Vec::with_capacity(taken.len());
+        for row in taken {
+            match row {
+                Taken::Known(id, waba, print) => {
+                    self.slots.push((Some(id), Some(waba)));
+                    prints.push(Some(print));
+                }
+                Taken::Due(id, waba, print) => {
+                    self.take_due(id, &waba, print, memory);
+                    prints.push(Some(print));
+                }
+                Taken::Decoded(node, print) => {
+                    self.decoded += 1;
+                    self.take_node(*node, print, memory, recheck, stale);
+                    prints.push(print);
+                }
+            }
+        }
+        Ok(prints)
+    }
+
+    /// A remembered WABA whose edges are due: queued for them as it is (not decoded again).
+    fn take_due(&mut self, id: Arc<str>, waba: &Waba, print: Fingerprint, memory: &mut BookMemory) {
+        let slot = self.slots.len();
+        self.slots.push((Some(id), None));
+        self.queue.push((slot, waba.node.clone(), Some(print)));
+        if self.queue.len() >= WABAS_PER_BATCH {
+            self.dispatch(memory);
+        }
+    }
+
     /// A listed row: kept as known when nothing says its edges changed, else queued for them.
-    async fn take_node(
+    fn take_node(
         &mut self,
         node: WabaNode,
         fingerprint: Option<Fingerprint>,
         memory: &mut BookMemory,
-        recheck: &HashSet<Arc<str>>,
+        recheck: &QuickSet<Arc<str>>,
         stale: &HashSet<String>,
     ) {
         let slot = self.slots.len();
@@ -569,44 +781,47 @@ impl Round {
         self.slots.push((Some(id), None));
         self.queue.push((slot, node, fingerprint));
         if self.queue.len() >= WABAS_PER_BATCH {
-            self.dispatch(memory).await;
+            self.dispatch(memory);
         }
     }
 
-    /// Send the queued WABAs' edges as one batch, waiting first for a free place.
-    async fn dispatch(&mut self, memory: &mut BookMemory) {
-        if self.queue.is_empty() {
-            return;
+    /// The queued WABAs' edges become one batch, sent when a place is free.
+    fn dispatch(&mut self, memory: &mut BookMemory) {
+        if !self.queue.is_empty() {
+            self.waiting.push_back(std::mem::take(&mut self.queue));
         }
-        while self.batches.len() >= self.concurrency {
-            match self.batches.join_next().await {
-                Some(Ok(done)) => self.complete(done, memory),
-                Some(Err(_)) | None => break,
+        self.pump(memory);
+    }
+
+    /// Send waiting batches while fewer than `concurrency` are in flight.
+    fn pump(&mut self, memory: &mut BookMemory) {
+        while self.batches.len() < self.concurrency
+            && let Some(queued) = self.waiting.pop_front()
+        {
+            if let Some(e) = &self.halted {
+                // Throttled or a dead token: more calls would only extend the block.
+                let out = queued
+                    .iter()
+                    .map(|(_, n, _)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
+                    .collect();
+                self.complete((queued, out), memory);
+                continue;
             }
+            let client = self.client.clone();
+            self.batches.spawn(async move {
+                let ids: Vec<String> = queued.iter().map(|(_, n, _)| n.id.to_string()).collect();
+                let out = read_extras(&client, &ids).await;
+                (queued, out)
+            });
         }
-        let queued = std::mem::take(&mut self.queue);
-        if let Some(e) = &self.halted {
-            // Throttled or a dead token: more calls would only extend the block.
-            let out = queued
-                .iter()
-                .map(|(_, n, _)| (n.id.to_string(), (Err(e.clone()), Err(e.clone()))))
-                .collect();
-            self.complete((queued, out), memory);
-            return;
-        }
-        let client = self.client.clone();
-        self.batches.spawn(async move {
-            let ids: Vec<String> = queued.iter().map(|(_, n, _)| n.id.to_string()).collect();
-            let out = read_extras(&client, &ids).await;
-            (queued, out)
-        });
     }
 
-    /// Take in the batches that have finished, without waiting.
+    /// Take in the batches that have finished, without waiting, and send waiting ones.
     fn collect_finished(&mut self, memory: &mut BookMemory) {
         while let Some(Ok(done)) = self.batches.try_join_next() {
             self.complete(done, memory);
         }
+        self.pump(memory);
     }
 
     /// WABAs with their edges read: what failed keeps what was known before.
@@ -677,7 +892,7 @@ impl Round {
     }
 
     /// After the list: re-reads replace the WABAs they name, named WABAs get their edges read.
-    async fn take_late(
+    fn take_late(
         &mut self,
         memory: &mut BookMemory,
         learned: Vec<Arc<Waba>>,
@@ -704,7 +919,7 @@ impl Round {
                 let row = memory.known.get(&id).and_then(|k| k.row);
                 self.queue.push((slot, w.node.clone(), row));
                 if self.queue.len() >= WABAS_PER_BATCH {
-                    self.dispatch(memory).await;
+                    self.dispatch(memory);
                 }
             }
         }
@@ -712,11 +927,15 @@ impl Round {
 
     /// Send what is queued and wait for every batch.
     async fn flush(&mut self, memory: &mut BookMemory) {
-        self.dispatch(memory).await;
-        while let Some(done) = self.batches.join_next().await {
-            if let Ok(done) = done {
-                self.complete(done, memory);
+        self.dispatch(memory);
+        loop {
+            match self.batches.join_next().await {
+                Some(Ok(done)) => self.complete(done, memory),
+                Some(Err(_)) => {}
+                None if self.waiting.is_empty() => break,
+                None => {}
             }
+            self.pump(memory);
         }
     }
 
@@ -728,21 +947,35 @@ impl Round {
         order.clear();
         order.reserve(self.slots.len());
         let mut wabas = Vec::with_capacity(self.slots.len());
+        let round = memory.rounds;
+        // Every slot with a plain id and a WABA has its id in the memory, and the list's ids
+        // are distinct (the walk drops repeats): as many slots as known WABAs means every
+        // known WABA was listed. Then nothing is forgotten, and one pass over the memory
+        // marks them instead of a look-up per WABA.
+        let all_listed = self.slots.len() == memory.known.len()
+            && self
+                .slots
+                .iter()
+                .all(|(id, waba)| id.is_some() && waba.is_some());
+        if all_listed {
+            memory.known.values_mut().for_each(|k| k.listed = round);
+        }
         for (id, waba) in self.slots {
             let waba = waba.unwrap_or_else(|| {
                 // Only a batch task that panicked leaves a slot empty.
                 Arc::new(Waba::default())
             });
             if let Some(id) = id {
-                if let Some(k) = memory.known.get_mut(&id) {
-                    k.listed = memory.rounds;
+                if !all_listed && let Some(k) = memory.known.get_mut(&id) {
+                    k.listed = round;
                 }
                 order.push(id);
             }
             wabas.push(waba);
         }
-        let round = memory.rounds;
-        memory.known.retain(|_, k| k.listed == round);
+        if !all_listed {
+            memory.known.retain(|_, k| k.listed == round);
+        }
         memory.last_total = Some(wabas.len());
         memory.order = order;
         memory.cursor %= memory.order.len().max(1);
@@ -1030,7 +1263,7 @@ mod tests {
             order: ["1", "2", "3", "4", "5"].map(Arc::from).to_vec(),
             ..BookMemory::default()
         };
-        let ids = |s: HashSet<Arc<str>>| {
+        let ids = |s: QuickSet<Arc<str>>| {
             let mut v: Vec<String> = s.iter().map(|x| x.to_string()).collect();
             v.sort();
             v

@@ -554,17 +554,23 @@ async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_
 }
 
 #[tokio::test]
-async fn a_waba_due_for_its_edges_is_decoded_and_kept_when_they_are_the_same() {
+async fn a_waba_due_for_its_edges_has_them_read_and_is_kept_when_they_are_the_same() {
     let (h, c) = start().await;
     let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
     let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
-    // The re-check slice and a webhook's hint: decoded with their edges read, and (nothing
-    // having changed) still the very same values.
+    // The re-check slice and a webhook's hint: their edges read, and (nothing having
+    // changed) still the very same values. Their rows' text is the same, so they are not
+    // decoded again: the remembered WABA is sent for its edges as it is.
     // (Past the first ten, which the re-check slice takes.)
     inbox.stale([first.wabas[200].id().to_string()]);
+    let before = h.requests().len();
     let (second, _, updates) = round(&h, &c, &mut memory, &inbox, 10).await;
     assert_eq!(second.extras_read, 11);
-    assert_eq!(second.decoded, 11);
+    assert_eq!(second.decoded, 0);
+    assert!(
+        list_statuses(&h, before).iter().all(|s| *s == 304),
+        "nor are their pages sent again"
+    );
     assert!(handed_on(&updates).is_empty());
     for (a, b) in first.wabas.iter().zip(&second.wabas) {
         assert!(Arc::ptr_eq(a, b), "{}", a.id());
@@ -663,4 +669,194 @@ async fn a_token_echoed_as_unicode_escapes_in_the_list_never_reaches_a_waba() {
         let text = format!("{:?}", r.wabas);
         assert!(!text.contains(&h.token()));
     }
+}
+
+// ---- list pages asked for again with their ETag, read ahead of the round ----
+
+/// The statuses of the list's GETs since request `from`.
+fn list_statuses(h: &SimHandle, from: usize) -> Vec<u16> {
+    h.requests()[from..]
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.ends_with("/client_whatsapp_business_accounts"))
+        .map(|q| q.status)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_not_modified_is_the_very_same_rows_and_a_changed_one_is_read_again() {
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let pages = sim::DEMO_WABA_COUNT.div_ceil(100);
+
+    let before = h.requests().len();
+    let (second, batches, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        list_statuses(&h, before),
+        vec![304; pages],
+        "one request a page, as before, each not modified"
+    );
+    assert_eq!((batches, second.decoded), (0, 0));
+    assert!(handed_on(&updates).is_empty());
+    assert_eq!(second.wabas.len(), first.wabas.len());
+    for (a, b) in first.wabas.iter().zip(&second.wabas) {
+        assert!(Arc::ptr_eq(a, b), "{} is the remembered value", a.id());
+    }
+
+    // A WABA changes: its page alone is sent and decoded; the round shows the change.
+    let changed = first
+        .wabas
+        .iter()
+        .enumerate()
+        .find(|(k, w)| *k >= 100 && w.node.malformed.is_none())
+        .map(|(_, w)| w.id().to_string())
+        .unwrap();
+    let restricted = reqwest::Client::new()
+        .post(format!(
+            "{}/__sim/restrict_waba?waba_id={changed}",
+            h.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restricted.status().as_u16(), 200);
+    let before = h.requests().len();
+    let (third, batches, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let sent_whole = list_statuses(&h, before)
+        .iter()
+        .filter(|s| **s == 200)
+        .count();
+    assert_eq!(sent_whole, 1, "the changed page alone");
+    assert_eq!(third.decoded, 1);
+    assert_eq!((third.extras_read, batches), (1, 1));
+    assert_eq!(handed_on(&updates), std::slice::from_ref(&changed));
+    assert_ne!(find(&third, &changed), find(&second, &changed));
+    let same = second
+        .wabas
+        .iter()
+        .zip(&third.wabas)
+        .filter(|(a, b)| Arc::ptr_eq(a, b))
+        .count();
+    assert_eq!(same, second.wabas.len() - 1);
+
+    // And steady again: every page a 304.
+    let before = h.requests().len();
+    let (fourth, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(list_statuses(&h, before), vec![304; pages]);
+    assert!(Arc::ptr_eq(find(&third, &changed), find(&fourth, &changed)));
+}
+
+#[tokio::test]
+async fn a_server_without_etags_is_read_as_before() {
+    let (h, c) = start().await;
+    h.set_etags(false);
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (first, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let before = h.requests().len();
+    let (second, batches, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let statuses = list_statuses(&h, before);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses.len(), sim::DEMO_WABA_COUNT.div_ceil(100));
+    assert_eq!(
+        (batches, second.decoded),
+        (0, 0),
+        "recognised by their text"
+    );
+    for (a, b) in first.wabas.iter().zip(&second.wabas) {
+        assert!(Arc::ptr_eq(a, b), "{}", a.id());
+    }
+}
+
+#[tokio::test]
+async fn a_not_modified_answer_for_a_page_not_remembered_is_asked_for_again() {
+    use graph_sim::{Fault, FaultAction};
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (plain, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    // Nothing remembered: a confused cache answers the second page with a 304.
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    h.set_faults(vec![
+        Fault::new(FaultAction::NotModified)
+            .get("*/client_whatsapp_business_accounts")
+            .query("after=")
+            .times(1),
+    ]);
+    let before = h.requests().len();
+    let (r, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(
+        list_statuses(&h, before)[..3],
+        [200, 304, 200],
+        "the page is asked for again, without a tag"
+    );
+    let ids = |r: &RoundResult| {
+        r.wabas
+            .iter()
+            .map(|w| w.id().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&r), ids(&plain), "the whole list, in order");
+}
+
+#[tokio::test]
+async fn the_list_read_ahead_keeps_meta_s_order_stops_at_the_end_and_fails_at_page_k() {
+    use graph_sim::{Fault, FaultAction};
+    let (h, c) = start().await;
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    let (plain, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    let ids = |r: &RoundResult| {
+        r.wabas
+            .iter()
+            .map(|w| w.id().to_string())
+            .collect::<Vec<_>>()
+    };
+    let pages = sim::DEMO_WABA_COUNT.div_ceil(100);
+
+    // A slow second page (its answer comes after the batches of the first): the same order.
+    let (mut memory, inbox) = (BookMemory::default(), WabaInbox::default());
+    h.set_faults(vec![
+        Fault::new(FaultAction::Delay { ms: 300 })
+            .get("*/client_whatsapp_business_accounts")
+            .query("after=")
+            .times(1),
+    ]);
+    let before = h.requests().len();
+    let (slow, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(ids(&slow), ids(&plain));
+    assert_eq!(
+        list_statuses(&h, before).len(),
+        pages,
+        "no page asked for past the last"
+    );
+
+    // The third page fails: the round says so, and no later page is asked for.
+    h.set_faults(vec![
+        Fault::new(FaultAction::Permission { code: 200 })
+            .get("*/client_whatsapp_business_accounts")
+            .query("after=")
+            .nth(2),
+    ]);
+    let before = h.requests().len();
+    let failed = wabas::refresh_round(
+        &c,
+        &h.business_id(),
+        None,
+        &mut memory,
+        &inbox,
+        ReadStamp::issue().0,
+        &RoundOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        failed.kind,
+        partnerdeck::graph::error::ErrorKind::Permission
+    );
+    let statuses = list_statuses(&h, before);
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(statuses[2], 403);
+    // What was known stays: the next round is whole.
+    h.set_faults(vec![]);
+    let (again, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
+    assert_eq!(ids(&again), ids(&plain));
 }

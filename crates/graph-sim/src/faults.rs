@@ -216,6 +216,9 @@ pub enum FaultAction {
         index: usize,
         row: Value,
     },
+    /// `304 Not Modified` with no body, whatever the request's `If-None-Match` (a confused
+    /// cache on the way); nothing is done.
+    NotModified,
 }
 
 /// Where [`FaultAction::EchoToken`] puts the token.
@@ -634,6 +637,7 @@ impl Fired {
             };
         Some(match &self.action {
             A::Reset => (0, Value::Null),
+            A::NotModified => (304, Value::Null),
             A::Transient { status, code } => env(
                 *status,
                 OAUTH,

@@ -383,6 +383,14 @@ impl SimHandle {
         self.shared.world().clone()
     }
 
+    /// Whether successful GETs carry an `ETag` and honour `If-None-Match` (on by default);
+    /// off, the simulator is a server that never sends one.
+    pub fn set_etags(&self, on: bool) {
+        self.shared
+            .etags
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Replace the active faults (an empty list switches fault injection off).
     pub fn set_faults(&self, faults: Vec<Fault>) {
         self.shared.faults.replace(faults);
@@ -477,6 +485,7 @@ pub async fn start(mut world: World, opts: SimOptions) -> Result<SimHandle, SimE
         addr,
         faults: faults::Faults::new(opts_faults),
         webhooks: Mutex::new(None),
+        etags: std::sync::atomic::AtomicBool::new(true),
     });
     if let Some(w) = opts.webhooks.clone() {
         webhooks::enable(&shared, w);
@@ -957,6 +966,74 @@ mod tests {
                 "missing {line:?} in\n{banner}"
             );
         }
+        h.shutdown().await;
+    }
+
+    /// A list page asked for again with its `ETag` is `304 Not Modified` with no body; a
+    /// changed page has a new tag; a confused cache's 304 comes from a fault.
+    #[tokio::test]
+    async fn a_list_page_asked_for_again_with_its_etag_is_not_modified() {
+        let h = start(World::demo(), SimOptions::default()).await.unwrap();
+        let http = reqwest::Client::new();
+        let url = format!(
+            "{}/v25.0/{DEMO_BUSINESS_ID}/client_whatsapp_business_accounts?fields=id,name,health_status&limit=100",
+            h.base_url()
+        );
+        let get = |tag: Option<String>| {
+            let mut req = http.get(&url).bearer_auth(DEMO_TOKEN);
+            if let Some(t) = tag {
+                req = req.header("if-none-match", t);
+            }
+            req.send()
+        };
+        let first = get(None).await.unwrap();
+        assert_eq!(first.status().as_u16(), 200);
+        let tag = first.headers()["etag"].to_str().unwrap().to_string();
+        assert!(tag.starts_with('"') && tag.ends_with('"'), "{tag}");
+        let body = first.text().await.unwrap();
+        assert!(body.contains("\"data\""));
+
+        let again = get(Some(tag.clone())).await.unwrap();
+        assert_eq!(again.status().as_u16(), 304);
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
+        assert!(again.bytes().await.unwrap().is_empty(), "no body");
+        let other = get(Some("\"something-else\"".into())).await.unwrap();
+        assert_eq!(other.status().as_u16(), 200, "another tag: the page");
+        assert_eq!(h.requests().last().unwrap().status, 200);
+
+        // A WABA on the page changes: the page has another tag and is sent whole.
+        let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let waba = page["data"][0]["id"].as_str().unwrap().to_string();
+        let restricted = http
+            .post(format!(
+                "{}/__sim/restrict_waba?waba_id={waba}",
+                h.base_url()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(restricted.status().as_u16(), 200);
+        let changed = get(Some(tag.clone())).await.unwrap();
+        assert_eq!(changed.status().as_u16(), 200);
+        assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
+        assert_ne!(changed.text().await.unwrap(), body);
+
+        // The 304s are recorded as such.
+        let statuses: Vec<u16> = h.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, 304, 200, 200]);
+
+        // A fault answers 304 whatever was asked, and nothing else.
+        h.set_faults(vec![Fault::new(FaultAction::NotModified).times(1)]);
+        let faulted = get(None).await.unwrap();
+        assert_eq!(faulted.status().as_u16(), 304);
+        assert!(faulted.bytes().await.unwrap().is_empty());
+        assert_eq!(get(None).await.unwrap().status().as_u16(), 200);
+
+        // Switched off: a server that sends no tag and ignores one.
+        h.set_etags(false);
+        let plain = get(Some(tag)).await.unwrap();
+        assert_eq!(plain.status().as_u16(), 200);
+        assert!(plain.headers().get("etag").is_none());
         h.shutdown().await;
     }
 

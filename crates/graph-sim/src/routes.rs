@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     /// Where webhook deliveries go, when configured.
     pub webhooks: Mutex<Option<super::webhooks::Pusher>>,
+    /// Whether successful GETs carry an `ETag` (and honour `If-None-Match`).
+    pub etags: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -209,6 +211,20 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         fired.as_ref().map(|f| &f.action),
         Some(faults::FaultAction::Reset | faults::FaultAction::CommitThenDrop)
     );
+    let text = body.to_string();
+    // A successful GET carries an `ETag` (a hash of its body), and one asked for again with
+    // that tag in `If-None-Match` is answered `304 Not Modified` without a body. (Graph's
+    // answers carry ETags; that it honours them on list edges is inferred, not documented.)
+    let etag = (fired.is_none()
+        && status == 200
+        && call.method == Method::GET
+        && !is_bsp
+        && shared.etags.load(std::sync::atomic::Ordering::Relaxed))
+    .then(|| etag_of(&text));
+    let not_modified = status == 304
+        || etag
+            .as_deref()
+            .is_some_and(|tag| if_none_match(&headers, tag));
     tracing::debug!(
         method = %call.method,
         path = %path,
@@ -231,12 +247,25 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             },
             query: redact_query(&raw_query),
             // 0: no answer reached the client.
-            status: if cut { 0 } else { status },
+            status: if cut {
+                0
+            } else if not_modified {
+                304
+            } else {
+                status
+            },
             fault: fired.as_ref().map(|f| f.id),
         });
     }
     let version = (!is_bsp).then_some(version);
-    let mut resp = json_response(status.max(200), &body, &trace, version.as_deref());
+    let mut resp = if not_modified {
+        empty_response(StatusCode::NOT_MODIFIED, &trace, version.as_deref())
+    } else {
+        json_response(status.max(200), text, &trace, version.as_deref())
+    };
+    if let Some(Ok(v)) = etag.as_deref().map(HeaderValue::from_str) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
     let business = shared.world().our_business_id().to_string();
     faults::add_usage_headers(&shared.faults, &mut resp, fired.as_ref(), &business);
     if status == 401 && !is_bsp {
@@ -276,8 +305,38 @@ fn fault_ctx<'a>(call: &'a Call, raw_body: &'a str) -> RequestCtx<'a> {
     }
 }
 
-fn json_response(status: u16, body: &Value, trace: &str, version: Option<&str>) -> Response {
-    let mut resp = Response::new(Body::from(body.to_string()));
+/// A strong entity tag of an answer's text: 128 bits of XXH3 of it.
+fn etag_of(text: &str) -> String {
+    format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+}
+
+/// Whether the request's `If-None-Match` names `etag` (or is `*`).
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+/// An answer without a body (`304 Not Modified`), with the usual headers.
+fn empty_response(status: StatusCode, trace: &str, version: Option<&str>) -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(trace) {
+        h.insert("x-fb-trace-id", v);
+    }
+    if let Some(Ok(v)) = version.map(HeaderValue::from_str) {
+        h.insert("facebook-api-version", v);
+    }
+    resp
+}
+
+fn json_response(status: u16, text: String, trace: &str, version: Option<&str>) -> Response {
+    let mut resp = Response::new(Body::from(text));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     h.insert(
@@ -300,7 +359,7 @@ fn control(shared: &Shared, method: &Method, path: &str) -> Response {
     match (method, path) {
         (&Method::GET, "/__sim/requests") => {
             let log = shared.log().clone();
-            json_response(200, &json!(log), &trace, None)
+            json_response(200, json!(log).to_string(), &trace, None)
         }
         _ => {
             let e = GraphError::new(
@@ -309,7 +368,7 @@ fn control(shared: &Shared, method: &Method, path: &str) -> Response {
                 100,
                 format!("Unknown simulator control endpoint {method} {path}"),
             );
-            json_response(404, &e.envelope(&trace), &trace, None)
+            json_response(404, e.envelope(&trace).to_string(), &trace, None)
         }
     }
 }
