@@ -77,8 +77,8 @@ fn per(bytes: usize, n: usize) -> f64 {
     bytes as f64 / n as f64
 }
 
-/// One round against the simulator: the book, the poller's memory, and the bytes each costs.
-fn read_book(n: usize) -> (Vec<Arc<Waba>>, BookMemory, usize, usize) {
+/// A runtime, the simulator serving the demo world with `n` WABAs, and a client of it.
+fn simulator_world(n: usize) -> (tokio::runtime::Runtime, sim::SimHandle, GraphClient) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -91,6 +91,12 @@ fn read_book(n: usize) -> (Vec<Arc<Waba>>, BookMemory, usize, usize) {
         .expect("simulator starts");
     let client = GraphClient::new(ClientConfig::new(sim.base_url(), Token::new(sim.token())))
         .expect("client");
+    (rt, sim, client)
+}
+
+/// One round against the simulator: the book, the poller's memory, and the bytes each costs.
+fn read_book(n: usize) -> (Vec<Arc<Waba>>, BookMemory, usize, usize) {
+    let (rt, sim, client) = simulator_world(n);
     let mut memory = BookMemory::default();
     let before = live();
     PEAK.store(before, Ordering::Relaxed);
@@ -288,18 +294,7 @@ fn main() {
 /// Our credit lines with every allocation, read from the simulator's world of `n` WABAs (the
 /// world `read_book` reads), and the bytes they hold.
 fn read_lines(n: usize) -> (Vec<CreditLineData>, usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let hand_written = World::demo_with_generated_wabas(0).wabas.len();
-    let world = World::demo_with_generated_wabas(n.saturating_sub(hand_written));
-    let sim = rt
-        .block_on(sim::start(world, SimOptions::default()))
-        .expect("simulator starts");
-    let client = GraphClient::new(ClientConfig::new(sim.base_url(), Token::new(sim.token())))
-        .expect("client");
+    let (rt, sim, client) = simulator_world(n);
     let before = live();
     let lines = rt
         .block_on(partnerdeck::graph::credit::refresh(
