@@ -307,3 +307,23 @@ fn credit_join_rebuild(bencher: divan::Bencher, n: usize) {
         join
     });
 }
+
+/// A steady round's complete list arriving (`WabasLoaded` with the very WABAs shown, as a
+/// round of unchanged pages hands on) and the frame after it: the WABAs pane only moves its
+/// read stamps, the credit join looks each WABA up.
+#[divan::bench(args = SIZES, sample_count = 20, sample_size = 1)]
+fn steady_round_arrives(bencher: divan::Bencher, n: usize) {
+    let mut c = Console::new(n);
+    let wabas: Vec<Arc<Waba>> = book(n).into_iter().map(Arc::new).collect();
+    let at = Utc.timestamp_opt(1_795_000_030, 0).unwrap();
+    let arrive = |wabas: &[Arc<Waba>]| Msg::WabasLoaded {
+        at,
+        started: ReadStamp::issue(),
+        result: Ok(WabaList {
+            wabas: wabas.to_vec(),
+            extras_failed: None,
+        }),
+    };
+    c.press(arrive(&wabas));
+    bencher.bench_local(|| c.press(arrive(&wabas)));
+}

@@ -1220,6 +1220,21 @@ impl WabasPane {
             return;
         }
         let keep = self.selected_id();
+        // A steady round hands on the very same WABAs in the same order (unchanged pages are
+        // the remembered values): only the read stamps move, nothing is derived again.
+        let unchanged = list.wabas.len() == self.rows.len()
+            && self
+                .rows
+                .iter()
+                .zip(&list.wabas)
+                .all(|(r, w)| Arc::ptr_eq(&r.waba, w));
+        if unchanged {
+            for r in &mut self.rows {
+                r.read = r.read.max(started);
+            }
+            self.list_arrived(list.extras_failed, started, keep);
+            return;
+        }
         let old_rows = std::mem::take(&mut self.rows);
         let mut old_search = std::mem::take(&mut self.search);
         // Kept rows are copied with their label line: the table goes on.
@@ -1299,11 +1314,22 @@ impl WabasPane {
             changes.retain(|id, _| self.position(id).is_some());
         }
         self.changes = changes;
+        self.list_arrived(list.extras_failed, started, keep);
+    }
+
+    /// What a complete list settles, changed or not: it is the list shown now, loading is
+    /// over, and the selection stays on its WABA.
+    fn list_arrived(
+        &mut self,
+        extras_failed: Option<(usize, Failure)>,
+        started: ReadStamp,
+        keep: Option<String>,
+    ) {
         self.list_read = started;
         if self.loading.is_some_and(|l| l.started <= started) {
             self.loading = None;
         }
-        self.extras_failed = list.extras_failed;
+        self.extras_failed = extras_failed;
         self.loaded = true;
         self.complete_once = true;
         self.select_id(keep.as_deref());
@@ -1914,6 +1940,69 @@ mod tests {
         p.filter = Input::new("nothing like it".into());
         assert!(p.visible().is_empty());
         assert!(p.selected_row().is_none());
+    }
+
+    #[test]
+    fn the_same_list_again_moves_only_the_read_stamps() {
+        let mut p = pane();
+        p.lane = WabaLane::All;
+        p.move_to(2);
+        let shown: Vec<Arc<Waba>> = p.rows.iter().map(|r| r.waba.clone()).collect();
+        let selected = p.selected_id();
+        let search_at = p.search.bytes.as_ptr();
+        let later = ReadStamp::issue();
+        let same = WabaList {
+            wabas: shown.clone(),
+            extras_failed: None,
+        };
+        p.set_items(same, later);
+        // The very same rows, derived nothing again, each as of the later read.
+        assert!(
+            p.rows
+                .iter()
+                .zip(&shown)
+                .all(|(r, w)| Arc::ptr_eq(&r.waba, w))
+        );
+        assert_eq!(
+            p.search.bytes.as_ptr(),
+            search_at,
+            "the search text was not written again"
+        );
+        assert!(shown.iter().all(|w| p.as_of(w.id()) == Some(later)));
+        assert_eq!(p.selected_id(), selected);
+        assert_eq!(p.list_read, later);
+        // It equals what the whole derivation gives for equal values in new allocations.
+        let mut fresh = pane();
+        fresh.lane = WabaLane::All;
+        let copies: Vec<Arc<Waba>> = shown.iter().map(|w| Arc::new((**w).clone())).collect();
+        fresh.set_items(
+            WabaList {
+                wabas: copies,
+                extras_failed: None,
+            },
+            later,
+        );
+        for lane in WabaLane::ALL {
+            assert_eq!(p.lane_count(lane), fresh.lane_count(lane), "{lane:?}");
+        }
+        assert_eq!(ids(&p), ids(&fresh));
+        for needle in ["alp", "30", "blocked"] {
+            p.filter = Input::new(needle.into());
+            fresh.filter = Input::new(needle.into());
+            assert_eq!(ids(&p), ids(&fresh), "{needle}");
+        }
+        // A list in another order is not the same list: derived again.
+        let mut reversed = shown.clone();
+        reversed.reverse();
+        p.filter = Input::new(String::new());
+        p.set_items(
+            WabaList {
+                wabas: reversed,
+                extras_failed: None,
+            },
+            ReadStamp::issue(),
+        );
+        assert_eq!(ids(&p).len(), shown.len());
     }
 
     #[test]
