@@ -163,6 +163,20 @@ fn report(n: usize, book_bytes: usize, pane: usize, parts: PaneMemory, peak: Opt
     );
 }
 
+/// An empty console model on a 120x40 screen.
+fn model_at_120x40() -> Model {
+    let mut model = Model::new(sim::DEMO_APP_ID, "v25.0");
+    update(
+        &mut model,
+        Msg::Resize {
+            width: 120,
+            height: 40,
+            list_rows: partnerdeck::ui::list_rows(40),
+        },
+    );
+    model
+}
+
 /// What the rest of the console's model holds per WABA: a whole `Model` takes the list, then
 /// each pane is drawn once (what drawing it derives stays cached), and the bytes each step
 /// added are reported, less the WABAs pane's own (counted above).
@@ -179,15 +193,7 @@ fn model_bytes(book: &[Arc<Waba>]) {
         wabas: book.to_vec(),
         extras_failed: None,
     };
-    let mut model = Model::new(sim::DEMO_APP_ID, "v25.0");
-    update(
-        &mut model,
-        Msg::Resize {
-            width: 120,
-            height: 40,
-            list_rows: partnerdeck::ui::list_rows(40),
-        },
-    );
+    let mut model = model_at_120x40();
     let _ = update(
         &mut model,
         Msg::WabasLoaded {
@@ -318,15 +324,7 @@ fn credit_lane_bytes(book: &[Arc<Waba>], lines: Vec<CreditLineData>) -> [usize; 
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))
         .expect("a test terminal");
     let theme = partnerdeck::ui::Theme::monochrome();
-    let mut model = Model::new(sim::DEMO_APP_ID, "v25.0");
-    update(
-        &mut model,
-        Msg::Resize {
-            width: 120,
-            height: 40,
-            list_rows: partnerdeck::ui::list_rows(40),
-        },
-    );
+    let mut model = model_at_120x40();
     for msg in [
         Msg::WabasLoaded {
             at,

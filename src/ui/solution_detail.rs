@@ -38,17 +38,16 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, theme: &Theme) {
             ),
         ),
     ];
-    let mut lines: Vec<Line> = vec![Line::default()];
+    let mut lines: Vec<Line> = vec![];
     for (label, value) in pairs {
         let width = label.chars().count() + unicode_width::UnicodeWidthStr::width(value.as_str());
-        let line = lines.last_mut().expect("one line at least");
-        if line.width() > 0 && line.width() + 2 + width > usize::from(inner.width) {
-            lines.push(Line::default());
+        match lines.last_mut() {
+            Some(line) if line.width() + 2 + width <= usize::from(inner.width) => {
+                line.push_span(Span::raw("  "));
+            }
+            _ => lines.push(Line::default()),
         }
-        let line = lines.last_mut().expect("one line at least");
-        if line.width() > 0 {
-            line.push_span(Span::raw("  "));
-        }
+        let line = lines.last_mut().expect("a line was just pushed or kept");
         line.push_span(Span::styled(label, theme.dim));
         line.push_span(Span::raw(value));
     }
