@@ -17,7 +17,7 @@ use crate::app::wabas::WabasPane;
 use crate::domain::funding::{
     CheckSummary, FundingJoin, NotFunded, Unfunded, UnfundedOrder, Verification, our_credentials,
 };
-use crate::graph::credit_model::{AllocationConfig, CreditLineData};
+use crate::graph::credit_model::{AllocationConfig, CreditLine, CreditLineData};
 use crate::graph::waba_model::Waba;
 
 use crate::app::keymap::{Command, key_label};
@@ -604,6 +604,44 @@ impl CreditLinesPane {
             self.lines = lines;
             self.version += 1;
         }
+        self.loaded = true;
+    }
+
+    /// Counts changes to the lines and allocations held (what the join is derived from).
+    pub fn lines_version(&self) -> u64 {
+        self.version
+    }
+
+    /// Take in lines read by a read that started at `started` and found every allocation
+    /// page as the last read had it: each line held is replaced by the line as read now and
+    /// keeps its allocations (those re-read after an action included); a line no longer read
+    /// goes. The join is derived again only when a line changed.
+    pub fn set_lines_keeping_allocations(&mut self, lines: Vec<CreditLine>, started: ReadStamp) {
+        if started < self.list_read {
+            return;
+        }
+        let mut held: HashMap<String, Vec<AllocationConfig>> = HashMap::new();
+        let mut changed = lines.len() != self.lines.len();
+        for (held_line, line) in self.lines.iter().zip(&lines) {
+            changed |= held_line.line != *line;
+        }
+        if changed {
+            held = std::mem::take(&mut self.lines)
+                .into_iter()
+                .map(|l| (l.line.id, l.allocations))
+                .collect();
+            self.lines = lines
+                .into_iter()
+                .map(|line| CreditLineData {
+                    allocations: held.remove(&line.id).unwrap_or_default(),
+                    line,
+                })
+                .collect();
+            self.version += 1;
+        }
+        drop(held);
+        self.newer.retain(|_, n| *n > started);
+        self.list_read = started;
         self.loaded = true;
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::solution::Solution;
-use crate::graph::credit_model::CreditLineData;
+use crate::graph::credit_model::{CreditLine, CreditLineData};
 use crate::graph::model::SolutionNode;
 use crate::graph::waba_model::{Pin, Waba};
 use crate::store::StoredEvent;
@@ -82,6 +82,15 @@ pub enum Msg {
         /// When the read started.
         started: ReadStamp,
         result: Result<Vec<CreditLineData>, Failure>,
+    },
+    /// A refresh of our credit lines found the same lines, and Meta said none of their
+    /// allocations was modified since the last refresh: the lines as read now, their
+    /// allocations as held.
+    CreditAllocationsUnchanged {
+        at: DateTime<Utc>,
+        /// When the read started.
+        started: ReadStamp,
+        lines: Vec<CreditLine>,
     },
     /// The detail of one solution (permissions, apps) arrived.
     DetailLoaded {

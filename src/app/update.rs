@@ -9,11 +9,12 @@ use tui_input::{Input, InputRequest};
 
 use crate::app::keymap::{self, Command};
 use crate::app::model::{InFlight, Model, Overlay, Pane};
-use crate::app::msg::{ActionOutcome, ActionResult, Effect, LocalEvent, Msg, Scope};
+use crate::app::msg::{ActionOutcome, ActionResult, Effect, LocalEvent, Msg, ReadStamp, Scope};
 use crate::app::solutions::Detail;
 use crate::app::wabas::Change;
 use crate::app::{credit_lines, events, pipeline, solutions, wabas};
 use crate::domain::solution::SolutionState;
+use crate::graph::credit_model::CreditLineData;
 use crate::graph::waba_model::Pin;
 use crate::webhooks::EventKind;
 use std::collections::HashMap;
@@ -246,12 +247,20 @@ fn route(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 Ok(lines) => {
                     refresh.last_success = Some(at);
                     refresh.last_error = None;
-                    model.credit.set_lines(lines, started);
-                    // The WABAs checklist now compares with our allocations' credentials.
-                    model.wabas.set_credentials(model.credit.credentials());
+                    credit_lines_read(model, lines, started);
                 }
                 Err(failure) => refresh.last_error = Some((at, failure)),
             }
+            vec![]
+        }
+        Msg::CreditAllocationsUnchanged { at, started, lines } => {
+            let refresh = &mut model.refresh.credit_lines;
+            refresh.in_flight = false;
+            refresh.last_success = Some(at);
+            refresh.last_error = None;
+            let before = model.credit.lines_version();
+            model.credit.set_lines_keeping_allocations(lines, started);
+            credit_lines_changed(model, before);
             vec![]
         }
         Msg::DetailLoaded {
@@ -679,3 +688,19 @@ fn on_overlay_key(model: &mut Model, overlay: Overlay, cmd: Command) -> Vec<Effe
 }
 
 pub use crate::app::pipeline::outcome_summary;
+
+/// Our credit lines as a refresh read them: the WABAs checklist compares with our
+/// allocations' credentials when they changed.
+fn credit_lines_read(model: &mut Model, lines: Vec<CreditLineData>, started: ReadStamp) {
+    let before = model.credit.lines_version();
+    model.credit.set_lines(lines, started);
+    credit_lines_changed(model, before);
+}
+
+/// The WABAs checklist compares with our allocations' credentials: taken again when the
+/// lines changed since `before` (or the checklist has none yet).
+fn credit_lines_changed(model: &mut Model, before: u64) {
+    if model.credit.lines_version() != before || !model.wabas.knows_credentials() {
+        model.wabas.set_credentials(model.credit.credentials());
+    }
+}

@@ -1441,6 +1441,11 @@ impl WabasPane {
         self.version += 1;
     }
 
+    /// Whether the checklist has our allocations' credentials to compare with.
+    pub fn knows_credentials(&self) -> bool {
+        self.rules.our_credentials.is_some()
+    }
+
     /// Compare the checklist's credit step with our allocations' receiving credentials
     /// (`None`: not known, any funding source counts), re-deriving every row's checklist.
     pub fn set_credentials(&mut self, credentials: Option<crate::domain::funding::Credentials>) {

@@ -304,6 +304,9 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
     if services.business_id.is_none() && services.credit_line_id.is_none() {
         return;
     }
+    // The last complete read's pages and tags: a round whose pages Meta did not modify
+    // decodes nothing.
+    let mut memory = credit::CreditMemory::default();
     loop {
         wake.borrow_and_update();
         if tx
@@ -316,17 +319,32 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
             return;
         }
         let started = ReadStamp::issue();
-        let result = credit::refresh(
+        let result = credit::refresh_round(
             &services.client,
             services.business_id.as_deref(),
             services.credit_line_id.as_deref(),
+            &mut memory,
         )
         .await;
         let outcome = Outcome::of(&result);
-        let msg = Msg::CreditLinesLoaded {
-            at: Utc::now(),
-            started,
-            result: result.map_err(|e| Failure::from(&e)),
+        let msg = match result {
+            Ok(credit::CreditRead::AllocationsUnchanged(lines)) => {
+                Msg::CreditAllocationsUnchanged {
+                    at: Utc::now(),
+                    started,
+                    lines,
+                }
+            }
+            Ok(credit::CreditRead::Read(lines)) => Msg::CreditLinesLoaded {
+                at: Utc::now(),
+                started,
+                result: Ok(lines),
+            },
+            Err(e) => Msg::CreditLinesLoaded {
+                at: Utc::now(),
+                started,
+                result: Err(Failure::from(&e)),
+            },
         };
         if tx.send(msg).is_err() {
             return;

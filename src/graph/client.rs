@@ -328,6 +328,7 @@ impl GraphClient {
             budget: AtomicU32::new(0),
             memos: vec![],
             position: 0,
+            tags: None,
         })
     }
 
@@ -428,6 +429,62 @@ impl GraphClient {
         }
         rows.shrink_to_fit();
         Ok(rows)
+    }
+
+    /// [`get_rows`](Self::get_rows), with the tag of every page when Meta tagged each one:
+    /// what [`list_unchanged`](Self::list_unchanged) asks with on the next read. Each row is
+    /// decoded from its text (and scrubbed), so no page is held as JSON.
+    pub async fn get_rows_tagged<T: super::model::Row>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(Vec<T>, Option<Vec<PageTag>>), GraphError> {
+        let mut reader = self.list_reader(path, query)?;
+        reader.tags = Some(vec![]);
+        let mut rows = vec![];
+        while let Some(page) = reader.next_list_page().await? {
+            // Never remembering pages, the reader only hands out text.
+            let ListPage::Text { text, rows: at, .. } = page else {
+                continue;
+            };
+            for row in &at {
+                rows.push(self.decode_row_text::<T>(row.text(&text))?);
+            }
+        }
+        rows.shrink_to_fit();
+        Ok((rows, reader.tags))
+    }
+
+    /// A row of a page read as text, decoded like the rows of [`get_rows`](Self::get_rows)
+    /// after the secrets are scrubbed from its strings.
+    fn decode_row_text<T: super::model::Row>(&self, text: &str) -> Result<T, GraphError> {
+        // The page was indexed as JSON, so each row is.
+        let mut item: Value = serde_json::from_str(text).map_err(|e| {
+            GraphError::new(
+                ErrorKind::Transport,
+                format!("Meta's answer did not have the expected shape: {e}"),
+            )
+        })?;
+        self.scrub_json(&mut item);
+        Ok(super::model::decode_row::<T>(&item))
+    }
+
+    /// Whether every page of a list read before is still as it was: each is asked for again,
+    /// in order, with its tag (`If-None-Match`), and the answer is `304 Not Modified`. At the
+    /// first page Meta sends again (it changed) the rest is not asked for.
+    pub async fn list_unchanged(&self, tags: &[PageTag]) -> Result<bool, GraphError> {
+        let budget = AtomicU32::new(0);
+        for tag in tags {
+            let query: Vec<(&str, &str)> =
+                tag.query.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+            let answer = self
+                .get_url_page(tag.url.clone(), &query, &budget, Some(&tag.etag))
+                .await?;
+            if !matches!(answer, PageAnswer::NotModified) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The items of a list whose first page is already in hand (e.g. an edge expanded inside
@@ -1154,6 +1211,18 @@ pub struct ListReader {
     memos: Vec<Option<PageMemo>>,
     /// The position of the next page.
     position: usize,
+    /// Each page read so far as it can be asked for again with its tag, when asked to keep
+    /// them ([`GraphClient::get_rows_tagged`]); `None` once a page came without one.
+    tags: Option<Vec<PageTag>>,
+}
+
+/// A page of a list as it was read: its request and Meta's `ETag` for it, so that it can be
+/// asked for again with `If-None-Match` ([`GraphClient::list_unchanged`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageTag {
+    url: Url,
+    query: Vec<(String, String)>,
+    etag: Box<str>,
 }
 
 /// A page as [`ListReader::next_list_page`] hands it on.
@@ -1243,9 +1312,28 @@ impl ListReader {
             tracing::warn!(path = %self.what, position, "304 for a page not remembered; asked again");
             answer = self
                 .client
-                .get_url_page(url, &query, &self.budget, None)
+                .get_url_page(url.clone(), &query, &self.budget, None)
                 .await?;
         }
+        let etag = match (&answer, &memo) {
+            (PageAnswer::NotModified, Some(memo)) => Some(&*memo.etag),
+            (PageAnswer::Text(_, _, etag), _) => etag.as_deref(),
+            (PageAnswer::NotModified, None) => None,
+        };
+        self.tags = match (self.tags.take(), etag) {
+            (Some(mut tags), Some(etag)) => {
+                tags.push(PageTag {
+                    url,
+                    query: query
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    etag: etag.into(),
+                });
+                Some(tags)
+            }
+            _ => None,
+        };
         match (answer, memo) {
             (PageAnswer::NotModified, Some(memo)) => {
                 let (fresh, step) = self.walk.take_remembered(&memo);

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::client::{GraphClient, MutationResponse};
+use super::client::{GraphClient, MutationResponse, PageTag};
 use super::credit_model::{AllocationConfig, CreditLine, CreditLineData, WABA_CURRENCIES};
 use super::error::{ErrorKind, GraphError};
 use super::solutions::{check_id, check_success};
@@ -32,16 +32,7 @@ pub async fn refresh(
     business_id: Option<&str>,
     credit_line_id: Option<&str>,
 ) -> Result<Vec<CreditLineData>, GraphError> {
-    let lines = match (credit_line_id, business_id) {
-        (Some(id), _) => vec![read_credit_line(client, id).await?],
-        (None, Some(b)) => list_credit_lines(client, b).await?,
-        (None, None) => {
-            return Err(GraphError::new(
-                ErrorKind::InvalidRequest,
-                "Not sent: no business id and no credit line id to read credit lines of",
-            ));
-        }
-    };
+    let lines = read_lines(client, business_id, credit_line_id).await?;
     let mut out = Vec::with_capacity(lines.len());
     for line in lines {
         // A malformed row (or one whose id is not a plain id) has no allocations to read.
@@ -55,6 +46,100 @@ pub async fn refresh(
         out.push(CreditLineData { line, allocations });
     }
     Ok(out)
+}
+
+/// What the last complete read of our credit lines learned, kept by the poller between
+/// reads: the lines, and each line's allocation pages with Meta's tags.
+#[derive(Debug, Default)]
+pub struct CreditMemory {
+    /// The ids of the lines read last, in order, each with its allocation pages' tags
+    /// (`None` for a line whose allocations are not read).
+    lines: Vec<(String, Option<Vec<PageTag>>)>,
+}
+
+/// What a read of our credit lines found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreditRead {
+    /// The lines with every allocation.
+    Read(Vec<CreditLineData>),
+    /// The same lines as the last read, each of whose allocations Meta said were not
+    /// modified: the lines as read now, their allocations as the last read had them.
+    AllocationsUnchanged(Vec<CreditLine>),
+}
+
+/// [`refresh`], asking for each allocation page with the tag of the last read first: when
+/// the lines are the same and Meta answers `304 Not Modified` for every page, nothing is
+/// decoded ([`CreditRead::AllocationsUnchanged`]). At the first page that changed, every
+/// line's allocations are read again whole.
+pub async fn refresh_round(
+    client: &GraphClient,
+    business_id: Option<&str>,
+    credit_line_id: Option<&str>,
+    memory: &mut CreditMemory,
+) -> Result<CreditRead, GraphError> {
+    let lines = read_lines(client, business_id, credit_line_id).await?;
+    let remembered = std::mem::take(&mut memory.lines);
+    let same_lines = remembered.len() == lines.len()
+        && remembered
+            .iter()
+            .zip(&lines)
+            .all(|((id, tags), line)| *id == line.id && tags.is_some() == line.malformed.is_none());
+    if same_lines && !lines.is_empty() {
+        let mut unchanged = true;
+        for tags in remembered.iter().filter_map(|(_, tags)| tags.as_deref()) {
+            if !client.list_unchanged(tags).await? {
+                unchanged = false;
+                break;
+            }
+        }
+        if unchanged {
+            memory.lines = remembered;
+            return Ok(CreditRead::AllocationsUnchanged(lines));
+        }
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    let mut learned = Vec::with_capacity(lines.len());
+    for line in lines {
+        // A malformed row (or one whose id is not a plain id) has no allocations to read.
+        let (allocations, tags) = if line.malformed.is_some() {
+            (vec![], None)
+        } else {
+            let (allocations, tags) = client
+                .get_rows_tagged(
+                    &format!("{}/owning_credit_allocation_configs", line.id),
+                    &[("fields", ALLOCATION_FIELDS), ("limit", LIST_LIMIT)],
+                )
+                .await?;
+            // Untagged pages cannot be asked about: the next read reads the line whole.
+            (allocations, Some(tags.unwrap_or_default()))
+        };
+        learned.push((line.id.clone(), tags));
+        out.push(CreditLineData { line, allocations });
+    }
+    // Only a read where every page was tagged can be asked about next time.
+    if learned
+        .iter()
+        .all(|(_, tags)| tags.as_ref().is_none_or(|t| !t.is_empty()))
+    {
+        memory.lines = learned;
+    }
+    Ok(CreditRead::Read(out))
+}
+
+/// The credit line named by `credit_line_id`, or every credit line of `business_id`.
+async fn read_lines(
+    client: &GraphClient,
+    business_id: Option<&str>,
+    credit_line_id: Option<&str>,
+) -> Result<Vec<CreditLine>, GraphError> {
+    match (credit_line_id, business_id) {
+        (Some(id), _) => Ok(vec![read_credit_line(client, id).await?]),
+        (None, Some(b)) => list_credit_lines(client, b).await,
+        (None, None) => Err(GraphError::new(
+            ErrorKind::InvalidRequest,
+            "Not sent: no business id and no credit line id to read credit lines of",
+        )),
+    }
 }
 
 /// `GET /{business-id}/extendedcredits` with [`CREDIT_LINE_FIELDS`], every page.

@@ -5,7 +5,7 @@
 use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
-use partnerdeck::graph::credit;
+use partnerdeck::graph::credit::{self, CreditRead};
 use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine};
 use partnerdeck::graph::error::ErrorKind;
 use partnerdeck::graph::wabas;
@@ -454,4 +454,104 @@ async fn a_share_whose_answer_is_lost_is_outcome_unknown_and_was_committed_once(
         .await
         .unwrap_err();
     assert_eq!(e.code, Some(100));
+}
+
+/// The allocation list requests in `h`'s log from `from` on, with their statuses.
+fn allocation_pages(h: &SimHandle, from: usize) -> Vec<u16> {
+    h.requests()[from..]
+        .iter()
+        .filter(|r| r.path.ends_with("/owning_credit_allocation_configs"))
+        .map(|r| r.status)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_change_is_read_whole() {
+    let (h, c) = start().await;
+    let business = h.business_id();
+    let mut memory = credit::CreditMemory::default();
+    let CreditRead::Read(first) = credit::refresh_round(&c, Some(&business), None, &mut memory)
+        .await
+        .unwrap()
+    else {
+        panic!("the first round reads every allocation");
+    };
+    assert_eq!(
+        first,
+        credit::refresh(&c, Some(&business), None).await.unwrap(),
+        "read page by page from text, the same as the plain refresh"
+    );
+
+    // Nothing changed: every page answered 304, the lines read again.
+    let from = h.requests().len();
+    let second = credit::refresh_round(&c, Some(&business), None, &mut memory)
+        .await
+        .unwrap();
+    let lines: Vec<CreditLine> = first.iter().map(|l| l.line.clone()).collect();
+    assert_eq!(second, CreditRead::AllocationsUnchanged(lines));
+    let pages = allocation_pages(&h, from);
+    assert!(
+        !pages.is_empty() && pages.iter().all(|s| *s == 304),
+        "{pages:?}"
+    );
+
+    // A share adds an allocation: the next round reads every line's allocations whole.
+    credit::share_and_attach(
+        &c,
+        sim::DEMO_CREDIT_LINE_ID,
+        sim::DEMO_WABA_LIMITED_ID,
+        "GBP",
+    )
+    .await
+    .unwrap();
+    let CreditRead::Read(third) = credit::refresh_round(&c, Some(&business), None, &mut memory)
+        .await
+        .unwrap()
+    else {
+        panic!("a changed page is read");
+    };
+    assert_eq!(
+        third,
+        credit::refresh(&c, Some(&business), None).await.unwrap()
+    );
+    let count = |lines: &[partnerdeck::graph::credit_model::CreditLineData]| {
+        lines.iter().map(|l| l.allocations.len()).sum::<usize>()
+    };
+    assert_eq!(count(&third), count(&first) + 1);
+    // And the round after it is unchanged again.
+    assert!(matches!(
+        credit::refresh_round(&c, Some(&business), None, &mut memory)
+            .await
+            .unwrap(),
+        CreditRead::AllocationsUnchanged(_)
+    ));
+
+    // A server that sends no tags: every round reads whole, and never says unchanged.
+    h.set_etags(false);
+    for _ in 0..2 {
+        let from = h.requests().len();
+        let read = credit::refresh_round(&c, Some(&business), None, &mut memory)
+            .await
+            .unwrap();
+        assert_eq!(read, CreditRead::Read(third.clone()));
+        assert!(allocation_pages(&h, from).iter().all(|s| *s == 200));
+    }
+}
+
+#[tokio::test]
+async fn the_credit_line_named_alone_is_asked_about_with_its_tags_too() {
+    let (_h, c) = start().await;
+    let mut memory = credit::CreditMemory::default();
+    let line = Some(sim::DEMO_CREDIT_LINE_2_ID);
+    let CreditRead::Read(first) = credit::refresh_round(&c, None, line, &mut memory)
+        .await
+        .unwrap()
+    else {
+        panic!("the first round reads");
+    };
+    assert_eq!(first.len(), 1);
+    assert!(matches!(
+        credit::refresh_round(&c, None, line, &mut memory).await.unwrap(),
+        CreditRead::AllocationsUnchanged(lines) if lines == [first[0].line.clone()]
+    ));
 }

@@ -14,6 +14,7 @@ use partnerdeck::app::msg::{
 use partnerdeck::app::update::outcome_summary;
 use partnerdeck::app::{Effect, Model, Overlay};
 use partnerdeck::domain::funding::{NotFunded, Verification};
+use partnerdeck::graph::credit_model::CreditLine;
 
 fn select(m: &mut Model, key: RowKey) {
     assert!(m.credit.select_key(&m.wabas, &key), "no row {key:?}");
@@ -640,4 +641,72 @@ fn o_and_shift_o_sort_each_credit_lane() {
             .unwrap()
             .starts_with("Not funded sorted by")
     );
+}
+
+#[test]
+fn allocations_not_modified_keep_the_held_ones_and_the_join_and_take_the_lines_as_read() {
+    let mut m = credit_model();
+    let version = m.credit.lines_version();
+    let held = m.credit.lines.clone();
+    let lines = |name: &str| -> Vec<CreditLine> {
+        let mut lines: Vec<CreditLine> = held.iter().map(|l| l.line.clone()).collect();
+        lines[1].legal_entity_name = Some(name.into());
+        lines
+    };
+    // The same lines, allocations not modified: nothing derived again.
+    feed(
+        &mut m,
+        [
+            Msg::RefreshStarted {
+                scope: Scope::CreditLines,
+                at: at(30),
+            },
+            Msg::CreditAllocationsUnchanged {
+                started: ReadStamp::issue(),
+                at: at(31),
+                lines: held.iter().map(|l| l.line.clone()).collect(),
+            },
+        ],
+    );
+    assert_eq!(m.credit.lines, held);
+    assert_eq!(m.credit.lines_version(), version);
+    let r = &m.refresh.credit_lines;
+    assert!(!r.in_flight && r.last_success == Some(at(31)));
+    // A line renamed: the lines as read, each with the allocations held for it.
+    feed(
+        &mut m,
+        [Msg::CreditAllocationsUnchanged {
+            started: ReadStamp::issue(),
+            at: at(60),
+            lines: lines("Northwind India"),
+        }],
+    );
+    assert_ne!(m.credit.lines_version(), version);
+    assert_eq!(m.credit.lines[1].line.name(), "Northwind India");
+    for (now, before) in m.credit.lines.iter().zip(&held) {
+        assert_eq!(now.allocations, before.allocations);
+    }
+    assert_eq!(verification_of(&m, "58101"), Verification::Verified);
+    // A line no longer read goes; an older read changes nothing.
+    let only_first = vec![held[0].line.clone()];
+    let older = ReadStamp::issue();
+    feed(
+        &mut m,
+        [Msg::CreditAllocationsUnchanged {
+            started: ReadStamp::issue(),
+            at: at(90),
+            lines: only_first,
+        }],
+    );
+    assert_eq!(m.credit.lines.len(), 1);
+    assert_eq!(m.credit.lines[0].allocations, held[0].allocations);
+    feed(
+        &mut m,
+        [Msg::CreditAllocationsUnchanged {
+            started: older,
+            at: at(91),
+            lines: vec![],
+        }],
+    );
+    assert_eq!(m.credit.lines.len(), 1);
 }

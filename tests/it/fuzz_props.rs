@@ -328,6 +328,12 @@ fn msg() -> impl Strategy<Value = Msg> {
             started: ReadStamp::issue(),
             result: err.map_or_else(|| Ok(crate::common::credit_lines()), Err),
         }),
+        // A read whose allocation pages were not modified: some of the lines, as read.
+        1 => prop::collection::vec(0usize..2, 0..3).prop_map(move |pick| {
+            let lines = crate::common::credit_lines();
+            let lines = pick.into_iter().map(|i| lines[i].line.clone()).collect();
+            Msg::CreditAllocationsUnchanged { at, started: ReadStamp::issue(), lines }
+        }),
         1 => Just(Msg::ScopeHeld { scope: Scope::Solutions, until: at }),
         1 => Just(Msg::RefreshStarted { scope: Scope::Solutions, at: Utc.timestamp_opt(0, 0).unwrap() }),
         1 => (prop::option::of(0u32..200), prop::option::of(0u32..200))
