@@ -22,7 +22,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -175,11 +174,11 @@ pub struct PageMemo {
     pub after: Option<Box<str>>,
 }
 
-/// A row of a [`PageMemo`]: its id, the key the walk de-duplicates it by ([`id_key`], kept
-/// so that a page not modified costs no look at the id's text), the fingerprint of its text.
+/// A row of a [`PageMemo`]: the key of its id, which the walk de-duplicates it by and the
+/// poller knows its WABA by ([`id_key`]: a page not modified costs no look at an id's text),
+/// and the fingerprint of its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoRow {
-    pub id: Arc<str>,
     pub key: u64,
     pub text: Fingerprint,
 }

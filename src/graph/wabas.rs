@@ -156,11 +156,14 @@ impl WabaInbox {
 /// row it was decoded from, so an unchanged WABA costs no call, no copy and no decoding.
 #[derive(Debug, Default)]
 pub struct BookMemory {
-    known: QuickMap<Arc<str>, Known>,
+    /// By the key of the WABA's id ([`id_key`]: the key the list is de-duplicated by, so
+    /// two ids of one list never share one); the id itself is the WABA's.
+    known: QuickMap<u64, Known>,
     /// Counts rounds: a WABA the current round listed has it as `listed`.
     rounds: u64,
-    /// Ids in the order of the last complete list: the rolling re-check walks it.
-    order: Vec<Arc<str>>,
+    /// The keys of the ids in the order of the last complete list: the rolling re-check
+    /// walks it.
+    order: Vec<u64>,
     cursor: usize,
     /// How many WABAs the last complete list had.
     last_total: Option<usize>,
@@ -199,7 +202,7 @@ impl BookMemory {
             if waba.node.malformed.is_some() || !super::model::is_plain_id(waba.id()) {
                 continue;
             }
-            let id: Arc<str> = Arc::from(waba.id());
+            let id = id_key(waba.id());
             if self.known.get(&id).is_some_and(|k| k.read > read) {
                 continue;
             }
@@ -234,7 +237,7 @@ impl BookMemory {
                         .iter()
                         .map(|row| {
                             self.known
-                                .get(&row.id)
+                                .get(&row.key)
                                 .filter(|k| k.row == Some(row.text))
                                 .map(|k| k.waba.clone())
                         })
@@ -248,8 +251,8 @@ impl BookMemory {
         (memos, wabas)
     }
 
-    /// The next `n` ids of the rolling re-check.
-    fn recheck_slice(&mut self, n: usize) -> QuickSet<Arc<str>> {
+    /// The keys of the next `n` ids of the rolling re-check.
+    fn recheck_slice(&mut self, n: usize) -> QuickSet<u64> {
         let len = self.order.len();
         if len == 0 || n == 0 {
             return QuickSet::default();
@@ -257,9 +260,7 @@ impl BookMemory {
         let n = n.min(len);
         let start = self.cursor % len;
         self.cursor = (start + n) % len;
-        (0..n)
-            .map(|k| self.order[(start + k) % len].clone())
-            .collect()
+        (0..n).map(|k| self.order[(start + k) % len]).collect()
     }
 }
 
@@ -433,14 +434,13 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
                         )
                     })?;
                 for ((row, waba), fresh) in memo.rows.iter().zip(wabas).zip(&fresh) {
-                    let (id, print) = (&row.id, &row.text);
                     if !*fresh {
                         continue;
                     }
-                    if edges_due(id, &waba, &recheck, &stale) {
-                        round.take_due(id.clone(), &waba, *print, memory);
+                    if edges_due(row.key, &waba, &recheck, &stale) {
+                        round.take_due(row.key, &waba, row.text, memory);
                     } else {
-                        round.slots.push((Some(id.clone()), Some(waba)));
+                        round.slots.push((Some(row.key), Some(waba)));
                     }
                 }
                 fresh.iter().all(|f| *f).then_some(memo)
@@ -465,11 +465,9 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
                     Some(etag) if whole && prints.iter().all(Option::is_some) => ids
                         .iter()
                         .zip(&prints)
-                        .map(|((id, _), print)| {
-                            let id = id.clone()?;
+                        .map(|((key, _), print)| {
                             Some(MemoRow {
-                                key: id_key(&id),
-                                id,
+                                key: (*key)?,
                                 text: (*print)?,
                             })
                         })
@@ -557,30 +555,30 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Whether a remembered WABA's edges are read this round: re-checked, named by a webhook, or
-/// not known.
-fn edges_due(id: &str, waba: &Waba, recheck: &QuickSet<Arc<str>>, stale: &HashSet<String>) -> bool {
+/// Whether a remembered WABA (its id's key `key`) has its edges read this round:
+/// re-checked, named by a webhook, or not known.
+fn edges_due(key: u64, waba: &Waba, recheck: &QuickSet<u64>, stale: &HashSet<String>) -> bool {
     waba.subscribed_apps.is_none()
         || waba.solutions.is_none()
-        || recheck.contains(id)
-        || (!stale.is_empty() && stale.contains(id))
+        || recheck.contains(&key)
+        || (!stale.is_empty() && stale.contains(waba.id()))
 }
 
 /// A listed row as [`BookMemory::recognise`] found it.
 enum ListedRow {
     /// The same text as the row this WABA was decoded from, and nothing due: taken as is.
-    Known(Arc<str>, Arc<Waba>, Fingerprint),
+    Known(u64, Arc<Waba>, Fingerprint),
     /// The same text, its edges due (re-check, webhook, unknown): the WABA as it is, its
     /// edges to read.
-    Due(Arc<str>, Arc<Waba>, Fingerprint),
+    Due(u64, Arc<Waba>, Fingerprint),
     /// To decode: the row as JSON, and the fingerprint of its text.
     New(Value, Fingerprint),
 }
 
 /// A listed row, ready for the round.
 enum Taken {
-    Known(Arc<str>, Arc<Waba>, Fingerprint),
-    Due(Arc<str>, Arc<Waba>, Fingerprint),
+    Known(u64, Arc<Waba>, Fingerprint),
+    Due(u64, Arc<Waba>, Fingerprint),
     /// Decoded, with the fingerprint of its text when that text held the whole WABA.
     Decoded(Box<WabaNode>, Option<Fingerprint>),
 }
@@ -609,20 +607,21 @@ impl BookMemory {
         client: &GraphClient,
         text: &str,
         id: Option<&str>,
-        recheck: &QuickSet<Arc<str>>,
+        recheck: &QuickSet<u64>,
         stale: &HashSet<String>,
     ) -> Result<ListedRow, GraphError> {
         let fingerprint = super::paging::fingerprint(text);
         let known = id
-            .and_then(|id| self.known.get_key_value(id))
+            .map(id_key)
+            .and_then(|key| Some((key, self.known.get(&key)?)))
             .filter(|(_, k)| k.row == Some(fingerprint));
-        if let Some((id, k)) = known {
-            let (id, waba) = (id.clone(), k.waba.clone());
+        if let Some((key, k)) = known {
+            let waba = k.waba.clone();
             // The same text: the same WABA, whose edges may be due all the same.
-            return Ok(if edges_due(&id, &waba, recheck, stale) {
-                ListedRow::Due(id, waba, fingerprint)
+            return Ok(if edges_due(key, &waba, recheck, stale) {
+                ListedRow::Due(key, waba, fingerprint)
             } else {
-                ListedRow::Known(id, waba, fingerprint)
+                ListedRow::Known(key, waba, fingerprint)
             });
         }
         // The page was read as JSON, so each row is.
@@ -658,8 +657,8 @@ struct Round {
     halted: Option<GraphError>,
 }
 
-/// A listed row: its id (when plain) and the WABA once complete.
-type Slot = (Option<Arc<str>>, Option<Arc<Waba>>);
+/// A listed row: the key of its id (when plain) and the WABA once complete.
+type Slot = (Option<u64>, Option<Arc<Waba>>);
 
 /// A listed WABA waiting for its edges: its slot, node, and its row's fingerprint.
 type Queued = (usize, WabaNode, Option<Fingerprint>);
@@ -675,7 +674,7 @@ impl Round {
         text: &str,
         rows: &[RowAt],
         memory: &mut BookMemory,
-        recheck: &QuickSet<Arc<str>>,
+        recheck: &QuickSet<u64>,
         stale: &HashSet<String>,
     ) -> Result<Vec<Option<Fingerprint>>, GraphError> {
         let client = self.client.clone();
@@ -722,7 +721,7 @@ impl Round {
     }
 
     /// A remembered WABA whose edges are due: queued for them as it is (not decoded again).
-    fn take_due(&mut self, id: Arc<str>, waba: &Waba, print: Fingerprint, memory: &mut BookMemory) {
+    fn take_due(&mut self, id: u64, waba: &Waba, print: Fingerprint, memory: &mut BookMemory) {
         let slot = self.slots.len();
         self.slots.push((Some(id), None));
         self.queue.push((slot, waba.node.clone(), Some(print)));
@@ -737,7 +736,7 @@ impl Round {
         node: WabaNode,
         fingerprint: Option<Fingerprint>,
         memory: &mut BookMemory,
-        recheck: &QuickSet<Arc<str>>,
+        recheck: &QuickSet<u64>,
         stale: &HashSet<String>,
     ) {
         let slot = self.slots.len();
@@ -754,30 +753,21 @@ impl Round {
             self.slots.push((None, Some(waba)));
             return;
         }
-        let due = recheck.contains(node.id.as_str()) || stale.contains(node.id.as_str());
-        let unchanged = memory
-            .known
-            .get_key_value(node.id.as_str())
-            .filter(|(_, k)| {
-                k.waba.node == node
-                    && k.waba.subscribed_apps.is_some()
-                    && k.waba.solutions.is_some()
-                    && !due
-            });
-        if let Some((id, k)) = unchanged {
+        let id = id_key(&node.id);
+        let due = recheck.contains(&id) || stale.contains(node.id.as_str());
+        let unchanged = memory.known.get_mut(&id).filter(|k| {
+            k.waba.node == node
+                && k.waba.subscribed_apps.is_some()
+                && k.waba.solutions.is_some()
+                && !due
+        });
+        if let Some(k) = unchanged {
             // Read differently (or first since a re-read), the same WABA: its text is
             // remembered for the next round.
-            let (id, waba) = (id.clone(), k.waba.clone());
-            if let Some(k) = memory.known.get_mut(&id) {
-                k.row = fingerprint;
-            }
-            self.slots.push((Some(id), Some(waba)));
+            k.row = fingerprint;
+            self.slots.push((Some(id), Some(k.waba.clone())));
             return;
         }
-        let id = match memory.known.get_key_value(node.id.as_str()) {
-            Some((id, _)) => id.clone(),
-            None => Arc::from(node.id.as_str()),
-        };
         self.slots.push((Some(id), None));
         self.queue.push((slot, node, fingerprint));
         if self.queue.len() >= WABAS_PER_BATCH {
@@ -830,7 +820,7 @@ impl Round {
             let (subscribed, solutions) = out
                 .remove(node.id.as_str())
                 .unwrap_or_else(|| (Err(missing()), Err(missing())));
-            let Some(id) = self.slots[slot].0.clone() else {
+            let Some(id) = self.slots[slot].0 else {
                 continue;
             };
             let known = memory.known.get(&id);
@@ -901,20 +891,21 @@ impl Round {
         if learned.is_empty() && stale.is_empty() {
             return;
         }
-        let learned: HashMap<&str, &Arc<Waba>> = learned.iter().map(|w| (w.id(), w)).collect();
+        let learned: QuickMap<u64, &Arc<Waba>> =
+            learned.iter().map(|w| (id_key(w.id()), w)).collect();
         let queued: HashSet<usize> = self.queue.iter().map(|(s, _, _)| *s).collect();
         for slot in 0..self.slots.len() {
-            let Some(id) = self.slots[slot].0.clone() else {
+            let Some(id) = self.slots[slot].0 else {
                 continue;
             };
-            if let Some(w) = learned.get(&*id)
+            if let Some(w) = learned.get(&id)
                 && self.slots[slot].1.is_some()
             {
                 self.slots[slot].1 = Some((*w).clone());
             }
-            if stale.contains(&*id)
+            if let Some(w) = self.slots[slot].1.clone()
                 && !queued.contains(&slot)
-                && let Some(w) = self.slots[slot].1.clone()
+                && stale.contains(w.id())
             {
                 let row = memory.known.get(&id).and_then(|k| k.row);
                 self.queue.push((slot, w.node.clone(), row));
@@ -1260,10 +1251,10 @@ mod tests {
     #[test]
     fn the_rolling_recheck_walks_the_last_list_and_wraps() {
         let mut m = BookMemory {
-            order: ["1", "2", "3", "4", "5"].map(Arc::from).to_vec(),
+            order: [1, 2, 3, 4, 5].to_vec(),
             ..BookMemory::default()
         };
-        let ids = |s: QuickSet<Arc<str>>| {
+        let ids = |s: QuickSet<u64>| {
             let mut v: Vec<String> = s.iter().map(|x| x.to_string()).collect();
             v.sort();
             v
