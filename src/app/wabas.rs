@@ -3,6 +3,7 @@
 //! selection, the open detail, and the "changed since you looked" marks.
 
 use compact_str::CompactString;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -132,6 +133,33 @@ pub struct WabaRow {
     /// The messaging limit tier it had before it dropped (kept while the tier stays low; a
     /// tier that rises again clears it).
     pub tier_dropped_from: Option<Sym>,
+    /// The worst quality rating among its numbers, worked out with the row: every frame asks
+    /// for it (the attention marker, the Phones column) and the numbers are packed.
+    worst_quality: WorstQuality,
+}
+
+/// The worst quality rating among a WABA's numbers: a documented rating, or another value
+/// (read again from the numbers when asked: rare, and kept as sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WorstQuality {
+    None,
+    Green,
+    Yellow,
+    Red,
+    Other,
+}
+
+impl WorstQuality {
+    fn of(waba: &Waba) -> WorstQuality {
+        let phones = waba.node.phone_numbers.to_vec();
+        match crate::domain::onboarding::worst_quality(&phones).as_deref() {
+            None => WorstQuality::None,
+            Some("GREEN") => WorstQuality::Green,
+            Some("YELLOW") => WorstQuality::Yellow,
+            Some("RED") => WorstQuality::Red,
+            Some(_) => WorstQuality::Other,
+        }
+    }
 }
 
 impl WabaRow {
@@ -142,6 +170,7 @@ impl WabaRow {
                 == Some(crate::domain::partner::PartnerKind::TechProvider),
             onboarding: Onboarding::derive(&waba, rules),
             health: Health::of_waba(&waba),
+            worst_quality: WorstQuality::of(&waba),
             waba,
             tier_dropped_from: None,
         }
@@ -184,8 +213,15 @@ impl WabaRow {
         self.waba.node.phone_numbers.to_vec()
     }
 
-    pub fn worst_quality(&self) -> Option<Sym> {
-        worst_quality(&self.phones())
+    /// The worst quality rating among the numbers, as sent, if any number has one.
+    pub fn worst_quality(&self) -> Option<Cow<'static, str>> {
+        match self.worst_quality {
+            WorstQuality::None => None,
+            WorstQuality::Green => Some(Cow::Borrowed("GREEN")),
+            WorstQuality::Yellow => Some(Cow::Borrowed("YELLOW")),
+            WorstQuality::Red => Some(Cow::Borrowed("RED")),
+            WorstQuality::Other => worst_quality(&self.phones()).map(|q| Cow::Owned(q.to_string())),
+        }
     }
 
     /// Why the WABA needs someone to look at it, in words; empty when it does not.
@@ -222,7 +258,7 @@ impl WabaRow {
                 phones.len()
             ));
         }
-        if self.worst_quality().as_deref() == Some("RED") {
+        if self.worst_quality == WorstQuality::Red {
             out.push("quality RED".into());
         }
         if let Some(was) = &self.tier_dropped_from {
@@ -237,7 +273,7 @@ impl WabaRow {
     pub fn needs_attention(&self) -> bool {
         self.health != Health::Available
             || self.onboarding.stuck()
-            || self.worst_quality().as_deref() == Some("RED")
+            || self.worst_quality == WorstQuality::Red
             || self.tier_dropped_from.is_some()
     }
 
@@ -1790,6 +1826,12 @@ mod tests {
     use crate::graph::waba_model::{HealthStatus, SubscribedApp, WabaNode};
 
     const US: &str = "42";
+
+    #[test]
+    fn a_row_stays_48_bytes_beside_its_shared_waba() {
+        // 100,000 rows: the worst quality rating rides in what was padding.
+        assert_eq!(std::mem::size_of::<WabaRow>(), 48);
+    }
 
     fn waba(id: &str, name: &str, health: &str, created: i64, complete: bool) -> Waba {
         Waba {
