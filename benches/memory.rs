@@ -410,13 +410,15 @@ fn ten_copies(
     for k in 0..10 {
         for w in book {
             let mut c = (**w).clone();
-            c.node.id = format!("{k}{}", c.node.id).into();
-            if let Some(o) = &mut c.node.owner_business_info {
-                o.id = format!("{k}{}", o.id).into();
-            }
-            if let Some(f) = &mut c.node.primary_funding_id {
-                *f = format!("{k}{f}").into();
-            }
+            c.node.update(|n| {
+                n.id = format!("{k}{}", n.id).into();
+                if let Some(o) = &mut n.owner_business_info {
+                    o.id = format!("{k}{}", o.id).into();
+                }
+                if let Some(f) = &mut n.primary_funding_id {
+                    *f = format!("{k}{f}").into();
+                }
+            });
             wabas.push(Arc::new(c));
         }
         for (l, copy) in lines.iter().zip(&mut copied) {

@@ -124,10 +124,9 @@ impl Registration {
             waba_id: waba.id().to_string(),
             business_id: waba
                 .node
-                .owner_business_info
-                .as_ref()
-                .map(|b| b.id.to_string())
-                .unwrap_or_default(),
+                .owner_business_id()
+                .unwrap_or_default()
+                .to_string(),
             phone_number_id: phone_number_id.to_string(),
             reference: reference.map(str::to_string).filter(|r| !r.is_empty()),
         }

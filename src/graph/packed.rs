@@ -17,22 +17,25 @@ use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::waba_model::{
-    EntityDetails, Flag, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields, ShownFields,
-    Sym, Throughput,
+    BusinessRef, EntityDetails, Flag, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields,
+    ShownFields, Sym, Throughput, WabaFields,
 };
 
 /// Bytes being written.
 #[derive(Default)]
 pub struct Writer {
     bytes: Vec<u8>,
-    /// The id that "the same id" stands for in what is being written.
-    same: Option<CompactString>,
+    /// Ids already known where these bytes are read (a number's own id for its health
+    /// entities; the WABA's, its owner's and its numbers' for the WABA's): written as their
+    /// place in this list.
+    known: Vec<CompactString>,
 }
 
 /// Bytes being read.
 pub struct Reader<'a> {
     bytes: &'a [u8],
-    same: Option<&'a str>,
+    /// The ids [`Writer::known`] held when these bytes were written.
+    known: &'a [CompactString],
 }
 
 impl Writer {
@@ -64,17 +67,17 @@ impl Writer {
         }
     }
 
-    /// An id: 0 = the same as [`Writer::same`] (a number's health entity names the number), 1 = the
-    /// number of a plain Graph id follows (digits with no leading zero that read back the
-    /// same), n + 2 = n bytes of text follow.
+    /// An id: 0 = the number of a plain Graph id follows (digits with no leading zero that
+    /// read back the same), 2k + 2 = the id known at place k ([`Writer::known`]: a health
+    /// entity naming its number, its WABA, the owner), 2n + 1 = n bytes of text follow.
     fn id(&mut self, id: &str) {
-        if self.same.as_deref() == Some(id) {
-            self.varint(0);
+        if let Some(k) = self.known.iter().position(|known| known == id) {
+            self.varint(2 * k as u64 + 2);
         } else if let Some(n) = graph_number(id) {
-            self.varint(1);
+            self.varint(0);
             self.varint(n);
         } else {
-            self.varint(id.len() as u64 + 2);
+            self.varint(2 * id.len() as u64 + 1);
             self.bytes.extend_from_slice(id.as_bytes());
         }
     }
@@ -106,11 +109,36 @@ impl Writer {
     fn flag(&mut self, present: bool) {
         self.bytes.push(u8::from(present));
     }
+
+    /// Bytes written apart (a nested list), after their length.
+    fn nested(&mut self, bytes: &[u8]) {
+        self.varint(bytes.len() as u64);
+        self.bytes.extend_from_slice(bytes);
+    }
+}
+
+/// A shared value as packed ([`Writer::sym`]), read without looking it up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SymCode<'a> {
+    Absent,
+    Shared(u16),
+    Text(&'a str),
+}
+
+impl SymCode<'_> {
+    /// The value (`None` when absent, or a number the table does not hold).
+    pub(crate) fn sym(self) -> Option<Sym> {
+        match self {
+            SymCode::Absent => None,
+            SymCode::Shared(k) => Sym::at(k),
+            SymCode::Text(t) => Some(Sym::new(t)),
+        }
+    }
 }
 
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes, same: None }
+        Reader { bytes, known: &[] }
     }
 
     /// The items of a list written by [`Writer::list`], each read as it is reached.
@@ -161,10 +189,10 @@ impl<'a> Reader<'a> {
     /// An id written by [`Writer::id`] (inline: a Graph id is at most 20 bytes).
     fn id(&mut self) -> Option<CompactString> {
         Some(match self.varint()? {
-            0 => CompactString::from(self.same?),
-            1 => self.varint()?.to_compact_string(),
-            n => {
-                let len = usize::try_from(n - 2).ok()?;
+            0 => self.varint()?.to_compact_string(),
+            tag if tag % 2 == 0 => self.known.get(usize::try_from(tag / 2 - 1).ok()?)?.clone(),
+            tag => {
+                let len = usize::try_from(tag / 2).ok()?;
                 CompactString::from(std::str::from_utf8(self.bytes(len)?).ok()?)
             }
         })
@@ -175,11 +203,25 @@ impl<'a> Reader<'a> {
     }
 
     fn sym(&mut self) -> Option<Option<Sym>> {
+        match self.sym_code()? {
+            SymCode::Absent => Some(None),
+            code => Some(Some(code.sym()?)),
+        }
+    }
+
+    /// A shared value as written, not yet looked up in the table.
+    fn sym_code(&mut self) -> Option<SymCode<'a>> {
         Some(match self.varint()? {
-            0 => None,
-            1 => Some(Sym::new(self.str()?)),
-            k => Some(Sym::at(u16::try_from(k - 2).ok()?)?),
+            0 => SymCode::Absent,
+            1 => SymCode::Text(self.str()?),
+            k => SymCode::Shared(u16::try_from(k - 2).ok()?),
         })
+    }
+
+    /// A varint-long run of bytes (a nested list), as written by [`Writer::nested`].
+    fn nested(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        self.bytes(len)
     }
 
     fn raw(&mut self) -> Option<RawFields> {
@@ -242,10 +284,17 @@ pub struct PhoneTexts<'a> {
 }
 
 impl PackedList<PhoneNumber> {
+    /// See [`PackedSlice::texts`].
+    pub fn texts(&self) -> impl Iterator<Item = PhoneTexts<'_>> + '_ {
+        self.as_slice().texts()
+    }
+}
+
+impl<'a> PackedSlice<'a, PhoneNumber> {
     /// Each number's id, display number and verified name, read in place: the filter scans a
     /// book of 100,000 with these, so nothing is built or copied.
-    pub fn texts(&self) -> impl Iterator<Item = PhoneTexts<'_>> + '_ {
-        let mut r = Reader::new(self.bytes());
+    pub fn texts(self) -> impl Iterator<Item = PhoneTexts<'a>> + 'a {
+        let mut r = Reader::new(self.bytes);
         let n = r.varint().unwrap_or(0);
         (0..n).map_while(move |_| {
             let texts = PhoneTexts {
@@ -319,12 +368,11 @@ impl Pack for PhoneNumber {
             w.sym(h.can_send_message.as_ref());
             // Its entities again, naming this number by "the same id".
             let mut inner = Writer {
-                same: Some(self.id.clone()),
+                known: vec![self.id.clone()],
                 ..Writer::default()
             };
             inner.list(&h.entities.to_vec());
-            w.varint(inner.bytes.len() as u64);
-            w.bytes.extend_from_slice(&inner.bytes);
+            w.nested(&inner.bytes);
             w.raw(&h.extra);
         }
         w.raw(&self.extra);
@@ -349,10 +397,9 @@ impl Pack for PhoneNumber {
         };
         let health_status = if r.flag()? {
             let can_send_message = r.sym()?;
-            let len = usize::try_from(r.varint()?).ok()?;
             let inner = Reader {
-                bytes: r.bytes(len)?,
-                same: Some(&id),
+                bytes: r.nested()?,
+                known: std::slice::from_ref(&id),
             };
             let entities: PackedList<HealthEntity> = inner.list().collect();
             Some(HealthStatus {
@@ -416,10 +463,280 @@ impl Pack for ShownFields {
     }
 }
 
+/// A WABA's fields besides its id and name, in this order (the ones read most first):
+/// creation time (a flag, then the zigzag varint), messaging limit, primary funding id and the
+/// owner's id and name (text, so they are read in place), currency, review and verification
+/// status, the phone numbers (a nested [`PackedList`]), the health status (0 absent, else
+/// its length plus one: its value, its entities naming the WABA, its owner and its numbers by
+/// their place, its other fields), the fields only shown ([`ShownFields`]) and every other
+/// field (JSON text). A WABA with none of them packs to no bytes at all.
+pub(crate) fn pack_node(f: &WabaFields) -> Box<[u8]> {
+    let empty = WabaFields {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        ..WabaFields::default()
+    };
+    if *f == empty {
+        return Box::default();
+    }
+    let mut w = Writer::default();
+    w.flag(f.creation_time.is_some());
+    if let Some(t) = f.creation_time {
+        w.varint(((t << 1) ^ (t >> 63)) as u64);
+    }
+    w.sym(f.whatsapp_business_manager_messaging_limit.as_ref());
+    w.opt_str(f.primary_funding_id.as_deref());
+    w.opt_str(f.owner_business_info.as_ref().map(|o| o.id.as_str()));
+    if let Some(o) = &f.owner_business_info {
+        w.opt_str(o.name.as_deref());
+    }
+    w.sym(f.currency.as_ref());
+    w.sym(f.account_review_status.as_ref());
+    w.sym(f.business_verification_status.as_ref());
+    w.nested(f.phone_numbers.bytes());
+    match &f.health_status {
+        None => w.varint(0),
+        Some(h) => {
+            let mut inner = Writer {
+                known: health_known(
+                    &f.id,
+                    f.owner_business_info.as_ref().map(|o| o.id.as_str()),
+                    f.phone_numbers.as_slice(),
+                ),
+                ..Writer::default()
+            };
+            inner.sym(h.can_send_message.as_ref());
+            inner.list(&h.entities.to_vec());
+            inner.raw(&h.extra);
+            w.varint(inner.bytes.len() as u64 + 1);
+            w.bytes.extend_from_slice(&inner.bytes);
+        }
+    }
+    f.shown.pack(&mut w);
+    w.raw(&f.extra);
+    w.bytes.into_boxed_slice()
+}
+
+/// The ids a WABA's health entities name by their place: the WABA's, its owner's (empty when
+/// there is none) and each number's.
+fn health_known(
+    id: &str,
+    owner: Option<&str>,
+    phones: PackedSlice<'_, PhoneNumber>,
+) -> Vec<CompactString> {
+    let mut known = vec![
+        CompactString::from(id),
+        CompactString::from(owner.unwrap_or("")),
+    ];
+    known.extend(phones.texts().map(|p| p.id));
+    known
+}
+
+/// A packed WABA's fields read in place ([`pack_node`]): texts borrowed, shared values not
+/// yet looked up, lists not yet unpacked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeParts<'a> {
+    pub creation_time: Option<i64>,
+    pub messaging_limit: SymCode<'a>,
+    pub primary_funding_id: Option<&'a str>,
+    pub owner: Option<(&'a str, Option<&'a str>)>,
+    pub currency: SymCode<'a>,
+    pub account_review_status: SymCode<'a>,
+    pub business_verification_status: SymCode<'a>,
+    pub phones: PackedSlice<'a, PhoneNumber>,
+    health: Option<&'a [u8]>,
+    /// The shown fields, then the other fields.
+    rest: &'a [u8],
+}
+
+impl<'a> NodeParts<'a> {
+    /// `None` for no bytes (a WABA with only an id and a name) or bytes that do not read.
+    pub(crate) fn read(bytes: &'a [u8]) -> Option<NodeParts<'a>> {
+        let mut r = Reader::new(bytes);
+        let creation_time = creation_time(&mut r)?;
+        let messaging_limit = r.sym_code()?;
+        let primary_funding_id = r.opt_str()?;
+        let owner = match r.opt_str()? {
+            None => None,
+            Some(id) => Some((id, r.opt_str()?)),
+        };
+        let currency = r.sym_code()?;
+        let account_review_status = r.sym_code()?;
+        let business_verification_status = r.sym_code()?;
+        let phones = PackedSlice::new(r.nested()?);
+        let health = match usize::try_from(r.varint()?).ok()? {
+            0 => None,
+            n => Some(r.bytes(n - 1)?),
+        };
+        Some(NodeParts {
+            creation_time,
+            messaging_limit,
+            primary_funding_id,
+            owner,
+            currency,
+            account_review_status,
+            business_verification_status,
+            phones,
+            health,
+            rest: r.bytes,
+        })
+    }
+
+    /// The health status; `id`: the WABA's (its entities may name it).
+    pub(crate) fn health_status(&self, id: &str) -> Option<HealthStatus> {
+        let known = health_known(id, self.owner.map(|o| o.0), self.phones);
+        let mut r = Reader {
+            bytes: self.health?,
+            known: &known,
+        };
+        let can_send_message = r.sym()?;
+        let n = r.varint()?;
+        let mut items = Vec::with_capacity(usize::try_from(n).ok()?.min(256));
+        for _ in 0..n {
+            items.push(HealthEntity::unpack(&mut r)?);
+        }
+        let extra = r.raw()?;
+        Some(HealthStatus {
+            can_send_message,
+            entities: PackedList::from(items),
+            extra,
+        })
+    }
+
+    /// The health status's own value alone (what the list derives health from).
+    pub(crate) fn health_value(&self) -> Option<SymCode<'a>> {
+        Reader::new(self.health?).sym_code()
+    }
+
+    pub(crate) fn has_health_status(&self) -> bool {
+        self.health.is_some()
+    }
+
+    pub(crate) fn shown(&self) -> ShownFields {
+        ShownFields::unpack(&mut Reader::new(self.rest)).unwrap_or_default()
+    }
+
+    pub(crate) fn extra(&self) -> RawFields {
+        let mut r = Reader::new(self.rest);
+        ShownFields::unpack(&mut r)
+            .and_then(|_| r.raw())
+            .unwrap_or_default()
+    }
+
+    /// Every field, typed.
+    pub(crate) fn fields(&self, id: &str, name: &str) -> WabaFields {
+        WabaFields {
+            id: id.into(),
+            name: name.into(),
+            currency: self.currency.sym(),
+            account_review_status: self.account_review_status.sym(),
+            business_verification_status: self.business_verification_status.sym(),
+            primary_funding_id: self.primary_funding_id.map(CompactString::from),
+            owner_business_info: self.owner.map(|(id, name)| BusinessRef {
+                id: id.into(),
+                name: name.map(CompactString::from),
+            }),
+            creation_time: self.creation_time,
+            health_status: self.health_status(id),
+            phone_numbers: self.phones.to_list(),
+            whatsapp_business_manager_messaging_limit: self.messaging_limit.sym(),
+            shown: self.shown(),
+            extra: self.extra(),
+        }
+    }
+}
+
+/// The creation time as [`pack_node`] writes it (first: the pane reads it for every row).
+fn creation_time(r: &mut Reader) -> Option<Option<i64>> {
+    Some(if r.flag()? {
+        let z = r.varint()?;
+        Some(((z >> 1) as i64) ^ -((z & 1) as i64))
+    } else {
+        None
+    })
+}
+
+/// The creation time of a packed WABA, read alone.
+pub(crate) fn node_creation_time(bytes: &[u8]) -> Option<i64> {
+    creation_time(&mut Reader::new(bytes)).flatten()
+}
+
 /// A list kept packed: the count, then each item. Empty = no bytes at all.
 pub struct PackedList<T> {
     bytes: Option<Box<[u8]>>,
     item: PhantomData<fn() -> T>,
+}
+
+/// A packed list read where it lies (inside a packed WABA, or a [`PackedList`]'s bytes).
+pub struct PackedSlice<'a, T> {
+    bytes: &'a [u8],
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for PackedSlice<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for PackedSlice<'_, T> {}
+
+impl<T: Pack + fmt::Debug> fmt::Debug for PackedSlice<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T> Default for PackedSlice<'_, T> {
+    fn default() -> Self {
+        PackedSlice::new(&[])
+    }
+}
+
+impl<'a, T> PackedSlice<'a, T> {
+    fn new(bytes: &'a [u8]) -> PackedSlice<'a, T> {
+        PackedSlice {
+            bytes,
+            item: PhantomData,
+        }
+    }
+
+    /// How many items the list holds.
+    pub fn len(self) -> usize {
+        Reader::new(self.bytes)
+            .varint()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes held, for measuring.
+    pub fn packed_len(self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl<'a, T: Pack> PackedSlice<'a, T> {
+    /// The items, each read as it is reached.
+    pub fn iter(self) -> impl Iterator<Item = T> + 'a {
+        Reader::new(self.bytes).list()
+    }
+
+    pub fn get(self, i: usize) -> Option<T> {
+        self.iter().nth(i)
+    }
+
+    pub fn to_vec(self) -> Vec<T> {
+        self.iter().collect()
+    }
+
+    /// The items as a list of their own.
+    pub fn to_list(self) -> PackedList<T> {
+        PackedList::from_bytes(self.bytes)
+    }
 }
 
 impl<T> PackedList<T> {
@@ -434,12 +751,14 @@ impl<T> PackedList<T> {
         self.bytes.as_deref().unwrap_or_default()
     }
 
+    /// The list read where it lies.
+    pub fn as_slice(&self) -> PackedSlice<'_, T> {
+        PackedSlice::new(self.bytes())
+    }
+
     /// How many items the list holds.
     pub fn len(&self) -> usize {
-        Reader::new(self.bytes())
-            .varint()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0)
+        self.as_slice().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -455,7 +774,7 @@ impl<T> PackedList<T> {
 impl<T: Pack> PackedList<T> {
     /// The items, each read as it is reached.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        Reader::new(self.bytes()).list()
+        self.as_slice().iter()
     }
 
     pub fn get(&self, i: usize) -> Option<T> {
