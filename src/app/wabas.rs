@@ -3,6 +3,7 @@
 //! selection, the open detail, and the "changed since you looked" marks.
 
 use compact_str::CompactString;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -255,9 +256,10 @@ impl WabaRow {
 /// owner business's name and each number's verified name. A needle matches a WABA when one
 /// searched field (or the name, the health's label, a label, an id or a number) contains it,
 /// case-insensitively.
-fn worded_fields(w: &Waba) -> impl Iterator<Item = &str> {
+fn worded_fields(w: &Waba) -> impl Iterator<Item = Cow<'_, str>> {
     let n = &w.node;
     n.owner_business_name()
+        .map(Cow::Borrowed)
         .into_iter()
         .chain(n.phone_numbers().texts().filter_map(|p| p.verified_name))
 }
@@ -286,7 +288,7 @@ fn number_fields(w: &Waba) -> impl Iterator<Item = CompactString> + '_ {
     .chain(
         n.phone_numbers()
             .texts()
-            .flat_map(|p| [Some(p.id), p.display_phone_number.map(CompactString::from)]),
+            .flat_map(|p| [Some(p.id), p.display_phone_number]),
     )
     .flatten()
 }
@@ -560,7 +562,7 @@ impl SearchText {
         push_numbers(&mut self.bytes, &numbers);
         let text_start = self.bytes.len();
         self.bytes
-            .extend_from_slice(lowercase(w.node.name.as_ref()).as_bytes());
+            .extend_from_slice(lowercase(w.node.name()).as_bytes());
         let name_len = (self.bytes.len() - text_start).min(usize::from(u16::MAX)) as u16;
         let mut last_line = text_start;
         if let Health::Other(raw) = health {
@@ -577,10 +579,10 @@ impl SearchText {
         let fields = unshared
             .iter()
             .flatten()
-            .map(Sym::as_str)
+            .map(|s| Cow::Borrowed(s.as_str()))
             .chain(worded_fields(w));
-        for field in fields.chain(unpackable.iter().map(CompactString::as_str)) {
-            let lower = lowercase(field);
+        for field in fields.chain(unpackable.iter().map(|f| Cow::Borrowed(f.as_str()))) {
+            let lower = lowercase(&field);
             let lower = lower.as_bytes();
             if lower.is_empty() || memchr::memmem::find(&self.bytes[text_start..], lower).is_some()
             {
@@ -2081,7 +2083,7 @@ mod tests {
         let health = Health::of_waba(w);
         let f = n.fields();
         let mut hay: Vec<&str> = vec![
-            n.name.as_ref(),
+            n.name(),
             n.id.as_ref(),
             health.label(),
             f.currency.as_deref().unwrap_or(""),
@@ -2095,8 +2097,8 @@ mod tests {
         let phones: Vec<_> = n.phone_numbers().texts().collect();
         for p in &phones {
             hay.push(&p.id);
-            hay.extend(p.display_phone_number);
-            hay.extend(p.verified_name);
+            hay.extend(p.display_phone_number.as_deref());
+            hay.extend(p.verified_name.as_deref());
         }
         hay.join("\n").to_lowercase()
     }

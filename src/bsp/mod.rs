@@ -196,7 +196,7 @@ pub fn prepare(
             waba: waba.id().to_string(),
         });
     }
-    precheck(bsp, &req, waba.solutions.as_deref())?;
+    precheck(bsp, &req, waba.solutions.as_deref().map(Vec::as_slice))?;
     Ok(req)
 }
 

@@ -145,7 +145,7 @@ impl Onboarding {
     pub fn derive(w: &Waba, rules: &OnboardingRules) -> Onboarding {
         Onboarding {
             webhooks_subscribed: webhooks_subscribed(
-                w.subscribed_apps.as_deref(),
+                w.subscribed_apps.as_deref().map(Vec::as_slice),
                 &rules.our_app_id,
             ),
             credit_shared: crate::domain::partner::credit_step(

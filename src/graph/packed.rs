@@ -10,6 +10,7 @@
 //! cannot meet anything else; a list that does not read back whole yields what did (never a
 //! panic).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -29,6 +30,9 @@ pub struct Writer {
     /// entities; the WABA's, its owner's and its numbers' for the WABA's): written as their
     /// place in this list.
     known: Vec<CompactString>,
+    /// The WABA's name, which a number's verified name often begins with (or is): written
+    /// as how much of it, then the rest.
+    name: CompactString,
 }
 
 /// Bytes being read.
@@ -36,7 +40,12 @@ pub struct Reader<'a> {
     bytes: &'a [u8],
     /// The ids [`Writer::known`] held when these bytes were written.
     known: &'a [CompactString],
+    /// The name [`Writer::name`] held.
+    name: &'a str,
 }
+
+/// The characters a phone number is written with, four bits each.
+const PHONE_CHARS: &[u8; 16] = b"0123456789 +-().";
 
 impl Writer {
     fn varint(&mut self, mut n: u64) {
@@ -62,6 +71,48 @@ impl Writer {
             None => self.varint(0),
             Some(s) => {
                 self.varint(s.len() as u64 + 1);
+                self.bytes.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// A text that may begin with [`Writer::name`]: 0 = absent, n + 1 = its first n bytes
+    /// are the name's, the rest follows.
+    fn named_text(&mut self, s: Option<&str>) {
+        let Some(s) = s else {
+            self.varint(0);
+            return;
+        };
+        let shared = s
+            .char_indices()
+            .zip(self.name.chars())
+            .find(|((_, a), b)| a != b)
+            .map_or(s.len().min(self.name.len()), |((at, _), _)| at);
+        self.varint(shared as u64 + 1);
+        self.str(&s[shared..]);
+    }
+
+    /// A phone number as people read it: 0 = absent, 2n + 2 = n characters of
+    /// [`PHONE_CHARS`] follow, two a byte; 2n + 1 = n bytes of other text follow.
+    fn phone_text(&mut self, s: Option<&str>) {
+        let Some(s) = s else {
+            self.varint(0);
+            return;
+        };
+        let codes: Option<Vec<u8>> = s
+            .bytes()
+            .map(|b| PHONE_CHARS.iter().position(|&c| c == b).map(|k| k as u8))
+            .collect();
+        match codes {
+            Some(codes) if !codes.is_empty() => {
+                self.varint(2 * codes.len() as u64 + 2);
+                for pair in codes.chunks(2) {
+                    self.bytes
+                        .push(pair[0] | pair.get(1).map_or(0, |low| low << 4));
+                }
+            }
+            _ => {
+                self.varint(2 * s.len() as u64 + 1);
                 self.bytes.extend_from_slice(s.as_bytes());
             }
         }
@@ -138,7 +189,48 @@ impl SymCode<'_> {
 
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes, known: &[] }
+        Reader {
+            bytes,
+            known: &[],
+            name: "",
+        }
+    }
+
+    /// A text written by [`Writer::named_text`].
+    fn named_text(&mut self) -> Option<Option<Cow<'a, str>>> {
+        let shared = match usize::try_from(self.varint()?).ok()? {
+            0 => return Some(None),
+            n => n - 1,
+        };
+        let rest = self.str()?;
+        Some(Some(if shared == 0 {
+            Cow::Borrowed(rest)
+        } else {
+            let mut text = String::with_capacity(shared + rest.len());
+            text.push_str(self.name.get(..shared)?);
+            text.push_str(rest);
+            Cow::Owned(text)
+        }))
+    }
+
+    /// A text written by [`Writer::phone_text`] (inline: a phone number is short).
+    fn phone_text(&mut self) -> Option<Option<CompactString>> {
+        let tag = usize::try_from(self.varint()?).ok()?;
+        if tag == 0 {
+            return Some(None);
+        }
+        let len = (tag - 1) / 2;
+        Some(Some(if tag % 2 == 1 {
+            CompactString::from(std::str::from_utf8(self.bytes(len)?).ok()?)
+        } else {
+            let packed = self.bytes(len.div_ceil(2))?;
+            (0..len)
+                .map(|k| {
+                    let code = (packed[k / 2] >> (4 * (k % 2))) & 0xf;
+                    char::from(PHONE_CHARS[usize::from(code)])
+                })
+                .collect()
+        }))
     }
 
     /// The items of a list written by [`Writer::list`], each read as it is reached.
@@ -274,13 +366,14 @@ fn graph_number(id: &str) -> Option<u64> {
     plain.then(|| id.parse().ok()).flatten()
 }
 
-/// The searchable texts of a packed phone number: the id (inline, built from its number) and
-/// the texts borrowed from the packed bytes.
+/// The searchable texts of a packed phone number: the id and the number (inline, built from
+/// their packed forms) and the verified name (borrowed from the packed bytes unless it begins
+/// with the WABA's name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneTexts<'a> {
     pub id: CompactString,
-    pub display_phone_number: Option<&'a str>,
-    pub verified_name: Option<&'a str>,
+    pub display_phone_number: Option<CompactString>,
+    pub verified_name: Option<Cow<'a, str>>,
 }
 
 impl PackedList<PhoneNumber> {
@@ -294,13 +387,13 @@ impl<'a> PackedSlice<'a, PhoneNumber> {
     /// Each number's id, display number and verified name, read in place: the filter scans a
     /// book of 100,000 with these, so nothing is built or copied.
     pub fn texts(self) -> impl Iterator<Item = PhoneTexts<'a>> + 'a {
-        let mut r = Reader::new(self.bytes);
+        let mut r = self.reader();
         let n = r.varint().unwrap_or(0);
         (0..n).map_while(move |_| {
             let texts = PhoneTexts {
                 id: r.id()?,
-                display_phone_number: r.opt_str()?,
-                verified_name: r.opt_str()?,
+                display_phone_number: r.phone_text()?,
+                verified_name: r.named_text()?,
             };
             r.skip_phone_rest()?;
             Some(texts)
@@ -347,8 +440,8 @@ impl Pack for HealthEntity {
 impl Pack for PhoneNumber {
     fn pack(&self, w: &mut Writer) {
         w.id(&self.id);
-        w.opt_str(self.display_phone_number.as_deref());
-        w.opt_str(self.verified_name.as_deref());
+        w.phone_text(self.display_phone_number.as_deref());
+        w.named_text(self.verified_name.as_deref());
         for s in [
             &self.quality_rating,
             &self.status,
@@ -380,8 +473,8 @@ impl Pack for PhoneNumber {
 
     fn unpack(r: &mut Reader) -> Option<PhoneNumber> {
         let id = r.id()?;
-        let display_phone_number = r.compact()?;
-        let verified_name = r.compact()?;
+        let display_phone_number = r.phone_text()?;
+        let verified_name = r.named_text()?.map(CompactString::from);
         let quality_rating = r.sym()?;
         let status = r.sym()?;
         let code_verification_status = r.sym()?;
@@ -400,6 +493,7 @@ impl Pack for PhoneNumber {
             let inner = Reader {
                 bytes: r.nested()?,
                 known: std::slice::from_ref(&id),
+                name: "",
             };
             let entities: PackedList<HealthEntity> = inner.list().collect();
             Some(HealthStatus {
@@ -493,7 +587,15 @@ pub(crate) fn pack_node(f: &WabaFields) -> Box<[u8]> {
     w.sym(f.currency.as_ref());
     w.sym(f.account_review_status.as_ref());
     w.sym(f.business_verification_status.as_ref());
-    w.nested(f.phone_numbers.bytes());
+    // The numbers again, their verified names after the WABA's name.
+    let mut phones = Writer {
+        name: f.name.clone(),
+        ..Writer::default()
+    };
+    if !f.phone_numbers.is_empty() {
+        phones.list(&f.phone_numbers.to_vec());
+    }
+    w.nested(&phones.bytes);
     match &f.health_status {
         None => w.varint(0),
         Some(h) => {
@@ -551,7 +653,7 @@ pub(crate) struct NodeParts<'a> {
 
 impl<'a> NodeParts<'a> {
     /// `None` for no bytes (a WABA with only an id and a name) or bytes that do not read.
-    pub(crate) fn read(bytes: &'a [u8]) -> Option<NodeParts<'a>> {
+    pub(crate) fn read(bytes: &'a [u8], name: &'a str) -> Option<NodeParts<'a>> {
         let mut r = Reader::new(bytes);
         let creation_time = creation_time(&mut r)?;
         let messaging_limit = r.sym_code()?;
@@ -563,7 +665,10 @@ impl<'a> NodeParts<'a> {
         let currency = r.sym_code()?;
         let account_review_status = r.sym_code()?;
         let business_verification_status = r.sym_code()?;
-        let phones = PackedSlice::new(r.nested()?);
+        let phones = PackedSlice {
+            name,
+            ..PackedSlice::new(r.nested()?)
+        };
         let health = match usize::try_from(r.varint()?).ok()? {
             0 => None,
             n => Some(r.bytes(n - 1)?),
@@ -588,6 +693,7 @@ impl<'a> NodeParts<'a> {
         let mut r = Reader {
             bytes: self.health?,
             known: &known,
+            name: "",
         };
         let can_send_message = r.sym()?;
         let n = r.varint()?;
@@ -606,6 +712,10 @@ impl<'a> NodeParts<'a> {
     /// The health status's own value alone (what the list derives health from).
     pub(crate) fn health_value(&self) -> Option<SymCode<'a>> {
         Reader::new(self.health?).sym_code()
+    }
+
+    pub(crate) fn health_len(&self) -> usize {
+        self.health.map_or(0, <[u8]>::len)
     }
 
     pub(crate) fn has_health_status(&self) -> bool {
@@ -670,6 +780,8 @@ pub struct PackedList<T> {
 /// A packed list read where it lies (inside a packed WABA, or a [`PackedList`]'s bytes).
 pub struct PackedSlice<'a, T> {
     bytes: &'a [u8],
+    /// The WABA's name its texts may begin with ([`Writer::name`]).
+    name: &'a str,
     item: PhantomData<fn() -> T>,
 }
 
@@ -697,7 +809,15 @@ impl<'a, T> PackedSlice<'a, T> {
     fn new(bytes: &'a [u8]) -> PackedSlice<'a, T> {
         PackedSlice {
             bytes,
+            name: "",
             item: PhantomData,
+        }
+    }
+
+    fn reader(self) -> Reader<'a> {
+        Reader {
+            name: self.name,
+            ..Reader::new(self.bytes)
         }
     }
 
@@ -722,7 +842,7 @@ impl<'a, T> PackedSlice<'a, T> {
 impl<'a, T: Pack> PackedSlice<'a, T> {
     /// The items, each read as it is reached.
     pub fn iter(self) -> impl Iterator<Item = T> + 'a {
-        Reader::new(self.bytes).list()
+        self.reader().list()
     }
 
     pub fn get(self, i: usize) -> Option<T> {
@@ -733,9 +853,13 @@ impl<'a, T: Pack> PackedSlice<'a, T> {
         self.iter().collect()
     }
 
-    /// The items as a list of their own.
+    /// The items as a list of their own (packed again if they name the WABA's name).
     pub fn to_list(self) -> PackedList<T> {
-        PackedList::from_bytes(self.bytes)
+        if self.name.is_empty() {
+            PackedList::from_bytes(self.bytes)
+        } else {
+            self.iter().collect()
+        }
     }
 }
 
@@ -905,8 +1029,8 @@ mod tests {
         assert_eq!(texts.len(), 3, "read in place, each number in turn");
         for (t, p) in texts.iter().zip(&phones) {
             assert_eq!(t.id, p.id);
-            assert_eq!(t.display_phone_number, p.display_phone_number.as_deref());
-            assert_eq!(t.verified_name, p.verified_name.as_deref());
+            assert_eq!(t.display_phone_number, p.display_phone_number);
+            assert_eq!(t.verified_name.as_deref(), p.verified_name.as_deref());
         }
         let one = PackedList::from(vec![plain.clone()]);
         assert_eq!(one.to_vec(), vec![plain]);

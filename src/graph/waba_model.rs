@@ -563,7 +563,9 @@ pub struct WabaFields {
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct WabaNode {
     pub id: CompactString,
-    pub name: CompactString,
+    /// Private: the numbers' verified names are packed after it (change it with
+    /// [`update`](WabaNode::update)).
+    name: CompactString,
     /// Written once by [`WabaNode::new`]; its health entities name the WABA by "this node's
     /// id", so a changed `id` moves them with it.
     packed: Box<[u8]>,
@@ -582,8 +584,12 @@ impl WabaNode {
         }
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     fn parts(&self) -> Option<super::packed::NodeParts<'_>> {
-        super::packed::NodeParts::read(&self.packed)
+        super::packed::NodeParts::read(&self.packed, &self.name)
     }
 
     /// Every field, unpacked (one WABA at a time: the detail, the snapshot).
@@ -689,6 +695,13 @@ impl WabaNode {
     /// The bytes the packed fields take, for measuring.
     pub fn packed_len(&self) -> usize {
         self.packed.len()
+    }
+
+    /// Of [`packed_len`](Self::packed_len), the bytes of the phone numbers and of the health
+    /// status, for measuring.
+    pub fn packed_lists_len(&self) -> (usize, usize) {
+        self.parts()
+            .map_or((0, 0), |p| (p.phones.packed_len(), p.health_len()))
     }
 }
 
@@ -842,10 +855,10 @@ pub struct Waba {
     #[serde(flatten)]
     pub node: WabaNode,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subscribed_apps: Option<Arc<[SubscribedApp]>>,
+    pub subscribed_apps: Option<Arc<Vec<SubscribedApp>>>,
     /// The solutions that onboarded it (`GET /{waba-id}/solutions`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub solutions: Option<Arc<[Arc<SolutionNode>]>>,
+    pub solutions: Option<Arc<Vec<Arc<SolutionNode>>>>,
 }
 
 /// The most solutions, and the most distinct lists of each kind, the sharing tables keep:
@@ -853,14 +866,14 @@ pub struct Waba {
 const SHARED_MAX: usize = 4096;
 
 /// One shared copy of `list` from `table` (added there if it is new and there is room).
-fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<[T]>>>, list: Vec<T>) -> Arc<[T]> {
+fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<Vec<T>>>>, list: Vec<T>) -> Arc<Vec<T>> {
     let mut table = table
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(shared) = table.iter().find(|s| s[..] == list[..]) {
         return shared.clone();
     }
-    let shared: Arc<[T]> = list.into();
+    let shared = Arc::new(list);
     // Lists are few (a handful of apps, a few hundred solutions): a short table, scanned.
     if table.len() < SHARED_MAX / 16 {
         table.push(shared.clone());
@@ -869,17 +882,17 @@ fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<[T]>>>, list: Vec<T>) -> Arc<[
 }
 
 /// The subscribed apps as read, shared with every WABA whose list reads the same.
-pub fn share_subscribed(read: Vec<SubscribedApp>) -> Arc<[SubscribedApp]> {
-    static TABLE: Mutex<Vec<Arc<[SubscribedApp]>>> = Mutex::new(Vec::new());
+pub fn share_subscribed(read: Vec<SubscribedApp>) -> Arc<Vec<SubscribedApp>> {
+    static TABLE: Mutex<Vec<Arc<Vec<SubscribedApp>>>> = Mutex::new(Vec::new());
     share_list(&TABLE, read)
 }
 
 /// The same solution onboards thousands of WABAs: each WABA points at one shared copy of
 /// what was read (a copy that reads differently replaces the shared one for later reads),
 /// and at one shared list of them.
-pub fn share_solutions(read: Vec<SolutionNode>) -> Arc<[Arc<SolutionNode>]> {
+pub fn share_solutions(read: Vec<SolutionNode>) -> Arc<Vec<Arc<SolutionNode>>> {
     static TABLE: OnceLock<Mutex<HashMap<String, Arc<SolutionNode>>>> = OnceLock::new();
-    static LISTS: Mutex<Vec<Arc<[Arc<SolutionNode>]>>> = Mutex::new(Vec::new());
+    static LISTS: Mutex<Vec<Arc<Vec<Arc<SolutionNode>>>>> = Mutex::new(Vec::new());
     let nodes = {
         let mut table = TABLE
             .get_or_init(Default::default)

@@ -33,7 +33,7 @@ pub fn draw(
     let pane = &model.wabas;
     let n = &row.waba.node;
     let block = Block::bordered().title(Span::styled(
-        format!(" {} · WABA {} ", inert(&n.name), inert(&n.id)),
+        format!(" {} · WABA {} ", inert(n.name()), inert(&n.id)),
         theme.title,
     ));
     let inner = block.inner(area);

@@ -384,7 +384,7 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
                 // A row Meta sent in a shape we could not read is shown raw, never dropped.
                 Cell::from(match n.malformed.as_deref() {
                     Some(m) => inert(&m.label()).into_owned(),
-                    None => super::middle_ellipsis(&inert(&n.name), name_width as usize),
+                    None => super::middle_ellipsis(&inert(n.name()), name_width as usize),
                 }),
             ];
             for (c, _) in columns.iter().zip(&shown).filter(|(_, s)| **s) {

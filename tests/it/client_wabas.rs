@@ -284,7 +284,7 @@ async fn batch_answers_each_operation_in_order_even_in_read_only_mode() {
     assert_eq!(out.len(), 3);
     let node: WabaNode = serde_json::from_value(out[0].clone().unwrap()).unwrap();
     assert_eq!(
-        (node.name.as_str(), node.currency().as_deref()),
+        (node.name(), node.currency().as_deref()),
         ("Lumen Bakery", Some("EUR"))
     );
     let apps = out[1].as_ref().unwrap();
@@ -312,7 +312,7 @@ async fn subscribe_then_the_reread_lists_our_app() {
     let before = wabas::read_waba(&c, sim::DEMO_WABA_TO_ONBOARD_ID)
         .await
         .unwrap();
-    assert_eq!(before.subscribed_apps.as_deref().map(<[_]>::len), Some(0));
+    assert_eq!(before.subscribed_apps.as_deref().map(Vec::len), Some(0));
     let resp = wabas::subscribe_app(&c, sim::DEMO_WABA_TO_ONBOARD_ID)
         .await
         .unwrap();

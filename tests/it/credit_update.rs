@@ -229,7 +229,7 @@ fn s_on_a_waba_whose_business_has_an_allocation_proposes_that_line() {
     // A second WABA of Harborview's business, not attached yet.
     let mut more = wabas[1].clone();
     more.node.id = "222".into();
-    more.node.name = "Harborview Kids".into();
+    more.node.update(|f| f.name = "Harborview Kids".into());
     more.node.update(|f| {
         f.primary_funding_id = None;
         f.currency = Some("BRL".into());

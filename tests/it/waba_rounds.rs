@@ -308,10 +308,12 @@ fn a_stale_page_never_overwrites_a_newer_reread() {
     let next = ReadStamp::issue();
     let reread_at = ReadStamp::issue();
     let mut renamed = book[0].clone();
-    renamed.node.name = "Renamed by the re-read".into();
+    renamed
+        .node
+        .update(|f| f.name = "Renamed by the re-read".into());
     m.wabas.apply_waba(renamed, reread_at);
     let mut older = book[0].clone();
-    older.node.name = "Older page".into();
+    older.node.update(|f| f.name = "Older page".into());
     feed(
         &mut m,
         [Msg::WabasPage {

@@ -333,7 +333,7 @@ fn a_new_waba_and_a_worse_health_are_marked_until_selected() {
         .update(|f| f.health_status.as_mut().unwrap().can_send_message = Some("LIMITED".into()));
     let mut new = next[1].clone();
     new.node.id = "909".into();
-    new.node.name = "Brand New Co".into();
+    new.node.update(|f| f.name = "Brand New Co".into());
     next.push(new);
     feed(
         &mut m,
