@@ -18,8 +18,8 @@ use compact_str::{CompactString, ToCompactString};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::waba_model::{
-    BusinessRef, EntityDetails, Flag, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields,
-    ShownFields, Sym, Throughput, WabaFields,
+    EntityDetails, Flag, HealthEntity, HealthStatus, PhoneNumber, Rare, RawFields, ShownFields,
+    Sym, Throughput, WabaFields,
 };
 
 /// Bytes being written.
@@ -557,17 +557,19 @@ impl Pack for ShownFields {
     }
 }
 
-/// A WABA's fields besides its id and name, in this order (the ones read most first):
-/// creation time (a flag, then the zigzag varint), messaging limit, primary funding id and the
-/// owner's id and name (text, so they are read in place), currency, review and verification
-/// status, the phone numbers (a nested [`PackedList`]), the health status (0 absent, else
-/// its length plus one: its value, its entities naming the WABA, its owner and its numbers by
-/// their place, its other fields), the fields only shown ([`ShownFields`]) and every other
-/// field (JSON text). A WABA with none of them packs to no bytes at all.
+/// A WABA's fields besides those the node keeps typed (id, name, funding id, owner), in
+/// this order (the ones read most first): creation time (a flag, then the zigzag varint),
+/// messaging limit, currency, review and verification status, the phone numbers (a nested
+/// [`PackedList`]), the health status (0 absent, else its length plus one: its value, its
+/// entities naming the WABA, its owner and its numbers by their place, its other fields), the
+/// fields only shown ([`ShownFields`]) and every other field (JSON text). A WABA with none of
+/// them packs to no bytes at all.
 pub(crate) fn pack_node(f: &WabaFields) -> Box<[u8]> {
     let empty = WabaFields {
         id: f.id.clone(),
         name: f.name.clone(),
+        primary_funding_id: f.primary_funding_id.clone(),
+        owner_business_info: f.owner_business_info.clone(),
         ..WabaFields::default()
     };
     if *f == empty {
@@ -579,11 +581,6 @@ pub(crate) fn pack_node(f: &WabaFields) -> Box<[u8]> {
         w.varint(((t << 1) ^ (t >> 63)) as u64);
     }
     w.sym(f.whatsapp_business_manager_messaging_limit.as_ref());
-    w.opt_str(f.primary_funding_id.as_deref());
-    w.opt_str(f.owner_business_info.as_ref().map(|o| o.id.as_str()));
-    if let Some(o) = &f.owner_business_info {
-        w.opt_str(o.name.as_deref());
-    }
     w.sym(f.currency.as_ref());
     w.sym(f.account_review_status.as_ref());
     w.sym(f.business_verification_status.as_ref());
@@ -640,8 +637,6 @@ fn health_known(
 pub(crate) struct NodeParts<'a> {
     pub creation_time: Option<i64>,
     pub messaging_limit: SymCode<'a>,
-    pub primary_funding_id: Option<&'a str>,
-    pub owner: Option<(&'a str, Option<&'a str>)>,
     pub currency: SymCode<'a>,
     pub account_review_status: SymCode<'a>,
     pub business_verification_status: SymCode<'a>,
@@ -657,11 +652,6 @@ impl<'a> NodeParts<'a> {
         let mut r = Reader::new(bytes);
         let creation_time = creation_time(&mut r)?;
         let messaging_limit = r.sym_code()?;
-        let primary_funding_id = r.opt_str()?;
-        let owner = match r.opt_str()? {
-            None => None,
-            Some(id) => Some((id, r.opt_str()?)),
-        };
         let currency = r.sym_code()?;
         let account_review_status = r.sym_code()?;
         let business_verification_status = r.sym_code()?;
@@ -676,8 +666,6 @@ impl<'a> NodeParts<'a> {
         Some(NodeParts {
             creation_time,
             messaging_limit,
-            primary_funding_id,
-            owner,
             currency,
             account_review_status,
             business_verification_status,
@@ -687,9 +675,10 @@ impl<'a> NodeParts<'a> {
         })
     }
 
-    /// The health status; `id`: the WABA's (its entities may name it).
-    pub(crate) fn health_status(&self, id: &str) -> Option<HealthStatus> {
-        let known = health_known(id, self.owner.map(|o| o.0), self.phones);
+    /// The health status; `id`, `owner`: the WABA's and its owner's (its entities may name
+    /// them).
+    pub(crate) fn health_status(&self, id: &str, owner: Option<&str>) -> Option<HealthStatus> {
+        let known = health_known(id, owner, self.phones);
         let mut r = Reader {
             bytes: self.health?,
             known: &known,
@@ -733,26 +722,18 @@ impl<'a> NodeParts<'a> {
             .unwrap_or_default()
     }
 
-    /// Every field, typed.
-    pub(crate) fn fields(&self, id: &str, name: &str) -> WabaFields {
-        WabaFields {
-            id: id.into(),
-            name: name.into(),
-            currency: self.currency.sym(),
-            account_review_status: self.account_review_status.sym(),
-            business_verification_status: self.business_verification_status.sym(),
-            primary_funding_id: self.primary_funding_id.map(CompactString::from),
-            owner_business_info: self.owner.map(|(id, name)| BusinessRef {
-                id: id.into(),
-                name: name.map(CompactString::from),
-            }),
-            creation_time: self.creation_time,
-            health_status: self.health_status(id),
-            phone_numbers: self.phones.to_list(),
-            whatsapp_business_manager_messaging_limit: self.messaging_limit.sym(),
-            shown: self.shown(),
-            extra: self.extra(),
-        }
+    /// The packed fields, typed, into `f` (which holds the typed ones).
+    pub(crate) fn fields_into(&self, f: &mut WabaFields) {
+        let owner = f.owner_business_info.as_ref().map(|o| o.id.as_str());
+        f.health_status = self.health_status(&f.id, owner);
+        f.currency = self.currency.sym();
+        f.account_review_status = self.account_review_status.sym();
+        f.business_verification_status = self.business_verification_status.sym();
+        f.creation_time = self.creation_time;
+        f.phone_numbers = self.phones.to_list();
+        f.whatsapp_business_manager_messaging_limit = self.messaging_limit.sym();
+        f.shown = self.shown();
+        f.extra = self.extra();
     }
 }
 

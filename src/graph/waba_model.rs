@@ -566,6 +566,11 @@ pub struct WabaNode {
     /// Private: the numbers' verified names are packed after it (change it with
     /// [`update`](WabaNode::update)).
     name: CompactString,
+    /// Typed, as the owner: the credit join looks both up for every WABA, and sorts and
+    /// filters its Not funded lane by the owner's name.
+    primary_funding_id: Option<CompactString>,
+    /// Private as the rest: the health entities name the owner by its place.
+    owner_business_info: Option<BusinessRef>,
     /// Written once by [`WabaNode::new`]; its health entities name the WABA by "this node's
     /// id", so a changed `id` moves them with it.
     packed: Box<[u8]>,
@@ -580,6 +585,8 @@ impl WabaNode {
             packed: super::packed::pack_node(&fields),
             id: fields.id,
             name: fields.name,
+            primary_funding_id: fields.primary_funding_id,
+            owner_business_info: fields.owner_business_info,
             malformed: None,
         }
     }
@@ -594,14 +601,17 @@ impl WabaNode {
 
     /// Every field, unpacked (one WABA at a time: the detail, the snapshot).
     pub fn fields(&self) -> WabaFields {
-        match self.parts() {
-            Some(p) => p.fields(&self.id, &self.name),
-            None => WabaFields {
-                id: self.id.clone(),
-                name: self.name.clone(),
-                ..WabaFields::default()
-            },
+        let mut fields = WabaFields {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            primary_funding_id: self.primary_funding_id.clone(),
+            owner_business_info: self.owner_business_info.clone(),
+            ..WabaFields::default()
+        };
+        if let Some(p) = self.parts() {
+            p.fields_into(&mut fields);
         }
+        fields
     }
 
     /// Change fields (unpacked, changed, packed again); `malformed` stays.
@@ -629,25 +639,21 @@ impl WabaNode {
     /// The funding source (credit line) attached, as sent; compared with our allocations
     /// (§4.6) through [`funding_id`](Self::funding_id).
     pub fn primary_funding_id(&self) -> Option<&str> {
-        self.parts()?.primary_funding_id
+        self.primary_funding_id.as_deref()
     }
 
-    /// `owner_business_info.id`, read in place.
+    /// `owner_business_info.id`.
     pub fn owner_business_id(&self) -> Option<&str> {
-        Some(self.parts()?.owner?.0)
+        Some(self.owner_business_info.as_ref()?.id.as_str())
     }
 
-    /// `owner_business_info.name`, read in place.
+    /// `owner_business_info.name`.
     pub fn owner_business_name(&self) -> Option<&str> {
-        self.parts()?.owner?.1
+        self.owner_business_info.as_ref()?.name.as_deref()
     }
 
-    pub fn owner_business_info(&self) -> Option<BusinessRef> {
-        let (id, name) = self.parts()?.owner?;
-        Some(BusinessRef {
-            id: id.into(),
-            name: name.map(CompactString::from),
-        })
+    pub fn owner_business_info(&self) -> Option<&BusinessRef> {
+        self.owner_business_info.as_ref()
     }
 
     pub fn currency(&self) -> Option<Sym> {
@@ -669,7 +675,8 @@ impl WabaNode {
     }
 
     pub fn health_status(&self) -> Option<HealthStatus> {
-        self.parts()?.health_status(&self.id)
+        self.parts()?
+            .health_status(&self.id, self.owner_business_id())
     }
 
     /// `health_status.can_send_message` alone, its entities not read.
@@ -1080,8 +1087,8 @@ impl Waba {
     }
 
     pub fn owner_name(&self) -> Option<&str> {
-        let (id, name) = self.node.parts()?.owner?;
-        name.or(Some(id))
+        let o = self.node.owner_business_info()?;
+        o.name.as_deref().or(Some(o.id.as_str()))
     }
 }
 
