@@ -557,9 +557,9 @@ impl Pack for ShownFields {
     }
 }
 
-/// A WABA's fields besides those the node keeps typed (id, name, funding id, owner), in
-/// this order (the ones read most first): creation time (a flag, then the zigzag varint),
-/// messaging limit, currency, review and verification status, the phone numbers (a nested
+/// A WABA's fields besides those the node keeps typed (id, name, owner), in this order (the
+/// ones read most first): the primary funding id (text, read in place), the creation time (a
+/// flag, then the zigzag varint), messaging limit, currency, review and verification status, the phone numbers (a nested
 /// [`PackedList`]), the health status (0 absent, else its length plus one: its value, its
 /// entities naming the WABA, its owner and its numbers by their place, its other fields), the
 /// fields only shown ([`ShownFields`]) and every other field (JSON text). A WABA with none of
@@ -568,7 +568,6 @@ pub(crate) fn pack_node(f: &WabaFields) -> Box<[u8]> {
     let empty = WabaFields {
         id: f.id.clone(),
         name: f.name.clone(),
-        primary_funding_id: f.primary_funding_id.clone(),
         owner_business_info: f.owner_business_info.clone(),
         ..WabaFields::default()
     };
@@ -576,6 +575,7 @@ pub(crate) fn pack_node(f: &WabaFields) -> Box<[u8]> {
         return Box::default();
     }
     let mut w = Writer::default();
+    w.opt_str(f.primary_funding_id.as_deref());
     w.flag(f.creation_time.is_some());
     if let Some(t) = f.creation_time {
         w.varint(((t << 1) ^ (t >> 63)) as u64);
@@ -635,6 +635,7 @@ fn health_known(
 /// yet looked up, lists not yet unpacked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeParts<'a> {
+    pub primary_funding_id: Option<&'a str>,
     pub creation_time: Option<i64>,
     pub messaging_limit: SymCode<'a>,
     pub currency: SymCode<'a>,
@@ -650,6 +651,7 @@ impl<'a> NodeParts<'a> {
     /// `None` for no bytes (a WABA with only an id and a name) or bytes that do not read.
     pub(crate) fn read(bytes: &'a [u8], name: &'a str) -> Option<NodeParts<'a>> {
         let mut r = Reader::new(bytes);
+        let primary_funding_id = r.opt_str()?;
         let creation_time = creation_time(&mut r)?;
         let messaging_limit = r.sym_code()?;
         let currency = r.sym_code()?;
@@ -664,6 +666,7 @@ impl<'a> NodeParts<'a> {
             n => Some(r.bytes(n - 1)?),
         };
         Some(NodeParts {
+            primary_funding_id,
             creation_time,
             messaging_limit,
             currency,
@@ -730,6 +733,7 @@ impl<'a> NodeParts<'a> {
         f.account_review_status = self.account_review_status.sym();
         f.business_verification_status = self.business_verification_status.sym();
         f.creation_time = self.creation_time;
+        f.primary_funding_id = self.primary_funding_id.map(CompactString::from);
         f.phone_numbers = self.phones.to_list();
         f.whatsapp_business_manager_messaging_limit = self.messaging_limit.sym();
         f.shown = self.shown();
@@ -747,9 +751,17 @@ fn creation_time(r: &mut Reader) -> Option<Option<i64>> {
     })
 }
 
-/// The creation time of a packed WABA, read alone.
+/// The primary funding id of a packed WABA, read alone (first: the credit join reads it for
+/// every WABA).
+pub(crate) fn node_funding_id(bytes: &[u8]) -> Option<&str> {
+    Reader::new(bytes).opt_str().flatten()
+}
+
+/// The creation time of a packed WABA, read alone (second: the list reads it for every row).
 pub(crate) fn node_creation_time(bytes: &[u8]) -> Option<i64> {
-    creation_time(&mut Reader::new(bytes)).flatten()
+    let mut r = Reader::new(bytes);
+    r.opt_str()?;
+    creation_time(&mut r).flatten()
 }
 
 /// A list kept packed: the count, then each item. Empty = no bytes at all.

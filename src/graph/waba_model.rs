@@ -555,21 +555,19 @@ pub struct WabaFields {
     pub extra: RawFields,
 }
 
-/// A WABA as the book holds it, 100,000 of them all session: the id and name typed (every
-/// list, index and sort reads them), every other field packed in one byte string
-/// (`graph::packed::pack_node`) and read through a getter — the texts the hot paths read
-/// (funding id, owner) in place, the rest decoded one WABA at a time. Reads back, and writes
-/// out, as the [`WabaFields`] it was made from.
+/// A WABA as the book holds it, 100,000 of them all session: the id, the name and the owner
+/// typed (every list, index, sort and the credit join read them), every other field packed in
+/// one byte string (`graph::packed::pack_node`) and read through a getter — the funding id and
+/// the creation time alone and first, the numbers' texts in place, the rest decoded one WABA
+/// at a time. Reads back, and writes out, as the [`WabaFields`] it was made from.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct WabaNode {
     pub id: CompactString,
     /// Private: the numbers' verified names are packed after it (change it with
     /// [`update`](WabaNode::update)).
     name: CompactString,
-    /// Typed, as the owner: the credit join looks both up for every WABA, and sorts and
-    /// filters its Not funded lane by the owner's name.
-    primary_funding_id: Option<CompactString>,
-    /// Private as the rest: the health entities name the owner by its place.
+    /// Typed: the credit join looks it up for every WABA, and sorts and filters its Not
+    /// funded lane by its name. Private as the rest: the health entities name it by its place.
     owner_business_info: Option<BusinessRef>,
     /// Written once by [`WabaNode::new`]; its health entities name the WABA by "this node's
     /// id", so a changed `id` moves them with it.
@@ -585,7 +583,6 @@ impl WabaNode {
             packed: super::packed::pack_node(&fields),
             id: fields.id,
             name: fields.name,
-            primary_funding_id: fields.primary_funding_id,
             owner_business_info: fields.owner_business_info,
             malformed: None,
         }
@@ -604,7 +601,6 @@ impl WabaNode {
         let mut fields = WabaFields {
             id: self.id.clone(),
             name: self.name.clone(),
-            primary_funding_id: self.primary_funding_id.clone(),
             owner_business_info: self.owner_business_info.clone(),
             ..WabaFields::default()
         };
@@ -625,7 +621,7 @@ impl WabaNode {
         };
     }
 
-    /// Unix seconds (read first and alone: the list reads it for every row).
+    /// Unix seconds (read alone, near the start: the list reads it for every row).
     pub fn creation_time(&self) -> Option<i64> {
         super::packed::node_creation_time(&self.packed)
     }
@@ -639,7 +635,7 @@ impl WabaNode {
     /// The funding source (credit line) attached, as sent; compared with our allocations
     /// (§4.6) through [`funding_id`](Self::funding_id).
     pub fn primary_funding_id(&self) -> Option<&str> {
-        self.primary_funding_id.as_deref()
+        super::packed::node_funding_id(&self.packed)
     }
 
     /// `owner_business_info.id`.
