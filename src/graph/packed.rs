@@ -977,6 +977,7 @@ impl<'de, T: Pack + serde::de::DeserializeOwned> Deserialize<'de> for PackedList
 
 #[cfg(test)]
 mod tests {
+    use super::super::waba_model::{Waba, WabaNode};
     use super::*;
     use serde_json::json;
 
@@ -1124,6 +1125,173 @@ mod tests {
             let want: Vec<CompactString> = phones.iter().map(|p| p.id.clone()).collect();
             proptest::prop_assert_eq!(ids, want);
             proptest::prop_assert_eq!(packed.to_vec(), phones);
+        }
+    }
+
+    /// A WABA with every field given, odd values in each (as Meta might send them).
+    fn odd_waba(name: &str, text: &str, number: &str, when: i64) -> WabaFields {
+        use super::super::waba_model::BusinessRef;
+        let phones: Vec<PhoneNumber> = [("3200000000000131", 0usize), ("0042", 1), (text, 2)]
+            .into_iter()
+            .map(|(id, k)| PhoneNumber {
+                id: id.into(),
+                display_phone_number: Some(if k == 1 { text } else { number }.into()),
+                // The WABA's name, a longer one, a text of its own.
+                verified_name: Some(match k {
+                    0 => name.into(),
+                    1 => format!("{name} {text}").into(),
+                    _ => text.into(),
+                }),
+                status: Some(Sym::new(text)),
+                health_status: Some(HealthStatus {
+                    can_send_message: Some(Sym::new("LIMITED")),
+                    entities: PackedList::from(vec![HealthEntity {
+                        id: id.into(),
+                        ..HealthEntity::default()
+                    }]),
+                    ..HealthStatus::default()
+                }),
+                ..PhoneNumber::default()
+            })
+            .collect();
+        let entity = |entity_type: &str, id: &str| HealthEntity {
+            entity_type: Some(Sym::new(entity_type)),
+            id: id.into(),
+            can_send_message: Some(Sym::new(text)),
+            ..HealthEntity::default()
+        };
+        WabaFields {
+            id: "3100000000000007".into(),
+            name: name.into(),
+            currency: Some(Sym::new(text)),
+            account_review_status: Some(Sym::new(&text.repeat(3))),
+            business_verification_status: None,
+            primary_funding_id: Some(text.into()),
+            owner_business_info: Some(BusinessRef {
+                id: "3300000000000007".into(),
+                name: Some(format!("{name} Ltd").into()),
+            }),
+            creation_time: Some(when),
+            health_status: Some(HealthStatus {
+                can_send_message: Some(Sym::new(text)),
+                entities: PackedList::from(vec![
+                    entity("WABA", "3100000000000007"),
+                    entity("PHONE_NUMBER", "0042"),
+                    entity("PHONE_NUMBER", text),
+                    entity("BUSINESS", "3300000000000007"),
+                    entity("APP", "1234567890"),
+                    entity("APP", ""),
+                ]),
+                extra: RawFields::from_text(r#"{"odd":[1,"\u001b"]}"#),
+            }),
+            phone_numbers: PackedList::from(phones),
+            whatsapp_business_manager_messaging_limit: Some(Sym::new("TIER_1K")),
+            shown: ShownFields {
+                timezone_id: Some(Sym::new(text)),
+                message_template_namespace: Some(text.into()),
+                is_shared_with_partners: Some(Flag::Odd(Sym::new("\"sometimes\""))),
+                ..ShownFields::default()
+            },
+            extra: RawFields::from_text(r#"{"brand_new":{"x":[1,2]}}"#),
+        }
+    }
+
+    /// What the node reads as, getter by getter, is the typed value it was made from.
+    fn assert_reads_as(node: &WabaNode, f: &WabaFields) {
+        assert_eq!(node.fields(), *f);
+        assert_eq!(node.creation_time(), f.creation_time);
+        assert_eq!(node.primary_funding_id(), f.primary_funding_id.as_deref());
+        assert_eq!(
+            node.messaging_limit(),
+            f.whatsapp_business_manager_messaging_limit
+        );
+        assert_eq!(node.currency(), f.currency);
+        assert_eq!(node.health_status(), f.health_status);
+        assert_eq!(
+            node.health_value(),
+            f.health_status
+                .as_ref()
+                .and_then(|h| h.can_send_message.clone())
+        );
+        assert_eq!(node.phone_numbers().to_vec(), f.phone_numbers.to_vec());
+        let texts: Vec<PhoneTexts> = node.phone_numbers().texts().collect();
+        assert_eq!(texts.len(), f.phone_numbers.len());
+        for (t, p) in texts.iter().zip(f.phone_numbers.iter()) {
+            assert_eq!(t.id, p.id);
+            assert_eq!(t.display_phone_number, p.display_phone_number);
+            assert_eq!(t.verified_name.as_deref(), p.verified_name.as_deref());
+        }
+        assert_eq!(node.shown(), f.shown);
+        assert_eq!(node.extra(), f.extra);
+        // Written out byte for byte as the typed node.
+        assert_eq!(
+            serde_json::to_string(node).unwrap(),
+            serde_json::to_string(f).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_packed_waba_reads_back_as_sent_and_is_small() {
+        let f = odd_waba(
+            "Φούρνος ΑΘΗΝΆΣ",
+            "名前 \u{202e}\n",
+            "+52 (710) 227-7509.",
+            i64::MIN,
+        );
+        let node = WabaNode::new(f.clone());
+        assert_reads_as(&node, &f);
+        // Read back from JSON as well: the same node.
+        let json = serde_json::to_value(&node).unwrap();
+        assert_eq!(serde_json::from_value::<WabaNode>(json).unwrap(), node);
+        for when in [i64::MAX, -1, 0, 1_700_000_000] {
+            let f = odd_waba("Acme", "x", "12", when);
+            assert_reads_as(&WabaNode::new(f.clone()), &f);
+        }
+        // The guard: the value every list shares stays this size (the rest is packed).
+        assert!(
+            std::mem::size_of::<WabaNode>() <= 120,
+            "{}",
+            std::mem::size_of::<WabaNode>()
+        );
+        assert!(
+            std::mem::size_of::<Waba>() <= 136,
+            "{}",
+            std::mem::size_of::<Waba>()
+        );
+        // A usual WABA: its numbers' names after the WABA's, their ids and display numbers as
+        // numbers, its health entities by their place.
+        let usual = odd_waba("Harborview Dental", "CONNECTED", "+1 415 555 0142", 0);
+        let json = serde_json::to_string(&usual).unwrap().len();
+        let packed = WabaNode::new(usual).packed_len();
+        assert!(packed * 5 < json, "{packed} bytes packed, {json} as JSON");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_waba_reads_back_as_sent(
+            name in "\\PC{0,40}",
+            text in "[0-9]{1,20}|[A-Z_]{0,12}|\\PC{0,60}",
+            number in "[0-9 +().-]{0,24}|\\PC{0,24}",
+            when in proptest::num::i64::ANY,
+        ) {
+            let f = odd_waba(&name, &text, &number, when);
+            let node = WabaNode::new(f.clone());
+            proptest::prop_assert_eq!(node.fields(), f.clone());
+            proptest::prop_assert_eq!(
+                serde_json::to_string(&node).unwrap(),
+                serde_json::to_string(&f).unwrap()
+            );
+            let texts: Vec<Option<String>> = node
+                .phone_numbers()
+                .texts()
+                .map(|t| t.verified_name.map(|v| v.into_owned()))
+                .collect();
+            let want: Vec<Option<String>> = f
+                .phone_numbers
+                .iter()
+                .map(|p| p.verified_name.map(String::from))
+                .collect();
+            proptest::prop_assert_eq!(texts, want);
         }
     }
 }
