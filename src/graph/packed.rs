@@ -1,14 +1,18 @@
-//! Lists a WABA carries in bulk — its phone numbers and its health entities — kept packed in
-//! one byte string each, and decoded when read. A book of 100,000 WABAs is held for the whole
-//! session, and most of it is these lists: typed, a 16-digit id takes 24 bytes and a status 8;
-//! packed, 9 and 1–2 (an id of digits is its number; a shared value is its number in [`Sym`]'s
-//! table; a number's own health entity names it by "the same id", one byte). Reading a list builds
-//! its typed values: the pane derives what it sorts and filters by once, when a WABA arrives,
-//! and draws decode only the rows on screen and the open detail.
+//! A WABA's fields kept packed in one byte string ([`pack_node`]: all but its id, name and
+//! owner), and the lists it carries in bulk — its phone numbers, the health entities —
+//! packed inside it the same way, decoded when read. A book of 100,000 WABAs is held for the
+//! whole session: typed, a 16-digit id takes 24 bytes and a status 8; packed, 9 and 1–2 (an id
+//! of digits is its number; a shared value is its number in [`Sym`]'s table; a health entity
+//! names its number, its WABA or the owner by their place, one byte; a display number is four
+//! bits a character; a verified name is how much of the WABA's name it begins with, then the
+//! rest). Reading builds the typed values: the pane derives what it sorts and filters by once,
+//! when a WABA arrives, and draws decode only the rows on screen and the open detail; what the
+//! hot paths read (the funding id, the creation time, the numbers' texts) is read alone or in
+//! place.
 //!
-//! The bytes are only ever written by [`Pack::pack`] in this process, so reading them back
-//! cannot meet anything else; a list that does not read back whole yields what did (never a
-//! panic).
+//! The bytes are only ever written by [`Pack::pack`] and [`pack_node`] in this process, so
+//! reading them back cannot meet anything else; a list that does not read back whole yields
+//! what did (never a panic).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -1247,6 +1251,12 @@ mod tests {
             let f = odd_waba("Acme", "x", "12", when);
             assert_reads_as(&WabaNode::new(f.clone()), &f);
         }
+        // Huge texts (a name, every odd field, a number of 100,000 digits) and empty ones.
+        let huge = "Ω9".repeat(50_000);
+        let f = odd_waba(&huge, &huge, &"5".repeat(100_000), 7);
+        assert_reads_as(&WabaNode::new(f.clone()), &f);
+        let f = odd_waba("", "", "", 7);
+        assert_reads_as(&WabaNode::new(f.clone()), &f);
         // The guard: the value every list shares stays this size (the rest is packed).
         assert!(
             std::mem::size_of::<WabaNode>() <= 120,
