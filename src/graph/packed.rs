@@ -714,10 +714,6 @@ impl<'a> NodeParts<'a> {
         self.health.map_or(0, <[u8]>::len)
     }
 
-    pub(crate) fn has_health_status(&self) -> bool {
-        self.health.is_some()
-    }
-
     pub(crate) fn shown(&self) -> ShownFields {
         ShownFields::unpack(&mut Reader::new(self.rest)).unwrap_or_default()
     }

@@ -680,11 +680,6 @@ impl WabaNode {
         self.parts()?.health_value()?.sym()
     }
 
-    /// Whether Meta sent `health_status` at all.
-    pub fn has_health_status(&self) -> bool {
-        self.parts().is_some_and(|p| p.has_health_status())
-    }
-
     /// The fields only shown in the detail.
     pub fn shown(&self) -> ShownFields {
         self.parts().map(|p| p.shown()).unwrap_or_default()
