@@ -235,7 +235,8 @@ fn pane_switch_after_page(bencher: divan::Bencher, n: usize) {
             c.press(key('2'));
             flip += 1;
             let mut w = book_waba(flip % n);
-            w.node.primary_funding_id = flip.is_multiple_of(2).then(|| "770001".into());
+            w.node
+                .update(|f| f.primary_funding_id = flip.is_multiple_of(2).then(|| "770001".into()));
             c.press(Msg::WabasPage {
                 started: ReadStamp::issue(),
                 page: WabaPage {
@@ -260,7 +261,9 @@ fn credit_join_page_of_500(bencher: divan::Bencher, n: usize) {
             .map(|k| {
                 let mut w = book_waba(k);
                 w.node.id = format!("39{k:010}").into();
-                w.node.primary_funding_id = funded.then(|| format!("77{:04}", k % 40).into());
+                w.node.update(|f| {
+                    f.primary_funding_id = funded.then(|| format!("77{:04}", k % 40).into())
+                });
                 Arc::new(w)
             })
             .collect()

@@ -244,6 +244,27 @@ fn model_bytes(book: &[Arc<Waba>]) {
     drop(model);
 }
 
+/// What the WABAs themselves take, per WABA: the shared value (`Arc<Waba>`) and the packed
+/// fields' bytes (not counting the allocator's own overhead).
+fn waba_parts(book: &[Arc<Waba>]) {
+    let n = book.len();
+    let (mut packed, mut phones, mut health) = (0, 0, 0);
+    for w in book {
+        packed += w.node.packed_len();
+        let (p, h) = w.node.packed_lists_len();
+        phones += p;
+        health += h;
+    }
+    let shared = 2 * size_of::<usize>() + size_of::<Waba>();
+    println!(
+        "             the WABA itself per WABA: {shared} its shared value (Arc<Waba>), {:.0} its packed fields (phone numbers {:.0}, health status {:.0}, the rest {:.0})",
+        per(packed, n),
+        per(phones, n),
+        per(health, n),
+        per(packed - phones - health, n),
+    );
+}
+
 fn main() {
     let big = std::env::var_os("PARTNERDECK_BENCH_100K").is_some();
     println!("The console's WABA model (counting allocator):");
@@ -252,6 +273,7 @@ fn main() {
         let (book, memory, kept, peak) = read_book(n);
         let (pane, bytes) = pane_bytes(book.clone());
         report(book.len(), kept, bytes, pane.memory(), Some(peak));
+        waba_parts(&book);
         drop((pane, memory));
         if n == 10_000 {
             ten_k = Some((book, per(kept, n)));
@@ -410,13 +432,15 @@ fn ten_copies(
     for k in 0..10 {
         for w in book {
             let mut c = (**w).clone();
-            c.node.id = format!("{k}{}", c.node.id).into();
-            if let Some(o) = &mut c.node.owner_business_info {
-                o.id = format!("{k}{}", o.id).into();
-            }
-            if let Some(f) = &mut c.node.primary_funding_id {
-                *f = format!("{k}{f}").into();
-            }
+            c.node.update(|n| {
+                n.id = format!("{k}{}", n.id).into();
+                if let Some(o) = &mut n.owner_business_info {
+                    o.id = format!("{k}{}", o.id).into();
+                }
+                if let Some(f) = &mut n.primary_funding_id {
+                    *f = format!("{k}{f}").into();
+                }
+            });
             wabas.push(Arc::new(c));
         }
         for (l, copy) in lines.iter().zip(&mut copied) {

@@ -373,7 +373,7 @@ impl Reread {
             }
             (Reread::Waba(w), _) => {
                 ObservedState::Subscribed(crate::domain::onboarding::webhooks_subscribed(
-                    w.subscribed_apps.as_deref(),
+                    w.subscribed_apps.as_deref().map(Vec::as_slice),
                     our_app_id,
                 ))
             }

@@ -789,12 +789,12 @@ fn start_share(model: &mut Model) -> Vec<Effect> {
             .unwrap_or(0),
         _ => 0,
     };
-    let waba_currency = row.waba.node.currency.as_deref().map(str::to_string);
+    let waba_currency = row.waba.node.currency().map(|c| c.to_string());
     let currency = WABA_CURRENCIES
         .iter()
         .position(|c| *c == default_currency(waba_currency.as_deref()))
         .unwrap_or(0);
-    let owner = row.waba.node.owner_business_info.clone();
+    let owner = row.waba.node.owner_business_info();
     let choice = ShareChoice {
         lines,
         line,
@@ -942,7 +942,7 @@ mod tests {
     use crate::app::msg::WabaList;
     use crate::domain::onboarding::OnboardingRules;
     use crate::graph::credit_model::CreditLine;
-    use crate::graph::waba_model::{BusinessRef, Waba, WabaNode};
+    use crate::graph::waba_model::{BusinessRef, Waba, WabaFields, WabaNode};
     use serde_json::json;
 
     fn alloc(id: &str, business: &str, credential: &str, status: &str) -> AllocationConfig {
@@ -957,7 +957,7 @@ mod tests {
 
     fn waba(id: &str, owner: &str, funding: Option<&str>) -> Waba {
         Waba {
-            node: WabaNode {
+            node: WabaNode::new(WabaFields {
                 id: id.into(),
                 name: format!("W{id}").into(),
                 primary_funding_id: funding.map(Into::into),
@@ -966,7 +966,7 @@ mod tests {
                     name: None,
                 }),
                 ..Default::default()
-            },
+            }),
             ..Default::default()
         }
     }

@@ -177,7 +177,7 @@ impl WabaRow {
     }
 
     /// The messaging limit tier (`whatsapp_business_manager_messaging_limit`), as sent.
-    pub fn tier(&self) -> Option<&str> {
+    pub fn tier(&self) -> Option<Sym> {
         crate::domain::onboarding::messaging_limit(&self.waba)
     }
 
@@ -190,8 +190,8 @@ impl WabaRow {
             self.tier_dropped_from = before.tier_dropped_from.clone();
             return;
         };
-        self.tier_dropped_from = if tier_dropped(was, now) {
-            Some(Sym::from(was))
+        self.tier_dropped_from = if tier_dropped(&was, &now) {
+            Some(was)
         } else if now == was {
             before.tier_dropped_from.clone()
         } else {
@@ -205,12 +205,12 @@ impl WabaRow {
 
     /// How many numbers the WABA has (read from the packed list, nothing unpacked).
     pub fn phone_count(&self) -> usize {
-        self.waba.node.phone_numbers.len()
+        self.waba.node.phone_numbers().len()
     }
 
     /// The WABA's numbers (unpacked: call once per use, not per number).
     pub fn phones(&self) -> Vec<PhoneNumber> {
-        self.waba.node.phone_numbers.to_vec()
+        self.waba.node.phone_numbers().to_vec()
     }
 
     /// The worst quality rating among the numbers, as sent, if any number has one.
@@ -264,7 +264,7 @@ impl WabaRow {
         if let Some(was) = &self.tier_dropped_from {
             out.push(format!(
                 "messaging limit dropped from {was} to {}",
-                self.tier().unwrap_or("?")
+                self.tier().as_deref().unwrap_or("?")
             ));
         }
         out
@@ -291,23 +291,22 @@ impl WabaRow {
 /// owner business's name and each number's verified name. A needle matches a WABA when one
 /// searched field (or the name, the health's label, a label, an id or a number) contains it,
 /// case-insensitively.
-fn worded_fields(w: &Waba) -> impl Iterator<Item = &str> {
+fn worded_fields(w: &Waba) -> impl Iterator<Item = Cow<'_, str>> {
     let n = &w.node;
-    n.owner_business_info
-        .as_ref()
-        .and_then(|o| o.name.as_deref())
+    n.owner_business_name()
+        .map(Cow::Borrowed)
         .into_iter()
-        .chain(n.phone_numbers.texts().filter_map(|p| p.verified_name))
+        .chain(n.phone_numbers().texts().filter_map(|p| p.verified_name))
 }
 
 /// A WABA's labels: its currency, review status and business verification status. Meta sends
 /// a few values of each, so rows share them as lines of [`Labels`].
-fn label_fields(w: &Waba) -> [Option<&str>; 3] {
+fn label_fields(w: &Waba) -> [Option<Sym>; 3] {
     let n = &w.node;
     [
-        n.currency.as_deref(),
-        n.account_review_status.as_deref(),
-        n.business_verification_status.as_deref(),
+        n.currency(),
+        n.account_review_status(),
+        n.business_verification_status(),
     ]
 }
 
@@ -318,15 +317,13 @@ fn number_fields(w: &Waba) -> impl Iterator<Item = CompactString> + '_ {
     let n = &w.node;
     [
         Some(CompactString::from(n.id.as_str())),
-        n.owner_business_info
-            .as_ref()
-            .map(|o| CompactString::from(o.id.as_str())),
+        n.owner_business_id().map(CompactString::from),
     ]
     .into_iter()
     .chain(
-        n.phone_numbers
+        n.phone_numbers()
             .texts()
-            .flat_map(|p| [Some(p.id), p.display_phone_number.map(CompactString::from)]),
+            .flat_map(|p| [Some(p.id), p.display_phone_number]),
     )
     .flatten()
 }
@@ -499,7 +496,8 @@ impl Labels {
             if k > 0 {
                 self.scratch.push('\n');
             }
-            self.scratch.push_str(&lowercase(field.unwrap_or("")));
+            self.scratch
+                .push_str(&lowercase(field.as_deref().unwrap_or("")));
         }
         if let Some(&code) = self.codes.get(self.scratch.as_str()) {
             return Some(code);
@@ -599,7 +597,7 @@ impl SearchText {
         push_numbers(&mut self.bytes, &numbers);
         let text_start = self.bytes.len();
         self.bytes
-            .extend_from_slice(lowercase(w.node.name.as_ref()).as_bytes());
+            .extend_from_slice(lowercase(w.node.name()).as_bytes());
         let name_len = (self.bytes.len() - text_start).min(usize::from(u16::MAX)) as u16;
         let mut last_line = text_start;
         if let Health::Other(raw) = health {
@@ -611,11 +609,15 @@ impl SearchText {
         let unshared = if labels.is_none() {
             label_fields(w)
         } else {
-            [None; 3]
+            [None, None, None]
         };
-        let fields = unshared.into_iter().flatten().chain(worded_fields(w));
-        for field in fields.chain(unpackable.iter().map(CompactString::as_str)) {
-            let lower = lowercase(field);
+        let fields = unshared
+            .iter()
+            .flatten()
+            .map(|s| Cow::Borrowed(s.as_str()))
+            .chain(worded_fields(w));
+        for field in fields.chain(unpackable.iter().map(|f| Cow::Borrowed(f.as_str()))) {
+            let lower = lowercase(&field);
             let lower = lower.as_bytes();
             if lower.is_empty() || memchr::memmem::find(&self.bytes[text_start..], lower).is_some()
             {
@@ -1008,14 +1010,16 @@ impl WabasPane {
             SortKey::Age => v.sort_by_cached_key(|&i| {
                 let r = &rows[i as usize];
                 (
-                    r.waba.node.creation_time.is_none(),
-                    std::cmp::Reverse(r.waba.node.creation_time),
+                    r.waba.node.creation_time().is_none(),
+                    std::cmp::Reverse(r.waba.node.creation_time()),
                     name(i),
                 )
             }),
             SortKey::Tier => v.sort_by_cached_key(|&i| {
                 let r = &rows[i as usize];
-                let rank = r.tier().and_then(crate::domain::onboarding::tier_rank);
+                let rank = r
+                    .tier()
+                    .and_then(|t| crate::domain::onboarding::tier_rank(&t));
                 (
                     rank.is_none(),
                     rank,
@@ -1114,7 +1118,7 @@ impl WabasPane {
         self.created = self
             .rows
             .iter()
-            .filter_map(|r| r.waba.node.creation_time)
+            .filter_map(|r| r.waba.node.creation_time())
             .collect();
         self.created.sort_unstable();
         self.created.shrink_to_fit();
@@ -1166,7 +1170,7 @@ impl WabasPane {
         self.open_row()?
             .waba
             .node
-            .phone_numbers
+            .phone_numbers()
             .get(self.phone_selected)
     }
 
@@ -1438,12 +1442,12 @@ impl WabasPane {
             let mut row = WabaRow::new(w, &self.rules);
             row.read = started;
             let bits = lane_bits(&row);
-            created_changed |= row.waba.node.creation_time.is_some();
+            created_changed |= row.waba.node.creation_time().is_some();
             match at {
                 Some(i) => {
                     row.note_tier_since(&self.rows[i]);
                     let was = self.rows[i].health.clone();
-                    created_changed |= self.rows[i].waba.node.creation_time.is_some();
+                    created_changed |= self.rows[i].waba.node.creation_time().is_some();
                     self.mark(&mut changes, &row, Some(&was), true);
                     self.search.replace(i, &row.waba, &row.health);
                     self.rows[i] = row;
@@ -1469,7 +1473,7 @@ impl WabasPane {
             self.created = self
                 .rows
                 .iter()
-                .filter_map(|r| r.waba.node.creation_time)
+                .filter_map(|r| r.waba.node.creation_time())
                 .collect();
             self.created.sort_unstable();
             self.created.shrink_to_fit();
@@ -1590,7 +1594,7 @@ fn index_rows(rows: &[WabaRow], hasher: &RandomState) -> HashTable<u32> {
 /// takes, to bound scrolling. The screen clamps to the exact number.
 fn detail_lines_estimate(row: &WabaRow) -> usize {
     let n = &row.waba.node;
-    let entities: usize = n.health_status.as_ref().map_or(1, |h| {
+    let entities: usize = n.health_status().map_or(1, |h| {
         h.entities
             .iter()
             .map(|e| 1 + e.additional_info().len() + 2 * e.errors().len())
@@ -1823,7 +1827,7 @@ fn start_register(model: &mut Model) -> Vec<Effect> {
 mod tests {
     use super::*;
     use crate::graph::model::AppRef;
-    use crate::graph::waba_model::{HealthStatus, SubscribedApp, WabaNode};
+    use crate::graph::waba_model::{HealthStatus, SubscribedApp, WabaFields, WabaNode};
 
     const US: &str = "42";
 
@@ -1835,7 +1839,7 @@ mod tests {
 
     fn waba(id: &str, name: &str, health: &str, created: i64, complete: bool) -> Waba {
         Waba {
-            node: WabaNode {
+            node: WabaNode::new(WabaFields {
                 id: id.into(),
                 name: name.into(),
                 creation_time: Some(created),
@@ -1852,7 +1856,7 @@ mod tests {
                 }]
                 .into(),
                 ..Default::default()
-            },
+            }),
             subscribed_apps: Some(
                 vec![SubscribedApp {
                     whatsapp_business_api_data: Some(AppRef {
@@ -1932,7 +1936,8 @@ mod tests {
     }
 
     fn with_tier(mut w: Waba, tier: &str) -> Waba {
-        w.node.whatsapp_business_manager_messaging_limit = Some(tier.into());
+        w.node
+            .update(|f| f.whatsapp_business_manager_messaging_limit = Some(tier.into()));
         w
     }
 
@@ -2122,23 +2127,24 @@ mod tests {
     fn joined_fields(w: &Waba) -> String {
         let n = &w.node;
         let health = Health::of_waba(w);
+        let f = n.fields();
         let mut hay: Vec<&str> = vec![
-            n.name.as_ref(),
+            n.name(),
             n.id.as_ref(),
             health.label(),
-            n.currency.as_deref().unwrap_or(""),
-            n.account_review_status.as_deref().unwrap_or(""),
-            n.business_verification_status.as_deref().unwrap_or(""),
+            f.currency.as_deref().unwrap_or(""),
+            f.account_review_status.as_deref().unwrap_or(""),
+            f.business_verification_status.as_deref().unwrap_or(""),
         ];
-        if let Some(o) = &n.owner_business_info {
+        if let Some(o) = &f.owner_business_info {
             hay.push(o.id.as_ref());
             hay.extend(o.name.as_deref());
         }
-        let phones: Vec<_> = n.phone_numbers.texts().collect();
+        let phones: Vec<_> = n.phone_numbers().texts().collect();
         for p in &phones {
             hay.push(&p.id);
-            hay.extend(p.display_phone_number);
-            hay.extend(p.verified_name);
+            hay.extend(p.display_phone_number.as_deref());
+            hay.extend(p.verified_name.as_deref());
         }
         hay.join("\n").to_lowercase()
     }
@@ -2157,38 +2163,51 @@ mod tests {
     fn odd_book() -> Vec<Waba> {
         use crate::graph::waba_model::BusinessRef;
         let mut a = waba("310001", "Φούρνος ΑΘΗΝΆΣ", "BLOCKED", 10, true);
-        a.node.currency = Some("USD".into());
-        a.node.account_review_status = Some("APPROVED".into());
-        a.node.business_verification_status = Some("verified".into());
-        a.node.owner_business_info = Some(BusinessRef {
-            id: "3301".into(),
-            name: Some("Φούρνος ΑΘΗΝΆΣ Ltd.".into()),
+        a.node.update(|f| f.currency = Some("USD".into()));
+        a.node
+            .update(|f| f.account_review_status = Some("APPROVED".into()));
+        a.node
+            .update(|f| f.business_verification_status = Some("verified".into()));
+        a.node.update(|f| {
+            f.owner_business_info = Some(BusinessRef {
+                id: "3301".into(),
+                name: Some("Φούρνος ΑΘΗΝΆΣ Ltd.".into()),
+            })
         });
-        a.node.phone_numbers = vec![
-            phone("3201", "+30 210 555 0100", "Φούρνος ΑΘΗΝΆΣ"),
-            phone("3202", "(210) 555-0101", "Φούρνος 2"),
-        ]
-        .into();
+        a.node.update(|f| {
+            f.phone_numbers = vec![
+                phone("3201", "+30 210 555 0100", "Φούρνος ΑΘΗΝΆΣ"),
+                phone("3202", "(210) 555-0101", "Φούρνος 2"),
+            ]
+            .into()
+        });
         let mut b = waba("310002", "12345", "AVAILABLE", 20, false);
-        b.node.health_status = None;
-        b.node.phone_numbers = vec![].into();
+        b.node.update(|f| f.health_status = None);
+        b.node.update(|f| f.phone_numbers = vec![].into());
         let mut c = waba("310003", "İstanbul Kargo", "WOBBLY", 30, true);
-        c.node.phone_numbers = vec![phone("3203", "+90 212 555 0000", "")].into();
-        c.node.owner_business_info = Some(BusinessRef {
-            id: "3303".into(),
-            name: None,
+        c.node
+            .update(|f| f.phone_numbers = vec![phone("3203", "+90 212 555 0000", "")].into());
+        c.node.update(|f| {
+            f.owner_business_info = Some(BusinessRef {
+                id: "3303".into(),
+                name: None,
+            })
         });
         let mut d = waba("310004", "ACME", "777", 40, true);
-        d.node.currency = Some("EUR".into());
-        d.node.owner_business_info = Some(BusinessRef {
-            id: "33-04".into(),
-            name: Some("4711".into()),
+        d.node.update(|f| f.currency = Some("EUR".into()));
+        d.node.update(|f| {
+            f.owner_business_info = Some(BusinessRef {
+                id: "33-04".into(),
+                name: Some("4711".into()),
+            })
         });
-        d.node
-            .phone_numbers
-            .update(|p| p[0].verified_name = Some("0800".into()));
+        d.node.update(|f| {
+            f.phone_numbers
+                .update(|p| p[0].verified_name = Some("0800".into()))
+        });
         let mut e = waba("310005", "Straße GmbH", "LIMITED", 50, false);
-        e.node.phone_numbers = vec![phone("3205", "+49 30 5550", "STRASSE")].into();
+        e.node
+            .update(|f| f.phone_numbers = vec![phone("3205", "+49 30 5550", "STRASSE")].into());
         vec![a, b, c, d, e]
     }
 
@@ -2302,19 +2321,21 @@ mod tests {
         // A re-read changes one WABA's numbers: odd punctuation, a dot (kept in the text),
         // a number inside another, an empty display number.
         let mut a = book[0].clone();
-        a.node.phone_numbers = vec![
-            phone("3291", "+1 (415) 555-0199", "Φούρνος"),
-            phone("3292", "+1.415.555.0142", ""),
-            phone("55501", "555-0199", ""),
-            phone("3294", "", "x"),
-        ]
-        .into();
+        a.node.update(|f| {
+            f.phone_numbers = vec![
+                phone("3291", "+1 (415) 555-0199", "Φούρνος"),
+                phone("3292", "+1.415.555.0142", ""),
+                phone("55501", "555-0199", ""),
+                phone("3294", "", "x"),
+            ]
+            .into()
+        });
         p.apply_waba(a.clone(), ReadStamp::issue());
         assert_filter_is_a_plain_scan(&mut p, "numbers changed");
 
         // A page of a round takes another's numbers away.
         let mut c = book[2].clone();
-        c.node.phone_numbers = vec![].into();
+        c.node.update(|f| f.phone_numbers = vec![].into());
         p.apply_page(
             WabaPage {
                 wabas: vec![Arc::new(c.clone())],
@@ -2331,7 +2352,8 @@ mod tests {
         assert_eq!(p.rows.len(), 3);
         assert_filter_is_a_plain_scan(&mut p, "WABAs gone");
         let mut d = book[3].clone();
-        d.node.phone_numbers = vec![phone("3207", "+49 (0)30 555", "0800")].into();
+        d.node
+            .update(|f| f.phone_numbers = vec![phone("3207", "+49 (0)30 555", "0800")].into());
         let back = vec![a.clone(), book[1].clone(), c, d, book[4].clone()];
         p.set_items(list(back), ReadStamp::issue());
         assert_eq!(p.rows.len(), 5);
@@ -2340,8 +2362,9 @@ mod tests {
         // Replaced often enough that the search text is written again, each time a new number.
         for k in 0..30 {
             let mut e = book[4].clone();
-            e.node.phone_numbers =
-                vec![phone(&format!("36{k}"), &format!("+49 30 {k}0"), "")].into();
+            e.node.update(|f| {
+                f.phone_numbers = vec![phone(&format!("36{k}"), &format!("+49 30 {k}0"), "")].into()
+            });
             p.apply_waba(e, ReadStamp::issue());
         }
         p.filter = Input::new("36".into());
@@ -2362,7 +2385,8 @@ mod tests {
         let wabas: Vec<Waba> = (0..LABEL_LINES + 10)
             .map(|k| {
                 let mut w = waba(&format!("9{k}"), "Kilo", "AVAILABLE", 1, true);
-                w.node.currency = Some(currency(k).as_str().into());
+                w.node
+                    .update(|f| f.currency = Some(currency(k).as_str().into()));
                 w
             })
             .collect();

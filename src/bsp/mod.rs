@@ -124,10 +124,9 @@ impl Registration {
             waba_id: waba.id().to_string(),
             business_id: waba
                 .node
-                .owner_business_info
-                .as_ref()
-                .map(|b| b.id.to_string())
-                .unwrap_or_default(),
+                .owner_business_id()
+                .unwrap_or_default()
+                .to_string(),
             phone_number_id: phone_number_id.to_string(),
             reference: reference.map(str::to_string).filter(|r| !r.is_empty()),
         }
@@ -197,7 +196,7 @@ pub fn prepare(
             waba: waba.id().to_string(),
         });
     }
-    precheck(bsp, &req, waba.solutions.as_deref())?;
+    precheck(bsp, &req, waba.solutions.as_deref().map(Vec::as_slice))?;
     Ok(req)
 }
 

@@ -49,11 +49,7 @@ impl<'a> WabaFunding<'a> {
     pub fn of(w: &'a Waba) -> WabaFunding<'a> {
         WabaFunding {
             id: w.id(),
-            owner_business_id: w
-                .node
-                .owner_business_info
-                .as_ref()
-                .and_then(|b| non_empty(&b.id)),
+            owner_business_id: w.node.owner_business_id().and_then(non_empty),
             primary_funding_id: w.node.funding_id(),
         }
     }
@@ -1029,11 +1025,7 @@ impl FundingJoin {
     /// The first allocation of the WABA's owner business and of its funding source: the two
     /// look-ups everything else about the WABA follows from.
     fn heads(&self, lines: &[CreditLineData], w: &Waba) -> Heads {
-        let owner = w
-            .node
-            .owner_business_info
-            .as_ref()
-            .and_then(|b| non_empty(&b.id));
+        let owner = w.node.owner_business_id().and_then(non_empty);
         Heads {
             business: owner.and_then(|o| self.first_of(lines, Key::Business, o)),
             credential: w
@@ -1461,9 +1453,9 @@ mod tests {
 
     /// A WABA of a big book: names and owners that tie in their first 16 bytes.
     fn big_waba(i: u64, version: u64) -> Arc<Waba> {
-        use crate::graph::waba_model::{BusinessRef, WabaNode};
+        use crate::graph::waba_model::{BusinessRef, WabaFields, WabaNode};
         Arc::new(Waba {
-            node: WabaNode {
+            node: WabaNode::new(WabaFields {
                 id: format!("w{i}").into(),
                 name: format!("Customer Messaging {}", (i * 7 + version) % 500).into(),
                 primary_funding_id: match (i + version) % 4 {
@@ -1478,7 +1470,7 @@ mod tests {
                         .then(|| format!("Business Partners Ltd {}", i % 60).into()),
                 }),
                 ..Default::default()
-            },
+            }),
             ..Default::default()
         })
     }

@@ -7,8 +7,8 @@ use crate::graph::waba_model::{PhoneNumber, SubscribedApp, Sym, Waba};
 
 /// The WABA's messaging limit tier, `whatsapp_business_manager_messaging_limit` (reference
 /// §3.2: `TIER_250, TIER_2K, TIER_10K, TIER_100K, TIER_UNLIMITED, UNTIERED`), as Meta sent it.
-pub fn messaging_limit(w: &Waba) -> Option<&str> {
-    w.node.whatsapp_business_manager_messaging_limit.as_deref()
+pub fn messaging_limit(w: &Waba) -> Option<Sym> {
+    w.node.messaging_limit()
 }
 
 /// How many business-initiated conversations a tier allows in 24 hours, to compare two tiers:
@@ -145,7 +145,7 @@ impl Onboarding {
     pub fn derive(w: &Waba, rules: &OnboardingRules) -> Onboarding {
         Onboarding {
             webhooks_subscribed: webhooks_subscribed(
-                w.subscribed_apps.as_deref(),
+                w.subscribed_apps.as_deref().map(Vec::as_slice),
                 &rules.our_app_id,
             ),
             credit_shared: crate::domain::partner::credit_step(
@@ -155,7 +155,7 @@ impl Onboarding {
                 w.node.funding_id(),
                 rules.our_credentials.as_ref(),
             ),
-            phones_registered: phones_registered(&w.node.phone_numbers.to_vec()),
+            phones_registered: phones_registered(&w.node.phone_numbers().to_vec()),
         }
     }
 
@@ -205,12 +205,7 @@ pub fn phones_registered(phones: &[PhoneNumber]) -> Option<bool> {
 impl Health {
     /// The WABA's overall health, from `health_status.can_send_message`.
     pub fn of_waba(w: &Waba) -> Health {
-        Health::of(
-            w.node
-                .health_status
-                .as_ref()
-                .and_then(|h| h.can_send_message.as_deref()),
-        )
+        Health::of(w.node.health_value().as_deref())
     }
 }
 
@@ -231,7 +226,7 @@ mod tests {
         assert_eq!(tier_rank("weird"), None);
     }
     use crate::graph::model::AppRef;
-    use crate::graph::waba_model::WabaNode;
+    use crate::graph::waba_model::{WabaFields, WabaNode};
 
     fn phone(status: &str) -> PhoneNumber {
         PhoneNumber {
@@ -310,12 +305,12 @@ mod tests {
             for funded in [false, true] {
                 for phones in [vec![], vec![phone("PENDING")], vec![phone("CONNECTED")]] {
                     let w = Waba {
-                        node: WabaNode {
+                        node: WabaNode::new(WabaFields {
                             id: "1".into(),
                             primary_funding_id: funded.then(|| "515".into()),
                             phone_numbers: phones.clone().into(),
                             ..Default::default()
-                        },
+                        }),
                         subscribed_apps: subscribed
                             .map(|s| if s { vec![sub("42")] } else { vec![sub("7")] }.into()),
                         solutions: None,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::{AppRef, Malformed, Row, SolutionNode};
-pub use super::packed::PackedList;
+pub use super::packed::{PackedList, PackedSlice};
 
 /// A short value that repeats across the book (a status, a rating, a currency, an entity type):
 /// one shared copy per distinct value instead of one string per field, for a book of 100,000
@@ -49,13 +49,12 @@ impl Sym {
         value
     }
 
-    /// Its number in the shared table, if it is shared (what a packed list stores).
+    /// The number of its text in the shared table, if the table holds it (what a packed list
+    /// stores: equal texts pack to equal bytes).
     pub fn index(&self) -> Option<u16> {
-        let table = sym_table();
-        table
+        sym_table()
             .by_text
             .get(self.as_str())
-            .filter(|(_, shared)| Arc::ptr_eq(&shared.0, &self.0))
             .map(|(index, _)| *index)
     }
 
@@ -484,9 +483,10 @@ impl PhoneNumber {
 }
 
 /// A WABA node as `client_whatsapp_business_accounts` (or `GET /{waba-id}`) returns it, with
-/// the `phone_numbers` expansion flattened to every number (further pages already read).
+/// the `phone_numbers` expansion flattened to every number (further pages already read),
+/// typed: what [`WabaNode`] packs, and what it reads back as (and writes out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct WabaNode {
+pub struct WabaFields {
     #[serde(default, deserialize_with = "id_string")]
     pub id: CompactString,
     #[serde(default, deserialize_with = "string_or_empty")]
@@ -546,17 +546,188 @@ pub struct WabaNode {
         deserialize_with = "opt_sym"
     )]
     pub whatsapp_business_manager_messaging_limit: Option<Sym>,
-    /// Fields the list asks for that the console only shows (in the detail's "Other fields"),
-    /// packed. Before `extra`: it takes its own keys, `extra` the rest.
+    /// Fields the list asks for that the console only shows (in the detail's "Other fields").
+    /// Before `extra`: it takes its own keys, `extra` the rest.
     #[serde(flatten)]
-    pub shown: Shown,
+    pub shown: ShownFields,
     /// Every other field Meta sent, verbatim (as JSON text).
     #[serde(flatten)]
     pub extra: RawFields,
+}
+
+/// A WABA as the book holds it, 100,000 of them all session: the id, the name and the owner
+/// typed (every list, index, sort and the credit join read them), every other field packed in
+/// one byte string (`graph::packed::pack_node`) and read through a getter — the funding id and
+/// the creation time alone and first, the numbers' texts in place, the rest decoded one WABA
+/// at a time. Reads back, and writes out, as the [`WabaFields`] it was made from.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct WabaNode {
+    pub id: CompactString,
+    /// Private: the numbers' verified names are packed after it (change it with
+    /// [`update`](WabaNode::update)).
+    name: CompactString,
+    /// Typed: the credit join looks it up for every WABA, and sorts and filters its Not
+    /// funded lane by its name. Private as the rest: the health entities name it by its place.
+    owner_business_info: Option<BusinessRef>,
+    /// Written once by [`WabaNode::new`]; its health entities name the WABA by "this node's
+    /// id", so a changed `id` moves them with it.
+    packed: Box<[u8]>,
     /// Set when this row of the list could not be read as a WABA, or its id is not a plain
     /// Graph id (its edges are then not read): the rest of the book stands.
-    #[serde(skip)]
     pub malformed: Option<Box<Malformed>>,
+}
+
+impl WabaNode {
+    pub fn new(fields: WabaFields) -> WabaNode {
+        WabaNode {
+            packed: super::packed::pack_node(&fields),
+            id: fields.id,
+            name: fields.name,
+            owner_business_info: fields.owner_business_info,
+            malformed: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn parts(&self) -> Option<super::packed::NodeParts<'_>> {
+        super::packed::NodeParts::read(&self.packed, &self.name)
+    }
+
+    /// Every field, unpacked (one WABA at a time: the detail, the snapshot).
+    pub fn fields(&self) -> WabaFields {
+        let mut fields = WabaFields {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            owner_business_info: self.owner_business_info.clone(),
+            ..WabaFields::default()
+        };
+        if let Some(p) = self.parts() {
+            p.fields_into(&mut fields);
+        }
+        fields
+    }
+
+    /// Change fields (unpacked, changed, packed again); `malformed` stays.
+    pub fn update(&mut self, change: impl FnOnce(&mut WabaFields)) {
+        let mut fields = self.fields();
+        change(&mut fields);
+        let malformed = self.malformed.take();
+        *self = WabaNode {
+            malformed,
+            ..WabaNode::new(fields)
+        };
+    }
+
+    /// Unix seconds (read alone, near the start: the list reads it for every row).
+    pub fn creation_time(&self) -> Option<i64> {
+        super::packed::node_creation_time(&self.packed)
+    }
+
+    /// `whatsapp_business_manager_messaging_limit`: the tier (`TIER_250` …
+    /// `TIER_UNLIMITED`, `UNTIERED`), as sent.
+    pub fn messaging_limit(&self) -> Option<Sym> {
+        self.parts()?.messaging_limit.sym()
+    }
+
+    /// The funding source (credit line) attached, as sent; compared with our allocations
+    /// (§4.6) through [`funding_id`](Self::funding_id).
+    pub fn primary_funding_id(&self) -> Option<&str> {
+        super::packed::node_funding_id(&self.packed)
+    }
+
+    /// `owner_business_info.id`.
+    pub fn owner_business_id(&self) -> Option<&str> {
+        Some(self.owner_business_info.as_ref()?.id.as_str())
+    }
+
+    /// `owner_business_info.name`.
+    pub fn owner_business_name(&self) -> Option<&str> {
+        self.owner_business_info.as_ref()?.name.as_deref()
+    }
+
+    pub fn owner_business_info(&self) -> Option<&BusinessRef> {
+        self.owner_business_info.as_ref()
+    }
+
+    pub fn currency(&self) -> Option<Sym> {
+        self.parts()?.currency.sym()
+    }
+
+    pub fn account_review_status(&self) -> Option<Sym> {
+        self.parts()?.account_review_status.sym()
+    }
+
+    pub fn business_verification_status(&self) -> Option<Sym> {
+        self.parts()?.business_verification_status.sym()
+    }
+
+    /// The numbers, packed where they lie: `.iter()` decodes each, `.texts()` reads their ids
+    /// and names in place.
+    pub fn phone_numbers(&self) -> PackedSlice<'_, PhoneNumber> {
+        self.parts().map_or_else(PackedSlice::default, |p| p.phones)
+    }
+
+    pub fn health_status(&self) -> Option<HealthStatus> {
+        self.parts()?
+            .health_status(&self.id, self.owner_business_id())
+    }
+
+    /// `health_status.can_send_message` alone, its entities not read.
+    pub fn health_value(&self) -> Option<Sym> {
+        self.parts()?.health_value()?.sym()
+    }
+
+    /// The fields only shown in the detail.
+    pub fn shown(&self) -> ShownFields {
+        self.parts().map(|p| p.shown()).unwrap_or_default()
+    }
+
+    /// Every field the model does not name.
+    pub fn extra(&self) -> RawFields {
+        self.parts().map(|p| p.extra()).unwrap_or_default()
+    }
+
+    /// The bytes the packed fields take, for measuring.
+    pub fn packed_len(&self) -> usize {
+        self.packed.len()
+    }
+
+    /// Of [`packed_len`](Self::packed_len), the bytes of the phone numbers and of the health
+    /// status, for measuring.
+    pub fn packed_lists_len(&self) -> (usize, usize) {
+        self.parts()
+            .map_or((0, 0), |p| (p.phones.packed_len(), p.health_len()))
+    }
+}
+
+impl From<WabaFields> for WabaNode {
+    fn from(fields: WabaFields) -> WabaNode {
+        WabaNode::new(fields)
+    }
+}
+
+impl fmt::Debug for WabaNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WabaNode")
+            .field("fields", &self.fields())
+            .field("malformed", &self.malformed)
+            .finish()
+    }
+}
+
+impl Serialize for WabaNode {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        self.fields().serialize(ser)
+    }
+}
+
+impl<'de> Deserialize<'de> for WabaNode {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<WabaNode, D::Error> {
+        WabaFields::deserialize(de).map(WabaNode::new)
+    }
 }
 
 /// The fields the list asks for that the console only shows (the detail's "Other fields"),
@@ -595,43 +766,6 @@ pub struct ShownFields {
     pub status: Option<Sym>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_shared_with_partners: Option<Flag>,
-}
-
-/// [`ShownFields`] kept packed in one byte string (`graph::packed`): about 30 bytes a WABA
-/// in a book of 100,000 instead of 88 inline.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Shown(PackedList<ShownFields>);
-
-impl Shown {
-    pub fn of(fields: ShownFields) -> Shown {
-        if fields == ShownFields::default() {
-            return Shown::default();
-        }
-        Shown(PackedList::from(vec![fields]))
-    }
-
-    /// The fields, unpacked.
-    pub fn get(&self) -> ShownFields {
-        self.0.get(0).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for Shown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.get().fmt(f)
-    }
-}
-
-impl Serialize for Shown {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(ser)
-    }
-}
-
-impl<'de> Deserialize<'de> for Shown {
-    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Shown, D::Error> {
-        ShownFields::deserialize(de).map(Shown::of)
-    }
 }
 
 /// A field Meta sends as a boolean; any other value is kept as sent (its JSON text).
@@ -719,10 +853,10 @@ pub struct Waba {
     #[serde(flatten)]
     pub node: WabaNode,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subscribed_apps: Option<Arc<[SubscribedApp]>>,
+    pub subscribed_apps: Option<Arc<Vec<SubscribedApp>>>,
     /// The solutions that onboarded it (`GET /{waba-id}/solutions`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub solutions: Option<Arc<[Arc<SolutionNode>]>>,
+    pub solutions: Option<Arc<Vec<Arc<SolutionNode>>>>,
 }
 
 /// The most solutions, and the most distinct lists of each kind, the sharing tables keep:
@@ -730,14 +864,14 @@ pub struct Waba {
 const SHARED_MAX: usize = 4096;
 
 /// One shared copy of `list` from `table` (added there if it is new and there is room).
-fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<[T]>>>, list: Vec<T>) -> Arc<[T]> {
+fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<Vec<T>>>>, list: Vec<T>) -> Arc<Vec<T>> {
     let mut table = table
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(shared) = table.iter().find(|s| s[..] == list[..]) {
         return shared.clone();
     }
-    let shared: Arc<[T]> = list.into();
+    let shared = Arc::new(list);
     // Lists are few (a handful of apps, a few hundred solutions): a short table, scanned.
     if table.len() < SHARED_MAX / 16 {
         table.push(shared.clone());
@@ -746,17 +880,17 @@ fn share_list<T: PartialEq>(table: &Mutex<Vec<Arc<[T]>>>, list: Vec<T>) -> Arc<[
 }
 
 /// The subscribed apps as read, shared with every WABA whose list reads the same.
-pub fn share_subscribed(read: Vec<SubscribedApp>) -> Arc<[SubscribedApp]> {
-    static TABLE: Mutex<Vec<Arc<[SubscribedApp]>>> = Mutex::new(Vec::new());
+pub fn share_subscribed(read: Vec<SubscribedApp>) -> Arc<Vec<SubscribedApp>> {
+    static TABLE: Mutex<Vec<Arc<Vec<SubscribedApp>>>> = Mutex::new(Vec::new());
     share_list(&TABLE, read)
 }
 
 /// The same solution onboards thousands of WABAs: each WABA points at one shared copy of
 /// what was read (a copy that reads differently replaces the shared one for later reads),
 /// and at one shared list of them.
-pub fn share_solutions(read: Vec<SolutionNode>) -> Arc<[Arc<SolutionNode>]> {
+pub fn share_solutions(read: Vec<SolutionNode>) -> Arc<Vec<Arc<SolutionNode>>> {
     static TABLE: OnceLock<Mutex<HashMap<String, Arc<SolutionNode>>>> = OnceLock::new();
-    static LISTS: Mutex<Vec<Arc<[Arc<SolutionNode>]>>> = Mutex::new(Vec::new());
+    static LISTS: Mutex<Vec<Arc<Vec<Arc<SolutionNode>>>>> = Mutex::new(Vec::new());
     let nodes = {
         let mut table = TABLE
             .get_or_init(Default::default)
@@ -860,10 +994,8 @@ impl Compact for PhoneNumber {
 }
 
 impl Compact for WabaNode {
-    fn compact(&mut self) {
-        self.health_status.compact();
-        self.extra.compact();
-    }
+    /// Packed: nothing spare.
+    fn compact(&mut self) {}
 }
 
 impl Compact for SubscribedApp {
@@ -885,36 +1017,48 @@ impl WabaNode {
     /// The fields the console only lists ("Other fields" in the detail): the typed ones that
     /// are only shown, and every field the model does not name, by name.
     pub fn other_fields(&self) -> Map<String, Value> {
-        let mut fields = self.extra.map();
-        let text = |v: &str| Value::String(v.to_string());
-        let s = self.shown.get();
-        let shown = [
-            ("timezone_id", s.timezone_id.as_deref().map(text)),
-            (
-                "message_template_namespace",
-                s.message_template_namespace.as_deref().map(text),
-            ),
-            ("ownership_type", s.ownership_type.as_deref().map(text)),
-            ("country", s.country.as_deref().map(text)),
-            ("status", s.status.as_deref().map(text)),
-            (
-                "is_shared_with_partners",
-                s.is_shared_with_partners.as_ref().map(Flag::to_value),
-            ),
-        ];
-        for (name, value) in shown {
-            if let Some(v) = value {
-                fields.insert(name.to_string(), v);
-            }
-        }
-        fields
+        other_fields(&self.shown(), &self.extra())
     }
+}
 
+/// The shown fields and the unnamed ones, by name.
+fn other_fields(s: &ShownFields, extra: &RawFields) -> Map<String, Value> {
+    let mut fields = extra.map();
+    let text = |v: &str| Value::String(v.to_string());
+    let shown = [
+        ("timezone_id", s.timezone_id.as_deref().map(text)),
+        (
+            "message_template_namespace",
+            s.message_template_namespace.as_deref().map(text),
+        ),
+        ("ownership_type", s.ownership_type.as_deref().map(text)),
+        ("country", s.country.as_deref().map(text)),
+        ("status", s.status.as_deref().map(text)),
+        (
+            "is_shared_with_partners",
+            s.is_shared_with_partners.as_ref().map(Flag::to_value),
+        ),
+    ];
+    for (name, value) in shown {
+        if let Some(v) = value {
+            fields.insert(name.to_string(), v);
+        }
+    }
+    fields
+}
+
+impl WabaFields {
+    /// As [`WabaNode::other_fields`].
+    pub fn other_fields(&self) -> Map<String, Value> {
+        other_fields(&self.shown, &self.extra)
+    }
+}
+
+impl WabaNode {
     /// The attached funding source, if Meta sent a non-blank one: the one place that decides
     /// whether a WABA is funded at all.
     pub fn funding_id(&self) -> Option<&str> {
-        self.primary_funding_id
-            .as_deref()
+        self.primary_funding_id()
             .map(str::trim)
             .filter(|f| !f.is_empty())
     }
@@ -930,11 +1074,11 @@ impl Waba {
     }
 
     pub fn phone(&self, id: &str) -> Option<PhoneNumber> {
-        self.node.phone_numbers.iter().find(|p| p.id == id)
+        self.node.phone_numbers().iter().find(|p| p.id == id)
     }
 
     pub fn owner_name(&self) -> Option<&str> {
-        let o = self.node.owner_business_info.as_ref()?;
+        let o = self.node.owner_business_info()?;
         o.name.as_deref().or(Some(o.id.as_str()))
     }
 }
@@ -1088,17 +1232,22 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(w.id, "123");
-        assert_eq!(w.currency.as_deref(), Some("7"));
-        assert_eq!(w.creation_time, Some(1_700_000_000));
-        assert_eq!(w.health_status, None);
-        assert_eq!(w.phone_numbers.len(), 1);
-        assert_eq!(w.phone_numbers.to_vec()[0].throughput_level(), Some("HIGH"));
+        assert_eq!(w.currency().as_deref(), Some("7"));
+        assert_eq!(w.creation_time(), Some(1_700_000_000));
+        assert_eq!(w.health_status(), None);
+        assert_eq!(w.phone_numbers().len(), 1);
         assert_eq!(
-            w.shown.get().ownership_type.as_deref(),
-            Some("CLIENT_OWNED")
+            w.phone_numbers().to_vec()[0].throughput_level(),
+            Some("HIGH")
         );
-        assert_eq!(w.extra.get("brand_new_field"), Some(json!({"x": 1})));
-        assert!(w.extra.get("ownership_type").is_none(), "kept once, packed");
+        assert_eq!(w.shown().ownership_type.as_deref(), Some("CLIENT_OWNED"));
+        assert_eq!(w.owner_business_id(), Some("9"));
+        assert_eq!(w.owner_business_name(), Some("Acme Ltd"));
+        assert_eq!(w.extra().get("brand_new_field"), Some(json!({"x": 1})));
+        assert!(
+            w.extra().get("ownership_type").is_none(),
+            "kept once, packed"
+        );
         let other = w.other_fields();
         assert_eq!(
             other["ownership_type"], "CLIENT_OWNED",
@@ -1109,14 +1258,14 @@ mod tests {
             "an odd value as sent"
         );
         assert_eq!(other["brand_new_field"], json!({"x": 1}));
-        assert!(w.phone_numbers.to_vec()[0].extra.is_empty());
+        assert!(w.phone_numbers().to_vec()[0].extra.is_empty());
         let out = serde_json::to_value(&w).unwrap();
         assert_eq!(out["brand_new_field"], json!({"x": 1}));
         assert_eq!(out["is_shared_with_partners"], "sometimes");
         assert!(out["phone_numbers"].is_array(), "{out}");
         let shared: WabaNode =
             serde_json::from_value(json!({"id": "1", "is_shared_with_partners": false})).unwrap();
-        assert_eq!(shared.shown.get().is_shared_with_partners, Some(Flag::No));
+        assert_eq!(shared.shown().is_shared_with_partners, Some(Flag::No));
         // Every shown field, odd values too, reads back from its packed bytes.
         let all = ShownFields {
             timezone_id: Some("103".into()),
@@ -1126,8 +1275,16 @@ mod tests {
             status: Some("ACTIVE".into()),
             is_shared_with_partners: Some(Flag::Odd(Sym::new("[1]"))),
         };
-        assert_eq!(Shown::of(all.clone()).get(), all);
-        assert_eq!(Shown::of(ShownFields::default()), Shown::default());
+        let node = WabaNode::new(WabaFields {
+            shown: all.clone(),
+            ..WabaFields::default()
+        });
+        assert_eq!(node.shown(), all);
+        assert_eq!(
+            WabaNode::new(WabaFields::default()).packed_len(),
+            0,
+            "nothing to pack: no bytes"
+        );
         assert_eq!(
             serde_json::to_value(&shared).unwrap()["is_shared_with_partners"],
             false

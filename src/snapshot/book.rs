@@ -320,7 +320,7 @@ impl<P: Iterator<Item = WabaPage>> Iterator for Feed<P> {
             f.owner_business_id.unwrap_or(""),
             f.primary_funding_id.unwrap_or(""),
             waba.name(),
-            waba.node.currency.as_deref().unwrap_or(""),
+            waba.node.currency().as_deref().unwrap_or(""),
         ]));
         let h = &self.head;
         Some(SnapshotWaba {

@@ -127,7 +127,7 @@ fn column_line(kind: &str) -> String {
 /// One WABA's data line.
 pub fn waba_line(w: &SnapshotWaba) -> String {
     let o = &w.onboarding;
-    let phones = w.waba.node.phone_numbers.to_vec();
+    let phones = w.waba.node.phone_numbers().to_vec();
     let fields = [
         cell(w.waba.id()),
         cell(Health::of_waba(&w.waba).label()),

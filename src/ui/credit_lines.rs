@@ -410,9 +410,8 @@ fn row_line<'a>(
             let (waba_id, reason) = (waba.id(), &pane.not_funded_reason(*reason, waba));
             let r = model.wabas.row(waba_id);
             let name = r.map_or("-", |r| r.waba.name());
-            let currency = r
-                .and_then(|r| r.waba.node.currency.as_deref())
-                .unwrap_or("-");
+            let currency = r.and_then(|r| r.waba.node.currency());
+            let currency = currency.as_deref().unwrap_or("-");
             let owner = r.and_then(|r| r.waba.owner_name()).unwrap_or("-");
             let style = if reason.shareable() {
                 theme.attention
@@ -815,13 +814,13 @@ fn draw_detail(
                 ),
                 kv(
                     "Currency",
-                    text(node.and_then(|n| n.currency.as_deref())),
+                    text(node.and_then(|n| n.currency()).as_deref()),
                     theme,
                     theme.text,
                 ),
                 kv(
                     "Funding",
-                    text(node.and_then(|n| n.primary_funding_id.as_deref())),
+                    text(node.and_then(|n| n.primary_funding_id())),
                     theme,
                     theme.text,
                 ),

@@ -33,7 +33,7 @@ pub fn draw(
     let pane = &model.wabas;
     let n = &row.waba.node;
     let block = Block::bordered().title(Span::styled(
-        format!(" {} · WABA {} ", inert(&n.name), inert(&n.id)),
+        format!(" {} · WABA {} ", inert(n.name()), inert(&n.id)),
         theme.title,
     ));
     let inner = block.inner(area);
@@ -174,19 +174,19 @@ fn summary_lines<'a>(
     health.push(sep());
     health.extend(field(
         "review",
-        text(&n.account_review_status),
+        text(&n.account_review_status()),
         theme,
         theme.text,
     ));
     health.push(sep());
     health.extend(field(
         "verification",
-        text(&n.business_verification_status),
+        text(&n.business_verification_status()),
         theme,
         theme.text,
     ));
 
-    let owner = match &n.owner_business_info {
+    let owner = match &n.owner_business_info() {
         Some(b) => match &b.name {
             Some(name) => format!("{name} ({})", b.id),
             None => b.id.to_string(),
@@ -194,16 +194,19 @@ fn summary_lines<'a>(
         None => "-".into(),
     };
 
-    let created = match n.creation_time.and_then(|t| DateTime::from_timestamp(t, 0)) {
+    let created = match n
+        .creation_time()
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+    {
         Some(t) => format!(
             "{} ({} ago)",
             t.format("%Y-%m-%d"),
-            age_text(n.creation_time, now)
+            age_text(n.creation_time(), now)
         ),
         None => "-".into(),
     };
     let funding = n.funding_id();
-    let mut money = field("Currency", text(&n.currency), theme, theme.text);
+    let mut money = field("Currency", text(&n.currency()), theme, theme.text);
     money.push(sep());
     money.extend(field(
         "funding",
@@ -243,7 +246,7 @@ fn summary_lines<'a>(
     // The messaging limit is the business portfolio's (reference §3.2), always shown here.
     let mut limit = field(
         "Messaging limit",
-        row.tier().unwrap_or("not sent"),
+        row.tier().as_deref().unwrap_or("not sent"),
         theme,
         if row.tier_dropped_from.is_some() {
             theme.attention
@@ -465,7 +468,7 @@ fn lower_lines<'a>(model: &Model, row: &WabaRow, width: u16, theme: &Theme) -> V
     let w = &row.waba;
     let heading = |t: &'static str| Line::from(Span::styled(t, theme.header));
     let mut lines = vec![heading("Health")];
-    lines.extend(health_lines(w.node.health_status.as_ref(), width, theme));
+    lines.extend(health_lines(w.node.health_status().as_ref(), width, theme));
 
     lines.push(heading("Solutions that onboarded it"));
     match &w.solutions {

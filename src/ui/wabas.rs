@@ -384,7 +384,7 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
                 // A row Meta sent in a shape we could not read is shown raw, never dropped.
                 Cell::from(match n.malformed.as_deref() {
                     Some(m) => inert(&m.label()).into_owned(),
-                    None => super::middle_ellipsis(&inert(&n.name), name_width as usize),
+                    None => super::middle_ellipsis(&inert(n.name()), name_width as usize),
                 }),
             ];
             for (c, _) in columns.iter().zip(&shown).filter(|(_, s)| **s) {
@@ -398,16 +398,16 @@ fn draw_table(frame: &mut Frame, area: Rect, model: &Model, now: DateTime<Utc>, 
                     "Reg" => Cell::from(mark(o.phones_registered, theme)),
                     "BSP" => Cell::from(mark(bsp_step(model, r.id()), theme)),
                     "Limit" => Cell::from(Span::styled(
-                        tier_text(r.tier()),
+                        tier_text(r.tier().as_deref()),
                         if r.tier_dropped_from.is_some() {
                             theme.attention
                         } else {
                             theme.text
                         },
                     )),
-                    "Review" => Cell::from(text(n.account_review_status.as_deref())),
-                    "Verification" => Cell::from(text(n.business_verification_status.as_deref())),
-                    _ => Cell::from(age_text(n.creation_time, now)),
+                    "Review" => Cell::from(text(n.account_review_status().as_deref())),
+                    "Verification" => Cell::from(text(n.business_verification_status().as_deref())),
+                    _ => Cell::from(age_text(n.creation_time(), now)),
                 });
             }
             Row::new(cells)

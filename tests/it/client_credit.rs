@@ -142,9 +142,9 @@ async fn share_and_attach_funds_a_not_funded_waba_and_verifies() {
     let alloc = credit::read_allocation(&c, &alloc_id).await.unwrap();
     let w = wabas::read_waba(&c, waba).await.unwrap();
     assert!(alloc.credential_id().is_some());
-    assert_eq!(alloc.credential_id(), w.node.primary_funding_id.as_deref());
+    assert_eq!(alloc.credential_id(), w.node.primary_funding_id());
     assert_eq!(alloc.request_status.as_deref(), Some("ACTIVE"));
-    assert_eq!(w.node.currency.as_deref(), Some("GBP"));
+    assert_eq!(w.node.currency().as_deref(), Some("GBP"));
     assert_eq!(
         mutations(&h),
         [(
@@ -338,7 +338,7 @@ async fn revoke_deletes_the_allocation_for_every_waba_of_the_business() {
     for id in &covered {
         let w = wabas::read_waba(&c, id).await.unwrap();
         assert_ne!(
-            w.node.primary_funding_id.as_deref(),
+            w.node.primary_funding_id(),
             Some(alloc.receiving_credential_id.as_str()),
             "{id}"
         );

@@ -131,7 +131,7 @@ async fn share_from_the_not_funded_list_is_sent_once_verified_and_audited() {
     // The WABA is funded by a new allocation, verified, and its checklist says so.
     let row = m.wabas.row(sim::DEMO_WABA_LIMITED_ID).unwrap();
     assert_eq!(row.onboarding.credit_shared, Some(true));
-    assert_eq!(row.waba.node.currency.as_deref(), Some("GBP"));
+    assert_eq!(row.waba.node.currency().as_deref(), Some("GBP"));
     m.credit.lane = partnerdeck::app::credit_lines::CreditLane::Allocations;
     let view = m.credit.view(&m.wabas);
     let verified = view.rows.iter().any(|r| match r {
@@ -237,7 +237,7 @@ async fn revoke_is_sent_once_and_the_reread_shows_deleted() {
     // The pane shows it revoked, and the WABA it funded (re-read too) not funded any more.
     let complete = m.wabas.row(sim::DEMO_WABA_COMPLETE_ID).unwrap();
     assert_eq!(complete.onboarding.credit_shared, Some(false));
-    assert_eq!(complete.waba.node.primary_funding_id, None);
+    assert_eq!(complete.waba.node.primary_funding_id(), None);
     let audit = audit_lines(&s);
     assert_eq!(audit[0].action, "revoke_credit_allocation");
     assert_eq!(

@@ -12,7 +12,7 @@ use partnerdeck::domain::funding::{
     FundingIndex, NotFunded, Verification, WabaFunding, check_allocation, not_funded,
 };
 use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine, CreditLineData};
-use partnerdeck::graph::waba_model::{BusinessRef, Waba, WabaNode};
+use partnerdeck::graph::waba_model::{BusinessRef, Waba, WabaFields, WabaNode};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -20,7 +20,7 @@ use serde_json::json;
 /// ours), blank or none, names that tie in lowercase or share their first 16 bytes.
 fn waba(id: u8, owner: Option<u8>, funding: Option<u8>, name: u8) -> Waba {
     Waba {
-        node: WabaNode {
+        node: WabaNode::new(WabaFields {
             id: format!("w{id}").into(),
             name: [
                 "acme",
@@ -47,7 +47,7 @@ fn waba(id: u8, owner: Option<u8>, funding: Option<u8>, name: u8) -> Waba {
                 name: (o % 2 == 0).then(|| format!("Business Partners {}", 4 - o).into()),
             }),
             ..Default::default()
-        },
+        }),
         ..Default::default()
     }
 }

@@ -230,9 +230,11 @@ fn s_on_a_waba_whose_business_has_an_allocation_proposes_that_line() {
     // A second WABA of Harborview's business, not attached yet.
     let mut more = wabas[1].clone();
     more.node.id = "222".into();
-    more.node.name = "Harborview Kids".into();
-    more.node.primary_funding_id = None;
-    more.node.currency = Some("BRL".into());
+    more.node.update(|f| f.name = "Harborview Kids".into());
+    more.node.update(|f| {
+        f.primary_funding_id = None;
+        f.currency = Some("BRL".into());
+    });
     wabas.push(more);
     feed(
         &mut m,
@@ -349,7 +351,8 @@ fn funded_404(credential: &str) -> partnerdeck::graph::waba_model::Waba {
         .into_iter()
         .find(|w| w.id() == "404")
         .unwrap();
-    w.node.primary_funding_id = Some(credential.into());
+    w.node
+        .update(|f| f.primary_funding_id = Some(credential.into()));
     w
 }
 
@@ -515,7 +518,7 @@ fn a_verified_revoke_marks_the_allocation_revoked() {
         .into_iter()
         .find(|w| w.id() == "101")
         .unwrap();
-    lumen.node.primary_funding_id = None;
+    lumen.node.update(|f| f.primary_funding_id = None);
     let reread = Reread::Credit(Box::new(CreditReread {
         credit_line_id: "1972385232742146".into(),
         allocations: vec![allocation(

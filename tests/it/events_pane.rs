@@ -367,7 +367,7 @@ fn a_new_waba_is_observed_after_the_first_refresh() {
     let mut next = first;
     let mut added = (*next.wabas[0]).clone();
     added.node.id = "499999999999999".into();
-    added.node.name = "Tern Labs".into();
+    added.node.update(|f| f.name = "Tern Labs".into());
     next.wabas.push(std::sync::Arc::new(added));
     let fx = feed(
         &mut m,

@@ -133,7 +133,10 @@ async fn tech_provider_world_lists_unfunded_wabas_with_their_solution_partner() 
     );
 
     // The onboarding window: four WABAs in the last three days.
-    let w = onboarding_window(book.wabas.iter().map(|w| w.node.creation_time), Utc::now());
+    let w = onboarding_window(
+        book.wabas.iter().map(|w| w.node.creation_time()),
+        Utc::now(),
+    );
     assert_eq!(w.count, 4);
     assert_eq!(w.remaining(), ONBOARDING_LIMIT - 4);
 }

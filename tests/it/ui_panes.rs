@@ -30,7 +30,8 @@ fn line_with<'a>(s: &'a str, needle: &str) -> &'a str {
 }
 
 fn with_tier(mut w: Waba, tier: &str) -> Waba {
-    w.node.whatsapp_business_manager_messaging_limit = Some(tier.into());
+    w.node
+        .update(|f| f.whatsapp_business_manager_messaging_limit = Some(tier.into()));
     w
 }
 

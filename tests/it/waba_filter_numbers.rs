@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Every field the filter searches, lowercased.
 fn searched(w: &Waba) -> Vec<String> {
-    let n = &w.node;
+    let n = &w.node.fields();
     let mut fields: Vec<String> = vec![
         n.id.to_string(),
         n.name.to_string(),
@@ -88,9 +88,11 @@ fn numbers_typed_with_spaces_and_dashes_find_what_a_scan_finds_as_the_book_chang
 
     // A page of a round changes 202's number: written with dashes now, another id.
     let at202 = book.iter().position(|w| w.id() == "202").unwrap();
-    book[at202].node.phone_numbers.update(|p| {
-        p[0].id = "2029".into();
-        p[0].display_phone_number = Some("+1 (415) 555-0142".into());
+    book[at202].node.update(|f| {
+        f.phone_numbers.update(|p| {
+            p[0].id = "2029".into();
+            p[0].display_phone_number = Some("+1 (415) 555-0142".into());
+        })
     });
     feed(
         &mut m,

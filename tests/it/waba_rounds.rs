@@ -308,10 +308,12 @@ fn a_stale_page_never_overwrites_a_newer_reread() {
     let next = ReadStamp::issue();
     let reread_at = ReadStamp::issue();
     let mut renamed = book[0].clone();
-    renamed.node.name = "Renamed by the re-read".into();
+    renamed
+        .node
+        .update(|f| f.name = "Renamed by the re-read".into());
     m.wabas.apply_waba(renamed, reread_at);
     let mut older = book[0].clone();
-    older.node.name = "Older page".into();
+    older.node.update(|f| f.name = "Older page".into());
     feed(
         &mut m,
         [Msg::WabasPage {
@@ -427,7 +429,7 @@ async fn a_waba_with_more_numbers_than_one_expansion_holds_has_them_all() {
     assert_eq!(
         find(&r, sim::DEMO_WABA_MANY_PHONES_ID)
             .node
-            .phone_numbers
+            .phone_numbers()
             .len(),
         130
     );
@@ -529,8 +531,8 @@ async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_
         assert!(handed.contains(id), "{what}: handed on");
     }
     assert_eq!(handed.len(), changed.len(), "{handed:?}");
-    assert_eq!(find(&third, &changed[1].0).node.phone_numbers.len(), {
-        find(&second, &changed[1].0).node.phone_numbers.len()
+    assert_eq!(find(&third, &changed[1].0).node.phone_numbers().len(), {
+        find(&second, &changed[1].0).node.phone_numbers().len()
     });
     let unchanged = second
         .wabas
@@ -540,10 +542,7 @@ async fn a_waba_changed_in_any_one_field_is_decoded_and_an_unchanged_one_is_the_
         .count();
     assert_eq!(unchanged, sim::DEMO_WABA_COUNT - changed.len());
     let shown_only = find(&third, &changed[4].0);
-    assert_eq!(
-        shown_only.node.shown.get().timezone_id.as_deref(),
-        Some("99")
-    );
+    assert_eq!(shown_only.node.shown().timezone_id.as_deref(), Some("99"));
 
     // Steady again: nothing decoded, the changed ones are now the remembered ones.
     let (fourth, _, _) = round(&h, &c, &mut memory, &inbox, 0).await;
@@ -607,7 +606,7 @@ async fn a_waba_with_more_numbers_than_one_expansion_holds_is_read_whole_every_r
     let (third, _, updates) = round(&h, &c, &mut memory, &inbox, 0).await;
     assert_eq!(third.decoded, 1);
     let now = find(&third, id);
-    assert_eq!(now.node.phone_numbers.len(), 130);
+    assert_eq!(now.node.phone_numbers().len(), 130);
     assert_eq!(
         now.phone(&changed_phone).unwrap().status.as_deref(),
         Some("BANNED")

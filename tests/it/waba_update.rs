@@ -258,10 +258,10 @@ fn the_reread_after_an_action_turns_the_checklist_and_keeps_the_detail_open() {
     feed(&mut m, [code(KeyCode::Enter), key('s'), key('y')]);
     let mut after = wabas().into_iter().find(|w| w.id() == "202").unwrap();
     after.subscribed_apps = subscribed(&[OUR_APP]).map(Into::into);
-    after
-        .node
-        .phone_numbers
-        .update(|p| p[0].status = Some("CONNECTED".into()));
+    after.node.update(|f| {
+        f.phone_numbers
+            .update(|p| p[0].status = Some("CONNECTED".into()))
+    });
     let target = Target::SubscribeApp {
         waba_id: "202".into(),
         waba_name: "Harborview Dental".into(),
@@ -330,13 +330,10 @@ fn a_new_waba_and_a_worse_health_are_marked_until_selected() {
     let mut next = wabas();
     next[0]
         .node
-        .health_status
-        .as_mut()
-        .unwrap()
-        .can_send_message = Some("LIMITED".into());
+        .update(|f| f.health_status.as_mut().unwrap().can_send_message = Some("LIMITED".into()));
     let mut new = next[1].clone();
     new.node.id = "909".into();
-    new.node.name = "Brand New Co".into();
+    new.node.update(|f| f.name = "Brand New Co".into());
     next.push(new);
     feed(
         &mut m,
@@ -385,10 +382,12 @@ fn r_on_a_banned_number_says_why_and_sends_nothing() {
     let mut m = wabas_model();
     let mut wabas = wabas();
     let w = wabas.iter_mut().find(|w| w.id() == "303").unwrap();
-    w.node.phone_numbers.update(|phones| {
-        for p in phones {
-            p.status = Some("BANNED".into());
-        }
+    w.node.update(|f| {
+        f.phone_numbers.update(|phones| {
+            for p in phones {
+                p.status = Some("BANNED".into());
+            }
+        })
     });
     feed(
         &mut m,
@@ -436,7 +435,8 @@ fn a_messaging_limit_drop_between_two_lists_is_flagged() {
         let wabas = wabas()
             .into_iter()
             .map(|mut w| {
-                w.node.whatsapp_business_manager_messaging_limit = Some(tier.into());
+                w.node
+                    .update(|f| f.whatsapp_business_manager_messaging_limit = Some(tier.into()));
                 w
             })
             .collect();

@@ -146,7 +146,7 @@ pub fn feed(m: &mut Model, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
 use partnerdeck::app::msg::WabaList;
 use partnerdeck::graph::waba_model::{
     BusinessRef, HealthEntity, HealthIssue, HealthStatus, PhoneNumber, SubscribedApp, Waba,
-    WabaNode,
+    WabaFields, WabaNode,
 };
 
 pub const KESTREL_APP: &str = "874512093365871";
@@ -226,7 +226,7 @@ pub fn waba_of(
     apps: Option<Vec<SubscribedApp>>,
 ) -> Waba {
     Waba {
-        node: WabaNode {
+        node: WabaNode::new(WabaFields {
             id: id.into(),
             name: name.into(),
             currency: Some("EUR".into()),
@@ -241,7 +241,7 @@ pub fn waba_of(
             health_status,
             phone_numbers: phones.into(),
             ..Default::default()
-        },
+        }),
         subscribed_apps: apps.map(Into::into),
         solutions: Some(vec![].into()),
     }
@@ -294,10 +294,10 @@ pub fn wabas() -> Vec<Waba> {
         subscribed(&[OUR_APP, KESTREL_APP]),
     );
     blocked.solutions = Some(vec![node("7004", "Meridian Alerts", "ACTIVE", "NONE").into()].into());
-    blocked
-        .node
-        .extra
-        .insert("timezone_id".into(), serde_json::json!("71"));
+    blocked.node.update(|f| {
+        f.extra
+            .insert("timezone_id".into(), serde_json::json!("71"))
+    });
     let mut odd = waba_of(
         "707",
         "Nimbus Telecom",
@@ -318,7 +318,8 @@ pub fn wabas() -> Vec<Waba> {
         None,
     );
     odd.solutions = None;
-    odd.node.account_review_status = Some("IN_APPEAL".into());
+    odd.node
+        .update(|f| f.account_review_status = Some("IN_APPEAL".into()));
     vec![
         waba_of(
             "101",
@@ -443,7 +444,8 @@ pub fn credit_wabas() -> Vec<Waba> {
     wabas()
         .into_iter()
         .map(|mut w| {
-            w.node.primary_funding_id = funding(&w.node.id).map(Into::into);
+            w.node
+                .update(|f| f.primary_funding_id = funding(&f.id).map(Into::into));
             w
         })
         .collect()
