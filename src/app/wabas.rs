@@ -151,7 +151,7 @@ enum WorstQuality {
 
 impl WorstQuality {
     fn of(waba: &Waba) -> WorstQuality {
-        let phones = waba.node.phone_numbers.to_vec();
+        let phones = waba.node.phone_numbers().to_vec();
         match crate::domain::onboarding::worst_quality(&phones).as_deref() {
             None => WorstQuality::None,
             Some("GREEN") => WorstQuality::Green,
