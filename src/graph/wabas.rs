@@ -62,6 +62,11 @@ const PAGE_GROUP: usize = 500;
 /// Completed WABAs wait at most about this long before they are handed on.
 const UPDATE_EVERY: Duration = Duration::from_millis(250);
 
+/// With no WABA to hand on, the count of rows read goes out at most this often: each update
+/// wakes the console for a frame, and a steady round of 100,000 unchanged WABAs has 1,000
+/// pages.
+const COUNT_EVERY: Duration = Duration::from_secs(1);
+
 /// The whole book of client WABAs, as one refresh read it.
 #[derive(Debug, Clone, Default)]
 pub struct WabaBook {
@@ -403,6 +408,7 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
     let expected = memory.last_total;
     let mut memos_now: Vec<Option<PageMemo>> = Vec::with_capacity(reusable.len());
     let mut last_update: Option<Instant> = None;
+    let mut last_count: Option<Instant> = None;
     loop {
         let next = tokio::select! {
             biased;
@@ -491,10 +497,12 @@ pub async fn refresh_round<F: FnMut(PageUpdate)>(
             && (last_update.is_none()
                 || round.fresh.len() >= PAGE_GROUP
                 || last_update.is_some_and(|t| t.elapsed() >= UPDATE_EVERY));
-        if rows_due || pages == 1 || pages.is_multiple_of(10) {
+        let count_due = last_count.is_none_or(|t| t.elapsed() >= COUNT_EVERY);
+        if rows_due || pages == 1 || count_due {
             if !round.fresh.is_empty() {
                 last_update = Some(Instant::now());
             }
+            last_count = Some(Instant::now());
             on_page(PageUpdate {
                 wabas: std::mem::take(&mut round.fresh),
                 listed: round.slots.len(),
