@@ -308,6 +308,8 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
     // decodes nothing.
     let mut memory = credit::CreditMemory::default();
     loop {
+        // A refresh asked for (Ctrl-r, after an action) asks about every allocation page.
+        let ask_allocations = wake.has_changed().unwrap_or(false) || memory.allocations_due();
         wake.borrow_and_update();
         if tx
             .send(Msg::RefreshStarted {
@@ -324,6 +326,7 @@ pub async fn poll_credit_lines(services: Services, mut wake: Wake, tx: mpsc::Unb
             services.business_id.as_deref(),
             services.credit_line_id.as_deref(),
             &mut memory,
+            ask_allocations,
         )
         .await;
         let outcome = Outcome::of(&result);

@@ -55,6 +55,30 @@ pub struct CreditMemory {
     /// The ids of the lines read last, in order, each with its allocation pages' tags
     /// (`None` for a line whose allocations are not read).
     lines: Vec<(String, Option<Vec<PageTag>>)>,
+    /// Rounds since the allocation pages were last asked about.
+    rounds_since_asked: usize,
+}
+
+/// About how many allocation pages a round asks about, on average: a long list is asked
+/// about once every `pages / ALLOCATION_PAGES_A_ROUND` rounds (see
+/// [`CreditMemory::allocations_due`]).
+pub const ALLOCATION_PAGES_A_ROUND: usize = 100;
+
+impl CreditMemory {
+    /// Whether the next round asks about the allocation pages: every round while they are
+    /// at most [`ALLOCATION_PAGES_A_ROUND`]; a longer list (66,000 allocations are 660
+    /// pages) once every `pages / ALLOCATION_PAGES_A_ROUND` rounds, so the credit reads cost
+    /// about as much a round whatever the book. Our own shares and revokes are re-read by
+    /// the action, and a refresh asked for (Ctrl-r, after an action) asks at once.
+    pub fn allocations_due(&self) -> bool {
+        let pages: usize = self
+            .lines
+            .iter()
+            .filter_map(|(_, tags)| tags.as_ref())
+            .map(Vec::len)
+            .sum();
+        self.rounds_since_asked + 1 >= pages.div_ceil(ALLOCATION_PAGES_A_ROUND).max(1)
+    }
 }
 
 /// What a read of our credit lines found.
@@ -70,12 +94,14 @@ pub enum CreditRead {
 /// [`refresh`], asking for each allocation page with the tag of the last read first: when
 /// the lines are the same and Meta answers `304 Not Modified` for every page, nothing is
 /// decoded ([`CreditRead::AllocationsUnchanged`]). At the first page that changed, every
-/// line's allocations are read again whole.
+/// line's allocations are read again whole. With `ask_allocations` false (see
+/// [`CreditMemory::allocations_due`]) and the same lines, only the lines are read.
 pub async fn refresh_round(
     client: &GraphClient,
     business_id: Option<&str>,
     credit_line_id: Option<&str>,
     memory: &mut CreditMemory,
+    ask_allocations: bool,
 ) -> Result<CreditRead, GraphError> {
     let lines = read_lines(client, business_id, credit_line_id).await?;
     let remembered = std::mem::take(&mut memory.lines);
@@ -84,6 +110,11 @@ pub async fn refresh_round(
             .iter()
             .zip(&lines)
             .all(|((id, tags), line)| *id == line.id && tags.is_some() == line.malformed.is_none());
+    if same_lines && !lines.is_empty() && !ask_allocations {
+        memory.lines = remembered;
+        memory.rounds_since_asked += 1;
+        return Ok(CreditRead::AllocationsUnchanged(lines));
+    }
     if same_lines && !lines.is_empty() {
         let mut unchanged = true;
         for tags in remembered.iter().filter_map(|(_, tags)| tags.as_deref()) {
@@ -94,6 +125,7 @@ pub async fn refresh_round(
         }
         if unchanged {
             memory.lines = remembered;
+            memory.rounds_since_asked = 0;
             return Ok(CreditRead::AllocationsUnchanged(lines));
         }
     }
@@ -122,6 +154,7 @@ pub async fn refresh_round(
         .all(|(_, tags)| tags.as_ref().is_none_or(|t| !t.is_empty()))
     {
         memory.lines = learned;
+        memory.rounds_since_asked = 0;
     }
     Ok(CreditRead::Read(out))
 }

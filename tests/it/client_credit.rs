@@ -470,9 +470,10 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
     let (h, c) = start().await;
     let business = h.business_id();
     let mut memory = credit::CreditMemory::default();
-    let CreditRead::Read(first) = credit::refresh_round(&c, Some(&business), None, &mut memory)
-        .await
-        .unwrap()
+    let CreditRead::Read(first) =
+        credit::refresh_round(&c, Some(&business), None, &mut memory, true)
+            .await
+            .unwrap()
     else {
         panic!("the first round reads every allocation");
     };
@@ -484,7 +485,7 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
 
     // Nothing changed: every page answered 304, the lines read again.
     let from = h.requests().len();
-    let second = credit::refresh_round(&c, Some(&business), None, &mut memory)
+    let second = credit::refresh_round(&c, Some(&business), None, &mut memory, true)
         .await
         .unwrap();
     let lines: Vec<CreditLine> = first.iter().map(|l| l.line.clone()).collect();
@@ -504,9 +505,10 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
     )
     .await
     .unwrap();
-    let CreditRead::Read(third) = credit::refresh_round(&c, Some(&business), None, &mut memory)
-        .await
-        .unwrap()
+    let CreditRead::Read(third) =
+        credit::refresh_round(&c, Some(&business), None, &mut memory, true)
+            .await
+            .unwrap()
     else {
         panic!("a changed page is read");
     };
@@ -520,7 +522,7 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
     assert_eq!(count(&third), count(&first) + 1);
     // And the round after it is unchanged again.
     assert!(matches!(
-        credit::refresh_round(&c, Some(&business), None, &mut memory)
+        credit::refresh_round(&c, Some(&business), None, &mut memory, true)
             .await
             .unwrap(),
         CreditRead::AllocationsUnchanged(_)
@@ -530,7 +532,7 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
     h.set_etags(false);
     for _ in 0..2 {
         let from = h.requests().len();
-        let read = credit::refresh_round(&c, Some(&business), None, &mut memory)
+        let read = credit::refresh_round(&c, Some(&business), None, &mut memory, true)
             .await
             .unwrap();
         assert_eq!(read, CreditRead::Read(third.clone()));
@@ -543,7 +545,7 @@ async fn the_credit_line_named_alone_is_asked_about_with_its_tags_too() {
     let (_h, c) = start().await;
     let mut memory = credit::CreditMemory::default();
     let line = Some(sim::DEMO_CREDIT_LINE_2_ID);
-    let CreditRead::Read(first) = credit::refresh_round(&c, None, line, &mut memory)
+    let CreditRead::Read(first) = credit::refresh_round(&c, None, line, &mut memory, true)
         .await
         .unwrap()
     else {
@@ -551,7 +553,57 @@ async fn the_credit_line_named_alone_is_asked_about_with_its_tags_too() {
     };
     assert_eq!(first.len(), 1);
     assert!(matches!(
-        credit::refresh_round(&c, None, line, &mut memory).await.unwrap(),
+        credit::refresh_round(&c, None, line, &mut memory, true).await.unwrap(),
         CreditRead::AllocationsUnchanged(lines) if lines == [first[0].line.clone()]
     ));
+}
+
+#[tokio::test]
+async fn a_long_allocation_list_is_asked_about_every_few_rounds_and_the_lines_every_round() {
+    // About 16,000 WABAs: more than 100 allocation pages in all.
+    let h = sim::start(
+        World::demo_with_generated_wabas(16_000),
+        SimOptions::default(),
+    )
+    .await
+    .unwrap();
+    let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
+    let business = h.business_id();
+    let mut memory = credit::CreditMemory::default();
+    let first = credit::refresh_round(&c, Some(&business), None, &mut memory, true)
+        .await
+        .unwrap();
+    let CreditRead::Read(first) = first else {
+        panic!("the first round reads");
+    };
+    let pages = allocation_pages(&h, 0).len();
+    assert!(pages > credit::ALLOCATION_PAGES_A_ROUND, "{pages} pages");
+    let every = pages.div_ceil(credit::ALLOCATION_PAGES_A_ROUND);
+    // Rounds between: the lines alone, the allocations as held.
+    let mut asked = vec![];
+    for _ in 0..2 * every {
+        let ask = memory.allocations_due();
+        let from = h.requests().len();
+        let read = credit::refresh_round(&c, Some(&business), None, &mut memory, ask)
+            .await
+            .unwrap();
+        assert!(
+            matches!(read, CreditRead::AllocationsUnchanged(lines) if lines.len() == first.len())
+        );
+        let sent = allocation_pages(&h, from);
+        assert_eq!(sent.is_empty(), !ask, "{sent:?}");
+        assert!(sent.iter().all(|s| *s == 304));
+        assert_eq!(
+            h.requests()[from..]
+                .iter()
+                .filter(|r| r.path.ends_with("/extendedcredits"))
+                .count(),
+            1,
+            "the lines every round"
+        );
+        asked.push(ask);
+    }
+    // Asked about once every `every` rounds: the last of each run.
+    let want: Vec<bool> = (1..=2 * every).map(|k| k % every == 0).collect();
+    assert_eq!(asked, want);
 }
