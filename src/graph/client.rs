@@ -458,6 +458,12 @@ impl GraphClient {
     /// A row of a page read as text, decoded like the rows of [`get_rows`](Self::get_rows)
     /// after the secrets are scrubbed from its strings.
     fn decode_row_text<T: super::model::Row>(&self, text: &str) -> Result<T, GraphError> {
+        Ok(super::model::decode_row::<T>(&self.row_value(text)?))
+    }
+
+    /// A row of a page read as text ([`ListPage::Text`]) as JSON, the secrets scrubbed from
+    /// its strings.
+    pub fn row_value(&self, text: &str) -> Result<Value, GraphError> {
         // The page was indexed as JSON, so each row is.
         let mut item: Value = serde_json::from_str(text).map_err(|e| {
             GraphError::new(
@@ -466,7 +472,7 @@ impl GraphClient {
             )
         })?;
         self.scrub_json(&mut item);
-        Ok(super::model::decode_row::<T>(&item))
+        Ok(item)
     }
 
     /// Whether every page of a list read before is still as it was: each is asked for again,

@@ -632,15 +632,7 @@ impl BookMemory {
                 ListedRow::Known(key, waba, fingerprint)
             });
         }
-        // The page was read as JSON, so each row is.
-        let mut item: Value = serde_json::from_str(text).map_err(|e| {
-            GraphError::new(
-                ErrorKind::Transport,
-                format!("Meta's answer did not have the expected shape: {e}"),
-            )
-        })?;
-        client.scrub_json(&mut item);
-        Ok(ListedRow::New(item, fingerprint))
+        Ok(ListedRow::New(client.row_value(text)?, fingerprint))
     }
 }
 

@@ -489,3 +489,45 @@ fn a_token_sent_as_the_trace_id_never_reaches_the_log() {
     assert_clean(&log, &h.token());
     assert_clean(&String::from_utf8_lossy(&out.stdout), &h.token());
 }
+
+#[tokio::test]
+async fn the_credit_rounds_scrub_an_echoed_token_from_rows_read_as_text_and_ask_without_one() {
+    let (h, c) = start().await;
+    h.set_faults(vec![
+        Fault::new(FaultAction::EchoToken {
+            into: EchoInto::Name,
+            escaped: true,
+            pad: 0,
+        })
+        .get("*/owning_credit_allocation_configs"),
+        Fault::new(FaultAction::EchoToken {
+            into: EchoInto::Next,
+            escaped: false,
+            pad: 0,
+        })
+        .get("*/owning_credit_allocation_configs"),
+    ]);
+    let mut memory = credit::CreditMemory::default();
+    for _ in 0..2 {
+        let read = credit::refresh_round(&c, Some(&h.business_id()), None, &mut memory, true)
+            .await
+            .unwrap();
+        assert_clean(&format!("{read:?}"), &h.token());
+        if let credit::CreditRead::Read(lines) = read {
+            assert!(lines.iter().all(|l| !l.allocations.is_empty()));
+            assert_clean(&serde_json::to_string(&lines).unwrap(), &h.token());
+        }
+    }
+    let asked: Vec<_> = h
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/owning_credit_allocation_configs"))
+        .collect();
+    assert!(
+        asked.iter().any(|r| r.query.contains("after=")),
+        "{asked:?}"
+    );
+    for r in asked {
+        assert!(!r.query.contains("access_token"), "{}", r.query);
+    }
+}
