@@ -620,13 +620,14 @@ impl CreditLinesPane {
         if started < self.list_read {
             return;
         }
-        let mut held: HashMap<String, Vec<AllocationConfig>> = HashMap::new();
-        let mut changed = lines.len() != self.lines.len();
-        for (held_line, line) in self.lines.iter().zip(&lines) {
-            changed |= held_line.line != *line;
-        }
+        let changed = lines.len() != self.lines.len()
+            || self
+                .lines
+                .iter()
+                .zip(&lines)
+                .any(|(held, line)| held.line != *line);
         if changed {
-            held = std::mem::take(&mut self.lines)
+            let mut held: HashMap<String, Vec<AllocationConfig>> = std::mem::take(&mut self.lines)
                 .into_iter()
                 .map(|l| (l.line.id, l.allocations))
                 .collect();
@@ -639,7 +640,6 @@ impl CreditLinesPane {
                 .collect();
             self.version += 1;
         }
-        drop(held);
         self.newer.retain(|_, n| *n > started);
         self.list_read = started;
         self.loaded = true;

@@ -33,19 +33,37 @@ pub async fn refresh(
     credit_line_id: Option<&str>,
 ) -> Result<Vec<CreditLineData>, GraphError> {
     let lines = read_lines(client, business_id, credit_line_id).await?;
+    Ok(read_allocations(client, lines).await?.0)
+}
+
+/// The tags of each line's allocation pages, by line id: `None` for a line whose allocations
+/// are not read, empty when a page came without a tag.
+type LineTags = Vec<(String, Option<Vec<PageTag>>)>;
+
+/// Every line with all its allocations, read whole, and the tags of their pages.
+async fn read_allocations(
+    client: &GraphClient,
+    lines: Vec<CreditLine>,
+) -> Result<(Vec<CreditLineData>, LineTags), GraphError> {
     let mut out = Vec::with_capacity(lines.len());
+    let mut tags_of = Vec::with_capacity(lines.len());
     for line in lines {
         // A malformed row (or one whose id is not a plain id) has no allocations to read.
-        let mut allocations = if line.malformed.is_some() {
-            vec![]
+        let (allocations, tags) = if line.malformed.is_some() {
+            (vec![], None)
         } else {
-            list_allocations(client, &line.id, None).await?
+            let (allocations, tags) = client
+                .get_rows_tagged(
+                    &format!("{}/owning_credit_allocation_configs", line.id),
+                    &[("fields", ALLOCATION_FIELDS), ("limit", LIST_LIMIT)],
+                )
+                .await?;
+            (allocations, Some(tags.unwrap_or_default()))
         };
-        // Held all session (one per customer business): no room beyond the rows.
-        allocations.shrink_to_fit();
+        tags_of.push((line.id.clone(), tags));
         out.push(CreditLineData { line, allocations });
     }
-    Ok(out)
+    Ok((out, tags_of))
 }
 
 /// What the last complete read of our credit lines learned, kept by the poller between
@@ -54,7 +72,7 @@ pub async fn refresh(
 pub struct CreditMemory {
     /// The ids of the lines read last, in order, each with its allocation pages' tags
     /// (`None` for a line whose allocations are not read).
-    lines: Vec<(String, Option<Vec<PageTag>>)>,
+    lines: LineTags,
     /// Rounds since the allocation pages were last asked about.
     rounds_since_asked: usize,
 }
@@ -110,45 +128,21 @@ pub async fn refresh_round(
             .iter()
             .zip(&lines)
             .all(|((id, tags), line)| *id == line.id && tags.is_some() == line.malformed.is_none());
-    if same_lines && !lines.is_empty() && !ask_allocations {
-        memory.lines = remembered;
-        memory.rounds_since_asked += 1;
-        return Ok(CreditRead::AllocationsUnchanged(lines));
-    }
     if same_lines && !lines.is_empty() {
-        let mut unchanged = true;
-        for tags in remembered.iter().filter_map(|(_, tags)| tags.as_deref()) {
-            if !client.list_unchanged(tags).await? {
-                unchanged = false;
-                break;
-            }
-        }
+        let unchanged = !ask_allocations || every_page_unchanged(client, &remembered).await?;
         if unchanged {
             memory.lines = remembered;
-            memory.rounds_since_asked = 0;
+            memory.rounds_since_asked = if ask_allocations {
+                0
+            } else {
+                memory.rounds_since_asked + 1
+            };
             return Ok(CreditRead::AllocationsUnchanged(lines));
         }
     }
-    let mut out = Vec::with_capacity(lines.len());
-    let mut learned = Vec::with_capacity(lines.len());
-    for line in lines {
-        // A malformed row (or one whose id is not a plain id) has no allocations to read.
-        let (allocations, tags) = if line.malformed.is_some() {
-            (vec![], None)
-        } else {
-            let (allocations, tags) = client
-                .get_rows_tagged(
-                    &format!("{}/owning_credit_allocation_configs", line.id),
-                    &[("fields", ALLOCATION_FIELDS), ("limit", LIST_LIMIT)],
-                )
-                .await?;
-            // Untagged pages cannot be asked about: the next read reads the line whole.
-            (allocations, Some(tags.unwrap_or_default()))
-        };
-        learned.push((line.id.clone(), tags));
-        out.push(CreditLineData { line, allocations });
-    }
-    // Only a read where every page was tagged can be asked about next time.
+    let (out, learned) = read_allocations(client, lines).await?;
+    // Only a read where every page was tagged can be asked about next time: untagged pages
+    // cannot be, so the next read reads whole.
     if learned
         .iter()
         .all(|(_, tags)| tags.as_ref().is_none_or(|t| !t.is_empty()))
@@ -157,6 +151,17 @@ pub async fn refresh_round(
         memory.rounds_since_asked = 0;
     }
     Ok(CreditRead::Read(out))
+}
+
+/// Whether Meta says no allocation page of these lines was modified (the first that was
+/// ends the asking).
+async fn every_page_unchanged(client: &GraphClient, lines: &LineTags) -> Result<bool, GraphError> {
+    for tags in lines.iter().filter_map(|(_, tags)| tags.as_deref()) {
+        if !client.list_unchanged(tags).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The credit line named by `credit_line_id`, or every credit line of `business_id`.

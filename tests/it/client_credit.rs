@@ -6,7 +6,7 @@ use graph_sim::{self as sim, SimHandle, SimOptions, World};
 use partnerdeck::config::Token;
 use partnerdeck::graph::client::{ClientConfig, GraphClient};
 use partnerdeck::graph::credit::{self, CreditRead};
-use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine};
+use partnerdeck::graph::credit_model::{AllocationConfig, CreditLine, CreditLineData};
 use partnerdeck::graph::error::ErrorKind;
 use partnerdeck::graph::wabas;
 use serde_json::Value;
@@ -456,6 +456,22 @@ async fn a_share_whose_answer_is_lost_is_outcome_unknown_and_was_committed_once(
     assert_eq!(e.code, Some(100));
 }
 
+/// A credit round that must read every allocation (asking about them): what it read.
+async fn read_whole(
+    c: &GraphClient,
+    business: Option<&str>,
+    line: Option<&str>,
+    memory: &mut credit::CreditMemory,
+) -> Vec<CreditLineData> {
+    match credit::refresh_round(c, business, line, memory, true)
+        .await
+        .unwrap()
+    {
+        CreditRead::Read(lines) => lines,
+        other => panic!("expected a whole read, got {other:?}"),
+    }
+}
+
 /// The allocation list requests in `h`'s log from `from` on, with their statuses.
 fn allocation_pages(h: &SimHandle, from: usize) -> Vec<u16> {
     h.requests()[from..]
@@ -470,13 +486,7 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
     let (h, c) = start().await;
     let business = h.business_id();
     let mut memory = credit::CreditMemory::default();
-    let CreditRead::Read(first) =
-        credit::refresh_round(&c, Some(&business), None, &mut memory, true)
-            .await
-            .unwrap()
-    else {
-        panic!("the first round reads every allocation");
-    };
+    let first = read_whole(&c, Some(&business), None, &mut memory).await;
     assert_eq!(
         first,
         credit::refresh(&c, Some(&business), None).await.unwrap(),
@@ -505,20 +515,12 @@ async fn a_round_whose_allocation_pages_were_not_modified_keeps_them_and_a_chang
     )
     .await
     .unwrap();
-    let CreditRead::Read(third) =
-        credit::refresh_round(&c, Some(&business), None, &mut memory, true)
-            .await
-            .unwrap()
-    else {
-        panic!("a changed page is read");
-    };
+    let third = read_whole(&c, Some(&business), None, &mut memory).await;
     assert_eq!(
         third,
         credit::refresh(&c, Some(&business), None).await.unwrap()
     );
-    let count = |lines: &[partnerdeck::graph::credit_model::CreditLineData]| {
-        lines.iter().map(|l| l.allocations.len()).sum::<usize>()
-    };
+    let count = |lines: &[CreditLineData]| lines.iter().map(|l| l.allocations.len()).sum::<usize>();
     assert_eq!(count(&third), count(&first) + 1);
     // And the round after it is unchanged again.
     assert!(matches!(
@@ -545,12 +547,7 @@ async fn the_credit_line_named_alone_is_asked_about_with_its_tags_too() {
     let (_h, c) = start().await;
     let mut memory = credit::CreditMemory::default();
     let line = Some(sim::DEMO_CREDIT_LINE_2_ID);
-    let CreditRead::Read(first) = credit::refresh_round(&c, None, line, &mut memory, true)
-        .await
-        .unwrap()
-    else {
-        panic!("the first round reads");
-    };
+    let first = read_whole(&c, None, line, &mut memory).await;
     assert_eq!(first.len(), 1);
     assert!(matches!(
         credit::refresh_round(&c, None, line, &mut memory, true).await.unwrap(),
@@ -570,12 +567,7 @@ async fn a_long_allocation_list_is_asked_about_every_few_rounds_and_the_lines_ev
     let c = GraphClient::new(ClientConfig::new(h.base_url(), Token::new(h.token()))).unwrap();
     let business = h.business_id();
     let mut memory = credit::CreditMemory::default();
-    let first = credit::refresh_round(&c, Some(&business), None, &mut memory, true)
-        .await
-        .unwrap();
-    let CreditRead::Read(first) = first else {
-        panic!("the first round reads");
-    };
+    let first = read_whole(&c, Some(&business), None, &mut memory).await;
     let pages = allocation_pages(&h, 0).len();
     assert!(pages > credit::ALLOCATION_PAGES_A_ROUND, "{pages} pages");
     let every = pages.div_ceil(credit::ALLOCATION_PAGES_A_ROUND);
